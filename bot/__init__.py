@@ -1,0 +1,1 @@
+"""Herald's application layer: the Slack bot, the command line and the composition root."""

@@ -1,0 +1,67 @@
+"""The `herald` command line: one sub-command module per job, imported only when used.
+
+Each module named in `COMMANDS` has `add_arguments(parser)` and `run(args) -> int`.
+Heavy imports (Slack, SQLAlchemy, litellm) stay inside those modules, so `herald plan`
+starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from engine.errors import HeraldError
+
+# sub-command -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "plan": ("bot.plan_cli", "plan a distribution from a request JSON and an accounts CSV"),
+    "simulate": ("bot.plan_cli", "print the simulation report for a request and accounts"),
+    "demo": ("bot.demo", "run a whole distribution on the bundled accounts, time compressed"),
+    "db": ("bot.admin_cli", "database administration (upgrade)"),
+    "accounts": ("bot.admin_cli", "account administration (import a CSV, list)"),
+    "serve": ("bot.serve", "run the Slack bot, the engine and the dispatcher"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="herald", description="Plan, approve and run content distributions safely."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, help_text) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        command.set_defaults(_module=module_name)
+        module = _load(module_name)
+        if module is not None:
+            module.add_arguments(command, name)
+    return parser
+
+
+def _load(module_name: str):  # type: ignore[no-untyped-def]
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            return None
+        raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    module = _load(args._module)
+    if module is None:
+        print(f"herald {args.command}: not available in this build", file=sys.stderr)
+        return 2
+    try:
+        return int(module.run(args) or 0)
+    except HeraldError as exc:
+        print(f"herald {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

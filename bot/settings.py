@@ -1,0 +1,127 @@
+"""Herald's configuration: read once from the environment into one validated object.
+
+Slack's own variable names (`SLACK_BOT_TOKEN`, `SLACK_SIGNING_SECRET`, `SLACK_APP_TOKEN`,
+`SLACK_API_URL`) and `HERALD_*` for everything else. Secrets are `SecretStr`, so they
+never print. Nothing else in Herald reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+from engine.errors import InvalidInput
+from engine.models import Role, SafetyMode
+
+CsvList = Annotated[list[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    """Every setting Herald reads. See the README's Configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix="HERALD_", extra="ignore", frozen=True)
+
+    # --- Slack (Slack's own names)
+    slack_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN")
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET")
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN")
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/", validation_alias=AliasChoices("SLACK_API_URL")
+    )
+
+    # --- storage
+    database_url: str = "sqlite+aiosqlite:///herald.db"
+
+    # --- people and safety
+    approvers: CsvList = Field(default_factory=list)
+    operators: CsvList = Field(default_factory=list)
+    allow_self_approval: bool = False
+    safety_mode: SafetyMode = SafetyMode.SEMI_AUTONOMOUS
+    enable_full_autonomous: bool = False
+    alerts_channel: str | None = None
+
+    # --- platforms
+    platforms_file: Path | None = None
+
+    # --- publishing
+    publisher: str = "simulated"  # simulated | webhook
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_timeout_seconds: float = 10.0
+    simulated_ledger: Path | None = None
+    simulated_seed: int = 0
+    simulated_failure_rates: str = ""  # e.g. "rate_limit=0.02,network=0.01"
+
+    # --- dispatcher
+    dispatch_interval_seconds: float = 1.0
+    dispatch_batch_size: int = 200
+    claim_lease_seconds: float = 120.0
+    worker_id: str | None = None
+
+    # --- LLMs (litellm). JSON list of {name, model, api_base?, api_key_env?, weight?, timeout?}
+    llm_models: str = ""
+    llm_deadline_seconds: float = 20.0
+    llm_plan_budget_usd: float = 1.0
+
+    # --- trends
+    trends_file: Path | None = None
+    trends_url: str | None = None
+
+    # --- misc
+    log_level: str = "INFO"
+    port: int = 3000
+
+    @field_validator("approvers", "operators", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    def role_of(self, user_id: str) -> Role:
+        """Approvers are listed; operators are listed, or everyone when none are listed."""
+        if user_id in self.approvers:
+            return Role.APPROVER
+        if not self.operators or user_id in self.operators:
+            return Role.OPERATOR
+        return Role.VIEWER
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from `environ` (default: the process environment) and validate them.
+
+    Raises InvalidInput naming the variable that is wrong.
+    """
+    try:
+        if environ is None:
+            return Settings()
+        return _from_mapping(environ)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error.get("loc") else "setting"
+        name = field if field.isupper() else f"HERALD_{field.upper()}"
+        raise InvalidInput(f"{name}: {error['msg']}") from None
+
+
+def _from_mapping(environ: Mapping[str, str]) -> Settings:
+    values: dict[str, Any] = {}
+    slack = {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL"}
+    for key, value in environ.items():
+        if key in slack:
+            values[key] = value
+        elif key.startswith("HERALD_"):
+            field = key.removeprefix("HERALD_").lower()
+            if field in Settings.model_fields:
+                values[field] = value
+    return Settings.model_validate(values)

@@ -1,0 +1,1 @@
+"""Herald's domain: planning, selection, risk, safety, dispatch and fusion, behind ports."""

@@ -1,0 +1,175 @@
+"""Every error Herald raises on purpose, in one tree.
+
+    HeraldError                          root; `str(error)` is a message fit for a user
+    ├── InvalidInput                     bad request, CSV row, duration, setting (permanent)
+    │   ├── InvalidRequest               a distribution request field (names the field)
+    │   └── InvalidCsvRow                an accounts CSV row (names the line)
+    ├── NotFound                         a lookup that found nothing
+    │   ├── DistributionNotFound
+    │   ├── SlotNotFound
+    │   └── AccountNotFound
+    ├── AmbiguousName                    a name matches several distributions
+    ├── NotAllowed                       the actor's role or the safety mode forbids it
+    ├── IllegalTransition                a lifecycle move the state machine does not allow
+    ├── ConcurrentModification           someone changed the object first (stale version)
+    ├── StorageError                     the database failed; `temporary` says if a retry may help
+    │   └── SchemaNotMigrated            the database schema is not at the code's revision
+    ├── PublishError                     a publisher could not publish a slot
+    │   ├── RateLimited                  temporary; carries `retry_after`
+    │   ├── AccountSuspended             permanent for that account
+    │   ├── NetworkError                 temporary
+    │   ├── OutcomeUnknown               may have reached the platform; never retried blindly
+    │   └── UnknownPublishError          permanent
+    └── LLMError                         a model call failed
+        ├── LLMTemporaryError            timeout, 429, 5xx
+        ├── LLMInvalidAnswer             the answer did not validate against its schema
+        └── LLMBudgetExceeded            the per-plan budget cap is reached
+
+`temporary` is True only where the same call may succeed later without a human.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+
+class HeraldError(Exception):
+    """Root of Herald's errors. The message is meant for the user who caused it."""
+
+    temporary: bool = False
+
+
+class InvalidInput(HeraldError):
+    """Input that can never succeed as given."""
+
+
+class InvalidRequest(InvalidInput):
+    """A distribution request field is wrong."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{field}: {problem}")
+
+
+class InvalidCsvRow(InvalidInput):
+    """A row of an accounts CSV is wrong; nothing of that row is used."""
+
+    def __init__(self, line: int, problem: str, *, source: str = "accounts CSV") -> None:
+        self.line = line
+        self.problem = problem
+        super().__init__(f"{source} line {line}: {problem}")
+
+
+class NotFound(HeraldError):
+    """A lookup found nothing."""
+
+    kind = "object"
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(f"no {self.kind} named or numbered {key!r}")
+
+
+class DistributionNotFound(NotFound):
+    kind = "distribution"
+
+
+class SlotNotFound(NotFound):
+    kind = "slot"
+
+
+class AccountNotFound(NotFound):
+    kind = "account"
+
+
+class AmbiguousName(HeraldError):
+    """A name matches several distributions; `candidates` lists (id, name) pairs."""
+
+    def __init__(self, key: str, candidates: list[tuple[str, str]]) -> None:
+        self.key = key
+        self.candidates = candidates
+        names = ", ".join(f"{name} ({id_})" for id_, name in candidates[:5])
+        super().__init__(f"{key!r} matches {len(candidates)} distributions: {names}")
+
+
+class NotAllowed(HeraldError):
+    """The actor may not do this (role, safety mode or self-approval rule)."""
+
+
+class IllegalTransition(HeraldError):
+    """The lifecycle does not allow this move from the current state."""
+
+    def __init__(self, what: str, action: str, state: str) -> None:
+        self.what = what
+        self.action = action
+        self.state = state
+        super().__init__(f"cannot {action} {what}: it is {state}")
+
+
+class ConcurrentModification(HeraldError):
+    """The object changed since it was read; reload and try again."""
+
+    temporary = True
+
+
+class StorageError(HeraldError):
+    """The database failed."""
+
+    def __init__(self, message: str, *, temporary: bool = False) -> None:
+        self.temporary = temporary
+        super().__init__(message)
+
+
+class SchemaNotMigrated(StorageError):
+    """The schema is behind the code; the message says which command to run."""
+
+
+class PublishError(HeraldError):
+    """A publisher could not publish a slot."""
+
+    kind = "unknown"
+
+
+class RateLimited(PublishError):
+    kind = "rate_limit"
+    temporary = True
+
+    def __init__(self, message: str, *, retry_after: timedelta | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class AccountSuspended(PublishError):
+    kind = "suspended"
+
+
+class NetworkError(PublishError):
+    kind = "network"
+    temporary = True
+
+
+class OutcomeUnknown(PublishError):
+    """The request may have reached the platform: a human decides, never a blind retry."""
+
+    kind = "outcome_unknown"
+
+
+class UnknownPublishError(PublishError):
+    kind = "unknown"
+
+
+class LLMError(HeraldError):
+    """A model call failed."""
+
+
+class LLMTemporaryError(LLMError):
+    temporary = True
+
+
+class LLMInvalidAnswer(LLMError):
+    """The model answered, but not with something that validates; it is discarded whole."""
+
+
+class LLMBudgetExceeded(LLMError):
+    """The per-plan spending cap is reached."""

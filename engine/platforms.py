@@ -1,0 +1,157 @@
+"""The per-platform posting rules (seed 001's velocity table), kept in one place.
+
+Every rule a planner, selector or publisher enforces per platform comes from a
+`PlatformRules` in a `PlatformTable`. Users override the table from configuration
+(`HERALD_PLATFORMS_FILE`, a YAML or JSON mapping of platform name to the fields below).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import Any
+
+from engine.errors import InvalidInput
+
+# Seed 000's general peak windows, local time, for platforms without their own peaks:
+# 6-9 AM, 12-2 PM, 6-10 PM.
+GENERAL_PEAK_HOURS: tuple[int, ...] = (6, 7, 8, 12, 13, 18, 19, 20, 21)
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformRules:
+    """What one account may do on one platform.
+
+    `peak_hours` are local hours (0-23) at which a post starts a peak; `weekend_peak_hours`
+    replaces them on Saturday and Sunday (seed 000's weekend adjustment: people scroll
+    later and more evenly on weekends). `risk` is the platform's own contribution to a
+    slot's risk score in [0, 1].
+    """
+
+    name: str
+    max_posts_per_day: int
+    min_gap: timedelta
+    peak_hours: tuple[int, ...]
+    weekend_peak_hours: tuple[int, ...]
+    content_types: tuple[str, ...]
+    caption_limit: int
+    hashtag_limit: int
+    risk: float
+    reach_factor: float = 0.05
+
+    def peaks_for(self, weekday: int) -> tuple[int, ...]:
+        """Peak hours for a local weekday (Monday is 0)."""
+        return self.weekend_peak_hours if weekday >= 5 else self.peak_hours
+
+
+def _rules(
+    name: str,
+    per_day: int,
+    gap_hours: float,
+    peaks: tuple[int, ...],
+    weekend: tuple[int, ...],
+    types: tuple[str, ...],
+    caption_limit: int,
+    hashtag_limit: int,
+    risk: float,
+    reach_factor: float,
+) -> PlatformRules:
+    return PlatformRules(
+        name,
+        per_day,
+        timedelta(hours=gap_hours),
+        peaks,
+        weekend,
+        types,
+        caption_limit,
+        hashtag_limit,
+        risk,
+        reach_factor,
+    )
+
+
+# Weekend peaks shift each weekday peak later by one to two hours, never past 22h.
+DEFAULT_RULES: tuple[PlatformRules, ...] = (
+    _rules(
+        "tiktok", 5, 4, (10, 14, 18, 20), (11, 15, 19, 21), ("video", "short"), 2200, 8, 0.35, 0.08
+    ),
+    _rules("youtube", 2, 12, (12, 18), (13, 19), ("video",), 5000, 15, 0.2, 0.06),
+    _rules(
+        "instagram",
+        4,
+        6,
+        (9, 12, 17, 21),
+        (10, 13, 18, 21),
+        ("reel", "post", "story"),
+        2200,
+        30,
+        0.3,
+        0.05,
+    ),
+    _rules("twitter", 8, 2, (8, 12, 16, 20), (9, 13, 17, 21), ("post",), 280, 3, 0.25, 0.03),
+    _rules("linkedin", 2, 24, (8, 12, 17), (9, 13), ("post", "video"), 3000, 5, 0.1, 0.04),
+)
+
+
+@dataclass(frozen=True)
+class PlatformTable:
+    """The platforms Herald knows, by lower-case name."""
+
+    rules: Mapping[str, PlatformRules] = field(
+        default_factory=lambda: {r.name: r for r in DEFAULT_RULES}
+    )
+
+    def __getitem__(self, name: str) -> PlatformRules:
+        try:
+            return self.rules[name.lower()]
+        except KeyError:
+            known = ", ".join(sorted(self.rules))
+            raise InvalidInput(f"unknown platform {name!r} (known: {known})") from None
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self.rules
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.rules)
+
+    def names(self) -> list[str]:
+        return list(self.rules)
+
+    def with_overrides(self, overrides: Mapping[str, Mapping[str, Any]]) -> PlatformTable:
+        """A table with some fields replaced or platforms added.
+
+        Each override maps a platform to fields of `PlatformRules`; `min_gap_hours`
+        stands for `min_gap`. A new platform must give every field except `weekend_peak_hours`
+        (defaults to `peak_hours`), `risk` (0.3) and `reach_factor` (0.05).
+        """
+        merged = dict(self.rules)
+        for raw_name, fields in overrides.items():
+            name = raw_name.lower()
+            values = dict(fields)
+            if "min_gap_hours" in values:
+                values["min_gap"] = timedelta(hours=float(values.pop("min_gap_hours")))
+            for key in ("peak_hours", "weekend_peak_hours", "content_types"):
+                if key in values:
+                    values[key] = tuple(values[key])
+            unknown = set(values) - set(PlatformRules.__dataclass_fields__)
+            if unknown:
+                raise InvalidInput(f"platform {name}: unknown fields {sorted(unknown)}")
+            if name in merged:
+                merged[name] = replace(merged[name], **values)
+            else:
+                values.setdefault("weekend_peak_hours", values.get("peak_hours", ()))
+                values.setdefault("risk", 0.3)
+                try:
+                    merged[name] = PlatformRules(name=name, **values)
+                except TypeError as exc:
+                    raise InvalidInput(f"platform {name}: {exc}") from None
+            rules = merged[name]
+            if not all(0 <= h <= 23 for h in rules.peak_hours + rules.weekend_peak_hours):
+                raise InvalidInput(f"platform {name}: peak hours must be 0-23")
+            if rules.max_posts_per_day < 1:
+                raise InvalidInput(f"platform {name}: max_posts_per_day must be at least 1")
+        return PlatformTable(merged)
+
+
+DEFAULT_PLATFORMS = PlatformTable()
