@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     enable_full_autonomous: bool = False
     alerts_channel: str | None = None
 
+    # --- Slack delivery (the bot's progress thread and outbox)
+    slack_status_interval_seconds: float = Field(default=3.0, ge=0)
+    slack_outbox_interval_seconds: float = Field(default=5.0, gt=0)
+
     # --- platforms
     platforms_file: Path | None = None
 
@@ -68,6 +72,15 @@ class Settings(BaseSettings):
     dispatch_batch_size: int = 200
     claim_lease_seconds: float = 120.0
     worker_id: str | None = None
+    dispatch_concurrency: int = Field(default=50, ge=1)
+    # --- fallbacks (seed 001) and run monitoring
+    retry_max_attempts: int = Field(default=3, ge=1)
+    retry_rate_limit_delay: str = "2h"
+    retry_network_delay: str = "30m"
+    max_redistributions: int = Field(default=2, ge=0)
+    monitor_auto_pause: bool = True
+    # MANUAL-mode runs publish through the simulated publisher unless this is true.
+    manual_publishes_for_real: bool = False
 
     # --- LLMs (litellm). JSON list of {name, model, api_base?, api_key_env?, weight?, timeout?}
     llm_models: str = ""

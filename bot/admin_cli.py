@@ -1,0 +1,154 @@
+"""`herald db ...` and `herald accounts ...`: database administration from the shell.
+
+`herald db upgrade` migrates `HERALD_DATABASE_URL` to the code's schema; `herald db check`
+says whether it is current. `herald accounts import FILE.csv` upserts the good rows of an
+accounts CSV in one transaction (with an audit event) and reports every bad row by line;
+`herald accounts list [--platform P] [--json]` prints the stored accounts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+# Exit codes: 0 all good, 1 some CSV rows were rejected (the good ones were imported),
+# 2 nothing done (bot.cli prints the HeraldError).
+EXIT_SOME_ROWS_BAD = 1
+
+
+def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
+    """Sub-commands of `herald db` (name "db") or `herald accounts` (name "accounts")."""
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="database URL (default HERALD_DATABASE_URL)",
+    )
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    if name == "db":
+        sub.add_parser("upgrade", help="migrate the database to the code's schema")
+        sub.add_parser("check", help="exit 0 if the schema is current, 2 with advice if not")
+    else:
+        importing = sub.add_parser(
+            "import", help="upsert accounts from a CSV (same columns as `herald plan`)"
+        )
+        importing.add_argument("file", type=Path, help="accounts CSV file")
+        listing = sub.add_parser("list", help="list stored accounts")
+        listing.add_argument("--platform", help="only this platform")
+        listing.add_argument("--json", action="store_true", help="print JSON lines")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the chosen action; HeraldErrors propagate to bot.cli (exit code 2)."""
+    import asyncio
+
+    from bot.settings import load_settings
+
+    settings = load_settings()
+    url = args.database_url or settings.database_url
+    actions = {
+        ("db", "upgrade"): _db_upgrade,
+        ("db", "check"): _db_check,
+        ("accounts", "import"): _accounts_import,
+        ("accounts", "list"): _accounts_list,
+    }
+    action = actions[(args.command, args.action)]
+    return int(asyncio.run(action(args, url, settings)))
+
+
+async def _db_upgrade(args: argparse.Namespace, url: str, settings: Any) -> int:
+    from storage.database import safe_url
+    from storage.migrate import upgrade
+
+    revision = await upgrade(url)
+    print(f"database at {safe_url(url)} is at revision {revision}")
+    return 0
+
+
+async def _db_check(args: argparse.Namespace, url: str, settings: Any) -> int:
+    from storage.database import safe_url
+    from storage.migrate import check_current, head_revision
+
+    await check_current(url)
+    print(f"database at {safe_url(url)} is current (revision {head_revision()})")
+    return 0
+
+
+async def _accounts_import(args: argparse.Namespace, url: str, settings: Any) -> int:
+    import getpass
+
+    from bot.plan_cli import read_text
+    from bot.platforms_file import load_platforms
+    from engine.accounts_csv import read_accounts_csv
+    from engine.clock import SystemClock
+    from engine.models import Event, new_id
+    from storage.migrate import check_current
+    from storage.sqlalchemy_repository import SQLAlchemyRepository
+
+    text = read_text(args.file, "accounts")
+    platforms = load_platforms(settings.platforms_file)
+    accounts, errors = read_accounts_csv(text, platforms=platforms)
+    for error in errors:
+        print(f"{args.file}: {error}", file=sys.stderr)
+    await check_current(url)
+    repository = SQLAlchemyRepository(url)
+    event = Event(
+        new_id("e"),
+        SystemClock().now(),
+        "account.imported",
+        f"cli:{getpass.getuser()}",
+        data={
+            "file": args.file.name,
+            "imported": len(accounts),
+            "errors": len(errors),
+            "lines": [e.line for e in errors][:100],
+        },
+    )
+    try:
+        async with repository.unit_of_work() as uow:
+            written = await uow.upsert_accounts(accounts) if accounts else 0
+            await uow.append_event(event)
+    finally:
+        await repository.close()
+    print(f"imported {written} account(s) from {args.file}; {len(errors)} bad row(s) skipped")
+    return EXIT_SOME_ROWS_BAD if errors else 0
+
+
+async def _accounts_list(args: argparse.Namespace, url: str, settings: Any) -> int:
+    from storage.migrate import check_current
+    from storage.sqlalchemy_repository import SQLAlchemyRepository
+
+    await check_current(url)
+    repository = SQLAlchemyRepository(url)
+    try:
+        async with repository.unit_of_work() as uow:
+            accounts = await uow.list_accounts(args.platform)
+    finally:
+        await repository.close()
+    if args.json:
+        for a in accounts:
+            print(
+                json.dumps(
+                    {
+                        "id": a.id,
+                        "platform": a.platform,
+                        "handle": a.handle,
+                        "timezone": a.timezone,
+                        "language": a.language,
+                        "followers": a.followers,
+                        "health": a.health,
+                        "state": str(a.state),
+                    }
+                )
+            )
+        return 0
+    print(f"{'id':<16} {'platform':<10} {'handle':<24} {'state':<13} {'followers':>9} health")
+    for a in accounts:
+        print(
+            f"{a.id:<16} {a.platform:<10} {a.handle:<24} {a.state!s:<13} "
+            f"{a.followers:>9} {a.health:.2f}"
+        )
+    print(f"{len(accounts)} account(s)")
+    return 0

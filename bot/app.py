@@ -1,0 +1,243 @@
+"""The Slack app's composition root: `create_app` builds the bolt app and everything it uses.
+
+Tests, `herald serve` and the benchmark all call `create_app`; nothing else constructs a
+Slack client. Every Web API call goes to `settings.slack_api_url`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import actions, commands, events, home, views
+from bot.blocks.common import section
+from bot.blocks.reports import build_choice
+from bot.context import DEPS, BotDeps
+from bot.grammar import parse_command
+from bot.intents import KeywordIntentParser
+from bot.settings import Settings
+from engine.clock import SystemClock
+from engine.errors import AmbiguousName, HeraldError, InvalidInput
+from engine.ports import Clock
+
+log = logging.getLogger("herald.slack")
+
+SLACK_API_URL_HINT = (
+    "SLACK_API_URL must be an http(s) URL ending in '/', e.g. https://slack.com/api/"
+)
+
+
+def check_settings(settings: Settings, *, socket_mode: bool = False) -> None:
+    """Fail fast, naming the variable, when the Slack settings cannot work."""
+    if settings.slack_bot_token is None or not settings.slack_bot_token.get_secret_value():
+        raise InvalidInput("SLACK_BOT_TOKEN is not set (the bot token, xoxb-...)")
+    token = settings.slack_bot_token.get_secret_value()
+    if not token.startswith("xox"):
+        raise InvalidInput("SLACK_BOT_TOKEN does not look like a Slack token (xoxb-...)")
+    if not socket_mode and (
+        settings.slack_signing_secret is None
+        or not settings.slack_signing_secret.get_secret_value()
+    ):
+        raise InvalidInput("SLACK_SIGNING_SECRET is not set (Basic Information > Signing Secret)")
+    if socket_mode:
+        app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else ""
+        if not app_token.startswith("xapp-"):
+            raise InvalidInput("SLACK_APP_TOKEN does not look like an app-level token (xapp-...)")
+    url = settings.slack_api_url
+    if not url.startswith(("http://", "https://")) or not url.endswith("/"):
+        raise InvalidInput(SLACK_API_URL_HINT)
+
+
+def build_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client: Slack's base URL from settings, 429s retried after Retry-After."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return AsyncWebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=1),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    herald: Any = None,
+    client: AsyncWebClient | None = None,
+    clock: Clock | None = None,
+    outbox: Any = None,
+) -> AsyncApp:
+    """The bolt app with every surface registered.
+
+    Without `herald`, the engine is built by `bot.bootstrap.build_herald` with a
+    `SlackNotifier` as its notifier. With `herald`, its notifier is used if it is a
+    `SlackNotifier` (build it first with `build_notifier`).
+    """
+    from bot.slack_notifier import SlackNotifier
+
+    socket_mode = settings.slack_app_token is not None
+    check_settings(settings, socket_mode=socket_mode and settings.slack_signing_secret is None)
+    client = client or build_client(settings)
+    notifier: SlackNotifier | None = None
+    if herald is None:
+        from bot.bootstrap import build_herald
+
+        notifier = SlackNotifier(client, settings, outbox=outbox, clock=clock)
+        herald = build_herald(settings, clock=clock, notifier=notifier)
+    else:
+        found = getattr(herald, "notifier", None)
+        notifier = find_slack_notifier(found)
+    clock = clock or getattr(herald, "clock", None) or SystemClock()
+    if notifier is not None:
+        notifier.bind(herald.service, clock=clock)
+        outbox = outbox or notifier.outbox
+    deps = BotDeps(
+        settings=settings,
+        herald=herald,
+        clock=clock,
+        notifier=notifier,
+        intent_parser=KeywordIntentParser(),
+        outbox=outbox,
+    )
+    signing = (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    )
+    app = AsyncApp(
+        client=client,
+        signing_secret=signing or None,
+        request_verification_enabled=bool(signing),
+        name="herald",
+    )
+    app._herald_deps = deps  # type: ignore[attr-defined]  # for serve, tests and the bench
+    _install_middleware(app, deps)
+    for surface in (commands, actions, views, events, home):
+        surface.register(app)
+    app.error(_on_error)
+    return app
+
+
+def deps_of_app(app: AsyncApp) -> BotDeps:
+    """The BotDeps `create_app` built for `app`."""
+    return app._herald_deps  # type: ignore[attr-defined, no-any-return]
+
+
+def find_slack_notifier(notifier: Any) -> Any:
+    """The SlackNotifier inside `notifier` (itself, or one of a fan-out's members)."""
+    from bot.slack_notifier import SlackNotifier
+
+    if isinstance(notifier, SlackNotifier):
+        return notifier
+    for member in getattr(notifier, "notifiers", None) or getattr(notifier, "members", None) or ():
+        if isinstance(member, SlackNotifier):
+            return member
+    return None
+
+
+class _SeenEvents:
+    """A bounded in-process event-id log, used only when no outbox store is configured."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+
+    def seen(self, event_id: str) -> bool:
+        if event_id in self._ids:
+            return True
+        self._ids[event_id] = None
+        if len(self._ids) > self._size:
+            self._ids.popitem(last=False)
+        return False
+
+
+def _install_middleware(app: AsyncApp, deps: BotDeps) -> None:
+    local = _SeenEvents()
+
+    @app.middleware
+    async def inject(context: Any, body: dict[str, Any], next: Any) -> Any:
+        context[DEPS] = deps
+        kind = body.get("type") or ("command" if "command" in body else "unknown")
+        deps.metrics.inc("herald_slack_requests_total", kind=str(kind))
+        if kind == "event_callback" and body.get("event_id"):
+            event_id = str(body["event_id"])
+            if deps.outbox is not None:
+                duplicate = await deps.outbox.seen_event(event_id, deps.clock.now())
+            else:
+                duplicate = local.seen(event_id)
+            if duplicate:
+                # Slack redelivers events it thinks were lost (X-Slack-Retry-Num): ack, skip.
+                deps.metrics.inc("herald_slack_duplicate_events_total")
+                return BoltResponse(status=200, body="")
+        started = time.perf_counter()
+        response = await next()
+        deps.metrics.observe("herald_slack_dispatch_seconds", time.perf_counter() - started)
+        return response
+
+
+async def _on_error(
+    error: Exception, body: dict[str, Any], client: AsyncWebClient, context: Any
+) -> None:
+    """The one error handler: the person who caused it sees a specific, ephemeral message."""
+    if isinstance(error, HeraldError):
+        text = f"⚠️ {error}"
+    else:
+        log.exception("unexpected error in a Slack listener", exc_info=error)
+        text = "⚠️ Something went wrong on Herald's side; it is logged. Please try again."
+    blocks = [section(text)]
+    if isinstance(error, AmbiguousName):
+        command, rest = _command_of(body)
+        blocks = build_choice(command, error.candidates, rest)
+    deps: BotDeps | None = context.get(DEPS)
+    if deps is not None:
+        deps.metrics.inc("herald_slack_errors_total", kind=type(error).__name__)
+    await tell_user(client, body, text, blocks, respond=context.get("respond"))
+
+
+def _command_of(body: dict[str, Any]) -> tuple[str, str | None]:
+    try:
+        parsed = parse_command(str(body.get("text", "")))
+    except HeraldError:
+        return "status", None
+    return parsed.name, parsed.rest
+
+
+async def tell_user(
+    client: AsyncWebClient,
+    body: dict[str, Any],
+    text: str,
+    blocks: list[dict[str, Any]] | None = None,
+    *,
+    respond: Any = None,
+) -> None:
+    """Answer only the user behind `body`: response_url, ephemeral, or a DM for modals."""
+    user = (
+        body.get("user_id")
+        or (body.get("user") or {}).get("id")
+        or (body.get("event") or {}).get("user")
+    )
+    if respond is not None:
+        await respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+        return
+    channel = (
+        body.get("channel_id")
+        or (body.get("channel") or {}).get("id")
+        or (body.get("event") or {}).get("channel")
+    )
+    if body.get("type") == "view_submission" or not channel:
+        if user:
+            await client.chat_postMessage(channel=user, text=text, blocks=blocks)
+        return
+    if user:
+        await client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks)

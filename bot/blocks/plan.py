@@ -1,0 +1,205 @@
+"""The plan card: summary, slots per platform and day, risk, simulation, and the decision.
+
+The card is the parent of the distribution's thread. Its buttons carry the distribution
+id and version, so a click on an out-of-date card is recognised and refused.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from bot import ids
+from bot.blocks.common import (
+    Block,
+    actions,
+    button,
+    clip,
+    confirm_dialog,
+    context,
+    divider,
+    escape,
+    fit,
+    header,
+    section,
+    slack_time,
+    table,
+)
+from engine.models import Distribution, DistributionStatus, RiskLevel, Slot
+
+_DECIDABLE = {DistributionStatus.AWAITING_APPROVAL, DistributionStatus.PLANNED}
+_STATUS_EMOJI = {
+    DistributionStatus.DRAFT: "📝",
+    DistributionStatus.PLANNED: "🗓️",
+    DistributionStatus.AWAITING_APPROVAL: "⏳",
+    DistributionStatus.APPROVED: "✅",
+    DistributionStatus.EXECUTING: "🚀",
+    DistributionStatus.PAUSED: "⏸️",
+    DistributionStatus.COMPLETED: "🏁",
+    DistributionStatus.CANCELLED: "🚫",
+    DistributionStatus.HALTED: "🛑",
+    DistributionStatus.REJECTED: "❌",
+}
+_RISK_EMOJI = {
+    RiskLevel.LOW: "🟢",
+    RiskLevel.MEDIUM: "🟡",
+    RiskLevel.HIGH: "🟠",
+    RiskLevel.CRITICAL: "🔴",
+}
+MAX_DAY_COLUMNS = 8
+
+
+def plan_button_value(distribution: Distribution) -> dict[str, Any]:
+    """What every plan button carries: the distribution and the version it showed."""
+    return {"d": distribution.id, "v": distribution.version}
+
+
+def slots_per_platform_and_day(slots: Sequence[Slot]) -> str:
+    """A table of slot counts: one row per platform, one column per UTC day."""
+    if not slots:
+        return "_no slots_"
+    counts: Counter[tuple[str, str]] = Counter(
+        (slot.platform, slot.scheduled_at.strftime("%m-%d")) for slot in slots
+    )
+    days = sorted({day for _, day in counts})
+    shown = days[:MAX_DAY_COLUMNS]
+    platforms = sorted({platform for platform, _ in counts})
+    rows = [["platform", *shown, *(["more"] if len(days) > len(shown) else []), "total"]]
+    for platform in platforms:
+        row = [platform, *(str(counts[(platform, day)]) for day in shown)]
+        if len(days) > len(shown):
+            row.append(str(sum(counts[(platform, d)] for d in days[len(shown) :])))
+        row.append(str(sum(counts[(platform, d)] for d in days)))
+        rows.append(row)
+    return table(rows)
+
+
+def risk_breakdown(slots: Sequence[Slot]) -> str:
+    """Slots per risk level, and the riskiest score."""
+    if not slots:
+        return "_no slots_"
+    levels = Counter(slot.risk_level for slot in slots)
+    parts = [
+        f"{_RISK_EMOJI[level]} {level.value.title()} {levels.get(level, 0)}" for level in RiskLevel
+    ]
+    top = max(slot.risk_score for slot in slots)
+    return "   ".join(parts) + f"   · max {top:.2f}"
+
+
+def simulation_summary(simulation: dict[str, Any] | None) -> str:
+    """The simulation report's headline numbers (scalars only; nested detail stays in the DB)."""
+    if not simulation:
+        return "_not simulated yet: press *Simulate*_"
+    lines = []
+    for key, value in simulation.items():
+        if isinstance(value, bool | int | float | str) and len(lines) < 12:
+            shown = f"{value:,.2f}" if isinstance(value, float) else str(value)
+            lines.append(f"• {key.replace('_', ' ')}: *{escape(clip(shown, 80))}*")
+    return "\n".join(lines) or "_simulated (no headline numbers)_"
+
+
+def decision_text(distribution: Distribution, decided_by: str | None = None) -> str | None:
+    """'Approved by @x at 14:02' once decided (plus who stopped it, if someone did)."""
+    d = distribution
+    note = f": _{escape(clip(d.decision_note, 500))}_" if d.decision_note else ""
+    approved = None
+    if d.approved_by and d.status not in _DECIDABLE and d.status != DistributionStatus.REJECTED:
+        when = f" at {slack_time(d.approved_at, '{time}')}" if d.approved_at else ""
+        approved = f"✅ *Approved* by <@{d.approved_by}>{when}"
+    by = f" by <@{decided_by}>" if decided_by else ""
+    if d.status == DistributionStatus.REJECTED:
+        return f"❌ *Rejected*{by}{note}"
+    if d.status in {DistributionStatus.CANCELLED, DistributionStatus.HALTED}:
+        stopped = f"{_STATUS_EMOJI[d.status]} *{d.status.value.title()}*{by}{note}"
+        return f"{approved}\n{stopped}" if approved else stopped
+    return approved
+
+
+def build_plan_card(
+    distribution: Distribution,
+    slots: Sequence[Slot],
+    *,
+    unscheduled: int = 0,
+    warnings: Sequence[str] = (),
+    decided_by: str | None = None,
+) -> list[Block]:
+    """The plan card's blocks for `distribution` and its `slots` (any number of them)."""
+    req = distribution.request
+    status = distribution.status
+    accounts = len({slot.account_id for slot in slots})
+    window = (
+        f"{req.days} days (calendar)"
+        if req.mode == "calendar"
+        else f"{req.spread_hours:g} h window"
+    )
+    summary = (
+        f"*{len(slots):,} slots* on *{accounts:,} accounts* · {', '.join(req.platforms)} · "
+        f"languages {', '.join(req.languages)}\n"
+        f"Starts {slack_time(req.start)} · {window} · velocity {req.velocity:g}"
+        + (" · trend-weighted" if req.trend_weighted else "")
+    )
+    if slots:
+        first = min(slot.scheduled_at for slot in slots)
+        last = max(slot.scheduled_at for slot in slots)
+        summary += f"\nFirst post {slack_time(first)}, last {slack_time(last)}"
+    caption = escape(clip(req.content.caption, 280))
+    blocks: list[Block] = [
+        header(f"📣 {distribution.name}"),
+        section(summary),
+        section(f"> {caption}"),
+        section("*Slots per platform and day (UTC)*\n" + slots_per_platform_and_day(slots)),
+        section("*Risk*\n" + risk_breakdown(slots)),
+        section("*Simulation*\n" + simulation_summary(distribution.simulation)),
+    ]
+    notes = [escape(clip(w, 300)) for w in [*distribution.warnings, *warnings][:5]]
+    if unscheduled:
+        notes.append(f"{unscheduled} accounts left out (see `/herald status {distribution.id}`)")
+    if notes:
+        blocks.append(context(*(f"⚠️ {n}" for n in notes)))
+    blocks.append(divider())
+    decided = decision_text(distribution, decided_by)
+    if decided:
+        blocks.append(section(decided, block_id=ids.PLAN_DECISION_BLOCK))
+    elif status in _DECIDABLE:
+        value = plan_button_value(distribution)
+        blocks.append(
+            actions(
+                ids.PLAN_ACTIONS_BLOCK,
+                button(
+                    "Approve",
+                    ids.APPROVE,
+                    value,
+                    style="primary",
+                    confirm=confirm_dialog(
+                        "Approve this plan?",
+                        f"{len(slots):,} posts on {accounts:,} accounts will be published "
+                        f"from {slack_time(req.start)}.",
+                        "Approve",
+                    ),
+                ),
+                button("Reject", ids.REJECT, value, style="danger"),
+                button("Simulate", ids.SIMULATE, value),
+            )
+        )
+    elif status == DistributionStatus.DRAFT:
+        blocks.append(section(f"Draft. Plan it with `/herald plan {distribution.id}`"))
+    blocks.append(
+        context(
+            f"{_STATUS_EMOJI.get(status, '')} {status.value} · `{distribution.id}` · "
+            f"v{distribution.version} · by <@{distribution.created_by}> · "
+            f"{distribution.safety_mode.value}"
+        )
+    )
+    return fit(blocks)
+
+
+def plan_card_text(distribution: Distribution, slot_count: int) -> str:
+    """The notification fallback text of the card."""
+    d = distribution
+    return f"Plan {d.name} ({d.id}): {slot_count} slots, {d.status.value}"
+
+
+def build_draft_placeholder(name: str) -> list[Block]:
+    """What the card shows for the instant between posting it and creating the draft."""
+    return [section(f"📝 Creating *{escape(clip(name, 80))}*…")]

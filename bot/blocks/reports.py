@@ -1,0 +1,160 @@
+"""Answers to read-only commands: help, status, list, history, accounts, velocity, analytics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bot import ids
+from bot.blocks.common import (
+    Block,
+    actions,
+    button,
+    clip,
+    context,
+    escape,
+    fit,
+    header,
+    section,
+    slack_time,
+    table,
+)
+from bot.blocks.progress import build_status_line
+from bot.grammar import COMMANDS
+from engine.models import Account, Distribution, Event
+
+
+def build_help(topic: str | None = None) -> list[Block]:
+    """`/herald help` (all commands) or `/herald <command> help` (one, with an example)."""
+    if topic:
+        usage, text = COMMANDS[topic]
+        example = _EXAMPLES.get(topic)
+        blocks = [section(f"*`/herald {usage}`*\n{text}")]
+        if example:
+            blocks.append(context(f"Example: `{example}`"))
+        return blocks
+    lines = [f"`/herald {usage}`  {text}" for usage, text in COMMANDS.values()]
+    return [
+        header("Herald commands"),
+        section("\n".join(lines[:12])),
+        section("\n".join(lines[12:])),
+        context(
+            "A distribution is named by id or name. Durations: `90s`, `15m`, `6h`, `7d`. "
+            "Or just ask me in a DM: _how is the spring launch doing?_"
+        ),
+    ]
+
+
+_EXAMPLES = {
+    "create": '/herald create name=spring caption="Spring is here" platforms=tiktok,instagram '
+    "window=6h start=2026-12-01T14:00Z",
+    "plan": "/herald plan spring",
+    "approve": "/herald approve spring looks good",
+    "reject": "/herald reject spring caption needs legal review",
+    "pause": "/herald pause spring waiting for the press release",
+    "halt": "/herald halt spring account flagged",
+    "accounts": "/herald accounts tiktok",
+    "velocity": "/herald velocity tiktok",
+    "list": "/herald list executing",
+}
+
+
+def build_status(view: Any) -> list[Block]:
+    """`/herald status`: the status line plus the decision, for a StatusView."""
+    dist: Distribution = view.distribution
+    blocks = [
+        section(f"*{escape(dist.name)}* (`{dist.id}`)"),
+        *build_status_line(
+            dist,
+            view.counts,
+            next_due_at=getattr(view, "next_due_at", None),
+            late=int(getattr(view, "late", 0) or 0),
+        ),
+    ]
+    return blocks
+
+
+def build_list(distributions: Sequence[Distribution]) -> list[Block]:
+    if not distributions:
+        return [section("No distributions yet. Start with `/herald create`.")]
+    rows = [["id", "name", "status", "start"]]
+    rows += [
+        [d.id, clip(d.name, 24), d.status.value, d.request.start.strftime("%m-%d %H:%MZ")]
+        for d in distributions
+    ]
+    return [section(table(rows))]
+
+
+def build_history(events: Sequence[Event]) -> list[Block]:
+    if not events:
+        return [section("Nothing in the audit log yet.")]
+    lines = []
+    for event in events:
+        target = event.distribution_id or event.account_id or ""
+        who = f"<@{event.actor}>" if event.actor and event.actor != "system" else "system"
+        lines.append(f"{slack_time(event.at)} `{event.kind}` {target} by {who}")
+    return fit([section("\n".join(lines[i : i + 15])) for i in range(0, len(lines), 15)])
+
+
+def build_accounts(accounts: Sequence[Account], platform: str | None = None) -> list[Block]:
+    if not accounts:
+        where = f" on {platform}" if platform else ""
+        return [section(f"No accounts{where}. Import a CSV with `/herald import`.")]
+    rows = [["account", "platform", "state", "health", "lang"]]
+    rows += [
+        [clip(a.handle or a.id, 24), a.platform, a.state.value, f"{a.health:.2f}", a.language]
+        for a in accounts
+    ]
+    states: dict[str, int] = {}
+    for a in accounts:
+        states[a.state.value] = states.get(a.state.value, 0) + 1
+    summary = ", ".join(f"{k.lower()} {v}" for k, v in sorted(states.items()))
+    return [section(f"*{len(accounts)} accounts*: {summary}\n" + table(rows))]
+
+
+def build_velocity(rules: Any) -> list[Block]:
+    """A platform's posting rules (an engine.platforms.PlatformRules)."""
+    peaks = ", ".join(f"{h}:00" for h in rules.peak_hours)
+    weekend = ", ".join(f"{h}:00" for h in rules.weekend_peak_hours)
+    text = (
+        f"*{rules.name}*\n• at most *{rules.max_posts_per_day}* posts a day per account\n"
+        f"• at least *{rules.min_gap}* between posts\n• peaks {peaks} (weekend {weekend})\n"
+        f"• content {', '.join(rules.content_types)} · caption ≤ {rules.caption_limit} · "
+        f"hashtags ≤ {rules.hashtag_limit} · platform risk {rules.risk:.2f}"
+    )
+    return [section(text)]
+
+
+def build_analytics(data: Mapping[str, Any]) -> list[Block]:
+    rows = [[str(k), _short(v)] for k, v in data.items()]
+    return (
+        [section("*Analytics*\n" + table([["metric", "value"], *rows]))]
+        if rows
+        else [section("No analytics yet.")]
+    )
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, dict):
+        return clip(", ".join(f"{k}={_short(v)}" for k, v in value.items()), 120)
+    return clip(str(value), 120)
+
+
+def build_choice(
+    command: str, candidates: Sequence[tuple[str, str]], rest: str | None
+) -> list[Block]:
+    """Ambiguous name: one button per candidate, each re-running the command on it."""
+    buttons = [
+        button(
+            clip(f"{name} ({id_})", 75),
+            ids.CHOOSE_DISTRIBUTION,
+            {"d": id_, "c": command, "r": rest or ""},
+        )
+        for id_, name in candidates[:5]
+    ]
+    return [
+        section(f"Several distributions match. Which one should I *{command}*?"),
+        actions(ids.CHOOSE_BLOCK, *buttons),
+    ]

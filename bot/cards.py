@@ -1,0 +1,48 @@
+"""Creating a distribution together with its plan card, so the card's place is persisted.
+
+The card is posted first (a placeholder), and its channel and `ts` go into the
+distribution's `origin`: the notifier finds its thread again after a restart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks.plan import build_draft_placeholder
+from bot.context import BotDeps
+from engine.models import Actor, Distribution
+from engine.request import DistributionRequest
+
+
+async def create_with_card(
+    deps: BotDeps,
+    client: AsyncWebClient,
+    actor: Actor,
+    request: DistributionRequest,
+    channel: str,
+) -> Distribution:
+    """Post a placeholder card in `channel`, create the draft with the card as its origin.
+
+    If the engine refuses the request the placeholder is deleted, so a refusal leaves
+    nothing behind.
+    """
+    origin: dict[str, str] = {"channel": channel, "user": actor.id}
+    posted: dict[str, Any] | None = None
+    if deps.notifier is not None:
+        posted = await deps.notifier.post(
+            channel=channel,
+            text=f"Creating {request.name}…",
+            blocks=build_draft_placeholder(request.name),
+        )
+        if posted and posted.get("ts"):
+            origin["ts"] = str(posted["ts"])
+    try:
+        return await deps.service.create(actor, request, origin=origin)  # type: ignore[no-any-return]
+    except BaseException:
+        if posted and posted.get("ts"):
+            await client.chat_delete(
+                channel=str(posted.get("channel", channel)), ts=str(posted["ts"])
+            )
+        raise

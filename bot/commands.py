@@ -1,0 +1,226 @@
+"""The `/herald` slash command: ack at once, parse, one service call, answer the caller.
+
+Answers go only to the caller (ephemeral); shared state (the plan card, the progress
+thread) is kept up to date by the SlackNotifier from the engine's events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks.common import Block, section
+from bot.blocks.modals import build_create_modal
+from bot.blocks.plan import simulation_summary
+from bot.blocks.reports import (
+    build_accounts,
+    build_analytics,
+    build_help,
+    build_history,
+    build_list,
+    build_status,
+    build_velocity,
+)
+from bot.cards import create_with_card
+from bot.context import BotDeps, deps_of
+from bot.grammar import Command, parse_command, request_from_command
+from engine.errors import HeraldError, InvalidInput
+from engine.models import DistributionStatus, Role
+from engine.platforms import DEFAULT_PLATFORMS
+
+SLASH_COMMAND = "/herald"
+
+Answer = tuple[str, list[Block] | None]
+Handler = Callable[[BotDeps, Command, dict[str, Any], AsyncWebClient], Awaitable[Answer]]
+
+
+def register(app: AsyncApp) -> None:
+    """Register the `/herald` command."""
+    app.command(SLASH_COMMAND)(on_herald)
+
+
+def _quick_parse(text: str) -> Command | None:
+    try:
+        return parse_command(text)
+    except HeraldError:
+        return None  # parsed again after the ack, so the error handler explains it
+
+
+async def on_herald(
+    ack: Any, command: dict[str, Any], respond: Any, client: AsyncWebClient, context: Any
+) -> None:
+    """Every `/herald ...` invocation."""
+    deps = deps_of(context)
+    text = str(command.get("text", ""))
+    quick = _quick_parse(text)
+    if quick is not None and (quick.name == "help" or quick.help):
+        topic = quick.args[0].lower() if quick.name == "help" and quick.args else quick.name
+        blocks = build_help(None if topic == "help" else topic)
+        await ack(response_type="ephemeral", text="Herald help", blocks=blocks)
+        return
+    await ack()
+    parsed = parse_command(text)
+    if parsed.name == "create" and not parsed.fields and not parsed.args:
+        deps.require(command["user_id"], Role.OPERATOR, "create distributions")
+        view = build_create_modal(
+            channel=command["channel_id"], now=deps.clock.now(), platforms=_platforms(deps).names()
+        )
+        await client.views_open(trigger_id=command["trigger_id"], view=view)
+        return
+    text_out, blocks = await HANDLERS[parsed.name](deps, parsed, command, client)
+    await respond(text=text_out, blocks=blocks, response_type="ephemeral")
+
+
+def _platforms(deps: BotDeps) -> Any:
+    return getattr(deps.herald, "platforms", None) or DEFAULT_PLATFORMS
+
+
+def _actor(deps: BotDeps, body: dict[str, Any]) -> Any:
+    return deps.actor(body["user_id"], body.get("user_name", ""))
+
+
+async def _create(
+    deps: BotDeps, cmd: Command, body: dict[str, Any], client: AsyncWebClient
+) -> Answer:
+    actor = deps.require(body["user_id"], Role.OPERATOR, "create distributions")
+    request = request_from_command(cmd, now=deps.clock.now())
+    dist = await create_with_card(deps, client, actor, request, body["channel_id"])
+    return f"Created draft *{dist.name}* (`{dist.id}`). Next: `/herald plan {dist.id}`", None
+
+
+async def _plan(
+    deps: BotDeps, cmd: Command, body: dict[str, Any], client: AsyncWebClient
+) -> Answer:
+    if deps.notifier is not None:
+        deps.notifier.adopt_channel(cmd.key, body["channel_id"])
+    view = await deps.service.plan(_actor(deps, body), cmd.key)
+    dist = view.distribution
+    left = len(getattr(view, "unscheduled", []) or [])
+    extra = f", {left} accounts left out" if left else ""
+    return (
+        f"Planned *{len(view.slots):,} slots* for *{dist.name}*{extra}. The plan card is in "
+        f"<#{dist.origin.get('channel', body['channel_id'])}>; approvers decide there.",
+        None,
+    )
+
+
+async def _simulate(
+    deps: BotDeps, cmd: Command, body: dict[str, Any], client: AsyncWebClient
+) -> Answer:
+    report = await deps.service.simulate(_actor(deps, body), cmd.key)
+    return "Simulation", [section("*Simulation*\n" + simulation_summary(report))]
+
+
+def _simple(
+    verb: str, method: str, *, reason_kw: str | None = None, note_kw: str | None = None
+) -> Handler:
+    """A handler for a lifecycle command: one service call, a one-line answer."""
+
+    async def handle(
+        deps: BotDeps, cmd: Command, body: dict[str, Any], client: AsyncWebClient
+    ) -> Answer:
+        kwargs: dict[str, Any] = {}
+        if reason_kw and cmd.rest:
+            kwargs[reason_kw] = cmd.rest
+        if note_kw and cmd.rest:
+            kwargs[note_kw] = cmd.rest
+        dist = await getattr(deps.service, method)(_actor(deps, body), cmd.key, **kwargs)
+        return f"{verb} *{dist.name}* (`{dist.id}`): now {dist.status.value}", None
+
+    return handle
+
+
+async def _retry(
+    deps: BotDeps, cmd: Command, body: dict[str, Any], client: AsyncWebClient
+) -> Answer:
+    count = await deps.service.retry_failed(_actor(deps, body), cmd.key)
+    return f"Re-planned {count} failed slot(s) of `{cmd.key}`", None
+
+
+async def _status(
+    deps: BotDeps, cmd: Command, body: dict[str, Any], client: AsyncWebClient
+) -> Answer:
+    view = await deps.service.status(cmd.key)
+    return f"Status of {view.distribution.name}", build_status(view)
+
+
+async def _list(
+    deps: BotDeps, cmd: Command, body: dict[str, Any], client: AsyncWebClient
+) -> Answer:
+    statuses = None
+    if cmd.args:
+        wanted = cmd.args[0].upper()
+        if wanted not in DistributionStatus.__members__:
+            known = ", ".join(s.value.lower() for s in DistributionStatus)
+            raise InvalidInput(f"`{cmd.args[0]}` is not a status (known: {known})")
+        statuses = [DistributionStatus(wanted)]
+    distributions = await deps.service.list(statuses=statuses, limit=20)
+    return "Distributions", build_list(distributions)
+
+
+async def _history(
+    deps: BotDeps, cmd: Command, body: dict[str, Any], client: AsyncWebClient
+) -> Answer:
+    key = cmd.args[0] if cmd.args else None
+    events = await deps.service.history(key=key, limit=20)
+    return "History", build_history(events)
+
+
+async def _analytics(
+    deps: BotDeps, cmd: Command, body: dict[str, Any], client: AsyncWebClient
+) -> Answer:
+    return "Analytics", build_analytics(await deps.service.analytics())
+
+
+async def _accounts(
+    deps: BotDeps, cmd: Command, body: dict[str, Any], client: AsyncWebClient
+) -> Answer:
+    platform = cmd.args[0].lower() if cmd.args else None
+    if platform is not None:
+        _platforms(deps)[platform]  # unknown platform -> InvalidInput listing the known ones
+    return "Accounts", build_accounts(await deps.service.accounts(platform), platform)
+
+
+async def _velocity(
+    deps: BotDeps, cmd: Command, body: dict[str, Any], client: AsyncWebClient
+) -> Answer:
+    if not cmd.args:
+        known = ", ".join(_platforms(deps).names())
+        raise InvalidInput(f"`/herald velocity` needs a platform (known: {known})")
+    return "Velocity", build_velocity(_platforms(deps)[cmd.args[0]])
+
+
+async def _import(
+    deps: BotDeps, cmd: Command, body: dict[str, Any], client: AsyncWebClient
+) -> Answer:
+    deps.require(body["user_id"], Role.OPERATOR, "import accounts")
+    return (
+        "To import accounts, send me the CSV file in a direct message with the word "
+        "*import* in the message. Columns: id, platform, handle, timezone, language, followers.",
+        None,
+    )
+
+
+HANDLERS: dict[str, Handler] = {
+    "create": _create,
+    "plan": _plan,
+    "simulate": _simulate,
+    "approve": _simple("Approved", "approve", note_kw="note"),
+    "reject": _simple("Rejected", "reject", reason_kw="reason"),
+    "start": _simple("Started", "start"),
+    "pause": _simple("Paused", "pause", reason_kw="reason"),
+    "resume": _simple("Resumed", "resume"),
+    "cancel": _simple("Cancelled", "cancel", reason_kw="reason"),
+    "halt": _simple("Halted", "halt", reason_kw="reason"),
+    "retry": _retry,
+    "status": _status,
+    "list": _list,
+    "history": _history,
+    "analytics": _analytics,
+    "accounts": _accounts,
+    "velocity": _velocity,
+    "import": _import,
+}

@@ -1,0 +1,57 @@
+"""What every listener needs, bundled once by `create_app` and injected by a middleware.
+
+Listeners read it as `context["deps"]`; nothing else builds clients or services.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bot.metrics import Metrics
+from bot.settings import Settings
+from engine.errors import NotAllowed
+from engine.models import Actor, Role
+from engine.ports import Clock
+
+if TYPE_CHECKING:
+    from bot.intents import IntentParser
+    from bot.outbox import Outbox
+    from bot.slack_notifier import SlackNotifier
+
+DEPS = "deps"
+
+
+@dataclass
+class BotDeps:
+    """The composition root's products that listeners use."""
+
+    settings: Settings
+    herald: Any  # bot.bootstrap.Herald (typed loosely: it is built by another module)
+    clock: Clock
+    notifier: SlackNotifier | None
+    intent_parser: IntentParser
+    outbox: Outbox | None = None
+    metrics: Metrics = field(default_factory=Metrics)
+
+    @property
+    def service(self) -> Any:
+        """The engine's DistributionService."""
+        return self.herald.service
+
+    def actor(self, user_id: str, display: str = "") -> Actor:
+        """The engine actor for a Slack user, with the role the settings give them."""
+        return Actor(user_id, self.settings.role_of(user_id), display or user_id)
+
+    def require(self, user_id: str, role: Role, doing: str) -> Actor:
+        """The actor, or NotAllowed before anything is touched (the service checks again)."""
+        actor = self.actor(user_id)
+        order = [Role.VIEWER, Role.OPERATOR, Role.APPROVER]
+        if order.index(actor.role) < order.index(role):
+            raise NotAllowed(f"only {role.value}s can {doing}; you are a {actor.role.value}")
+        return actor
+
+
+def deps_of(context: Any) -> BotDeps:
+    """The BotDeps a middleware put in bolt's context."""
+    return context[DEPS]  # type: ignore[no-any-return]

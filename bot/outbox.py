@@ -1,0 +1,42 @@
+"""The bot's view of the persisted outbox (implemented in `storage.outbox`).
+
+Slack messages that could not be delivered wait there and are re-sent when Slack is back;
+the same store remembers Events API `event_id`s so a redelivered event runs only once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+
+class Outbox(Protocol):
+    """A durable queue of undelivered Slack calls, plus a seen-event log."""
+
+    async def enqueue(self, kind: str, payload: dict[str, Any]) -> int:
+        """Store one call (`kind` is the Web API method); returns its id."""
+        ...
+
+    async def due(self, now: datetime, limit: int) -> Sequence[Any]:
+        """Entries whose next attempt is due, oldest first (each has id, kind, payload)."""
+        ...
+
+    async def mark_sent(self, id: int, now: datetime) -> None:
+        """The entry was delivered."""
+        ...
+
+    async def mark_failed(self, id: int, error: str, next_attempt_at: datetime) -> None:
+        """The entry failed again; try it next at `next_attempt_at`."""
+        ...
+
+    async def seen_event(self, event_id: str, now: datetime) -> bool:
+        """Record `event_id`; True when it had been seen before (a redelivery)."""
+        ...
+
+
+def entry_field(entry: Any, name: str) -> Any:
+    """Read `name` from an outbox entry, whether it is a mapping or an object."""
+    if isinstance(entry, dict):
+        return entry[name]
+    return getattr(entry, name)

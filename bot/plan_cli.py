@@ -1,0 +1,130 @@
+"""`herald plan` and `herald simulate`: plan a request over an accounts CSV, touching no database.
+
+`herald plan REQUEST.json --accounts ACCOUNTS.csv --json` prints the plan contract as JSON;
+without `--json` a table and a summary. `herald simulate` prints the simulation report.
+Bad input raises a HeraldError, which `bot.cli` prints as one line with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from engine.errors import InvalidInput
+
+
+def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
+    """Arguments shared by `plan` and `simulate`."""
+    parser.add_argument("request", type=Path, help="distribution request JSON file")
+    parser.add_argument(
+        "--accounts", type=Path, required=True, metavar="CSV", help="accounts CSV file"
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--trends", type=Path, metavar="FILE", help="trends JSON/CSV (default HERALD_TRENDS_FILE)"
+    )
+    parser.add_argument(
+        "--safety-mode",
+        choices=["SEMI_AUTONOMOUS", "MANUAL", "FULL_AUTONOMOUS"],
+        help="safety mode whose max risk gates slots (default HERALD_SAFETY_MODE)",
+    )
+    parser.add_argument(
+        "--rotation",
+        type=int,
+        default=0,
+        help="how many distributions came before (rotates lead accounts)",
+    )
+    if name == "plan":
+        parser.add_argument(
+            "--limit", type=int, default=40, help="table rows to show (0 for all; not with --json)"
+        )
+
+
+def read_text(path: Path, what: str) -> str:
+    """A file's text, or InvalidInput naming the file."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidInput(f"{what} {path}: no such file") from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{what} {path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise InvalidInput(f"{what} {path}: {exc.strerror or exc}") from None
+
+
+def load_request_file(path: Path) -> Any:
+    """Parse a request JSON file into a `DistributionRequest`; InvalidInput/InvalidRequest."""
+    from engine.request import parse_request
+
+    text = read_text(path, "request")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"request {path}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None
+    if not isinstance(data, dict):
+        raise InvalidInput(f"request {path}: expected a JSON object")
+    return parse_request(data)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plan (and for `simulate`, report on) the request; print to stdout."""
+    from bot.platforms_file import load_platforms
+    from bot.settings import load_settings
+    from engine.accounts_csv import parse_accounts_csv
+    from engine.models import SafetyMode
+    from engine.planner import plan_distribution, plan_to_dict
+    from engine.safety import SafetyPolicy
+    from engine.trends import parse_trends
+
+    settings = load_settings()
+    platforms = load_platforms(settings.platforms_file)
+    request = load_request_file(args.request)
+    accounts = parse_accounts_csv(read_text(args.accounts, "accounts"), platforms=platforms)
+    trends_path = args.trends or settings.trends_file
+    trends = []
+    if trends_path is not None:
+        trends = parse_trends(read_text(Path(trends_path), "trends"), source=str(trends_path))
+    mode = SafetyMode(args.safety_mode) if args.safety_mode else settings.safety_mode
+    policy = SafetyPolicy.for_mode(mode)
+    result = plan_distribution(
+        request,
+        accounts,
+        platforms=platforms,
+        trends=trends,
+        rotation=args.rotation,
+        max_risk=policy.schedule_limit,
+    )
+    if args.command == "simulate":
+        from engine.simulation import simulate
+
+        report = simulate(
+            result.slots,
+            accounts,
+            request=request,
+            mode=mode,
+            platforms=platforms,
+            unscheduled=len(result.unscheduled),
+        )
+        if args.json:
+            _print_json(report.to_dict())
+        else:
+            from bot.plan_render import render_simulation
+
+            render_simulation(report, request)
+        return 0
+    if args.json:
+        _print_json(plan_to_dict(result))
+        return 0
+    from bot.plan_render import render_plan
+
+    render_plan(result, request, accounts, platforms, limit=args.limit, mode=mode)
+    return 0
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")

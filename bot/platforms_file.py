@@ -1,0 +1,39 @@
+"""Load the platform rules table, with the user's overrides from `HERALD_PLATFORMS_FILE`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from engine.errors import InvalidInput
+from engine.platforms import DEFAULT_PLATFORMS, PlatformTable
+
+
+def load_platforms(path: Path | None) -> PlatformTable:
+    """The default table, overridden by a JSON or YAML mapping of platform -> fields.
+
+    Raises InvalidInput naming the file when it is missing or malformed.
+    """
+    if path is None:
+        return DEFAULT_PLATFORMS
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"platforms file {path}: {exc.strerror or exc}") from None
+    data: Any
+    try:
+        if Path(path).suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except Exception as exc:  # JSONDecodeError, YAMLError: both mean "malformed"
+        raise InvalidInput(f"platforms file {path}: not valid JSON/YAML ({exc})") from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise InvalidInput(f"platforms file {path}: expected a mapping of platform -> fields")
+    try:
+        return DEFAULT_PLATFORMS.with_overrides(data)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"platforms file {path}: {exc}") from None

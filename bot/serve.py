@@ -1,0 +1,165 @@
+"""`herald serve`: the Slack bot, the engine and its dispatcher in one process.
+
+Socket Mode when `SLACK_APP_TOKEN` is set, else HTTP on `--port` with bolt's
+`/slack/events`. Both serve `/health` (is the dispatcher really ticking?) and `/metrics`
+(Prometheus text). Settings are checked before anything starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from datetime import timedelta
+from typing import Any
+
+log = logging.getLogger("herald.serve")
+
+
+def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
+    """`herald serve [--port N] [--host H]`."""
+    parser.add_argument(
+        "--port", type=int, default=None, help="HTTP port (default HERALD_PORT, 3000)"
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (0.0.0.0 behind a reverse proxy)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load settings, then serve until SIGINT/SIGTERM."""
+    from bot.settings import load_settings
+
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    asyncio.run(serve(settings, host=args.host, port=args.port or settings.port))
+    return 0
+
+
+def dispatcher_health(herald: Any) -> tuple[bool, str]:
+    """Whether the dispatcher ticked recently (a stopped or wedged one is unhealthy)."""
+    dispatcher = getattr(herald, "dispatcher", None)
+    if dispatcher is None:
+        return False, "no dispatcher"
+    probe = getattr(dispatcher, "healthy", None)
+    if callable(probe):
+        result = probe()
+        return (
+            (bool(result[0]), str(result[1])) if isinstance(result, tuple) else (bool(result), "")
+        )
+    last = getattr(dispatcher, "last_tick_at", None)
+    if last is None:
+        return False, "dispatcher has not ticked yet"
+    clock = herald.clock
+    interval = float(getattr(herald.settings, "dispatch_interval_seconds", 1.0))
+    # Allowed silence, in the engine clock's time (a scaled clock runs faster).
+    allowed = timedelta(seconds=max(5.0, 5 * interval) * getattr(clock, "speed", 1.0))
+    age = clock.now() - last
+    return age <= allowed, f"last tick {age.total_seconds():.1f}s ago"
+
+
+def build_web_app(bolt_app: Any, *, with_events: bool = True) -> Any:
+    """The aiohttp app: bolt's /slack/events (HTTP mode), /health and /metrics."""
+    from aiohttp import web
+    from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+
+    from bot.app import deps_of_app
+
+    deps = deps_of_app(bolt_app)
+
+    async def events(request: web.Request) -> web.Response:
+        bolt_response = await bolt_app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    async def health(request: web.Request) -> web.Response:
+        ok, detail = dispatcher_health(deps.herald)
+        body = {"status": "ok" if ok else "unhealthy", "dispatcher": detail}
+        if deps.notifier is not None:
+            body["outbox"] = "configured" if deps.notifier.outbox is not None else "none"
+        return web.json_response(body, status=200 if ok else 503)
+
+    async def metrics(request: web.Request) -> web.Response:
+        ok, _ = dispatcher_health(deps.herald)
+        deps.metrics.gauge("herald_dispatcher_healthy", lambda: 1.0 if ok else 0.0)
+        text = deps.metrics.render()
+        if deps.notifier is not None:
+            text += deps.notifier.metrics.render()
+        return web.Response(text=text, content_type="text/plain")
+
+    web_app = web.Application()
+    if with_events:
+        web_app.router.add_post("/slack/events", events)
+    web_app.router.add_get("/health", health)
+    web_app.router.add_get("/metrics", metrics)
+    return web_app
+
+
+async def serve(
+    settings: Any,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 3000,
+    stop: asyncio.Event | None = None,
+    herald: Any = None,
+    client: Any = None,
+    started: asyncio.Event | None = None,
+) -> None:
+    """Run everything until `stop` is set (or SIGINT/SIGTERM)."""
+    from aiohttp import web
+
+    from bot.app import create_app, deps_of_app
+
+    socket_mode = settings.slack_app_token is not None
+    outbox = await _outbox(settings)
+    bolt_app = create_app(settings, herald=herald, client=client, outbox=outbox)
+    deps = deps_of_app(bolt_app)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    await deps.herald.start()
+    if deps.notifier is not None:
+        await deps.notifier.start(outbox_interval=settings.slack_outbox_interval_seconds)
+    runner = web.AppRunner(build_web_app(bolt_app, with_events=not socket_mode))
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    handler = None
+    try:
+        if socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            handler = AsyncSocketModeHandler(bolt_app, settings.slack_app_token.get_secret_value())
+            await handler.connect_async()
+            log.info("Herald is connected to Slack in Socket Mode; health on %s:%s", host, port)
+        else:
+            log.info("Herald listens on http://%s:%s/slack/events", host, port)
+        if started is not None:
+            started.set()
+        await stop.wait()
+    finally:
+        if handler is not None:
+            await handler.close_async()
+        await runner.cleanup()
+        if deps.notifier is not None:
+            await deps.notifier.close()
+        await deps.herald.stop()
+
+
+async def _outbox(settings: Any) -> Any:
+    """The persisted outbox on the main database, when the storage package provides it."""
+    try:
+        from storage.outbox import SQLAlchemyOutbox  # type: ignore[import-not-found]
+    except ImportError:
+        log.warning("storage.outbox is not available: undelivered Slack messages are not kept")
+        return None
+    factory = getattr(SQLAlchemyOutbox, "from_url", None)
+    outbox = factory(settings.database_url) if factory else SQLAlchemyOutbox(settings.database_url)
+    if asyncio.iscoroutine(outbox):
+        outbox = await outbox
+    return outbox

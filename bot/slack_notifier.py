@@ -1,0 +1,471 @@
+"""`SlackNotifier`: the engine's events as Slack messages, delivered even when Slack is not.
+
+- the plan card in the origin channel is the thread parent, refreshed on lifecycle events;
+- ONE status message in the thread, edited in place at most once per `status_interval`
+  seconds per distribution (events in between are coalesced into the next edit);
+- thread replies for failures (Retry / Skip), redistributions, pauses and completion;
+- risk alerts to `settings.alerts_channel`, one thread per distribution;
+- a call Slack refuses with 429 (after the SDK's Retry-After retries), a 5xx or a network
+  error goes to the persisted outbox and is re-sent by `drain_outbox`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks.alerts import build_alert_parent, build_risk_alert
+from bot.blocks.plan import build_plan_card, plan_card_text
+from bot.blocks.progress import (
+    build_completion_report,
+    build_event_reply,
+    build_failure_reply,
+    build_status_line,
+    status_text,
+)
+from bot.metrics import Metrics
+from bot.outbox import Outbox, entry_field
+from bot.settings import Settings
+from bot.timeline import render_timeline
+from engine.clock import SystemClock
+from engine.errors import HeraldError
+from engine.models import Distribution, DistributionStatus, Event
+from engine.ports import Clock
+
+log = logging.getLogger("herald.slack.notifier")
+
+CARD_EVENTS = frozenset(
+    {
+        "distribution.created",
+        "distribution.planned",
+        "distribution.simulated",
+        "distribution.approved",
+        "distribution.rejected",
+        "distribution.started",
+        "distribution.paused",
+        "distribution.resumed",
+        "distribution.cancelled",
+        "distribution.halted",
+        "distribution.completed",
+    }
+)
+STATUS_EVENTS = frozenset(
+    {
+        "distribution.approved",
+        "distribution.started",
+        "distribution.paused",
+        "distribution.resumed",
+        "distribution.cancelled",
+        "distribution.halted",
+        "distribution.completed",
+        "slot.published",
+        "slot.failed",
+        "slot.retry_scheduled",
+        "slot.redistributed",
+        "slot.outcome_unknown",
+        "slot.skipped",
+    }
+)
+REPLY_EVENTS = frozenset(
+    {
+        "distribution.paused",
+        "distribution.resumed",
+        "distribution.cancelled",
+        "distribution.halted",
+        "slot.redistributed",
+    }
+)
+ALERT_EVENTS = frozenset(
+    {"risk.alert", "distribution.halted", "account.suspended", "account.rate_limited"}
+)
+# Slack errors worth trying again later; anything else (invalid_blocks, channel_not_found)
+# would fail the same way forever and is only logged.
+TEMPORARY_SLACK_ERRORS = frozenset(
+    {"ratelimited", "service_unavailable", "internal_error", "fatal_error", "request_timeout"}
+)
+MAX_FAILURE_REPLIES = 20
+
+
+class SlackNotifier:
+    """An `engine.ports.Notifier` that renders events into Slack messages and threads."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        settings: Settings,
+        *,
+        outbox: Outbox | None = None,
+        clock: Clock | None = None,
+        status_interval: float | None = None,
+        metrics: Metrics | None = None,
+        timeline: bool = True,
+    ) -> None:
+        self.client = client
+        self.settings = settings
+        self.outbox = outbox
+        self.clock: Clock = clock or SystemClock()
+        self.status_interval = (
+            status_interval
+            if status_interval is not None
+            else settings.slack_status_interval_seconds
+        )
+        self.metrics = metrics or Metrics()
+        self.timeline = timeline
+        self._service: Any = None
+        self._queue: asyncio.Queue[Event] | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._drainer: asyncio.Task[None] | None = None
+        self._adopted: dict[str, str] = {}  # key or id -> channel, for cards without origin
+        self._cards: dict[str, tuple[str, str]] = {}  # id -> (channel, ts) posted here
+        self._status: dict[str, tuple[str, str]] = {}
+        self._alerts: dict[str, tuple[str, str]] = {}
+        self._last_status: dict[str, float] = {}
+        self._pending_status: dict[str, asyncio.Task[None]] = {}
+        self._failure_replies: dict[str, int] = {}
+        self._blocked_until = 0.0
+        # Who rejected, halted or cancelled (the engine keeps only approvers on the record).
+        self._deciders: dict[str, str] = {}
+
+    # --- wiring
+    def bind(self, service: Any, *, clock: Clock | None = None) -> None:
+        """Give the notifier the service it reads distributions from (after construction,
+        since the service itself is built with this notifier)."""
+        self._service = service
+        if clock is not None:
+            self.clock = clock
+
+    def adopt_channel(self, key: str, channel: str) -> None:
+        """Post the card of `key` (id or name) in `channel` if it has no card yet."""
+        self._adopted[key] = channel
+
+    # --- the Notifier port
+    async def notify(self, event: Event) -> None:
+        """Queue `event` for rendering; returns at once and never raises."""
+        try:
+            if self._queue is None:
+                self._queue = asyncio.Queue()
+            self._queue.put_nowait(event)
+            if self._worker is None or self._worker.done():
+                self._worker = asyncio.get_running_loop().create_task(self._work())
+        except Exception:  # the engine's transaction already committed: never fail it
+            log.exception("could not queue event %s", event.kind)
+
+    async def idle(self, timeout: float = 10.0) -> None:
+        """Wait until every queued event and pending status edit has been sent (tests)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            busy = (self._queue is not None and self._queue.unfinished_tasks) or any(
+                not t.done() for t in self._pending_status.values()
+            )
+            if not busy:
+                return
+            await asyncio.sleep(0.01)
+
+    async def start(self, *, outbox_interval: float = 5.0) -> None:
+        """Start re-sending the outbox every `outbox_interval` seconds."""
+        if self.outbox is not None and self._drainer is None:
+            self._drainer = asyncio.get_running_loop().create_task(
+                self._drain_loop(outbox_interval)
+            )
+
+    async def close(self) -> None:
+        """Stop the background tasks (queued events still unsent are dropped)."""
+        for task in [self._worker, self._drainer, *self._pending_status.values()]:
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    # --- sending
+    async def call(
+        self, method: str, *, persist: bool = True, **kwargs: Any
+    ) -> dict[str, Any] | None:
+        """One Web API call; on a temporary failure the call goes to the outbox (if
+        `persist`) and None is returned. Honours Retry-After for later calls too."""
+        wait = self._blocked_until - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        try:
+            response = await self.client.api_call(method, json=kwargs)
+            self.metrics.inc("herald_slack_calls_total", method=method, result="ok")
+            return dict(response.data) if isinstance(response.data, dict) else {}
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "")) if exc.response is not None else ""
+            status = exc.response.status_code if exc.response is not None else 0
+            if status == 429:
+                retry_after = float(exc.response.headers.get("Retry-After", 1) or 1)
+                self._blocked_until = time.monotonic() + retry_after
+            temporary = status == 429 or status >= 500 or error in TEMPORARY_SLACK_ERRORS
+            self.metrics.inc("herald_slack_calls_total", method=method, result=error or str(status))
+            if not temporary:
+                log.warning("Slack refused %s: %s", method, error or status)
+                return None
+            reason = error or f"HTTP {status}"
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            self.metrics.inc("herald_slack_calls_total", method=method, result="network")
+            reason = f"network: {type(exc).__name__}"
+        if persist and self.outbox is not None:
+            await self.outbox.enqueue(method, kwargs)
+            self.metrics.inc("herald_slack_outbox_enqueued_total")
+            log.info("Slack %s failed (%s); kept in the outbox", method, reason)
+        return None
+
+    async def post(self, **kwargs: Any) -> dict[str, Any] | None:
+        """chat.postMessage through `call`."""
+        return await self.call("chat.postMessage", **kwargs)
+
+    async def drain_outbox(self, limit: int = 50) -> int:
+        """Re-send what is due in the outbox; returns how many went out."""
+        if self.outbox is None:
+            return 0
+        sent = 0
+        now = self.clock.now()
+        for entry in await self.outbox.due(now, limit):
+            entry_id = entry_field(entry, "id")
+            result = await self.call(
+                entry_field(entry, "kind"), persist=False, **entry_field(entry, "payload")
+            )
+            if result is not None:
+                await self.outbox.mark_sent(entry_id, now)
+                sent += 1
+            else:
+                attempts = int(
+                    getattr(entry, "attempts", 0)
+                    or (entry.get("attempts", 0) if isinstance(entry, dict) else 0)
+                )
+                backoff = min(300.0, 5.0 * 2**attempts)
+                await self.outbox.mark_failed(
+                    entry_id, "Slack unavailable", now + timedelta(seconds=backoff)
+                )
+        return sent
+
+    async def _drain_loop(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.drain_outbox()
+            except Exception:
+                log.exception("outbox drain failed")
+
+    # --- event rendering
+    async def _work(self) -> None:
+        assert self._queue is not None
+        while True:
+            event = await self._queue.get()
+            try:
+                await self._handle(event)
+            except HeraldError as exc:
+                log.warning("cannot render %s: %s", event.kind, exc)
+            except Exception:
+                log.exception("rendering %s failed", event.kind)
+            finally:
+                self._queue.task_done()
+
+    async def _handle(self, event: Event) -> None:
+        if self._service is None or event.distribution_id is None:
+            if event.kind in ALERT_EVENTS:
+                await self._general_alert(event)
+            return
+        dist_id = event.distribution_id
+        if event.kind in {"distribution.rejected", "distribution.halted", "distribution.cancelled"}:
+            self._deciders[dist_id] = event.actor
+        if event.kind in CARD_EVENTS:
+            await self.refresh_card(dist_id)
+        if event.kind == "distribution.planned" and self.timeline:
+            await self._upload_timeline(dist_id)
+        if event.kind in STATUS_EVENTS:
+            self._schedule_status(dist_id)
+        if event.kind in REPLY_EVENTS:
+            await self._reply(dist_id, text=build_event_reply(event))
+        if event.kind in {"slot.failed", "slot.outcome_unknown"}:
+            await self._failure(event)
+        if event.kind == "distribution.completed":
+            await self._completion(dist_id, event)
+        if event.kind in ALERT_EVENTS:
+            await self._alert(dist_id, event)
+
+    async def refresh_card(self, distribution_id: str) -> None:
+        """Re-render the plan card from the current state (posting it if it has none)."""
+        dist: Distribution = await self._service.resolve(distribution_id)
+        slots = await self._service.progress(dist.id)
+        blocks = build_plan_card(dist, slots, decided_by=self._deciders.get(dist.id))
+        text = plan_card_text(dist, len(slots))
+        ref = self.card_ref(dist)
+        if ref is not None:
+            await self.call("chat.update", channel=ref[0], ts=ref[1], text=text, blocks=blocks)
+            return
+        channel = (
+            dist.origin.get("channel") or self._adopted.get(dist.id) or self._adopted.get(dist.name)
+        )
+        if channel is None:
+            for key, adopted in self._adopted.items():
+                if key.lower() in dist.name.lower():
+                    channel = adopted
+        if channel is None:
+            return
+        posted = await self.post(channel=channel, text=text, blocks=blocks)
+        if posted and posted.get("ts"):
+            self._cards[dist.id] = (str(posted.get("channel", channel)), str(posted["ts"]))
+
+    def card_ref(self, dist: Distribution) -> tuple[str, str] | None:
+        """(channel, ts) of the distribution's card, if it has one."""
+        if dist.origin.get("channel") and dist.origin.get("ts"):
+            return dist.origin["channel"], dist.origin["ts"]
+        return self._cards.get(dist.id)
+
+    async def _thread(self, distribution_id: str) -> tuple[str, str] | None:
+        dist = await self._service.resolve(distribution_id)
+        return self.card_ref(dist)
+
+    async def _reply(
+        self, distribution_id: str, *, text: str, blocks: list[Any] | None = None
+    ) -> dict[str, Any] | None:
+        ref = await self._thread(distribution_id)
+        if ref is None:
+            return None
+        return await self.post(channel=ref[0], thread_ts=ref[1], text=text, blocks=blocks)
+
+    async def _upload_timeline(self, distribution_id: str) -> None:
+        ref = await self._thread(distribution_id)
+        if ref is None:
+            return
+        slots = await self._service.progress(distribution_id)
+        png, legend = await asyncio.to_thread(render_timeline, slots)
+        try:
+            await self.client.files_upload_v2(
+                channel=ref[0],
+                thread_ts=ref[1],
+                content=png,
+                filename=f"{distribution_id}-timeline.png",
+                title="Timeline of the planned slots",
+                initial_comment=legend,
+                alt_txt="Planned slots over time, one lane per platform",
+            )
+        except (TimeoutError, SlackApiError, aiohttp.ClientError) as exc:
+            log.warning("timeline upload failed: %s", exc)
+
+    # --- the status line
+    def _schedule_status(self, distribution_id: str) -> None:
+        pending = self._pending_status.get(distribution_id)
+        if pending is not None and not pending.done():
+            return  # coalesced into the edit already scheduled
+        last = self._last_status.get(distribution_id)
+        delay = 0.0 if last is None else max(0.0, last + self.status_interval - time.monotonic())
+        self._pending_status[distribution_id] = asyncio.get_running_loop().create_task(
+            self._status_after(distribution_id, delay)
+        )
+
+    async def _status_after(self, distribution_id: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        # Mark before the call: events arriving during it schedule the next edit.
+        self._last_status[distribution_id] = time.monotonic()
+        self._pending_status.pop(distribution_id, None)
+        try:
+            await self._update_status(distribution_id)
+        except Exception:
+            log.exception("status update failed for %s", distribution_id)
+
+    async def _update_status(self, distribution_id: str) -> None:
+        view = await self._service.status(distribution_id)
+        dist = view.distribution
+        blocks = build_status_line(
+            dist,
+            view.counts,
+            next_due_at=getattr(view, "next_due_at", None),
+            late=int(getattr(view, "late", 0) or 0),
+        )
+        text = status_text(dist, view.counts)
+        ref = self._status.get(dist.id)
+        if ref is not None:
+            # Persisting a status edit is pointless: the next one supersedes it.
+            await self.call(
+                "chat.update", persist=False, channel=ref[0], ts=ref[1], text=text, blocks=blocks
+            )
+            self.metrics.inc("herald_slack_status_edits_total")
+            return
+        thread = self.card_ref(dist)
+        if thread is None:
+            return
+        posted = await self.post(channel=thread[0], thread_ts=thread[1], text=text, blocks=blocks)
+        if posted and posted.get("ts"):
+            self._status[dist.id] = (str(posted.get("channel", thread[0])), str(posted["ts"]))
+
+    # --- replies
+    async def _failure(self, event: Event) -> None:
+        assert event.distribution_id is not None
+        count = self._failure_replies.get(event.distribution_id, 0) + 1
+        self._failure_replies[event.distribution_id] = count
+        if count > MAX_FAILURE_REPLIES:
+            if count == MAX_FAILURE_REPLIES + 1:
+                await self._reply(
+                    event.distribution_id,
+                    text=f"More failures are counted in the status line only. "
+                    f"`/herald retry {event.distribution_id}` re-plans them all.",
+                )
+            return
+        data = event.data or {}
+        blocks = build_failure_reply(
+            slot_id=event.slot_id or "",
+            distribution_id=event.distribution_id,
+            platform=str(data.get("platform", "")),
+            account_id=event.account_id or str(data.get("account_id", "")),
+            error=str(data.get("reason") or data.get("error") or ""),
+            kind=str(data.get("kind") or data.get("failure_kind") or "error"),
+            attempts=int(data.get("attempts", 0) or 0),
+            outcome_unknown=event.kind == "slot.outcome_unknown",
+        )
+        await self._reply(event.distribution_id, text="A post failed", blocks=blocks)
+
+    async def _completion(self, distribution_id: str, event: Event) -> None:
+        view = await self._service.status(distribution_id)
+        blocks = build_completion_report(view.distribution, view.counts, at=event.at)
+        await self._reply(distribution_id, text=f"{view.distribution.name} finished", blocks=blocks)
+
+    # --- alerts
+    async def _alert(self, distribution_id: str, event: Event) -> None:
+        channel = self.settings.alerts_channel
+        dist = await self._service.resolve(distribution_id)
+        blocks = build_risk_alert(event, dist)
+        reason = (event.data or {}).get("reason", event.kind)
+        text = f"Risk alert for {dist.name}: {reason}"
+        if channel is None:
+            # No alerts channel configured: the alert goes into the card's own thread.
+            if event.kind != "distribution.halted":
+                await self._reply(distribution_id, text=text, blocks=blocks)
+            return
+        parent = self._alerts.get(dist.id)
+        if parent is None:
+            posted = await self.post(
+                channel=channel,
+                text=f"Risk alerts for {dist.name}",
+                blocks=build_alert_parent(dist),
+            )
+            if not posted or not posted.get("ts"):
+                return
+            parent = (str(posted.get("channel", channel)), str(posted["ts"]))
+            self._alerts[dist.id] = parent
+        await self.post(channel=parent[0], thread_ts=parent[1], text=text, blocks=blocks)
+
+    async def _general_alert(self, event: Event) -> None:
+        channel = self.settings.alerts_channel
+        if channel is None:
+            return
+        reason = (event.data or {}).get("reason", "")
+        await self.post(
+            channel=channel, text=f"⚠️ {event.kind} `{event.account_id or ''}` {reason}".strip()
+        )
+
+    def is_terminal(self, dist: Distribution) -> bool:
+        return dist.status in {
+            DistributionStatus.COMPLETED,
+            DistributionStatus.CANCELLED,
+            DistributionStatus.HALTED,
+        }

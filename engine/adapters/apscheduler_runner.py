@@ -1,0 +1,143 @@
+"""`APSchedulerRunner`: APScheduler 3.x drives `Dispatcher.tick` inside the Herald process.
+
+Two jobs, never one per slot (job stores must not be shared between processes, and a
+date job is deleted when submitted): an interval tick, and one wake-up date job re-aimed
+after every tick at the next due slot when it is nearer than the next tick. The
+database stays the source of truth; the scheduler only decides when to look at it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from engine.dispatcher import Dispatcher, TickReport
+from engine.ports import Clock, Repository
+
+log = logging.getLogger(__name__)
+
+TICK_JOB = "herald-dispatch-tick"
+WAKEUP_JOB = "herald-dispatch-wakeup"
+
+
+class APSchedulerRunner:
+    """Runs the dispatcher on an interval (wall seconds) and at the next due slot.
+
+    Job options are deliberate: the interval job has `coalesce=True` (ticks missed while
+    the loop was busy collapse into one), `max_instances=1` and a `misfire_grace_time` of
+    one interval (a later tick is coming anyway). The wake-up job has no misfire limit:
+    a due slot is worth a late look. Ticks never overlap (one lock).
+    """
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        repository: Repository,
+        clock: Clock,
+        *,
+        interval_seconds: float = 1.0,
+        wakeups: bool = True,
+    ) -> None:
+        if interval_seconds <= 0:
+            raise ValueError("interval_seconds must be positive")
+        self._dispatcher = dispatcher
+        self._repository = repository
+        self._clock = clock
+        self.interval = interval_seconds
+        self._wakeups = wakeups
+        self._scheduler: AsyncIOScheduler | None = None
+        self._lock = asyncio.Lock()
+        self.last_tick_at: datetime | None = None
+        self.last_report: TickReport | None = None
+        self.ticks = 0
+
+    @property
+    def running(self) -> bool:
+        return self._scheduler is not None and self._scheduler.running
+
+    async def start(self) -> None:
+        """Start ticking now (must be called from the running event loop)."""
+        if self.running:
+            return
+        scheduler = AsyncIOScheduler(timezone=UTC, event_loop=asyncio.get_running_loop())
+        scheduler.add_job(
+            self._tick,
+            "interval",
+            seconds=self.interval,
+            id=TICK_JOB,
+            next_run_time=datetime.now(UTC),
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=max(1, round(self.interval)),
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+
+    async def stop(self) -> None:
+        """Stop scheduling and wait for a tick in progress to finish."""
+        if self._scheduler is not None:
+            if self._scheduler.running:
+                self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        async with self._lock:
+            pass
+
+    async def tick_now(self) -> TickReport | None:
+        """Run one tick at once (skipped, returning None, if one is running)."""
+        return await self._tick()
+
+    def healthy(self, max_silence: timedelta | None = None) -> tuple[bool, str]:
+        """Whether ticks are happening: running and ticked within a few intervals."""
+        if not self.running:
+            return False, "dispatcher runner is stopped"
+        if self.last_tick_at is None:
+            return False, "dispatcher has not ticked yet"
+        allowed = max_silence or timedelta(seconds=max(5.0, 5 * self.interval) * self._clock.speed)
+        age = self._clock.now() - self.last_tick_at
+        return age <= allowed, f"last tick {age.total_seconds():.1f}s ago"
+
+    async def _tick(self) -> TickReport | None:
+        if self._lock.locked():
+            return None  # the running tick drains what is due
+        async with self._lock:
+            try:
+                report = await self._dispatcher.tick()
+            except Exception:
+                # A bug must not kill the scheduler: log it, the next tick tries again.
+                log.exception("dispatch tick crashed")
+                return None
+            self.ticks += 1
+            self.last_tick_at = self._clock.now()
+            self.last_report = report
+        # Aimed after the lock is released, so a wake-up due at once is not skipped.
+        if self._wakeups:
+            await self._aim_wakeup(idle=report.claimed == 0)
+        return report
+
+    async def _aim_wakeup(self, *, idle: bool) -> None:
+        scheduler = self._scheduler
+        if scheduler is None or not scheduler.running:
+            return
+        try:
+            due = await self._repository.next_due_at()
+        except Exception as exc:
+            log.warning("could not read the next due time: %s", exc)
+            return
+        if due is None or (idle and due <= self._clock.now()):
+            return  # nothing due, or due but not claimable now: no busy loop
+        # Clock time to wall time: a scaled clock runs `speed` times faster.
+        wall_delay = max(0.0, (due - self._clock.now()).total_seconds()) / self._clock.speed
+        if wall_delay >= self.interval:
+            return  # the interval tick comes first
+        scheduler.add_job(
+            self._tick,
+            "date",
+            run_date=datetime.now(UTC) + timedelta(seconds=wall_delay),
+            id=WAKEUP_JOB,
+            replace_existing=True,
+            coalesce=True,
+            misfire_grace_time=None,
+        )

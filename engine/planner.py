@@ -1,0 +1,296 @@
+"""The planner's entry point: a request and accounts in, slots, left-outs and warnings out.
+
+Pure and deterministic: the same request (its `seed` included), accounts, rules, trends
+and `rotation` always give the same plan. Window mode is `engine.scheduling`, calendar
+mode `engine.calendar_planner`; both share eligibility, risk gating and captions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from engine.captions import account_offset, caption_variants
+from engine.durations import format_duration
+from engine.errors import InvalidInput, InvalidRequest
+from engine.models import Account, PlannedSlot, PlanResult, RiskLevel, Unscheduled
+from engine.peaks import peak_hours_by_weekday, peak_intervals, zone
+from engine.platforms import DEFAULT_PLATFORMS, PlatformRules, PlatformTable
+from engine.ports import Trend
+from engine.request import DistributionRequest
+from engine.risk import risk_reason, slot_risk
+from engine.safety import CRITICAL_RISK
+from engine.scheduling import Candidate, schedule_window
+from engine.selection import earliest_post, ineligible_reason, select_accounts
+from engine.trends import hourly_scores
+
+
+@dataclass(slots=True)
+class Eligible:
+    """An account that passed every per-account gate, with what the schedulers need."""
+
+    account: Account
+    rules: PlatformRules
+    language: str
+    earliest: datetime
+    risk: float
+
+
+def check_request(request: DistributionRequest, platforms: PlatformTable) -> None:
+    """Raise InvalidRequest for what the request model cannot know (the platform table)."""
+    for name in request.platforms:
+        if name not in platforms:
+            known = ", ".join(sorted(platforms.names()))
+            raise InvalidRequest("platforms", f"unknown platform {name!r} (known: {known})")
+    if request.mode == "window" and math.floor(request.max_gap.total_seconds()) < math.ceil(
+        request.min_gap.total_seconds()
+    ):
+        raise InvalidRequest("max_gap_minutes", "must be at least min_gap (to the second)")
+
+
+def slot_language(account: Account, request: DistributionRequest) -> str:
+    """The account's language when requested, else the first requested language."""
+    return account.language if account.language in request.languages else request.languages[0]
+
+
+def gate_accounts(
+    request: DistributionRequest,
+    accounts: Sequence[Account],
+    platforms: PlatformTable,
+    *,
+    max_risk: float,
+    posts_in_window: int = 1,
+) -> tuple[list[Eligible], list[Unscheduled], list[str]]:
+    """Split accounts on requested platforms into eligible ones and left-outs with reasons,
+    plus warnings summarising the left-outs that are not simply inactive.
+
+    Accounts on other platforms are ignored. Raises InvalidInput naming an account whose
+    time zone is unknown.
+    """
+    wanted = set(request.platforms)
+    end = request.end
+    eligible: list[Eligible] = []
+    left: list[Unscheduled] = []
+    content_type = request.content.type
+    late = risky = 0
+    for account in accounts:
+        if account.platform not in wanted:
+            continue
+        try:
+            zone(account.timezone)
+        except InvalidInput:
+            raise InvalidInput(
+                f"account {account.id}: unknown time zone {account.timezone!r}"
+            ) from None
+        reason = ineligible_reason(account, window_end=end)
+        if reason:
+            left.append(Unscheduled(account.id, reason))
+            continue
+        rules = platforms[account.platform]
+        earliest = earliest_post(account, rules, request.start)
+        if earliest > end:
+            left.append(Unscheduled(account.id, _late_reason(account, rules, earliest)))
+            late += 1
+            continue
+        recent = (
+            account.last_posted_at is not None
+            and request.start - account.last_posted_at < timedelta(days=1)
+        )
+        risk = slot_risk(
+            account, rules, content_type=content_type, posts_in_window=posts_in_window + recent
+        )
+        if risk >= max_risk or RiskLevel.from_score(risk) is RiskLevel.CRITICAL:
+            left.append(Unscheduled(account.id, risk_reason(risk, max_risk)))
+            risky += 1
+            continue
+        eligible.append(Eligible(account, rules, slot_language(account, request), earliest, risk))
+    warnings = []
+    if late:
+        warnings.append(
+            f"{late} active account(s) cannot post before the end: the platform's min gap since "
+            "their last post, or a rate limit, runs past it"
+        )
+    if risky:
+        limit = min(max_risk, CRITICAL_RISK)
+        warnings.append(
+            f"{risky} account(s) left for review: risk at or above {limit:.2f} "
+            "(CRITICAL is never scheduled)"
+        )
+    return eligible, left, warnings
+
+
+def _late_reason(account: Account, rules: PlatformRules, earliest: datetime) -> str:
+    if (
+        account.rate_limited_until is not None
+        and earliest <= account.rate_limited_until + timedelta(seconds=1)
+    ):
+        return f"rate-limited until {account.rate_limited_until:%Y-%m-%dT%H:%MZ}, after the window"
+    return (
+        f"posted at {account.last_posted_at:%Y-%m-%dT%H:%MZ}; the {rules.name} min gap of "
+        f"{format_duration(rules.min_gap)} allows it only from {earliest:%Y-%m-%dT%H:%MZ}, "
+        "after the window"
+    )
+
+
+def plan_distribution(
+    request: DistributionRequest,
+    accounts: Sequence[Account],
+    *,
+    platforms: PlatformTable = DEFAULT_PLATFORMS,
+    trends: Sequence[Trend] = (),
+    rotation: int = 0,
+    max_risk: float = 0.8,
+) -> PlanResult:
+    """Plan `request` over `accounts`. Slots at or above `max_risk` (and every CRITICAL
+    one) go to `unscheduled` with the reason. Raises InvalidRequest / InvalidInput."""
+    check_request(request, platforms)
+    if request.mode == "calendar":
+        from engine.calendar_planner import plan_calendar
+
+        return plan_calendar(
+            request,
+            accounts,
+            platforms=platforms,
+            trends=trends,
+            rotation=rotation,
+            max_risk=max_risk,
+        )
+    return _plan_window(request, accounts, platforms, trends, rotation, max_risk)
+
+
+def _plan_window(
+    request: DistributionRequest,
+    accounts: Sequence[Account],
+    platforms: PlatformTable,
+    trends: Sequence[Trend],
+    rotation: int,
+    max_risk: float,
+) -> PlanResult:
+    eligible, unscheduled, warnings = gate_accounts(
+        request, accounts, platforms, max_risk=max_risk
+    )
+    by_id = {e.account.id: e for e in eligible}
+    asked = request.account_count
+    if asked is not None and asked > len(eligible):
+        warnings.append(f"asked for {asked} accounts; only {len(eligible)} are eligible")
+    chosen, not_chosen = select_accounts(
+        [e.account for e in eligible], asked, now=request.start, rotation=rotation
+    )
+    for account in not_chosen:
+        unscheduled.append(
+            Unscheduled(
+                account.id,
+                f"not selected: {asked} of {len(eligible)} eligible accounts were asked for "
+                "(tiers balanced, rotated across distributions)",
+            )
+        )
+    start = math.ceil(request.start.timestamp())
+    end = math.floor(request.end.timestamp())
+    min_gap = math.ceil(request.min_gap.total_seconds())
+    max_gap = math.floor(request.max_gap.total_seconds())
+    dup_gap = math.ceil(request.duplicate_gap.total_seconds())
+    candidates = []
+    for account in chosen:
+        e = by_id[account.id]
+        variants = caption_variants(request.content, e.rules, e.language)
+        candidates.append(
+            Candidate(
+                key=account.id,
+                earliest=max(start, math.ceil(e.earliest.timestamp())),
+                peaks=peak_intervals(account.timezone, peak_hours_by_weekday(e.rules), start, end),
+                variants=variants,
+                variant_offset=account_offset(account.id, len(variants)),
+            )
+        )
+    result = schedule_window(
+        candidates,
+        start=start,
+        end=end,
+        min_gap=min_gap,
+        max_gap=max_gap,
+        duplicate_gap=dup_gap,
+        seed=request.seed,
+    )
+    trend_tables: dict[str, tuple[float, ...]] = {}
+    slots: list[PlannedSlot] = []
+    for placement in sorted(result.placements, key=lambda p: p.at):
+        e = by_id[candidates[placement.candidate].key]
+        caption, hashtags, vid = candidates[placement.candidate].variants[placement.variant]
+        when = datetime.fromtimestamp(placement.at, UTC)
+        platform = e.account.platform
+        if platform not in trend_tables:
+            trend_tables[platform] = hourly_scores(trends, platform)
+        slots.append(
+            PlannedSlot(
+                account_id=e.account.id,
+                platform=platform,
+                language=e.language,
+                scheduled_at=when,
+                local_time=when.astimezone(zone(e.account.timezone)),
+                caption=caption,
+                hashtags=hashtags,
+                risk_score=e.risk,
+                risk_level=RiskLevel.from_score(e.risk),
+                trend_score=trend_tables[platform][when.hour],
+                content_type=request.content.type,
+                variant_id=vid,
+            )
+        )
+    if result.left_out:
+        wanted = len(candidates)
+        need = (wanted - 1) * min_gap
+        capacity = (end - start) // min_gap + 1 if min_gap else len(candidates)
+        if need > end - start and len(slots) >= capacity:
+            why = (
+                f"{wanted} accounts need at least {format_duration(timedelta(seconds=need))} "
+                f"at a {format_duration(request.min_gap)} gap; the window is "
+                f"{format_duration(request.spread)}"
+            )
+        elif set(result.left_out.values()) == {"gap"}:
+            why = (
+                "no account could post within max_gap "
+                f"({format_duration(request.max_gap)}) of the previous post: their earliest "
+                "times leave a longer hole"
+            )
+        else:
+            kinds = min(len(c.variants) for c in candidates)
+            why = (
+                f"identical captions must be {format_duration(request.duplicate_gap)} apart "
+                f"and the content yields as few as {kinds} caption variant(s), so the window "
+                "holds fewer posts"
+            )
+        warnings.append(f"{len(result.left_out)} of {wanted} selected accounts left out: {why}")
+        for i in sorted(result.left_out):
+            unscheduled.append(Unscheduled(candidates[i].key, f"no room: {why}"))
+    if not slots and not warnings:
+        warnings.append("no eligible account on the requested platforms")
+    return PlanResult(slots=slots, unscheduled=unscheduled, warnings=warnings)
+
+
+def plan_to_dict(result: PlanResult) -> dict[str, object]:
+    """The `herald plan --json` shape."""
+    return {
+        "slots": [
+            {
+                "account_id": s.account_id,
+                "platform": s.platform,
+                "language": s.language,
+                "scheduled_at": s.scheduled_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "local_time": s.local_time.isoformat(),
+                "caption": s.caption,
+                "hashtags": list(s.hashtags),
+                "risk_score": s.risk_score,
+                "risk_level": s.risk_level.value,
+                "trend_score": s.trend_score,
+                "content_type": s.content_type,
+                "variant_id": s.variant_id,
+            }
+            for s in result.slots
+        ],
+        "unscheduled": [
+            {"account_id": u.account_id, "reason": u.reason} for u in result.unscheduled
+        ],
+        "warnings": list(result.warnings),
+    }

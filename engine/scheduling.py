@@ -1,0 +1,283 @@
+"""Window-mode scheduling (seed 000 Task 5.1): one chain of posts inside a spread window.
+
+The hard rules: every post in [start, end]; consecutive posts of the distribution between
+`min_gap` and `max_gap` apart; each account at most once, not before its earliest time;
+identical caption+hashtags at least `duplicate_gap` apart. Within them, maximise the
+share of posts on their platform's local peak hours, then spread evenly.
+
+How (all times are integer epoch seconds):
+1. Greedy chain, earliest-deadline-first. From the previous post, the next one may go in
+   [prev + min_gap, min(prev + max_gap, latest)], where `latest` leaves room for the
+   remaining posts at min_gap. Scan that range minute by minute and take the first moment
+   at which some unused account is on peak (and has a free caption variant); among those,
+   the one whose peak interval ends soonest (then the selection's lead order). EDF is the
+   exact rule for matching points to intervals, so peaks are rarely wasted.
+2. When nothing is on peak in the range, post off-peak as late as possible (to reach the
+   next peak sooner), preferring accounts with no peak left in the window.
+3. Smoothing: a few Gauss-Seidel passes move each post toward the middle of its
+   neighbours (the first toward `start`, the last toward `end`), clamped so that every rule
+   still holds and a post on peak stays inside its peak interval. A final pass adds
+   seeded jitter of up to 45 s, also clamped, so times look human and are reproducible.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from engine.captions import Variant
+
+STEP = 60
+JITTER = 45
+SMOOTHING_PASSES = 6
+
+
+@dataclass(slots=True)
+class Candidate:
+    """One account the chain may use: its earliest time, peak intervals and variants."""
+
+    key: str
+    earliest: int
+    peaks: tuple[tuple[int, int], ...]
+    variants: tuple[Variant, ...]
+    variant_offset: int = 0
+
+
+@dataclass(slots=True)
+class Placement:
+    """A candidate placed at `at` with its `variant` (index into its variants)."""
+
+    candidate: int
+    at: int
+    variant: int
+    peak: tuple[int, int] | None
+
+
+@dataclass(slots=True)
+class ChainResult:
+    placements: list[Placement]
+    left_out: dict[int, str] = field(default_factory=dict)
+
+
+def schedule_window(
+    candidates: Sequence[Candidate],
+    *,
+    start: int,
+    end: int,
+    min_gap: int,
+    max_gap: int,
+    duplicate_gap: int,
+    seed: int,
+) -> ChainResult:
+    """Place as many `candidates` (given in lead order) as the rules allow; see the module
+    docstring. `left_out` maps each candidate not placed to the reason."""
+    n = len(candidates)
+    assigned = [False] * n
+    # Per UTC quarter-hour: (peak end, lead rank, candidate, peak start), EDF order.
+    segments: dict[int, list[tuple[int, int, int, int]]] = {}
+    last_peak_end = [0] * n
+    for i, cand in enumerate(candidates):
+        for a, b in cand.peaks:
+            if b <= start or a > end:
+                continue
+            last_peak_end[i] = max(last_peak_end[i], b)
+            for q in range(a // 900, (b - 1) // 900 + 1):
+                segments.setdefault(q, []).append((b, i, i, a))
+    for entries in segments.values():
+        entries.sort()
+    last_use: dict[str, int] = {}
+
+    def free_variant(i: int, t: int) -> int | None:
+        cand = candidates[i]
+        best = None
+        best_use = 0
+        k = len(cand.variants)
+        for j in range(k):
+            index = (cand.variant_offset + j) % k
+            used = last_use.get(cand.variants[index][2])
+            if used is None:
+                return index
+            if used <= t - duplicate_gap and (best is None or used < best_use):
+                best, best_use = index, used
+        return best
+
+    placements: list[Placement] = []
+    pool = list(range(n))
+    remaining = n
+    prev: int | None = None
+    stop_reason = ""
+    while remaining:
+        if prev is None:
+            lo = max(start, min(candidates[i].earliest for i in pool if not assigned[i]))
+        else:
+            lo = prev + min_gap
+        if lo > end:
+            stop_reason = "window"
+            break
+        fits = remaining if min_gap <= 0 else min(remaining, (end - lo) // min_gap + 1)
+        hi = end - (fits - 1) * min_gap
+        if prev is not None:
+            hi = min(hi, prev + max_gap)
+        pick = _peak_pick(candidates, segments, assigned, free_variant, lo, hi)
+        if pick is None:
+            pick = _offpeak_pick(candidates, pool, assigned, last_peak_end, free_variant, lo, hi)
+        wide = end if prev is None else min(end, prev + max_gap)
+        if pick is None and wide > hi:
+            # Nobody fits where the tightest packing would put the next post (caption
+            # duplicates or earliest times): give up on fitting everyone and look further.
+            # Count comes before peaks: take the earliest moment anyone fits.
+            t = _earliest_fit(candidates, pool, assigned, last_use, duplicate_gap, hi + 1)
+            if t <= wide:
+                pick = _peak_pick(candidates, segments, assigned, free_variant, t, t)
+                if pick is None:
+                    pick = _offpeak_pick(
+                        candidates, pool, assigned, last_peak_end, free_variant, t, t
+                    )
+        if pick is None:
+            stop_reason = "gap"
+            break
+        i, t, v, peak = pick
+        assigned[i] = True
+        remaining -= 1
+        last_use[candidates[i].variants[v][2]] = t
+        placements.append(Placement(i, t, v, peak))
+        prev = t
+        if len(pool) > 32 and remaining < len(pool) // 2:
+            pool = [j for j in pool if not assigned[j]]
+    _smooth(placements, candidates, start, end, min_gap, max_gap, duplicate_gap, seed)
+    left_out = {i: stop_reason or "window" for i in range(n) if not assigned[i]}
+    return ChainResult(placements, left_out)
+
+
+def _earliest_fit(
+    candidates: Sequence[Candidate],
+    pool: list[int],
+    assigned: list[bool],
+    last_use: dict[str, int],
+    duplicate_gap: int,
+    lo: int,
+) -> int:
+    """The first moment >= lo at which some unused candidate has a free variant."""
+    best = 2**62
+    for i in pool:
+        if assigned[i]:
+            continue
+        cand = candidates[i]
+        free_at = min(
+            last_use[v[2]] + duplicate_gap if v[2] in last_use else lo for v in cand.variants
+        )
+        best = min(best, max(lo, cand.earliest, free_at))
+    return best
+
+
+def _peak_pick(candidates, segments, assigned, free_variant, lo, hi):  # type: ignore[no-untyped-def]
+    t = lo
+    while t <= hi:
+        entries = segments.get(t // 900)
+        waiting = False
+        if entries:
+            for b, _rank, i, a in entries:
+                if assigned[i] or b <= t or a > t:
+                    continue
+                if candidates[i].earliest > t:
+                    waiting = True
+                    continue
+                v = free_variant(i, t)
+                if v is None:
+                    waiting = True
+                    continue
+                return i, t, v, (a, b)
+        if waiting:
+            t += STEP
+        else:
+            # Nothing here can become available later in this quarter: jump to the next.
+            nxt = (t // 900 + 1) * 900
+            t = max(t + STEP, lo + -(-(nxt - lo) // STEP) * STEP)
+    return None
+
+
+def _offpeak_pick(candidates, pool, assigned, last_peak_end, free_variant, lo, hi):  # type: ignore[no-untyped-def]
+    t = hi
+    while t >= lo:
+        fallback = None
+        for i in pool:
+            if assigned[i] or candidates[i].earliest > t:
+                continue
+            if last_peak_end[i] <= t:
+                v = free_variant(i, t)
+                if v is not None:
+                    return i, t, v, None
+            elif fallback is None:
+                v = free_variant(i, t)
+                if v is not None:
+                    fallback = (i, t, v, None)
+        if fallback is not None:
+            return fallback
+        t -= STEP
+    return None
+
+
+def _smooth(
+    placements: list[Placement],
+    candidates: Sequence[Candidate],
+    start: int,
+    end: int,
+    min_gap: int,
+    max_gap: int,
+    duplicate_gap: int,
+    seed: int,
+) -> None:
+    """Spread posts evenly without breaking any rule (see the module docstring)."""
+    count = len(placements)
+    if count == 0:
+        return
+    times = [p.at for p in placements]
+    lows: list[int] = []
+    highs: list[int] = []
+    for p in placements:
+        earliest = max(start, candidates[p.candidate].earliest)
+        if p.peak is not None:
+            lows.append(max(earliest, p.peak[0]))
+            highs.append(min(end, p.peak[1] - 1))
+        else:
+            lows.append(earliest)
+            highs.append(end)
+    prev_same = [-1] * count
+    next_same = [-1] * count
+    seen: dict[str, int] = {}
+    for idx, p in enumerate(placements):
+        vid = candidates[p.candidate].variants[p.variant][2]
+        if vid in seen:
+            prev_same[idx] = seen[vid]
+            next_same[seen[vid]] = idx
+        seen[vid] = idx
+    rng = random.Random(seed)
+    last = count - 1
+    for sweep in range(SMOOTHING_PASSES + 1):
+        jitter = sweep == SMOOTHING_PASSES
+        for idx in range(count):
+            lo = lows[idx]
+            hi = highs[idx]
+            if idx > 0:
+                lo = max(lo, times[idx - 1] + min_gap)
+                hi = min(hi, times[idx - 1] + max_gap)
+            if idx < last:
+                hi = min(hi, times[idx + 1] - min_gap)
+                lo = max(lo, times[idx + 1] - max_gap)
+            if prev_same[idx] >= 0:
+                lo = max(lo, times[prev_same[idx]] + duplicate_gap)
+            if next_same[idx] >= 0:
+                hi = min(hi, times[next_same[idx]] - duplicate_gap)
+            if jitter:
+                target = times[idx] + rng.randint(-JITTER, JITTER)
+            elif idx == 0:
+                target = start if count > 1 else (start + end) // 2
+            elif idx == last:
+                target = end
+            else:
+                target = (times[idx - 1] + times[idx + 1]) // 2
+            if lo <= hi:  # always true: the current time satisfies every bound
+                times[idx] = min(hi, max(lo, target))
+    for p, t in zip(placements, times, strict=True):
+        p.at = t

@@ -1,0 +1,551 @@
+"""`SQLAlchemyRepository`: the Repository port on SQLite (aiosqlite) or PostgreSQL (asyncpg).
+
+Rows are mapped to engine dataclasses explicitly (no ORM classes, no lazy loads), every
+database failure leaves as an engine `StorageError`, and a claim is one atomic
+`UPDATE ... WHERE id IN (due subquery) RETURNING` (with `FOR UPDATE SKIP LOCKED` on
+PostgreSQL, inside `BEGIN IMMEDIATE` on SQLite).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Text, cast, delete, func, insert, or_, select, update
+from sqlalchemy import text as sql_text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError, StatementError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from engine.errors import (
+    AccountNotFound,
+    ConcurrentModification,
+    DistributionNotFound,
+    SlotNotFound,
+    StorageError,
+)
+from engine.models import (
+    Account,
+    AccountState,
+    Distribution,
+    DistributionStatus,
+    Event,
+    RiskLevel,
+    SafetyMode,
+    Slot,
+    SlotStatus,
+)
+from engine.request import DistributionRequest
+from storage import tables as t
+from storage.database import create_engine, create_sessionmaker, safe_url
+
+CLAIMABLE = (SlotStatus.QUEUED.value, SlotStatus.RETRY_SCHEDULED.value)
+# PostgreSQL advisory lock taken by every unit of work, so units of work are serialised
+# across processes as they are on SQLite (BEGIN IMMEDIATE) and in memory (a lock).
+UNIT_OF_WORK_LOCK = 0x4E52_414C_4401
+BULK_ANALYZE_ROWS = 1000
+
+
+# --- row mapping -------------------------------------------------------------------------
+def account_to_row(account: Account) -> dict[str, Any]:
+    """The `accounts` row for an account."""
+    return {
+        "id": account.id,
+        "platform": account.platform,
+        "handle": account.handle,
+        "timezone": account.timezone,
+        "language": account.language,
+        "followers": account.followers,
+        "health": account.health,
+        "state": str(account.state),
+        "last_posted_at": account.last_posted_at,
+        "rate_limited_until": account.rate_limited_until,
+        "suspensions": account.suspensions,
+        "recent_failures": account.recent_failures,
+        "recent_posts": account.recent_posts,
+    }
+
+
+def row_to_account(row: Mapping[str, Any]) -> Account:
+    """The account stored in an `accounts` row."""
+    return Account(
+        id=row["id"],
+        platform=row["platform"],
+        handle=row["handle"],
+        timezone=row["timezone"],
+        language=row["language"],
+        followers=row["followers"],
+        health=row["health"],
+        state=AccountState(row["state"]),
+        last_posted_at=row["last_posted_at"],
+        rate_limited_until=row["rate_limited_until"],
+        suspensions=row["suspensions"],
+        recent_failures=row["recent_failures"],
+        recent_posts=row["recent_posts"],
+    )
+
+
+def distribution_to_row(distribution: Distribution) -> dict[str, Any]:
+    """The `distributions` row for a distribution (the request as JSON)."""
+    return {
+        "id": distribution.id,
+        "name": distribution.name,
+        "status": str(distribution.status),
+        "safety_mode": str(distribution.safety_mode),
+        "request": distribution.request.model_dump(mode="json"),
+        "created_by": distribution.created_by,
+        "created_at": distribution.created_at,
+        "updated_at": distribution.updated_at,
+        "version": distribution.version,
+        "approved_by": distribution.approved_by,
+        "approved_at": distribution.approved_at,
+        "decision_note": distribution.decision_note,
+        "simulation": distribution.simulation,
+        "warnings": list(distribution.warnings),
+        "origin": dict(distribution.origin),
+    }
+
+
+def row_to_distribution(row: Mapping[str, Any]) -> Distribution:
+    """The distribution stored in a `distributions` row."""
+    return Distribution(
+        id=row["id"],
+        name=row["name"],
+        request=DistributionRequest.model_validate(row["request"]),
+        status=DistributionStatus(row["status"]),
+        safety_mode=SafetyMode(row["safety_mode"]),
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        version=row["version"],
+        approved_by=row["approved_by"],
+        approved_at=row["approved_at"],
+        decision_note=row["decision_note"],
+        simulation=row["simulation"],
+        warnings=list(row["warnings"] or []),
+        origin=dict(row["origin"] or {}),
+    )
+
+
+_SLOT_FIELDS = [c.name for c in t.slots.columns]
+
+
+def slot_to_row(slot: Slot) -> dict[str, Any]:
+    """The `slots` row for a slot."""
+    row = {name: getattr(slot, name) for name in _SLOT_FIELDS}
+    row["hashtags"] = list(slot.hashtags)
+    row["status"] = str(slot.status)
+    row["risk_level"] = str(slot.risk_level)
+    return row
+
+
+def row_to_slot(row: Mapping[str, Any]) -> Slot:
+    """The slot stored in a `slots` row."""
+    values = {name: row[name] for name in _SLOT_FIELDS}
+    values["hashtags"] = tuple(row["hashtags"] or ())
+    values["status"] = SlotStatus(row["status"])
+    values["risk_level"] = RiskLevel(row["risk_level"])
+    return Slot(**values)
+
+
+def event_to_row(event: Event) -> dict[str, Any]:
+    """The `events` row for an event (`seq` is assigned by the database)."""
+    return {
+        "id": event.id,
+        "at": event.at,
+        "kind": event.kind,
+        "actor": event.actor,
+        "distribution_id": event.distribution_id,
+        "slot_id": event.slot_id,
+        "account_id": event.account_id,
+        "before": event.before,
+        "after": event.after,
+        "data": event.data or {},
+    }
+
+
+def row_to_event(row: Mapping[str, Any]) -> Event:
+    """The event stored in an `events` row."""
+    return Event(
+        id=row["id"],
+        at=row["at"],
+        kind=row["kind"],
+        actor=row["actor"],
+        distribution_id=row["distribution_id"],
+        slot_id=row["slot_id"],
+        account_id=row["account_id"],
+        before=row["before"],
+        after=row["after"],
+        data=row["data"] or {},
+    )
+
+
+# --- errors ------------------------------------------------------------------------------
+def storage_error(exc: BaseException, url: str = "the database") -> StorageError:
+    """An engine StorageError for a driver or SQLAlchemy failure (`temporary` if retryable)."""
+    if isinstance(exc, IntegrityError):
+        return StorageError(f"{url} refused the write: {_reason(exc)}")
+    if isinstance(exc, StatementError) and isinstance(exc.orig, ValueError | TypeError):
+        # Raised while binding parameters: a naive datetime, data that is not JSON.
+        return StorageError(f"cannot store value: {exc.orig}")
+    return StorageError(f"{url} failed: {_reason(exc)}", temporary=True)
+
+
+def _reason(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+
+
+@contextmanager
+def translate_errors(url: str) -> Iterator[None]:
+    """Turn SQLAlchemy and connection failures into StorageError; let engine errors pass."""
+    try:
+        yield
+    except (SQLAlchemyError, OSError) as exc:
+        raise storage_error(exc, url) from exc
+
+
+# --- unit of work ------------------------------------------------------------------------
+class SQLAlchemyUnitOfWork:
+    """One transaction on one AsyncSession; methods issue Core statements."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._dialect = session.bind.dialect.name  # type: ignore[union-attr]
+
+    async def _rows(self, statement: Any) -> list[Mapping[str, Any]]:
+        result = await self._session.execute(statement)
+        return list(result.mappings().all())
+
+    # --- accounts
+    async def get_account(self, account_id: str) -> Account:
+        """Raises AccountNotFound."""
+        rows = await self._rows(select(t.accounts).where(t.accounts.c.id == account_id))
+        if not rows:
+            raise AccountNotFound(account_id)
+        return row_to_account(rows[0])
+
+    async def list_accounts(self, platform: str | None = None) -> list[Account]:
+        """All accounts (of one platform), ordered by id."""
+        query = select(t.accounts).order_by(t.accounts.c.id)
+        if platform is not None:
+            query = query.where(t.accounts.c.platform == platform)
+        return [row_to_account(r) for r in await self._rows(query)]
+
+    async def upsert_accounts(self, accounts: Sequence[Account]) -> int:
+        """Insert or replace accounts by id; returns how many were written."""
+        if not accounts:
+            return 0
+        rows = list({a.id: account_to_row(a) for a in accounts}.values())
+        dialect_insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        statement = dialect_insert(t.accounts)
+        statement = statement.on_conflict_do_update(
+            index_elements=[t.accounts.c.id],
+            set_={c.name: statement.excluded[c.name] for c in t.accounts.columns if c.name != "id"},
+        )
+        await self._session.execute(statement, rows)
+        return len(accounts)
+
+    async def save_account(self, account: Account) -> None:
+        """Replace one account. Raises AccountNotFound."""
+        row = account_to_row(account)
+        result = await self._session.execute(
+            update(t.accounts).where(t.accounts.c.id == account.id).values(row)
+        )
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            raise AccountNotFound(account.id)
+
+    # --- distributions
+    async def add_distribution(self, distribution: Distribution) -> None:
+        """Insert a new distribution; an existing id is a StorageError."""
+        await self._session.execute(insert(t.distributions), [distribution_to_row(distribution)])
+
+    async def get_distribution(self, distribution_id: str) -> Distribution:
+        """Raises DistributionNotFound."""
+        rows = await self._rows(
+            select(t.distributions).where(t.distributions.c.id == distribution_id)
+        )
+        if not rows:
+            raise DistributionNotFound(distribution_id)
+        return row_to_distribution(rows[0])
+
+    async def find_distributions(self, key: str) -> list[Distribution]:
+        """By id or exact name (case-insensitive); failing that, by name substring."""
+        d = t.distributions
+        newest = (d.c.created_at.desc(), d.c.id.desc())
+        wanted = key.strip().lower()
+        rows = await self._rows(
+            select(d).where(or_(d.c.id == key, func.lower(d.c.name) == wanted)).order_by(*newest)
+        )
+        if not rows and wanted:
+            rows = await self._rows(
+                select(d)
+                .where(func.lower(d.c.name).contains(wanted, autoescape=True))
+                .order_by(*newest)
+            )
+        return [row_to_distribution(r) for r in rows]
+
+    async def list_distributions(
+        self, statuses: Sequence[DistributionStatus] | None = None, limit: int = 50
+    ) -> list[Distribution]:
+        """Newest first."""
+        d = t.distributions
+        query = select(d).order_by(d.c.created_at.desc(), d.c.id.desc()).limit(limit)
+        if statuses is not None:
+            query = query.where(d.c.status.in_([str(s) for s in statuses]))
+        return [row_to_distribution(r) for r in await self._rows(query)]
+
+    async def save_distribution(self, distribution: Distribution) -> Distribution:
+        """Optimistic save: the stored version must equal `distribution.version`."""
+        d = t.distributions
+        row = distribution_to_row(distribution)
+        row["version"] = distribution.version + 1
+        result = await self._session.execute(
+            update(d)
+            .where(d.c.id == distribution.id, d.c.version == distribution.version)
+            .values(row)
+        )
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            stored = (
+                await self._session.execute(select(d.c.version).where(d.c.id == distribution.id))
+            ).scalar()
+            if stored is None:
+                raise DistributionNotFound(distribution.id)
+            raise ConcurrentModification(
+                f"distribution {distribution.id} changed (version {stored}, "
+                f"you had {distribution.version}); reload and try again"
+            )
+        return row_to_distribution(row)
+
+    # --- slots
+    async def replace_slots(self, distribution_id: str, slots: Sequence[Slot]) -> None:
+        """Delete the distribution's slots and insert `slots` (a re-plan)."""
+        await self._require_distributions({distribution_id})
+        await self._session.execute(
+            delete(t.slots).where(t.slots.c.distribution_id == distribution_id)
+        )
+        await self.add_slots(slots)
+
+    async def add_slots(self, slots: Sequence[Slot]) -> None:
+        """Bulk-insert slots; a duplicate id is a StorageError, a missing distribution
+        DistributionNotFound."""
+        if not slots:
+            return
+        await self._require_distributions({s.distribution_id for s in slots})
+        await self._session.execute(insert(t.slots), [slot_to_row(s) for s in slots])
+        if self._dialect == "sqlite" and len(slots) >= BULK_ANALYZE_ROWS:
+            # Fresh statistics keep the claim query on its (status, due_at) index.
+            await self._session.execute(sql_text("ANALYZE slots"))
+
+    async def get_slot(self, slot_id: str) -> Slot:
+        """Raises SlotNotFound. On PostgreSQL the row stays locked until the unit of work
+        ends, so a concurrent claim skips it (or this read waits for the claim's commit)."""
+        query = select(t.slots).where(t.slots.c.id == slot_id)
+        if self._dialect == "postgresql":
+            query = query.with_for_update()
+        rows = await self._rows(query)
+        if not rows:
+            raise SlotNotFound(slot_id)
+        return row_to_slot(rows[0])
+
+    async def list_slots(
+        self, distribution_id: str, statuses: Sequence[SlotStatus] | None = None
+    ) -> list[Slot]:
+        """Ordered by due_at, then seq."""
+        s = t.slots
+        query = select(s).where(s.c.distribution_id == distribution_id)
+        if statuses is not None:
+            query = query.where(s.c.status.in_([str(x) for x in statuses]))
+        query = query.order_by(s.c.due_at, s.c.seq)
+        return [row_to_slot(r) for r in await self._rows(query)]
+
+    async def save_slot(self, slot: Slot) -> None:
+        """Replace one slot. Raises SlotNotFound."""
+        s = t.slots
+        result = await self._session.execute(
+            update(s)
+            .where(s.c.id == slot.id, s.c.distribution_id == slot.distribution_id)
+            .values(slot_to_row(slot))
+        )
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            exists = (await self._session.execute(select(s.c.id).where(s.c.id == slot.id))).first()
+            if exists is None:
+                raise SlotNotFound(slot.id)
+            raise StorageError(f"slot {slot.id} cannot move to another distribution")
+
+    async def set_slot_status(
+        self,
+        distribution_id: str,
+        from_statuses: Sequence[SlotStatus],
+        to_status: SlotStatus,
+    ) -> int:
+        """Move every slot of the distribution in `from_statuses` to `to_status`."""
+        s = t.slots
+        result = await self._session.execute(
+            update(s)
+            .where(
+                s.c.distribution_id == distribution_id,
+                s.c.status.in_([str(x) for x in from_statuses]),
+            )
+            .values(status=str(to_status))
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def slot_counts(self, distribution_id: str) -> dict[SlotStatus, int]:
+        """How many slots are in each status (every status present, zeros included)."""
+        s = t.slots
+        result = await self._session.execute(
+            select(s.c.status, func.count())
+            .where(s.c.distribution_id == distribution_id)
+            .group_by(s.c.status)
+        )
+        counts = dict.fromkeys(SlotStatus, 0)
+        for status, count in result.all():
+            counts[SlotStatus(status)] = int(count)
+        return counts
+
+    # --- audit log
+    async def append_event(self, event: Event) -> None:
+        """Append to the audit log."""
+        await self._session.execute(insert(t.events), [event_to_row(event)])
+
+    async def list_events(
+        self,
+        *,
+        distribution_id: str | None = None,
+        account_id: str | None = None,
+        kind_prefix: str | None = None,
+        since: datetime | None = None,
+        text: str | None = None,
+        limit: int = 100,
+    ) -> list[Event]:
+        """Newest first (by time, then by insertion). `text` searches kinds and data."""
+        e = t.events
+        query = select(e).order_by(e.c.at.desc(), e.c.seq.desc()).limit(limit)
+        if distribution_id is not None:
+            query = query.where(e.c.distribution_id == distribution_id)
+        if account_id is not None:
+            query = query.where(e.c.account_id == account_id)
+        if kind_prefix is not None:
+            query = query.where(e.c.kind.startswith(kind_prefix, autoescape=True))
+        if since is not None:
+            query = query.where(e.c.at >= since)
+        if text:
+            needle = text.lower()
+            query = query.where(
+                or_(
+                    func.lower(e.c.kind).contains(needle, autoescape=True),
+                    func.lower(cast(e.c.data, Text)).contains(needle, autoescape=True),
+                )
+            )
+        return [row_to_event(r) for r in await self._rows(query)]
+
+    async def _require_distributions(self, ids: set[str]) -> None:
+        d = t.distributions
+        found = set((await self._session.execute(select(d.c.id).where(d.c.id.in_(ids)))).scalars())
+        missing = sorted(ids - found)
+        if missing:
+            raise DistributionNotFound(missing[0])
+
+
+# --- repository --------------------------------------------------------------------------
+class SQLAlchemyRepository:
+    """The Repository port on a SQL database given by URL (or an AsyncEngine to share)."""
+
+    def __init__(self, url_or_engine: str | URL | AsyncEngine) -> None:
+        if isinstance(url_or_engine, AsyncEngine):
+            self.engine = url_or_engine
+            self._owns_engine = False
+        else:
+            self.engine = create_engine(url_or_engine)
+            self._owns_engine = True
+        self._url = safe_url(self.engine.url)
+        self._sessions = create_sessionmaker(self.engine)
+        self._postgres = self.engine.dialect.name == "postgresql"
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[SQLAlchemyUnitOfWork]:
+        """One transaction: committed when the block exits cleanly, rolled back on error."""
+        with translate_errors(self._url):
+            async with self._sessions() as session, session.begin():
+                if self._postgres:
+                    await session.execute(
+                        sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": UNIT_OF_WORK_LOCK}
+                    )
+                yield SQLAlchemyUnitOfWork(session)
+
+    async def claim_due_slots(
+        self, *, now: datetime, limit: int, worker_id: str, lease: timedelta
+    ) -> list[Slot]:
+        """Claim up to `limit` due slots of EXECUTING distributions in one statement."""
+        if limit <= 0:
+            return []
+        s, d = t.slots, t.distributions
+        due = t.slots.alias("due")
+        pick = (
+            select(due.c.id)
+            .join(d, d.c.id == due.c.distribution_id)
+            .where(
+                due.c.status.in_(CLAIMABLE),
+                due.c.due_at <= now,
+                d.c.status == DistributionStatus.EXECUTING.value,
+            )
+            .order_by(due.c.due_at, due.c.seq)
+            .limit(limit)
+        )
+        if self._postgres:
+            # Concurrent claimers skip each other's rows instead of waiting and coming back empty.
+            pick = pick.with_for_update(of=due, skip_locked=True)
+        statement = (
+            update(s)
+            .where(s.c.id.in_(pick.scalar_subquery()), s.c.status.in_(CLAIMABLE))
+            .values(
+                status=SlotStatus.CLAIMED.value,
+                claimed_by=worker_id,
+                lease_expires_at=now + lease,
+                attempts=s.c.attempts + 1,
+            )
+            .returning(*s.columns)
+        )
+        with translate_errors(self._url):
+            async with self._sessions() as session, session.begin():
+                rows = (await session.execute(statement)).mappings().all()
+        claimed = [row_to_slot(r) for r in rows]
+        claimed.sort(key=lambda slot: (slot.due_at, slot.seq))
+        return claimed
+
+    async def expired_claims(self, *, now: datetime, limit: int = 500) -> list[Slot]:
+        """CLAIMED slots whose lease ended before `now`, oldest lease first."""
+        s = t.slots
+        query = (
+            select(s)
+            .where(s.c.status == SlotStatus.CLAIMED.value, s.c.lease_expires_at < now)
+            .order_by(s.c.lease_expires_at, s.c.seq)
+            .limit(limit)
+        )
+        with translate_errors(self._url):
+            async with self._sessions() as session, session.begin():
+                rows = (await session.execute(query)).mappings().all()
+        return [row_to_slot(r) for r in rows]
+
+    async def next_due_at(self) -> datetime | None:
+        """The earliest due_at of a claimable slot of an EXECUTING distribution."""
+        s, d = t.slots, t.distributions
+        query = (
+            select(s.c.due_at)
+            .join(d, d.c.id == s.c.distribution_id)
+            .where(s.c.status.in_(CLAIMABLE), d.c.status == DistributionStatus.EXECUTING.value)
+            .order_by(s.c.due_at)
+            .limit(1)
+        )
+        with translate_errors(self._url):
+            async with self._sessions() as session, session.begin():
+                return (await session.execute(query)).scalar()
+
+    async def close(self) -> None:
+        """Dispose of the engine's connections if this repository created it."""
+        if self._owns_engine:
+            await self.engine.dispose()

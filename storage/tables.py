@@ -1,0 +1,182 @@
+"""Herald's schema as SQLAlchemy Core tables: the engine's data, the audit log, the bot's outbox.
+
+Migrations (`storage/migrations/versions/`) create exactly this; a test compares them.
+The per-slot distribution log of seed 000 (status, scheduled_at, executed_at, post_id,
+error, variation id) is the `slots` table itself; approvals and every other decision live
+in the append-only `events` table, with before/after images.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from storage.database import UTCDateTime
+
+# Stable constraint names, so migrations can refer to them on every backend.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = String(64)
+STATUS = String(32)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("platform", String(32), nullable=False),
+    Column("handle", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("language", String(16), nullable=False),
+    Column("followers", Integer, nullable=False, default=0),
+    Column("health", Float, nullable=False, default=1.0),
+    Column("state", STATUS, nullable=False),
+    Column("last_posted_at", UTCDateTime),
+    Column("rate_limited_until", UTCDateTime),
+    Column("suspensions", Integer, nullable=False, default=0),
+    Column("recent_failures", Integer, nullable=False, default=0),
+    Column("recent_posts", Integer, nullable=False, default=0),
+    Index(None, "platform"),
+)
+
+distributions = Table(
+    "distributions",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("status", STATUS, nullable=False),
+    Column("safety_mode", STATUS, nullable=False),
+    Column("request", JSON, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("approved_by", String(200)),
+    Column("approved_at", UTCDateTime),
+    Column("decision_note", Text),
+    Column("simulation", JSON),
+    Column("warnings", JSON, nullable=False),
+    Column("origin", JSON, nullable=False),
+    Index(None, "status"),
+    Index(None, "created_at"),
+    Index(None, "name"),
+)
+
+slots = Table(
+    "slots",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "distribution_id",
+        ID,
+        ForeignKey("distributions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("seq", Integer, nullable=False),
+    Column("account_id", ID, nullable=False),
+    Column("platform", String(32), nullable=False),
+    Column("language", String(16), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("scheduled_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("caption", Text, nullable=False),
+    Column("hashtags", JSON, nullable=False),
+    Column("risk_score", Float, nullable=False),
+    Column("risk_level", STATUS, nullable=False),
+    Column("trend_score", Float, nullable=False, default=0.0),
+    Column("content_type", String(32), nullable=False),
+    Column("variant_id", String(64), nullable=False),
+    Column("status", STATUS, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("claimed_by", String(200)),
+    Column("lease_expires_at", UTCDateTime),
+    Column("executed_at", UTCDateTime),
+    Column("post_id", String(200)),
+    Column("post_url", Text),
+    Column("error", Text),
+    Column("failure_kind", String(32)),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("redistributed_from", ID),
+    # The dispatcher's claim: due queued slots in time order.
+    Index(None, "status", "due_at"),
+    Index(None, "distribution_id", "status"),
+    Index(None, "account_id"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    # `seq` orders events that share a timestamp; `id` is the engine's id.
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", ID, nullable=False, unique=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("distribution_id", ID),
+    Column("slot_id", ID),
+    Column("account_id", ID),
+    Column("before", JSON),
+    Column("after", JSON),
+    Column("data", JSON, nullable=False),
+    Index(None, "at"),
+    Index(None, "distribution_id", "at"),
+    Index(None, "account_id", "at"),
+    Index(None, "kind", "at"),
+)
+
+# --- the Slack bot's tables
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("last_error", Text),
+    Index(None, "sent_at", "next_attempt_at"),
+)
+
+seen_events = Table(
+    "seen_events",
+    metadata,
+    Column("event_id", String(200), primary_key=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Index(None, "received_at"),
+)
+
+llm_calls = Table(
+    "llm_calls",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("distribution_id", ID),
+    Column("model", String(200), nullable=False),
+    Column("latency_s", Float, nullable=False),
+    Column("prompt_tokens", Integer, nullable=False, default=0),
+    Column("completion_tokens", Integer, nullable=False, default=0),
+    Column("cost_usd", Float, nullable=False, default=0.0),
+    Column("ok", Boolean, nullable=False),
+    Column("error", Text),
+    Index(None, "distribution_id"),
+    Index(None, "at"),
+)

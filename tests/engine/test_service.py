@@ -1,0 +1,289 @@
+"""DistributionService on the memory repository: lifecycle, roles, safety modes, audit."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from engine.accounts_csv import read_accounts_csv
+from engine.clock import ManualClock
+from engine.dispatcher import Dispatcher, DispatcherConfig
+from engine.errors import (
+    AmbiguousName,
+    ConcurrentModification,
+    DistributionNotFound,
+    IllegalTransition,
+    InvalidInput,
+    NotAllowed,
+    UnknownPublishError,
+)
+from engine.models import Actor, DistributionStatus, Role, SafetyMode, SlotStatus
+from engine.request import parse_request
+from engine.service import DistributionService, ServiceConfig
+from tests.engine.execution_support import (
+    T0,
+    RecordingNotifier,
+    ScriptedPublisher,
+    memory_repository,
+    run_until,
+)
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+OPERATOR = Actor("U_OPS", Role.OPERATOR, "Olga")
+APPROVER = Actor("U_BOSS", Role.APPROVER, "Bea")
+VIEWER = Actor("U_VIEW", Role.VIEWER, "Vic")
+
+
+def _request(name: str = "winter-launch"):  # type: ignore[no-untyped-def]
+    data = json.loads((EXAMPLES / "request.json").read_text())
+    data.update(name=name, start=T0.isoformat(), trend_weighted=False)
+    return parse_request(data)
+
+
+class _World:
+    def __init__(self, config: ServiceConfig | None = None) -> None:
+        self.repository = memory_repository()
+        self.clock = ManualClock(T0 - timedelta(hours=1))
+        self.notifier = RecordingNotifier()
+        self.service = DistributionService(
+            self.repository, self.clock, self.notifier, config=config
+        )
+
+    async def load_accounts(self) -> None:
+        accounts, errors = read_accounts_csv((EXAMPLES / "accounts.csv").read_text())
+        assert not errors
+        async with self.repository.unit_of_work() as uow:
+            await uow.upsert_accounts(accounts)
+
+    async def planned(self, name: str = "winter-launch", **kwargs: object):  # type: ignore[no-untyped-def]
+        await self.load_accounts()
+        d = await self.service.create(OPERATOR, _request(name), **kwargs)  # type: ignore[arg-type]
+        await self.service.plan(OPERATOR, d.id)
+        return d
+
+    def dispatcher(self, publisher: ScriptedPublisher | None = None) -> Dispatcher:
+        return Dispatcher(
+            self.repository,
+            publisher or ScriptedPublisher(),
+            self.clock,
+            self.notifier,
+            config=DispatcherConfig(worker_id="w-svc"),
+        )
+
+
+class TestDistributionService:
+    async def test_create_plan_simulate_approve(self) -> None:
+        """The main path stores slots, a simulation, and starts on approval with audit events."""
+        world = _World()
+        await world.load_accounts()
+        d = await world.service.create(OPERATOR, _request(), origin={"channel": "C1"})
+        assert d.status == DistributionStatus.DRAFT and d.origin == {"channel": "C1"}
+        view = await world.service.plan(OPERATOR, "winter-launch")
+        assert view.distribution.status == DistributionStatus.AWAITING_APPROVAL
+        assert view.slots and {s.status for s in view.slots} == {SlotStatus.PLANNED}
+        assert all(s.idempotency_key == f"herald:{s.id}" for s in view.slots)
+        report = await world.service.simulate(OPERATOR, d.id)
+        assert report["total_slots"] == len(view.slots)
+        assert (await world.service.resolve(d.id)).simulation == report
+        approved = await world.service.approve(APPROVER, d.id, note="go")
+        assert approved.status == DistributionStatus.EXECUTING
+        assert approved.approved_by == APPROVER.id
+        status = await world.service.status(d.id)
+        assert status.counts[SlotStatus.QUEUED] == len(view.slots)
+        assert world.notifier.kinds() == [
+            "distribution.created",
+            "distribution.planned",
+            "distribution.simulated",
+            "distribution.approved",
+            "distribution.started",
+        ]
+        history = await world.service.history(key=d.id)
+        assert [e.kind for e in history][:2] == ["distribution.started", "distribution.approved"]
+
+    async def test_roles_are_checked_and_nothing_changes(self) -> None:
+        """A viewer cannot create; an operator cannot approve; the state stays as it was."""
+        world = _World()
+        with pytest.raises(NotAllowed, match="viewer"):
+            await world.service.create(VIEWER, _request())
+        d = await world.planned()
+        with pytest.raises(NotAllowed, match="needs approver"):
+            await world.service.approve(OPERATOR, d.id)
+        after = await world.service.resolve(d.id)
+        assert after.status == DistributionStatus.AWAITING_APPROVAL
+        assert "distribution.approved" not in world.notifier.kinds()
+
+    async def test_self_approval_is_refused_unless_configured(self) -> None:
+        """The author cannot approve their own plan unless allow_self_approval is set."""
+        world = _World()
+        author = Actor("U_AUTHOR", Role.APPROVER)
+        await world.load_accounts()
+        d = await world.service.create(author, _request())
+        await world.service.plan(author, d.id)
+        with pytest.raises(NotAllowed, match="cannot approve it too"):
+            await world.service.approve(author, d.id)
+        allowed = _World(ServiceConfig(allow_self_approval=True))
+        await allowed.load_accounts()
+        d2 = await allowed.service.create(author, _request())
+        await allowed.service.plan(author, d2.id)
+        assert (await allowed.service.approve(author, d2.id)).status == "EXECUTING"
+
+    async def test_illegal_transition_changes_nothing(self) -> None:
+        """Approving a DRAFT raises IllegalTransition and leaves version and log untouched."""
+        world = _World()
+        d = await world.service.create(OPERATOR, _request())
+        with pytest.raises(IllegalTransition, match="cannot approve"):
+            await world.service.approve(APPROVER, d.id)
+        again = await world.service.resolve(d.id)
+        assert again.version == d.version and again.status == DistributionStatus.DRAFT
+        assert len(await world.service.history(key=d.id)) == 1
+
+    async def test_stale_version_is_refused(self) -> None:
+        """Approving with a version someone else already changed raises ConcurrentModification."""
+        world = _World()
+        d = await world.planned()
+        current = await world.service.resolve(d.id)
+        with pytest.raises(ConcurrentModification, match="changed since"):
+            await world.service.approve(APPROVER, d.id, expected_version=current.version - 1)
+        ok = await world.service.approve(APPROVER, d.id, expected_version=current.version)
+        assert ok.status == DistributionStatus.EXECUTING
+
+    async def test_reject_and_halt_need_a_reason(self) -> None:
+        """Reject and halt without a reason are refused; with one they are recorded."""
+        world = _World()
+        d = await world.planned()
+        with pytest.raises(InvalidInput, match="reason"):
+            await world.service.reject(APPROVER, d.id, reason=" ")
+        rejected = await world.service.reject(APPROVER, d.id, reason="off-brand")
+        assert rejected.status == DistributionStatus.REJECTED
+        assert rejected.decision_note == "off-brand"
+        with pytest.raises(InvalidInput, match="reason"):
+            await world.service.halt(APPROVER, d.id, reason="")
+
+    async def test_pause_resume_and_cancel_act_on_unclaimed_slots(self) -> None:
+        """Pause stops publishing at once, resume restarts it, cancel cancels what is left."""
+        world = _World()
+        d = await world.planned()
+        await world.service.approve(APPROVER, d.id)
+        publisher = ScriptedPublisher()
+        dispatcher = world.dispatcher(publisher)
+        world.clock.set(T0 + timedelta(hours=1))
+        await dispatcher.tick()
+        published = len(publisher.calls)
+        assert published > 0
+        await world.service.pause(OPERATOR, d.id, reason="checking")
+        world.clock.advance(timedelta(hours=2))
+        await dispatcher.tick()
+        assert len(publisher.calls) == published
+        await world.service.resume(OPERATOR, d.id)
+        await dispatcher.tick()
+        assert len(publisher.calls) > published
+        cancelled = await world.service.cancel(OPERATOR, d.id, reason="enough")
+        status = await world.service.status(d.id)
+        assert cancelled.status == DistributionStatus.CANCELLED
+        assert status.counts[SlotStatus.CANCELLED] > 0
+        assert status.counts[SlotStatus.QUEUED] == 0
+
+    async def test_halted_run_is_continued_only_by_an_approver(self) -> None:
+        """Halt is an emergency stop; an operator cannot resume it, an approver can."""
+        world = _World()
+        d = await world.planned()
+        await world.service.approve(APPROVER, d.id)
+        halted = await world.service.halt(APPROVER, d.id, reason="brand crisis")
+        assert halted.status == DistributionStatus.HALTED
+        with pytest.raises(NotAllowed):
+            await world.service.resume(OPERATOR, d.id)
+        assert (await world.service.resume(APPROVER, d.id)).status == "EXECUTING"
+
+    async def test_semi_autonomous_cannot_start_without_approval(self) -> None:
+        """In SEMI_AUTONOMOUS, start before approval is NotAllowed."""
+        world = _World()
+        d = await world.planned()
+        with pytest.raises(NotAllowed, match="needs an approval"):
+            await world.service.start(OPERATOR, d.id)
+
+    async def test_full_autonomous_must_be_enabled(self) -> None:
+        """FULL_AUTONOMOUS is refused unless enabled; enabled, a plan starts without approval."""
+        world = _World()
+        with pytest.raises(NotAllowed, match="HERALD_ENABLE_FULL_AUTONOMOUS"):
+            await world.service.create(OPERATOR, _request(), safety_mode=SafetyMode.FULL_AUTONOMOUS)
+        enabled = _World(ServiceConfig(enable_full_autonomous=True))
+        d = await enabled.planned(safety_mode=SafetyMode.FULL_AUTONOMOUS)
+        started = await enabled.service.start(OPERATOR, d.id)
+        assert started.status == DistributionStatus.EXECUTING
+        slots = await enabled.service.progress(d.id)
+        assert all(s.risk_score < 0.3 for s in slots)
+
+    async def test_retry_failed_requeues_and_reopens_a_completed_run(self) -> None:
+        """Failed slots are queued again and a COMPLETED run goes back to EXECUTING."""
+        world = _World()
+        d = await world.planned()
+        await world.service.approve(APPROVER, d.id)
+        first = (await world.service.progress(d.id))[0]
+        publisher = ScriptedPublisher({first.id: [UnknownPublishError("bad media")]})
+        dispatcher = world.dispatcher(publisher)
+        await run_until(dispatcher, world.clock, T0 + timedelta(hours=7), timedelta(minutes=5))
+        status = await world.service.status(d.id)
+        assert status.distribution.status == DistributionStatus.COMPLETED
+        assert status.failed == 1
+        assert await world.service.retry_failed(OPERATOR, d.id) == 1
+        assert (await world.service.resolve(d.id)).status == DistributionStatus.EXECUTING
+        await run_until(
+            dispatcher, world.clock, world.clock.now() + timedelta(minutes=5), timedelta(minutes=1)
+        )
+        status = await world.service.status(d.id)
+        assert status.failed == 0 and status.distribution.status == DistributionStatus.COMPLETED
+
+    async def test_skip_slot_and_retry_slot(self) -> None:
+        """A queued slot can be skipped; a skipped slot cannot be retried."""
+        world = _World()
+        d = await world.planned()
+        await world.service.approve(APPROVER, d.id)
+        slot = (await world.service.progress(d.id))[0]
+        skipped = await world.service.skip_slot(OPERATOR, slot.id)
+        assert skipped.status == SlotStatus.SKIPPED
+        with pytest.raises(IllegalTransition, match="cannot retry"):
+            await world.service.retry_slot(OPERATOR, slot.id)
+        assert "slot.skipped" in world.notifier.kinds()
+
+    async def test_names_resolve_or_are_reported_ambiguous(self) -> None:
+        """A unique name resolves; a shared fragment is AmbiguousName; nothing is NotFound."""
+        world = _World()
+        a = await world.service.create(OPERATOR, _request("spring-a"))
+        await world.service.create(OPERATOR, _request("spring-b"))
+        assert (await world.service.resolve("spring-a")).id == a.id
+        with pytest.raises(AmbiguousName):
+            await world.service.resolve("spring")
+        with pytest.raises(DistributionNotFound):
+            await world.service.resolve("autumn")
+
+    async def test_status_counts_late_slots(self) -> None:
+        """Slots overdue by more than a minute while EXECUTING are counted late."""
+        world = _World()
+        d = await world.planned()
+        await world.service.approve(APPROVER, d.id)
+        world.clock.set(T0 + timedelta(hours=7))
+        status = await world.service.status(d.id)
+        assert status.late == status.counts[SlotStatus.QUEUED] > 0
+        assert status.next_due_at is not None and status.next_due_at >= T0
+
+    async def test_import_accounts_reports_bad_rows(self) -> None:
+        """Good rows are upserted and each bad row is reported by line number."""
+        world = _World()
+        text = (EXAMPLES / "accounts.csv").read_text().splitlines()
+        broken = "\n".join([text[0], text[1], "acc-x,myspace,@x,UTC,en,1,1,ACTIVE,,,0,0,0"])
+        report = await world.service.import_accounts(OPERATOR, broken)
+        assert report.imported == 1
+        assert len(report.errors) == 1 and "line 3" in report.errors[0]
+        assert len(await world.service.accounts()) == 1
+
+    async def test_analytics_sums_slots_per_platform(self) -> None:
+        """Analytics counts distributions and slots per status and per platform."""
+        world = _World()
+        d = await world.planned()
+        total = len(await world.service.progress(d.id))
+        data = await world.service.analytics()
+        assert data["distributions"] == {"AWAITING_APPROVAL": 1}
+        assert sum(sum(p.values()) for p in data["platforms"].values()) == total
