@@ -18,6 +18,7 @@ from bot.blocks.common import decode_value, section
 from bot.blocks.modals import build_create_modal, build_reject_modal
 from bot.blocks.progress import build_slot_decided
 from bot.context import BotDeps, deps_of
+from bot.failures import guarded
 from bot.grammar import Command
 from bot.intents import Intent, describe
 from engine.errors import ConcurrentModification, InvalidInput
@@ -26,18 +27,18 @@ from engine.models import Distribution, DistributionStatus, Role
 
 def register(app: AsyncApp) -> None:
     """Register every button's listener."""
-    app.action(ids.APPROVE)(on_approve)
-    app.action(ids.REJECT)(on_reject)
-    app.action(ids.SIMULATE)(on_simulate)
-    app.action(ids.RETRY_SLOT)(on_retry_slot)
-    app.action(ids.SKIP_SLOT)(on_skip_slot)
-    app.action(ids.HALT)(on_halt)
-    app.action(ids.CONTINUE)(on_continue)
-    app.action(ids.INTENT_CONFIRM)(on_intent_confirm)
-    app.action(ids.INTENT_CANCEL)(on_intent_cancel)
-    app.action(ids.CHOOSE_DISTRIBUTION)(on_choose)
-    app.action(ids.HOME_REFRESH)(on_home_refresh)
-    app.action(ids.HOME_OPEN_CREATE)(on_home_create)
+    app.action(ids.APPROVE)(guarded(on_approve))
+    app.action(ids.REJECT)(guarded(on_reject))
+    app.action(ids.SIMULATE)(guarded(on_simulate))
+    app.action(ids.RETRY_SLOT)(guarded(on_retry_slot))
+    app.action(ids.SKIP_SLOT)(guarded(on_skip_slot))
+    app.action(ids.HALT)(guarded(on_halt))
+    app.action(ids.CONTINUE)(guarded(on_continue))
+    app.action(ids.INTENT_CONFIRM)(guarded(on_intent_confirm))
+    app.action(ids.INTENT_CANCEL)(guarded(on_intent_cancel))
+    app.action(ids.CHOOSE_DISTRIBUTION)(guarded(on_choose))
+    app.action(ids.HOME_REFRESH)(guarded(on_home_refresh))
+    app.action(ids.HOME_OPEN_CREATE)(guarded(on_home_create))
 
 
 def _value(body: dict[str, Any]) -> dict[str, Any]:

@@ -20,14 +20,13 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import actions, commands, events, home, views
-from bot.blocks.common import section
-from bot.blocks.reports import build_choice
 from bot.context import DEPS, BotDeps
-from bot.grammar import parse_command
+from bot.failures import report_error
 from bot.intents import KeywordIntentParser
+from bot.reads import StatusCache
 from bot.settings import Settings
 from engine.clock import SystemClock
-from engine.errors import AmbiguousName, HeraldError, InvalidInput
+from engine.errors import HeraldError, InvalidInput
 from engine.ports import Clock
 
 log = logging.getLogger("herald.slack")
@@ -111,6 +110,7 @@ def create_app(
         notifier=notifier,
         intent_parser=KeywordIntentParser(),
         outbox=outbox,
+        reads=StatusCache(herald.service, ttl=settings.slack_status_cache_seconds),
     )
     signing = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
@@ -125,7 +125,7 @@ def create_app(
     _install_middleware(app, deps)
     for surface in (commands, actions, views, events, home):
         surface.register(app)
-    app.error(_on_error)
+    app.error(report_error)
     return app
 
 
@@ -172,10 +172,13 @@ def _install_middleware(app: AsyncApp, deps: BotDeps) -> None:
         deps.metrics.inc("herald_slack_requests_total", kind=str(kind))
         if kind == "event_callback" and body.get("event_id"):
             event_id = str(body["event_id"])
-            if deps.outbox is not None:
-                duplicate = await deps.outbox.seen_event(event_id, deps.clock.now())
-            else:
-                duplicate = local.seen(event_id)
+            duplicate = local.seen(event_id)
+            if deps.outbox is not None and not duplicate:
+                try:
+                    duplicate = await deps.outbox.seen_event(event_id, deps.clock.now())
+                except HeraldError as exc:
+                    # The store is down: the in-process log still catches quick retries.
+                    log.warning("seen-event log unavailable (%s)", exc)
             if duplicate:
                 # Slack redelivers events it thinks were lost (X-Slack-Retry-Num): ack, skip.
                 deps.metrics.inc("herald_slack_duplicate_events_total")
@@ -184,60 +187,3 @@ def _install_middleware(app: AsyncApp, deps: BotDeps) -> None:
         response = await next()
         deps.metrics.observe("herald_slack_dispatch_seconds", time.perf_counter() - started)
         return response
-
-
-async def _on_error(
-    error: Exception, body: dict[str, Any], client: AsyncWebClient, context: Any
-) -> None:
-    """The one error handler: the person who caused it sees a specific, ephemeral message."""
-    if isinstance(error, HeraldError):
-        text = f"⚠️ {error}"
-    else:
-        log.exception("unexpected error in a Slack listener", exc_info=error)
-        text = "⚠️ Something went wrong on Herald's side; it is logged. Please try again."
-    blocks = [section(text)]
-    if isinstance(error, AmbiguousName):
-        command, rest = _command_of(body)
-        blocks = build_choice(command, error.candidates, rest)
-    deps: BotDeps | None = context.get(DEPS)
-    if deps is not None:
-        deps.metrics.inc("herald_slack_errors_total", kind=type(error).__name__)
-    await tell_user(client, body, text, blocks, respond=context.get("respond"))
-
-
-def _command_of(body: dict[str, Any]) -> tuple[str, str | None]:
-    try:
-        parsed = parse_command(str(body.get("text", "")))
-    except HeraldError:
-        return "status", None
-    return parsed.name, parsed.rest
-
-
-async def tell_user(
-    client: AsyncWebClient,
-    body: dict[str, Any],
-    text: str,
-    blocks: list[dict[str, Any]] | None = None,
-    *,
-    respond: Any = None,
-) -> None:
-    """Answer only the user behind `body`: response_url, ephemeral, or a DM for modals."""
-    user = (
-        body.get("user_id")
-        or (body.get("user") or {}).get("id")
-        or (body.get("event") or {}).get("user")
-    )
-    if respond is not None:
-        await respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
-        return
-    channel = (
-        body.get("channel_id")
-        or (body.get("channel") or {}).get("id")
-        or (body.get("event") or {}).get("channel")
-    )
-    if body.get("type") == "view_submission" or not channel:
-        if user:
-            await client.chat_postMessage(channel=user, text=text, blocks=blocks)
-        return
-    if user:
-        await client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks)

@@ -26,6 +26,7 @@ from bot.blocks.reports import (
 )
 from bot.cards import create_with_card
 from bot.context import BotDeps, deps_of
+from bot.failures import guarded
 from bot.grammar import Command, parse_command, request_from_command
 from engine.errors import HeraldError, InvalidInput
 from engine.models import DistributionStatus, Role
@@ -39,7 +40,7 @@ Handler = Callable[[BotDeps, Command, dict[str, Any], AsyncWebClient], Awaitable
 
 def register(app: AsyncApp) -> None:
     """Register the `/herald` command."""
-    app.command(SLASH_COMMAND)(on_herald)
+    app.command(SLASH_COMMAND)(guarded(on_herald))
 
 
 def _quick_parse(text: str) -> Command | None:
@@ -143,7 +144,7 @@ async def _retry(
 async def _status(
     deps: BotDeps, cmd: Command, body: dict[str, Any], client: AsyncWebClient
 ) -> Answer:
-    view = await deps.service.status(cmd.key)
+    view = await deps.status(cmd.key)
     return f"Status of {view.distribution.name}", build_status(view)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.metrics import Metrics
+from bot.reads import StatusCache
 from bot.settings import Settings
 from engine.errors import NotAllowed
 from engine.models import Actor, Role
@@ -33,6 +34,13 @@ class BotDeps:
     intent_parser: IntentParser
     outbox: Outbox | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    reads: StatusCache | None = None
+
+    async def status(self, key: str) -> Any:
+        """The distribution's StatusView, through the shared short-lived cache."""
+        if self.reads is None:
+            return await self.service.status(key)
+        return await self.reads.status(key)
 
     @property
     def service(self) -> Any:

@@ -17,6 +17,7 @@ from bot import ids
 from bot.blocks.common import actions, button, context, section
 from bot.blocks.reports import build_help, build_list, build_status
 from bot.context import BotDeps, deps_of
+from bot.failures import guarded
 from bot.intents import NEEDS_REASON, Intent, describe, name_candidates
 from engine.errors import AmbiguousName, DistributionNotFound, InvalidInput
 from engine.models import Distribution, Role
@@ -25,10 +26,14 @@ APPROVER_ACTIONS = frozenset({"approve", "reject", "halt"})
 MAX_CSV_BYTES = 5_000_000
 
 
+# Event types this module listens to (manifest.yml declares `message` as `message.im`).
+EVENT_TYPES = ("app_mention", "message")
+
+
 def register(app: AsyncApp) -> None:
     """Register mentions and direct messages."""
-    app.event("app_mention")(on_mention)
-    app.event("message")(on_message)
+    app.event(EVENT_TYPES[0])(guarded(on_mention))
+    app.event(EVENT_TYPES[1])(guarded(on_message))
 
 
 async def on_mention(event: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
@@ -96,7 +101,7 @@ async def answer_text(
         )
     dist = await resolve_key(deps, intent.key)
     if intent.action == "status":
-        await say(f"Status of {dist.name}", build_status(await deps.service.status(dist.id)))
+        await say(f"Status of {dist.name}", build_status(await deps.status(dist.id)))
         return
     await say(*propose(intent, dist, user))
 

@@ -9,12 +9,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.home import build_home
 from bot.context import BotDeps, deps_of
+from bot.failures import guarded
 from engine.models import DistributionStatus, Role
+
+EVENT_TYPES = ("app_home_opened",)
 
 
 def register(app: AsyncApp) -> None:
     """Register the `app_home_opened` event."""
-    app.event("app_home_opened")(on_home_opened)
+    app.event(EVENT_TYPES[0])(guarded(on_home_opened))
 
 
 async def on_home_opened(event: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
@@ -30,7 +33,7 @@ async def publish_home(deps: BotDeps, client: AsyncWebClient, user: str) -> None
     running = await service.list(
         statuses=[DistributionStatus.EXECUTING, DistributionStatus.PAUSED], limit=20
     )
-    active = [(d, (await service.status(d.id)).counts) for d in running]
+    active = [(d, (await deps.status(d.id)).counts) for d in running]
     waiting = await service.list(statuses=[DistributionStatus.AWAITING_APPROVAL], limit=20)
     accounts = await service.accounts(None)
     view = build_home(

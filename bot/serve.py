@@ -42,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
 
 def dispatcher_health(herald: Any) -> tuple[bool, str]:
     """Whether the dispatcher ticked recently (a stopped or wedged one is unhealthy)."""
-    dispatcher = getattr(herald, "dispatcher", None)
+    runner = getattr(herald, "runner", None)
+    dispatcher = runner or getattr(herald, "dispatcher", None)
     if dispatcher is None:
         return False, "no dispatcher"
     probe = getattr(dispatcher, "healthy", None)
@@ -114,7 +115,8 @@ async def serve(
     from bot.app import create_app, deps_of_app
 
     socket_mode = settings.slack_app_token is not None
-    outbox = await _outbox(settings)
+    # A herald passed in (tests, embedding) brings its notifier and that notifier's outbox.
+    outbox = await _outbox(settings) if herald is None else None
     bolt_app = create_app(settings, herald=herald, client=client, outbox=outbox)
     deps = deps_of_app(bolt_app)
     stop = stop or asyncio.Event()

@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     # --- Slack delivery (the bot's progress thread and outbox)
     slack_status_interval_seconds: float = Field(default=3.0, ge=0)
     slack_outbox_interval_seconds: float = Field(default=5.0, gt=0)
+    slack_status_cache_seconds: float = Field(default=2.0, ge=0)
 
     # --- platforms
     platforms_file: Path | None = None
@@ -86,6 +87,8 @@ class Settings(BaseSettings):
     llm_models: str = ""
     llm_deadline_seconds: float = 20.0
     llm_plan_budget_usd: float = 1.0
+    # Hashtags model-written variants may add beyond the content's own (comma/space list).
+    llm_extra_hashtags: str = ""
 
     # --- trends
     trends_file: Path | None = None

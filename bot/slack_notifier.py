@@ -131,6 +131,8 @@ class SlackNotifier:
         self._pending_status: dict[str, asyncio.Task[None]] = {}
         self._failure_replies: dict[str, int] = {}
         self._blocked_until = 0.0
+        self._in_flight = 0  # events queued or being rendered
+        self._status_locks: dict[str, asyncio.Lock] = {}
         # Who rejected, halted or cancelled (the engine keeps only approvers on the record).
         self._deciders: dict[str, str] = {}
 
@@ -153,6 +155,7 @@ class SlackNotifier:
             if self._queue is None:
                 self._queue = asyncio.Queue()
             self._queue.put_nowait(event)
+            self._in_flight += 1
             if self._worker is None or self._worker.done():
                 self._worker = asyncio.get_running_loop().create_task(self._work())
         except Exception:  # the engine's transaction already committed: never fail it
@@ -162,9 +165,7 @@ class SlackNotifier:
         """Wait until every queued event and pending status edit has been sent (tests)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            busy = (self._queue is not None and self._queue.unfinished_tasks) or any(
-                not t.done() for t in self._pending_status.values()
-            )
+            busy = self._in_flight > 0 or any(not t.done() for t in self._pending_status.values())
             if not busy:
                 return
             await asyncio.sleep(0.01)
@@ -258,15 +259,24 @@ class SlackNotifier:
     # --- event rendering
     async def _work(self) -> None:
         assert self._queue is not None
+        handled = 0
         while True:
             event = await self._queue.get()
+            handled += 1
+            if handled % 50 == 0:
+                # A burst of slot events must not hold the loop: Slack's acks wait on it.
+                await asyncio.sleep(0)
             try:
+                _t = time.perf_counter()
                 await self._handle(event)
+                if time.perf_counter() - _t > 0.05:
+                    print("SLOWEVENT", event.kind, round(time.perf_counter() - _t, 3))
             except HeraldError as exc:
                 log.warning("cannot render %s: %s", event.kind, exc)
             except Exception:
                 log.exception("rendering %s failed", event.kind)
             finally:
+                self._in_flight -= 1
                 self._queue.task_done()
 
     async def _handle(self, event: Event) -> None:
@@ -374,6 +384,13 @@ class SlackNotifier:
             log.exception("status update failed for %s", distribution_id)
 
     async def _update_status(self, distribution_id: str) -> None:
+        # One edit at a time per distribution: two concurrent first edits would post twice.
+        lock = self._status_locks.setdefault(distribution_id, asyncio.Lock())
+        async with lock:
+            await self._render_status(distribution_id)
+
+    async def _render_status(self, distribution_id: str) -> None:
+        # Always fresh: the edit is throttled already, and the last one must be final.
         view = await self._service.status(distribution_id)
         dist = view.distribution
         blocks = build_status_line(

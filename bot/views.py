@@ -16,6 +16,7 @@ from bot import ids
 from bot.blocks.modals import create_fields_from_state
 from bot.cards import create_with_card
 from bot.context import deps_of
+from bot.failures import guarded
 from engine.errors import ConcurrentModification, InvalidInput, InvalidRequest
 from engine.models import Role
 from engine.request import request_from_fields
@@ -43,8 +44,8 @@ FIELD_BLOCKS = {
 
 def register(app: AsyncApp) -> None:
     """Register the modal submission listeners."""
-    app.view(ids.CREATE_MODAL)(on_create_submitted)
-    app.view(ids.REJECT_MODAL)(on_reject_submitted)
+    app.view(ids.CREATE_MODAL)(guarded(on_create_submitted))
+    app.view(ids.REJECT_MODAL)(guarded(on_reject_submitted))
 
 
 def _meta(body: dict[str, Any]) -> dict[str, Any]:

@@ -70,6 +70,9 @@ from engine.ports import (
 
 log = logging.getLogger(__name__)
 
+# failure_kind of a slot re-queued because its worker's lease expired mid-publish.
+LEASE_EXPIRED = "lease_expired"
+
 
 def default_worker_id() -> str:
     """A worker id unique per process start: host-independent pid plus a random tail."""
@@ -86,7 +89,12 @@ class DispatcherConfig:
     lease: timedelta = timedelta(minutes=2)
     max_drain_seconds: float = 5.0
     idle_check_seconds: float = 5.0
+    completion_check_seconds: float = 2.0
+    account_cache_seconds: float = 1.0
     record_attempts: int = 3
+    # Outcomes are written this many slots per transaction; a chunk that fails is
+    # retried slot by slot, so one bad record never blocks the others.
+    record_chunk: int = 100
 
 
 @dataclass(slots=True)
@@ -105,6 +113,14 @@ class TickReport:
     completed: list[str] = field(default_factory=list)
     paused: list[str] = field(default_factory=list)
 
+    def add(self, other: TickReport) -> None:
+        """Add another report's counts to this one."""
+        for name in ("claimed", "published", "retried", "postponed", "redistributed", "failed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.outcome_unknown += other.outcome_unknown
+        self.requeued += other.requeued
+        self.stale += other.stale
+
 
 @dataclass(slots=True)
 class _Context:
@@ -114,6 +130,7 @@ class _Context:
 
 @dataclass(slots=True)
 class _Result:
+    at: datetime
     receipt: PublishReceipt | None = None
     error: PublishError | None = None
     postpone_until: datetime | None = None
@@ -147,6 +164,11 @@ class Dispatcher:
         self._monitor = monitor
         self._lock = asyncio.Lock()
         self._last_idle_check = float("-inf")
+        self._completion_checked: dict[str, float] = {}
+        # Request, content and safety mode never change after creation: cached for good.
+        self._distributions: dict[str, Distribution] = {}
+        # Account state is cached briefly (wall seconds) and dropped when we change it.
+        self._accounts: dict[str, tuple[float, Account]] = {}
         self.last_tick_at: datetime | None = None
         self.ticks = 0
 
@@ -200,11 +222,25 @@ class Dispatcher:
             async with self._repository.unit_of_work() as uow:
                 executing = await uow.list_distributions([DistributionStatus.EXECUTING], limit=100)
             touched.update(d.id for d in executing)
+        await self._complete_finished(touched, report)
+
+    async def _complete_finished(self, touched: set[str], report: TickReport) -> None:
+        # Counting a big run's slots on every tick would cost more than the tick itself:
+        # check when nothing is claimable any more, else at most every few seconds.
+        if not touched:
+            return
+        nothing_due = await self._repository.next_due_at() is None
+        now_mono = time.monotonic()
         for distribution_id in sorted(touched):
+            last = self._completion_checked.get(distribution_id, float("-inf"))
+            if not nothing_due and now_mono - last < self.config.completion_check_seconds:
+                continue
+            self._completion_checked[distribution_id] = now_mono
             if await complete_if_done(
                 self._repository, self._notifier, self._clock, distribution_id
             ):
                 report.completed.append(distribution_id)
+                self._completion_checked.pop(distribution_id, None)
 
     # --- leases
 
@@ -227,6 +263,7 @@ class Dispatcher:
                 before = {"status": str(slot.status), "claimed_by": slot.claimed_by}
                 if idempotent:
                     slot.status = advance_slot(slot.status, "release")
+                    slot.failure_kind = LEASE_EXPIRED
                     kind = "slot.retry_scheduled"
                     reason = (
                         f"worker {slot.claimed_by} stopped mid-publish; re-queued (the "
@@ -257,42 +294,71 @@ class Dispatcher:
         context = await self._context(slots)
         limit = asyncio.Semaphore(self.config.concurrency)
 
-        async def one(slot: Slot) -> None:
+        async def one(slot: Slot) -> _Result:
             async with limit:
-                await self._handle(slot, context, report)
+                return await self._handle(slot, context)
 
-        await asyncio.gather(*(one(slot) for slot in slots))
+        results = await asyncio.gather(*(one(slot) for slot in slots))
+        pairs = list(zip(slots, results, strict=True))
+        size = max(1, self.config.record_chunk)
+        for start in range(0, len(pairs), size):
+            await self._record_chunk(pairs[start : start + size], context, report)
 
     async def _context(self, slots: list[Slot]) -> _Context:
-        distributions: dict[str, Distribution] = {}
-        accounts: dict[str, Account] = {}
-        async with self._repository.unit_of_work() as uow:
-            for distribution_id in {s.distribution_id for s in slots}:
-                distributions[distribution_id] = await uow.get_distribution(distribution_id)
-            for account_id in {s.account_id for s in slots}:
-                with contextlib.suppress(AccountNotFound):
-                    accounts[account_id] = await uow.get_account(account_id)
+        now_mono = time.monotonic()
+        ttl = self.config.account_cache_seconds
+        missing = {s.distribution_id for s in slots} - self._distributions.keys()
+        stale = {
+            s.account_id
+            for s in slots
+            if now_mono - self._accounts.get(s.account_id, (float("-inf"), None))[0] > ttl
+        }
+        if missing or stale:
+            async with self._repository.unit_of_work() as uow:
+                for distribution_id in missing:
+                    self._distributions[distribution_id] = await uow.get_distribution(
+                        distribution_id
+                    )
+                if len(stale) > 20:
+                    # one query for all beats one per account once a batch is large
+                    loaded = [a for a in await uow.list_accounts() if a.id in stale]
+                else:
+                    loaded = []
+                    for account_id in stale:
+                        with contextlib.suppress(AccountNotFound):
+                            loaded.append(await uow.get_account(account_id))
+            for account in loaded:
+                self._accounts[account.id] = (now_mono, account)
+            for account_id in stale - {a.id for a in loaded}:
+                self._accounts.pop(account_id, None)
+        accounts = {
+            s.account_id: self._accounts[s.account_id][1]
+            for s in slots
+            if s.account_id in self._accounts
+        }
+        distributions = {d: self._distributions[d] for d in {s.distribution_id for s in slots}}
         return _Context(distributions, accounts)
 
-    async def _handle(self, slot: Slot, context: _Context, report: TickReport) -> None:
+    async def _handle(self, slot: Slot, context: _Context) -> _Result:
         distribution = context.distributions[slot.distribution_id]
         account = context.accounts.get(slot.account_id)
         now = self._clock.now()
+        # A slot re-queued after its worker died may already be posted: only the publisher
+        # (de-duplicating by key) can tell, so it skips the account pre-checks below.
+        in_doubt = slot.failure_kind == LEASE_EXPIRED
         if account is None:
-            result = _Result(
-                error=UnknownPublishError(f"account {slot.account_id} no longer exists")
-            )
-        elif account.state == AccountState.SUSPENDED:
-            result = _Result(error=AccountSuspended(f"{account.handle} is marked suspended"))
-        elif account.state == AccountState.RATE_LIMITED and not account_available(account, now):
-            result = _Result(postpone_until=account.rate_limited_until)
-        elif account.state in (AccountState.PAUSED, AccountState.NEEDS_AUTH):
-            result = _Result(
-                error=UnknownPublishError(f"{account.handle} is {account.state}, not publishing")
-            )
-        else:
-            result = await self._publish(slot, distribution, account)
-        await self._record_with_retries(slot, distribution, result, report)
+            message = f"account {slot.account_id} no longer exists"
+            return _Result(now, error=UnknownPublishError(message))
+        if in_doubt:
+            return await self._publish(slot, distribution, account)
+        if account.state == AccountState.SUSPENDED:
+            return _Result(now, error=AccountSuspended(f"{account.handle} is marked suspended"))
+        if account.state == AccountState.RATE_LIMITED and not account_available(account, now):
+            return _Result(now, postpone_until=account.rate_limited_until)
+        if account.state in (AccountState.PAUSED, AccountState.NEEDS_AUTH):
+            message = f"{account.handle} is {account.state}, not publishing"
+            return _Result(now, error=UnknownPublishError(message))
+        return await self._publish(slot, distribution, account)
 
     async def _publish(self, slot: Slot, distribution: Distribution, account: Account) -> _Result:
         publisher = self._publisher
@@ -311,108 +377,144 @@ class Dispatcher:
             idempotency_key=slot.idempotency_key or f"herald:{slot.id}",
         )
         try:
-            return _Result(receipt=await publisher.publish(request))
+            receipt = await publisher.publish(request)
+            return _Result(self._clock.now(), receipt=receipt)
         except PublishError as exc:
-            return _Result(error=exc)
+            return _Result(self._clock.now(), error=exc)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             # A publisher bug after the request may have left: never guess it failed.
             log.exception("publisher raised unexpectedly for slot %s", slot.id)
-            return _Result(error=OutcomeUnknown(f"publisher error: {type(exc).__name__}: {exc}"))
+            message = f"publisher error: {type(exc).__name__}: {exc}"
+            return _Result(self._clock.now(), error=OutcomeUnknown(message))
 
-    async def _record_with_retries(
-        self, slot: Slot, distribution: Distribution, result: _Result, report: TickReport
+    async def _record_chunk(
+        self, items: list[tuple[Slot, _Result]], context: _Context, report: TickReport
     ) -> None:
+        recorded: list[tuple[Slot, _Result, list[Event], str | None]] = []
+        local = TickReport()
         for attempt in range(self.config.record_attempts):
+            recorded, local = [], TickReport()
             try:
-                events, kind = await self._record(slot, distribution, result, report)
+                async with self._repository.unit_of_work() as uow:
+                    current = await self._still_claimed(uow, [slot for slot, _ in items])
+                    for slot, result in items:
+                        distribution = context.distributions[slot.distribution_id]
+                        events, kind = await self._record(
+                            uow, slot, current.get(slot.id), distribution, result, local
+                        )
+                        recorded.append((slot, result, events, kind))
                 break
             except (StorageError, ConcurrentModification) as exc:
+                if len(items) > 1:
+                    for item in items:  # isolate the bad record
+                        await self._record_chunk([item], context, report)
+                    return
                 if attempt + 1 == self.config.record_attempts or not exc.temporary:
                     # The lease will expire and the slot is reclaimed safely (see docstring).
-                    log.error("could not record outcome of slot %s: %s", slot.id, exc)
+                    log.error("could not record outcome of slot %s: %s", items[0][0].id, exc)
                     return
                 await asyncio.sleep(0.05 * (attempt + 1))
-        await self._notify(events)
-        if kind is not None and self._monitor is not None:
-            self._monitor.observe(
-                slot.distribution_id, Outcome(self._clock.now(), slot.account_id, kind)
-            )
+        report.add(local)
+        for slot, result, events, kind in recorded:
+            await self._notify(events)
+            if kind is not None and self._monitor is not None:
+                self._monitor.observe(
+                    slot.distribution_id, Outcome(result.at, slot.account_id, kind)
+                )
+
+    async def _still_claimed(self, uow: UnitOfWork, slots: list[Slot]) -> dict[str, Slot]:
+        """The current rows of `slots` that are still CLAIMED, read in one query per
+        distribution when the chunk is large (else one lookup per slot)."""
+        found: dict[str, Slot] = {}
+        wanted = {s.id for s in slots}
+        if len(slots) <= 3:
+            for slot in slots:
+                with contextlib.suppress(SlotNotFound):
+                    found[slot.id] = await uow.get_slot(slot.id)
+            return found
+        for distribution_id in {s.distribution_id for s in slots}:
+            for row in await uow.list_slots(distribution_id, [SlotStatus.CLAIMED]):
+                if row.id in wanted:
+                    found[row.id] = row
+        return found
 
     async def _record(
-        self, claimed: Slot, distribution: Distribution, result: _Result, report: TickReport
+        self,
+        uow: UnitOfWork,
+        claimed: Slot,
+        slot: Slot | None,
+        distribution: Distribution,
+        result: _Result,
+        report: TickReport,
     ) -> tuple[list[Event], str | None]:
-        now = self._clock.now()
+        """Write one outcome of `claimed` (`slot` is its current row, None if gone)."""
+        now = result.at
         events: list[Event] = []
         kind: str | None = None
-        async with self._repository.unit_of_work() as uow:
-            try:
-                slot = await uow.get_slot(claimed.id)
-            except SlotNotFound:
-                report.stale += 1
-                return [], None
-            if (
-                slot.status != SlotStatus.CLAIMED
-                or slot.claimed_by != self.config.worker_id
-                or slot.attempts != claimed.attempts
-            ):
-                # Our lease expired and the slot moved on; its new owner records it.
-                report.stale += 1
-                return [], None
-            before = {"status": str(slot.status), "attempts": slot.attempts}
-            slot.claimed_by = None
-            slot.lease_expires_at = None
-            if result.receipt is not None:
-                slot.status = advance_slot(slot.status, "publish")
-                slot.executed_at = now
-                slot.post_id = result.receipt.post_id
-                slot.post_url = result.receipt.url
-                slot.error = None
-                slot.failure_kind = None
-                kind = "published"
-                report.published += 1
-                events.append(
-                    _slot_event(
-                        now,
-                        "slot.published",
-                        slot,
-                        before=before,
-                        data={
-                            "post_id": slot.post_id,
-                            "url": slot.post_url,
-                            "lateness_s": round((now - slot.due_at).total_seconds(), 3),
-                        },
-                    )
+        if (
+            slot is None
+            or slot.status != SlotStatus.CLAIMED
+            or slot.claimed_by != self.config.worker_id
+            or slot.attempts != claimed.attempts
+        ):
+            # Our lease expired and the slot moved on; its new owner records it.
+            report.stale += 1
+            return [], None
+        before = {"status": str(slot.status), "attempts": slot.attempts}
+        slot.claimed_by = None
+        slot.lease_expires_at = None
+        if result.receipt is not None:
+            slot.status = advance_slot(slot.status, "publish")
+            slot.executed_at = now
+            slot.post_id = result.receipt.post_id
+            slot.post_url = result.receipt.url
+            slot.error = None
+            slot.failure_kind = None
+            kind = "published"
+            report.published += 1
+            events.append(
+                _slot_event(
+                    now,
+                    "slot.published",
+                    slot,
+                    before=before,
+                    data={
+                        "post_id": slot.post_id,
+                        "url": slot.post_url,
+                        "lateness_s": round((now - slot.due_at).total_seconds(), 3),
+                    },
                 )
-            elif result.postpone_until is not None:
-                # The account is known to be rate-limited: wait without spending an attempt.
-                slot.status = advance_slot(slot.status, "schedule_retry")
-                slot.attempts = max(0, slot.attempts - 1)
-                slot.due_at = result.postpone_until
-                slot.error = f"account rate-limited until {result.postpone_until.isoformat()}"
-                slot.failure_kind = "rate_limit"
-                report.postponed += 1
-                events.append(
-                    _slot_event(
-                        now,
-                        "slot.retry_scheduled",
-                        slot,
-                        before=before,
-                        data={"retry_at": slot.due_at.isoformat(), "reason": slot.error},
-                    )
+            )
+        elif result.postpone_until is not None:
+            # The account is known to be rate-limited: wait without spending an attempt.
+            slot.status = advance_slot(slot.status, "schedule_retry")
+            slot.attempts = max(0, slot.attempts - 1)
+            slot.due_at = result.postpone_until
+            slot.error = f"account rate-limited until {result.postpone_until.isoformat()}"
+            slot.failure_kind = "rate_limit"
+            report.postponed += 1
+            events.append(
+                _slot_event(
+                    now,
+                    "slot.retry_scheduled",
+                    slot,
+                    before=before,
+                    data={"retry_at": slot.due_at.isoformat(), "reason": slot.error},
                 )
-            else:
-                assert result.error is not None
-                decision = decide(slot, result.error, now, self.policy)
-                kind = decision.kind
-                events += await self._apply_account_change(uow, decision, now)
-                events += await self._apply_decision(
-                    uow, slot, distribution, decision, before, now, report
-                )
-            await uow.save_slot(slot)
-            for event in events:
-                await uow.append_event(event)
+            )
+        else:
+            assert result.error is not None
+            decision = decide(slot, result.error, now, self.policy)
+            kind = decision.kind
+            events += await self._apply_account_change(uow, decision, now)
+            events += await self._apply_decision(
+                uow, slot, distribution, decision, before, now, report
+            )
+        await uow.save_slot(slot)
+        for event in events:
+            await uow.append_event(event)
         return events, kind
 
     async def _apply_account_change(
@@ -421,6 +523,7 @@ class Dispatcher:
         change = decision.account_change
         if change is None:
             return []
+        self._accounts.pop(change.account_id, None)  # reload it next time
         try:
             account = await uow.get_account(change.account_id)
         except AccountNotFound:

@@ -121,7 +121,7 @@ class UnitOfWork(Protocol):
         ...
 
     async def slot_counts(self, distribution_id: str) -> dict[SlotStatus, int]:
-        """How many slots are in each status."""
+        """How many slots are in each status (every SlotStatus is a key, zeros included)."""
         ...
 
     # --- audit log (append-only)

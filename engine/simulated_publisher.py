@@ -76,7 +76,7 @@ class FailureRates:
         return cls(**values)
 
 
-DEMO_FAILURE_RATES = FailureRates(rate_limit=0.03, suspension=0.01, network=0.04, unknown=0.01)
+DEMO_FAILURE_RATES = FailureRates(rate_limit=0.03, suspension=0.02, network=0.04, unknown=0.01)
 
 
 class SimulatedPublisher:

@@ -37,6 +37,14 @@ def to_utc(value: datetime | None, what: str = "time") -> datetime | None:
     return value.astimezone(UTC)
 
 
+def utc_required(value: datetime, what: str = "time") -> datetime:
+    """`value` as UTC; a missing or naive value is refused."""
+    result = to_utc(value, what)
+    if result is None:
+        raise StorageError(f"{what} is required")
+    return result
+
+
 def json_copy(value: Any, what: str = "value") -> Any:
     """A deep copy of `value` as it would come back from a JSON column."""
     if value is None:
@@ -64,8 +72,8 @@ def normalise_slot(slot: Slot) -> Slot:
         status=SlotStatus(slot.status),
         risk_level=RiskLevel(slot.risk_level),
         hashtags=tuple(slot.hashtags),
-        scheduled_at=to_utc(slot.scheduled_at, "scheduled_at"),
-        due_at=to_utc(slot.due_at, "due_at"),
+        scheduled_at=utc_required(slot.scheduled_at, "scheduled_at"),
+        due_at=utc_required(slot.due_at, "due_at"),
         lease_expires_at=to_utc(slot.lease_expires_at, "lease_expires_at"),
         executed_at=to_utc(slot.executed_at, "executed_at"),
     )
@@ -82,8 +90,8 @@ def normalise_distribution(distribution: Distribution) -> Distribution:
         distribution,
         status=DistributionStatus(distribution.status),
         safety_mode=SafetyMode(distribution.safety_mode),
-        created_at=to_utc(distribution.created_at, "created_at"),
-        updated_at=to_utc(distribution.updated_at, "updated_at"),
+        created_at=utc_required(distribution.created_at, "created_at"),
+        updated_at=utc_required(distribution.updated_at, "updated_at"),
         approved_at=to_utc(distribution.approved_at, "approved_at"),
         simulation=json_copy(distribution.simulation, "simulation"),
         warnings=[str(w) for w in distribution.warnings],
@@ -105,7 +113,7 @@ def normalise_event(event: Event) -> Event:
     """The event with a UTC time and JSON-safe before/after/data."""
     return replace(
         event,
-        at=to_utc(event.at, "event time"),
+        at=utc_required(event.at, "event time"),
         before=json_copy(event.before, "event before"),
         after=json_copy(event.after, "event after"),
         data=json_copy(event.data, "event data") or {},

@@ -311,9 +311,9 @@ class MemoryRepository:
     ) -> list[Slot]:
         """Claim up to `limit` due slots of EXECUTING distributions for `worker_id`."""
         now = to_utc(now, "now")  # type: ignore[assignment]
-        if limit <= 0:
-            return []
         async with self._locked():
+            if limit <= 0:
+                return []
             due = [s for s in self._claimable() if s.due_at <= now]
             due.sort(key=lambda s: (s.due_at, s.seq))
             claimed: list[Slot] = []

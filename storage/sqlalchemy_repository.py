@@ -8,6 +8,7 @@ PostgreSQL, inside `BEGIN IMMEDIATE` on SQLite).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timedelta
@@ -69,7 +70,7 @@ def account_to_row(account: Account) -> dict[str, Any]:
     }
 
 
-def row_to_account(row: Mapping[str, Any]) -> Account:
+def row_to_account(row: Mapping[Any, Any]) -> Account:
     """The account stored in an `accounts` row."""
     return Account(
         id=row["id"],
@@ -109,7 +110,7 @@ def distribution_to_row(distribution: Distribution) -> dict[str, Any]:
     }
 
 
-def row_to_distribution(row: Mapping[str, Any]) -> Distribution:
+def row_to_distribution(row: Mapping[Any, Any]) -> Distribution:
     """The distribution stored in a `distributions` row."""
     return Distribution(
         id=row["id"],
@@ -142,7 +143,7 @@ def slot_to_row(slot: Slot) -> dict[str, Any]:
     return row
 
 
-def row_to_slot(row: Mapping[str, Any]) -> Slot:
+def row_to_slot(row: Mapping[Any, Any]) -> Slot:
     """The slot stored in a `slots` row."""
     values = {name: row[name] for name in _SLOT_FIELDS}
     values["hashtags"] = tuple(row["hashtags"] or ())
@@ -167,7 +168,7 @@ def event_to_row(event: Event) -> dict[str, Any]:
     }
 
 
-def row_to_event(row: Mapping[str, Any]) -> Event:
+def row_to_event(row: Mapping[Any, Any]) -> Event:
     """The event stored in an `events` row."""
     return Event(
         id=row["id"],
@@ -186,6 +187,8 @@ def row_to_event(row: Mapping[str, Any]) -> Event:
 # --- errors ------------------------------------------------------------------------------
 def storage_error(exc: BaseException, url: str = "the database") -> StorageError:
     """An engine StorageError for a driver or SQLAlchemy failure (`temporary` if retryable)."""
+    if isinstance(exc, OSError) or isinstance(getattr(exc, "orig", None), OSError):
+        return StorageError(f"cannot connect to {url}: {_reason(exc)}", temporary=True)
     if isinstance(exc, IntegrityError):
         return StorageError(f"{url} refused the write: {_reason(exc)}")
     if isinstance(exc, StatementError) and isinstance(exc.orig, ValueError | TypeError):
@@ -216,7 +219,7 @@ class SQLAlchemyUnitOfWork:
         self._session = session
         self._dialect = session.bind.dialect.name  # type: ignore[union-attr]
 
-    async def _rows(self, statement: Any) -> list[Mapping[str, Any]]:
+    async def _rows(self, statement: Any) -> list[Mapping[Any, Any]]:
         result = await self._session.execute(statement)
         return list(result.mappings().all())
 
@@ -403,8 +406,8 @@ class SQLAlchemyUnitOfWork:
             .group_by(s.c.status)
         )
         counts = dict.fromkeys(SlotStatus, 0)
-        for status, count in result.all():
-            counts[SlotStatus(status)] = int(count)
+        for status, count in result.tuples().all():
+            counts[SlotStatus(str(status))] = int(count)  # type: ignore[call-overload]
         return counts
 
     # --- audit log
@@ -445,7 +448,9 @@ class SQLAlchemyUnitOfWork:
 
     async def _require_distributions(self, ids: set[str]) -> None:
         d = t.distributions
-        found = set((await self._session.execute(select(d.c.id).where(d.c.id.in_(ids)))).scalars())
+        found: set[str] = set(
+            (await self._session.execute(select(d.c.id).where(d.c.id.in_(ids)))).scalars()
+        )
         missing = sorted(ids - found)
         if missing:
             raise DistributionNotFound(missing[0])
@@ -465,22 +470,39 @@ class SQLAlchemyRepository:
         self._url = safe_url(self.engine.url)
         self._sessions = create_sessionmaker(self.engine)
         self._postgres = self.engine.dialect.name == "postgresql"
+        # Tasks inside a unit of work: a nested one would wait for itself (SQLite's lock,
+        # PostgreSQL's advisory lock) until the busy timeout, so it is refused at once.
+        self._holders: set[asyncio.Task[Any]] = set()
+
+    def _refuse_nesting(self) -> asyncio.Task[Any] | None:
+        task = asyncio.current_task()
+        if task is not None and task in self._holders:
+            raise StorageError("a unit of work is already open in this task (nested call)")
+        return task
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[SQLAlchemyUnitOfWork]:
         """One transaction: committed when the block exits cleanly, rolled back on error."""
-        with translate_errors(self._url):
-            async with self._sessions() as session, session.begin():
-                if self._postgres:
-                    await session.execute(
-                        sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": UNIT_OF_WORK_LOCK}
-                    )
-                yield SQLAlchemyUnitOfWork(session)
+        task = self._refuse_nesting()
+        if task is not None:
+            self._holders.add(task)
+        try:
+            with translate_errors(self._url):
+                async with self._sessions() as session, session.begin():
+                    if self._postgres:
+                        await session.execute(
+                            sql_text("SELECT pg_advisory_xact_lock(:key)"),
+                            {"key": UNIT_OF_WORK_LOCK},
+                        )
+                    yield SQLAlchemyUnitOfWork(session)
+        finally:
+            self._holders.discard(task)  # type: ignore[arg-type]
 
     async def claim_due_slots(
         self, *, now: datetime, limit: int, worker_id: str, lease: timedelta
     ) -> list[Slot]:
         """Claim up to `limit` due slots of EXECUTING distributions in one statement."""
+        self._refuse_nesting()
         if limit <= 0:
             return []
         s, d = t.slots, t.distributions

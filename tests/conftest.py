@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+SQL_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+BACKENDS = ["memory", *SQL_BACKENDS]
 
 
 def _free_port() -> int:
@@ -125,24 +126,38 @@ def postgres_url(postgres_cluster: _PostgresCluster) -> str:
 
 
 @pytest.fixture(scope="session")
-def _postgres_template(postgres_cluster: _PostgresCluster) -> str:
-    """A migrated database used as a template, so each test gets a fresh copy fast."""
+def _postgres_migrated(postgres_cluster: _PostgresCluster) -> str:
+    """One migrated database shared by the session; tests empty it before use."""
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
     from storage.migrate import upgrade
 
-    url = postgres_cluster.createdb("herald_template")
+    url = postgres_cluster.createdb("herald_contract")
     # Requested from inside async fixtures, where this thread's loop is already running.
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, upgrade(url)).result()
-    return "herald_template"
+    return url
 
 
 @pytest.fixture
-def migrated_postgres_url(postgres_cluster: _PostgresCluster, _postgres_template: str) -> str:
-    """A fresh, migrated PostgreSQL database for one test."""
-    return postgres_cluster.createdb(postgres_cluster.next_name("t"), template=_postgres_template)
+def migrated_postgres_url(_postgres_migrated: str) -> str:
+    """The session's migrated PostgreSQL database (use `empty_postgres(url)` to clear it)."""
+    return _postgres_migrated
+
+
+async def empty_postgres(url: str) -> None:
+    """Empty every Herald table (TRUNCATE is far faster than a database per test)."""
+    import asyncpg
+
+    from storage.tables import metadata
+
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+        await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
 
 
 @pytest.fixture
@@ -171,6 +186,21 @@ async def repository(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
         await repo.close()
 
 
+@pytest.fixture(params=SQL_BACKENDS)
+async def sql_repository(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
+    """A fresh SQLAlchemyRepository on SQLite and PostgreSQL; `.test_url` is its URL."""
+    from storage.sqlalchemy_repository import SQLAlchemyRepository
+
+    url = await _migrated_url(request, request.param, tmp_path)
+    repo: Any = SQLAlchemyRepository(url)
+    repo.backend = request.param
+    repo.test_url = url
+    try:
+        yield repo
+    finally:
+        await repo.close()
+
+
 async def _migrated_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
     from storage.migrate import upgrade
 
@@ -178,7 +208,9 @@ async def _migrated_url(request: pytest.FixtureRequest, backend: str, tmp_path: 
         url = f"sqlite+aiosqlite:///{tmp_path / 'herald.db'}"
         await upgrade(url)
         return url
-    return str(request.getfixturevalue("migrated_postgres_url"))
+    url = str(request.getfixturevalue("migrated_postgres_url"))
+    await empty_postgres(url)
+    return url
 
 
 @pytest.fixture(params=BACKENDS)

@@ -9,7 +9,7 @@ from typing import Any
 from bot import ids
 from bot.blocks.common import MAX_MODAL_TITLE, Block, clip, plain
 
-_PLATFORM_CHOICES = ("tiktok", "instagram", "youtube", "twitter", "facebook", "linkedin")
+_PLATFORM_CHOICES = ("tiktok", "instagram", "youtube", "twitter", "linkedin")
 
 
 def _input(

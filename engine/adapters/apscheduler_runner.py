@@ -49,6 +49,7 @@ class APSchedulerRunner:
         self.interval = interval_seconds
         self._wakeups = wakeups
         self._scheduler: AsyncIOScheduler | None = None
+        self._stopped = True
         self._lock = asyncio.Lock()
         self.last_tick_at: datetime | None = None
         self.last_report: TickReport | None = None
@@ -73,11 +74,14 @@ class APSchedulerRunner:
             max_instances=1,
             misfire_grace_time=max(1, round(self.interval)),
         )
+        self._stopped = False
         scheduler.start()
         self._scheduler = scheduler
 
     async def stop(self) -> None:
         """Stop scheduling and wait for a tick in progress to finish."""
+        # Jobs the scheduler already submitted still run: they see the flag and return.
+        self._stopped = True
         if self._scheduler is not None:
             if self._scheduler.running:
                 self._scheduler.shutdown(wait=False)
@@ -86,7 +90,7 @@ class APSchedulerRunner:
             pass
 
     async def tick_now(self) -> TickReport | None:
-        """Run one tick at once (skipped, returning None, if one is running)."""
+        """Run one tick at once (None when stopped or a tick is already running)."""
         return await self._tick()
 
     def healthy(self, max_silence: timedelta | None = None) -> tuple[bool, str]:
@@ -100,8 +104,8 @@ class APSchedulerRunner:
         return age <= allowed, f"last tick {age.total_seconds():.1f}s ago"
 
     async def _tick(self) -> TickReport | None:
-        if self._lock.locked():
-            return None  # the running tick drains what is due
+        if self._stopped or self._lock.locked():
+            return None  # stopped, or the running tick drains what is due
         async with self._lock:
             try:
                 report = await self._dispatcher.tick()

@@ -22,7 +22,7 @@ from engine.ports import LLMCall, LLMReply
 if TYPE_CHECKING:
     from engine.advisor import Advisor
     from engine.llm_gateway import LLMGateway
-    from engine.ports import Clock, LLMClient
+    from engine.ports import Clock
 
 log = logging.getLogger(__name__)
 
@@ -194,12 +194,13 @@ def parse_model_specs(text: str) -> list[ModelSpec]:
 
 def build_llm_clients(
     settings: LLMSettings, environ: Mapping[str, str] | None = None
-) -> list[LLMClient]:
+) -> list[LiteLLMClient]:
     """The configured models that can be used: a model is active when its key variable
     (`api_key_env`) is set in `environ` (default: the process environment) or it has an
-    `api_base` (a local OpenAI-compatible server needs no key). Keys are read here only."""
+    `api_base` (a local OpenAI-compatible server needs no key). Keys are read here only.
+    litellm is imported here when at least one model is active, never otherwise."""
     env = os.environ if environ is None else environ
-    clients: list[LLMClient] = []
+    clients: list[LiteLLMClient] = []
     for spec in parse_model_specs(settings.llm_models):
         key = env.get(spec.api_key_env, "") if spec.api_key_env else ""
         if not key and not spec.api_base:
@@ -218,6 +219,12 @@ def build_llm_clients(
                 max_tokens=spec.max_tokens,
             )
         )
+    if clients:
+        # Import now, at start-up, rather than inside the first fan-out, where its ~5 s
+        # would block the loop and eat the deadline of the first plan.
+        litellm = import_litellm()
+        for client in clients:
+            client._litellm = litellm
     return clients
 
 
@@ -228,7 +235,9 @@ def build_advisor(
     active, else the built-in advisor. litellm is not imported here (only on first call)."""
     from engine.advisor import Advisor
 
-    return Advisor(build_gateway(settings, clock, environ))
+    extra = getattr(settings, "llm_extra_hashtags", "") or ""
+    tags = [t.strip().lstrip("#") for t in extra.replace(",", " ").split() if t.strip("# ")]
+    return Advisor(build_gateway(settings, clock, environ), extra_hashtags=tags)
 
 
 def build_gateway(

@@ -276,3 +276,16 @@ class TestVariantsOverHttp:
         variants = await advisor([openai(server, "gpt")]).caption_variants(content, targets)
         assert [v.source for v in variants] == ["model:gpt", "model:gpt"]
         assert variants[1].caption == "It is launch day 2026 #ad"
+
+
+class TestBuildAdvisorSettings:
+    def test_extra_hashtags_from_settings(self) -> None:
+        """HERALD_LLM_EXTRA_HASHTAGS reaches the variant writer's allowed set."""
+        settings = load_settings(
+            {
+                "HERALD_LLM_MODELS": TestBuildLLMClients.MODELS,
+                "HERALD_LLM_EXTRA_HASHTAGS": "#new, launch",
+            }
+        )
+        adv = build_advisor(settings, ManualClock(NOW), {})
+        assert adv.writer.extra_hashtags == ("new", "launch")

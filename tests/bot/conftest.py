@@ -29,10 +29,13 @@ T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 OPERATOR, APPROVER, VIEWER = "U_OP", "U_BOSS", "U_VIEW"
 CHANNEL, ALERTS = "C_OPS", "C_ALERTS"
 
-ACCOUNTS_CSV = "id,platform,handle,timezone,language,followers,health,state,last_posted_at,rate_limited_until\n" + "".join(
-    f"{p[:2]}-{i},{p},@{p}{i},UTC,en,{1000 * i},0.95,ACTIVE,,\n"
-    for p in ("tiktok", "instagram")
-    for i in range(1, 7)
+ACCOUNTS_CSV = (
+    "id,platform,handle,timezone,language,followers,health,state,last_posted_at,rate_limited_until\n"
+    + "".join(
+        f"{p[:2]}-{i},{p},@{p}{i},UTC,en,{1000 * i},0.95,ACTIVE,,\n"
+        for p in ("tiktok", "instagram")
+        for i in range(1, 7)
+    )
 )
 
 
@@ -52,27 +55,9 @@ def bot_settings(api_url: str, **extra: str) -> Settings:
 
 def make_herald(settings: Settings, *, clock: Any, notifier: Any, repository: Any = None) -> Any:
     """The engine through the composition root (bot.bootstrap.build_herald)."""
+    from bot.bootstrap import build_herald
+
     repository = repository or MemoryRepository()
-    try:
-        from bot.bootstrap import build_herald
-    except ImportError:  # until the composition root lands: the same real parts, wired here
-        from types import SimpleNamespace
-
-        from engine.dispatcher import Dispatcher
-        from engine.service import DistributionService, ServiceConfig
-        from engine.simulated_publisher import SimulatedPublisher
-
-        config = ServiceConfig(allow_self_approval=settings.allow_self_approval)
-        service = DistributionService(repository, clock, notifier, config=config)
-        dispatcher = Dispatcher(repository, SimulatedPublisher(seed=1, clock=clock), clock, notifier)
-
-        async def nothing() -> None:
-            return None
-
-        return SimpleNamespace(
-            service=service, dispatcher=dispatcher, repository=repository, settings=settings,
-            clock=clock, notifier=notifier, start=nothing, stop=nothing,
-        )
     return build_herald(settings, repository=repository, clock=clock, notifier=notifier)
 
 
@@ -118,7 +103,9 @@ class Harness:
     async def import_accounts(self) -> None:
         await self.service.import_accounts(SYSTEM, ACCOUNTS_CSV)
 
-    async def run_until_done(self, step: timedelta = timedelta(minutes=10), limit: int = 200) -> None:
+    async def run_until_done(
+        self, step: timedelta = timedelta(minutes=10), limit: int = 200
+    ) -> None:
         """Advance the clock and tick the dispatcher until nothing is left to publish."""
         dispatcher = self.deps.herald.dispatcher
         for _ in range(limit):
@@ -141,7 +128,9 @@ async def start_harness(fake: FakeSlack, **extra: str) -> tuple[Harness, web.App
     settings = bot_settings(fake.api_url, **extra)
     clock = ManualClock(T0)
     client = build_client(settings)
-    notifier = SlackNotifier(client, settings, outbox=MemoryOutbox(clock), clock=clock, status_interval=0)
+    notifier = SlackNotifier(
+        client, settings, outbox=MemoryOutbox(clock), clock=clock, status_interval=0
+    )
     herald = make_herald(settings, clock=clock, notifier=notifier)
     app = create_app(settings, herald=herald, client=client)
     runner = web.AppRunner(build_web_app(app))

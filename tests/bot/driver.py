@@ -76,8 +76,9 @@ class SlackDriver:
             return Reply(resp.status, text, time.perf_counter() - started)
 
     # ------------------------------------------------------------------ slash commands
-    def command_body(self, text: str, *, user: str = "U_OP", user_name: str = "olivia",
-                     channel: str = "C_OPS") -> dict[str, str]:
+    def command_body(
+        self, text: str, *, user: str = "U_OP", user_name: str = "olivia", channel: str = "C_OPS"
+    ) -> dict[str, str]:
         return {
             "token": "legacy-verification-token",
             "team_id": TEAM,
@@ -98,16 +99,18 @@ class SlackDriver:
         timestamp = kwargs.pop("timestamp", None)
         signature = kwargs.pop("signature", None)
         body = urlencode(self.command_body(text, **kwargs))
-        return await self.post(body, "application/x-www-form-urlencoded",
-                               timestamp=timestamp, signature=signature)
+        return await self.post(
+            body, "application/x-www-form-urlencoded", timestamp=timestamp, signature=signature
+        )
 
     # ------------------------------------------------------------------ interactivity
     async def interact(self, payload: dict[str, Any], **kwargs: Any) -> Reply:
         body = urlencode({"payload": json.dumps(payload)})
         return await self.post(body, "application/x-www-form-urlencoded", **kwargs)
 
-    def click_payload(self, message: Message, action_id: str, *, user: str,
-                      value: str | None = None) -> dict[str, Any]:
+    def click_payload(
+        self, message: Message, action_id: str, *, user: str, value: str | None = None
+    ) -> dict[str, Any]:
         """The block_actions payload of clicking `action_id` on `message`."""
         found = None
         for block in message.blocks:
@@ -124,12 +127,21 @@ class SlackDriver:
             "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
             "api_app_id": "A1",
             "token": "legacy-verification-token",
-            "container": {"type": "message", "message_ts": message.ts, "channel_id": message.channel,
-                          "is_ephemeral": False},
+            "container": {
+                "type": "message",
+                "message_ts": message.ts,
+                "channel_id": message.channel,
+                "is_ephemeral": False,
+            },
             "trigger_id": self.fake.issue_trigger(),
             "channel": {"id": message.channel, "name": "ops"},
-            "message": {"type": "message", "ts": message.ts, "text": message.text,
-                        "blocks": message.blocks, "thread_ts": message.thread_ts},
+            "message": {
+                "type": "message",
+                "ts": message.ts,
+                "text": message.text,
+                "blocks": message.blocks,
+                "thread_ts": message.thread_ts,
+            },
             "response_url": self.fake.response_url(),
             "actions": [
                 {
@@ -143,15 +155,21 @@ class SlackDriver:
             ],
         }
 
-    async def click(self, message: Message, action_id: str, *, user: str,
-                    value: str | None = None) -> Reply:
+    async def click(
+        self, message: Message, action_id: str, *, user: str, value: str | None = None
+    ) -> Reply:
         """Click a button of a message as `user`."""
         return await self.interact(self.click_payload(message, action_id, user=user, value=value))
 
     def home_click_payload(self, action_id: str, *, user: str) -> dict[str, Any]:
         view = self.fake.home[user]
-        element = next(el for b in view["blocks"] if b.get("type") == "actions"
-                       for el in b["elements"] if el["action_id"] == action_id)
+        element = next(
+            el
+            for b in view["blocks"]
+            if b.get("type") == "actions"
+            for el in b["elements"]
+            if el["action_id"] == action_id
+        )
         return {
             "type": "block_actions",
             "team": {"id": TEAM},
@@ -160,8 +178,15 @@ class SlackDriver:
             "container": {"type": "view", "view_id": f"VH{user}"},
             "trigger_id": self.fake.issue_trigger(),
             "view": {**view, "id": f"VH{user}"},
-            "actions": [{"action_id": action_id, "block_id": "b", "value": element.get("value"),
-                         "type": "button", "action_ts": f"{time.time():.6f}"}],
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": "b",
+                    "value": element.get("value"),
+                    "type": "button",
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
         }
 
     async def submit(self, view_id: str, values: dict[str, Any], *, user: str) -> Reply:
@@ -175,8 +200,15 @@ class SlackDriver:
             bid, aid = block["block_id"], element["action_id"]
             value = values.get(bid, _initial(element))
             if element["type"] == "static_select":
-                state[bid] = {aid: {"type": "static_select",
-                                    "selected_option": {"value": value, "text": {"type": "plain_text", "text": value}}}}
+                state[bid] = {
+                    aid: {
+                        "type": "static_select",
+                        "selected_option": {
+                            "value": value,
+                            "text": {"type": "plain_text", "text": value},
+                        },
+                    }
+                }
             elif element["type"] == "checkboxes":
                 selected = [{"value": "yes"}] if value else []
                 state[bid] = {aid: {"type": "checkboxes", "selected_options": selected}}
@@ -205,19 +237,50 @@ class SlackDriver:
             "authorizations": [{"team_id": TEAM, "user_id": "UHERALD", "is_bot": True}],
         }
 
-    async def event(self, event: dict[str, Any], *, event_id: str | None = None,
-                    retry_num: int | None = None) -> Reply:
+    async def event(
+        self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None
+    ) -> Reply:
         """Deliver an Events API event (a retry carries X-Slack-Retry-Num, as Slack's do)."""
         headers = {}
         if retry_num is not None:
             headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+        if event.get("type") in {"message", "app_mention"} and event.get("ts") and not retry_num:
+            # The user's own message exists in Slack, so the bot may reply in its thread.
+            self.fake.user_messages.append(
+                Message(
+                    event["channel"],
+                    event["ts"],
+                    event.get("text", ""),
+                    [],
+                    thread_ts=event.get("thread_ts"),
+                    user=event.get("user", "U?"),
+                )
+            )
         body = json.dumps(self.event_body(event, event_id=event_id))
         return await self.post(body, "application/json", headers=headers)
 
-    async def dm(self, text: str, *, user: str = "U_OP", channel: str = "D_OP", **extra: Any) -> Reply:
+    async def dm(
+        self,
+        text: str,
+        *,
+        user: str = "U_OP",
+        channel: str = "D_OP",
+        event_id: str | None = None,
+        retry_num: int | None = None,
+        **extra: Any,
+    ) -> Reply:
+        """A direct message from `user` to the bot."""
         ts = f"{time.time():.6f}"
-        return await self.event({"type": "message", "channel_type": "im", "channel": channel,
-                                 "user": user, "text": text, "ts": ts, **extra})
+        event = {
+            "type": "message",
+            "channel_type": "im",
+            "channel": channel,
+            "user": user,
+            "text": text,
+            "ts": ts,
+            **extra,
+        }
+        return await self.event(event, event_id=event_id, retry_num=retry_num)
 
 
 def _initial(element: dict[str, Any]) -> Any:

@@ -65,7 +65,8 @@ class FakeSlack:
 
     bot_token: str = "xoxb-test-token"
     app_token: str = "xapp-test-token"
-    messages: list[Message] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)  # posted by the bot
+    user_messages: list[Message] = field(default_factory=list)  # people's, from the driver
     ephemerals: list[dict[str, Any]] = field(default_factory=list)
     responses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -130,8 +131,15 @@ class FakeSlack:
         self.responses[rid] = []
         return f"{self.base}/response/{rid}"
 
-    def fail(self, method: str, *, times: int = 1, status: int = 429, retry_after: int | None = 1,
-             error: str | None = None) -> None:
+    def fail(
+        self,
+        method: str,
+        *,
+        times: int = 1,
+        status: int = 429,
+        retry_after: int | None = 1,
+        error: str | None = None,
+    ) -> None:
         """Make the next `times` calls of `method` fail (429 with Retry-After by default)."""
         self._failures.setdefault(method, []).extend(
             Failure(status, error, retry_after) for _ in range(times)
@@ -157,7 +165,9 @@ class FakeSlack:
         raise KeyError((channel, ts))
 
     def responses_text(self) -> str:
-        return "\n".join(json.dumps(r, ensure_ascii=False) for rs in self.responses.values() for r in rs)
+        return "\n".join(
+            json.dumps(r, ensure_ascii=False) for rs in self.responses.values() for r in rs
+        )
 
     def ephemeral_text(self) -> str:
         return "\n".join(json.dumps(e, ensure_ascii=False) for e in self.ephemerals)
@@ -169,8 +179,9 @@ class FakeSlack:
     async def wait_socket(self, timeout: float = 5.0) -> None:
         await asyncio.wait_for(self._socket_connected.wait(), timeout)
 
-    async def socket_send(self, envelope_type: str, payload: dict[str, Any], *,
-                          timeout: float = 5.0) -> dict[str, Any]:
+    async def socket_send(
+        self, envelope_type: str, payload: dict[str, Any], *, timeout: float = 5.0
+    ) -> dict[str, Any]:
         """Send one Socket Mode envelope to the connected app; return its ack."""
         envelope_id = secrets.token_hex(8)
         message = {
@@ -195,8 +206,9 @@ class FakeSlack:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         self._sockets.append(ws)
-        await ws.send_str(json.dumps({"type": "hello", "num_connections": 1,
-                                      "connection_info": {"app_id": "A1"}}))
+        await ws.send_str(
+            json.dumps({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"}})
+        )
         self._socket_connected.set()
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
@@ -286,8 +298,14 @@ class FakeSlack:
         return f"{1_700_000_000 + n}.{n:06d}"
 
     async def m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"url": "https://fake.slack/", "team": "Fake", "user": "herald", "team_id": TEAM,
-                "user_id": BOT_USER, "bot_id": BOT_ID}
+        return {
+            "url": "https://fake.slack/",
+            "team": "Fake",
+            "user": "herald",
+            "team_id": TEAM,
+            "user_id": BOT_USER,
+            "bot_id": BOT_ID,
+        }
 
     async def m_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"url": f"ws://127.0.0.1:{self.port}/socket"}
@@ -301,17 +319,26 @@ class FakeSlack:
         thread_ts = args.get("thread_ts") or None
         if thread_ts is not None:
             self.get_parent(channel, thread_ts)
-        message = Message(channel, self._next_ts(), str(args.get("text") or ""), blocks,
-                          thread_ts=thread_ts, metadata=args.get("metadata"))
+        message = Message(
+            channel,
+            self._next_ts(),
+            str(args.get("text") or ""),
+            blocks,
+            thread_ts=thread_ts,
+            metadata=args.get("metadata"),
+        )
         self.messages.append(message)
-        return {"channel": channel, "ts": message.ts,
-                "message": {"text": message.text, "blocks": blocks, "ts": message.ts}}
+        return {
+            "channel": channel,
+            "ts": message.ts,
+            "message": {"text": message.text, "blocks": blocks, "ts": message.ts},
+        }
 
     def get_parent(self, channel: str, ts: str) -> Message:
-        try:
-            return self.get(channel, ts)
-        except KeyError:
-            raise SlackError("thread_not_found") from None
+        for m in [*self.messages, *self.user_messages]:
+            if m.channel == channel and m.ts == ts:
+                return m
+        raise SlackError("thread_not_found")
 
     async def m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         channel, ts = _require(args, "channel"), _require(args, "ts")
@@ -339,8 +366,14 @@ class FakeSlack:
 
     async def m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         check_blocks(args.get("blocks") or [], limit=50)
-        self.ephemerals.append({"channel": _require(args, "channel"), "user": _require(args, "user"),
-                                "text": args.get("text", ""), "blocks": args.get("blocks") or []})
+        self.ephemerals.append(
+            {
+                "channel": _require(args, "channel"),
+                "user": _require(args, "user"),
+                "text": args.get("text", ""),
+                "blocks": args.get("blocks") or [],
+            }
+        )
         return {"message_ts": self._next_ts()}
 
     async def m_conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -383,8 +416,12 @@ class FakeSlack:
 
     async def m_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
         fid = f"F{next(self._ids)}"
-        self.files[fid] = {"filename": _require(args, "filename"), "length": int(args.get("length", 0)),
-                           "bytes": b"", "shared": False}
+        self.files[fid] = {
+            "filename": _require(args, "filename"),
+            "length": int(args.get("length", 0)),
+            "bytes": b"",
+            "shared": False,
+        }
         return {"upload_url": f"{self.base}/upload/{fid}", "file_id": fid}
 
     async def m_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -393,8 +430,13 @@ class FakeSlack:
             entry = self.files.get(item["id"])
             if entry is None or not entry.get("bytes"):
                 raise SlackError("file_not_found")
-            entry.update(shared=True, title=item.get("title"), channel=args.get("channel_id"),
-                         thread_ts=args.get("thread_ts"), comment=args.get("initial_comment"))
+            entry.update(
+                shared=True,
+                title=item.get("title"),
+                channel=args.get("channel_id"),
+                thread_ts=args.get("thread_ts"),
+                comment=args.get("initial_comment"),
+            )
             done.append({"id": item["id"], "title": item.get("title")})
         return {"files": done}
 
@@ -452,13 +494,15 @@ def check_blocks(blocks: Any, *, limit: int) -> None:
             if not elements or len(elements) > 25:
                 raise SlackError("invalid_blocks")
             for el in elements:
-                if len(str(el.get("value", ""))) > 2000 or len(el.get("text", {}).get("text", "")) > 75:
+                if (
+                    len(str(el.get("value", ""))) > 2000
+                    or len(el.get("text", {}).get("text", "")) > 75
+                ):
                     raise SlackError("invalid_blocks")
                 if not el.get("action_id"):
                     raise SlackError("invalid_blocks")
-        elif kind == "context":
-            if not block.get("elements") or len(block["elements"]) > 10:
-                raise SlackError("invalid_blocks")
+        elif kind == "context" and (not block.get("elements") or len(block["elements"]) > 10):
+            raise SlackError("invalid_blocks")
 
 
 def check_view(view: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 
 from engine.clock import ManualClock
@@ -267,3 +268,28 @@ class TestDispatcher:
         assert all(s.status in ("PUBLISHED", "FAILED", "SKIPPED") for s in stored)
         assert publisher.posts == sum(s.status == "PUBLISHED" for s in stored)
         assert (await distribution_of(repository, distribution.id)).status == "COMPLETED"
+
+    async def test_requeued_slot_asks_the_publisher_before_any_fallback(self) -> None:
+        """A slot whose dead worker did post is recorded PUBLISHED even if its account was
+        suspended meanwhile: the publisher's idempotency answers, not the pre-checks."""
+        repository = memory_repository()
+        clock = ManualClock(T0)
+        accounts = make_accounts(1, ["twitter"])
+        distribution, slots = await seed_run(repository, accounts)
+        publisher = SimulatedPublisher(seed=1)
+        dispatcher = _dispatcher(repository, publisher, clock, RecordingNotifier())
+        (claimed,) = await repository.claim_due_slots(
+            now=T0, limit=10, worker_id="dead", lease=timedelta(minutes=2)
+        )
+        # the dead worker's post went out before it died
+        context = await dispatcher._context([claimed])
+        await dispatcher._publish(claimed, distribution, context.accounts[claimed.account_id])
+        async with repository.unit_of_work() as uow:
+            account = await uow.get_account(accounts[0].id)
+            await uow.save_account(replace(account, state=AccountState.SUSPENDED))
+        clock.advance(timedelta(minutes=3))
+        await dispatcher.tick()
+        await dispatcher.tick()
+        slot = (await slots_of(repository, distribution.id))[0]
+        assert slot.status == SlotStatus.PUBLISHED and publisher.posts == 1
+        assert slot.id == slots[0].id

@@ -188,7 +188,7 @@ class TestWindowChoices:
         assert first != second
 
     def test_account_count_selects_and_explains(self) -> None:
-        """Asking for fewer accounts than eligible schedules exactly that many and explains the rest."""
+        """Asking for fewer accounts than eligible schedules that many and explains the rest."""
         accounts = [account(i, followers=(i % 3) * 60_000) for i in range(30)]
         result = plan_distribution(make_request(account_count=12), accounts)
         assert len(result.slots) == 12
@@ -209,7 +209,7 @@ class TestWindowChoices:
         assert "safety limit 0.60" in reasons["a002"]
 
     def test_rate_limit_and_last_post_respected(self) -> None:
-        """An account posts after its rate limit lifts and the platform min gap since its last post."""
+        """An account posts after its rate limit lifts and its platform min gap since last post."""
         start = datetime(2026, 11, 23, 13, tzinfo=UTC)
         accounts = [
             account(0, platform="twitter", rate_limited_until=start + timedelta(hours=2)),
@@ -256,20 +256,28 @@ class TestWindowErrors:
 
 class TestWindowDst:
     @pytest.mark.parametrize(
-        ("start", "zone"),
+        ("start", "zone", "utc_peaks"),
         [
-            ("2026-11-01T03:00:00Z", "America/New_York"),  # fall back at 06:00Z
-            ("2027-03-14T04:00:00Z", "America/Los_Angeles"),  # spring forward at 10:00Z
-            ("2027-03-28T00:00:00Z", "Europe/Madrid"),  # spring forward at 01:00Z
+            # US fall back 2026-11-01 06:00Z: Sat 21 EDT = 01Z, Sun 9 EST = 14Z.
+            ("2026-10-31T23:00:00Z", "America/New_York", {1, 14}),
+            # US spring forward 2027-03-14 10:00Z: Sat 21 PST = 05Z, Sun 9 PDT = 16Z.
+            ("2027-03-14T04:00:00Z", "America/Los_Angeles", {5, 16}),
+            # EU spring forward 2027-03-28 01:00Z: Sat 21 CET = 20Z, Sun 9 CEST = 07Z.
+            ("2027-03-27T19:00:00Z", "Europe/Madrid", {20, 7}),
         ],
     )
-    def test_local_time_and_peaks_across_dst(self, start: str, zone: str) -> None:
-        """Across a DST change, local_time carries the right offset and peaks use local hours."""
-        accounts = [account(i, timezone=zone, platform="twitter") for i in range(30)]
-        request = make_request(start=start, spread_hours=12, max_gap_minutes=120)
+    def test_local_time_and_peaks_across_dst(
+        self, start: str, zone: str, utc_peaks: set[int]
+    ) -> None:
+        """Across a DST change, local_time has the right offset and peaks follow local hours."""
+        accounts = [account(i, timezone=zone, platform="twitter") for i in range(60)]
+        request = make_request(start=start, spread_hours=16, max_gap_minutes=60)
         result = plan_distribution(request, accounts)
         assert window_violations(request, accounts, result) == []
+        assert len(result.slots) == 60
         offsets = {s.local_time.utcoffset() for s in result.slots}
         assert len(offsets) == 2  # slots on both sides of the change
         weekend = DEFAULT_PLATFORMS["twitter"].weekend_peak_hours
-        assert all(s.local_time.hour in weekend for s in result.slots)
+        on_peak = [s for s in result.slots if s.local_time.hour in weekend]
+        assert {s.scheduled_at.hour for s in on_peak} == utc_peaks
+        assert len(on_peak) >= 45

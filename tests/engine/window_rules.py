@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from engine.captions import render_post
@@ -56,7 +57,7 @@ def window_violations(
             out.append(f"{a.id}: post longer than {rules.caption_limit}")
         if s.risk_score >= max_risk or s.risk_level is RiskLevel.CRITICAL:
             out.append(f"{a.id}: risk {s.risk_score} scheduled")
-    for prev, nxt in zip(slots, slots[1:], strict=False):
+    for prev, nxt in pairwise(slots):
         gap = nxt.scheduled_at - prev.scheduled_at
         if gap < request.min_gap or gap > request.max_gap:
             out.append(f"gap {gap} between {prev.account_id} and {nxt.account_id}")
@@ -68,12 +69,12 @@ def window_violations(
             out.append(f"{s.account_id}: duplicate caption within {request.duplicate_gap}")
         last_by_key[key] = s.scheduled_at
     left = {u.account_id for u in result.unscheduled}
-    for u in result.unscheduled:
-        if not u.reason:
-            out.append(f"{u.account_id}: unscheduled without a reason")
-    for a in accounts:
-        if a.platform in request.platforms and a.id not in seen and a.id not in left:
-            out.append(f"{a.id}: neither scheduled nor explained")
+    out.extend(f"{u.account_id}: no reason" for u in result.unscheduled if not u.reason)
+    out.extend(
+        f"{a.id}: neither scheduled nor explained"
+        for a in accounts
+        if a.platform in request.platforms and a.id not in seen and a.id not in left
+    )
     eligible = [
         a
         for a in accounts

@@ -1,7 +1,8 @@
 """A claiming process for the multi-process claim tests: prints every slot id it claimed.
 
-Usage: python tests/storage/claim_worker.py URL WORKER_ID BATCH NOW_ISO START_EPOCH
-It waits until START_EPOCH so every worker starts claiming at the same moment.
+Usage: python tests/storage/claim_worker.py URL WORKER_ID BATCH NOW_ISO
+It prints `ready` once connected and waits for a line on stdin, so the test can start
+every worker claiming at the same moment.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -19,13 +19,14 @@ from engine.errors import StorageError
 from storage.sqlalchemy_repository import SQLAlchemyRepository
 
 
-async def main(url: str, worker_id: str, batch: int, now: datetime, start: float) -> None:
+async def main(url: str, worker_id: str, batch: int, now: datetime) -> None:
     repo = SQLAlchemyRepository(url)
     claimed: list[str] = []
     errors = 0
     try:
         await repo.next_due_at()  # connect before the start line
-        await asyncio.sleep(max(0.0, start - time.time()))
+        print("ready", flush=True)
+        sys.stdin.readline()
         while True:
             try:
                 got = await repo.claim_due_slots(
@@ -45,5 +46,5 @@ async def main(url: str, worker_id: str, batch: int, now: datetime, start: float
 
 
 if __name__ == "__main__":
-    url, worker, batch, now, start = sys.argv[1:6]
-    asyncio.run(main(url, worker, int(batch), datetime.fromisoformat(now), float(start)))
+    url, worker, batch, now = sys.argv[1:5]
+    asyncio.run(main(url, worker, int(batch), datetime.fromisoformat(now)))

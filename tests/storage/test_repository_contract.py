@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
 from dataclasses import replace
 from datetime import timedelta, timezone
 from pathlib import Path
@@ -358,6 +357,17 @@ class TestUnitOfWork:
         async with repository.unit_of_work() as uow:
             assert (await uow.get_account("tt-1")).followers == 8
 
+    async def test_nested_unit_of_work_is_an_error_not_a_deadlock(self, repository: Any) -> None:
+        """A unit of work or a claim inside another in the same task raises StorageError."""
+        async with repository.unit_of_work():
+            with pytest.raises(StorageError, match="nested"):
+                async with repository.unit_of_work():
+                    pass
+            with pytest.raises(StorageError, match="nested"):
+                await repository.claim_due_slots(now=T0, limit=1, worker_id="w", lease=LEASE)
+        async with repository.unit_of_work() as uow:
+            assert await uow.list_accounts() == []
+
 
 class TestUtc:
     async def test_offsets_come_back_as_utc(self, repository: Any) -> None:
@@ -553,18 +563,16 @@ class TestClaims:
 
 class TestClaimsAcrossProcesses:
     @pytest.mark.slow
-    async def test_processes_claim_each_slot_once(self, repository: Any) -> None:
+    async def test_processes_claim_each_slot_once(self, sql_repository: Any) -> None:
         """Four OS processes claiming the same queue at once never share a slot."""
-        if repository.backend == "memory":
-            pytest.skip("a memory repository lives in one process")
-        total = 2000
+        repository = sql_repository
+        total = 1000
         dist = distribution(status=DistributionStatus.EXECUTING)
         async with repository.unit_of_work() as uow:
             await uow.add_distribution(dist)
             await uow.add_slots([slot(dist.id, i) for i in range(total)])
         worker = Path(__file__).with_name("claim_worker.py")
         now = (T0 + timedelta(days=2)).isoformat()
-        start = f"{time.time() + 2.0:.3f}"
         procs = [
             await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -573,13 +581,20 @@ class TestClaimsAcrossProcesses:
                 f"p{i}",
                 "10",
                 now,
-                start,
+                stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
             )
             for i in range(4)
         ]
-        outputs = [await asyncio.wait_for(p.communicate(), timeout=60) for p in procs]
+        for proc in procs:  # every worker connected: start them together
+            ready = await asyncio.wait_for(proc.stdout.readline(), timeout=60)  # type: ignore[union-attr]
+            assert ready == b"ready\n", (await proc.stderr.read()).decode()  # type: ignore[union-attr]
+        for proc in procs:
+            proc.stdin.write(b"go\n")  # type: ignore[union-attr]
+        outputs = await asyncio.wait_for(
+            asyncio.gather(*(p.communicate() for p in procs)), timeout=60
+        )
         results = []
         for proc, (out, err) in zip(procs, outputs, strict=True):
             assert proc.returncode == 0, err.decode()

@@ -1,0 +1,259 @@
+"""`herald demo`: a whole distribution on a fresh machine, time compressed, end to end.
+
+Fresh SQLite file (migrated), the bundled 150 accounts imported, create -> plan ->
+simulate -> approve (as a demo approver) -> run through the real dispatcher, APScheduler
+and the simulated publisher (with a small failure mix so retries and redistributions
+show) on a scaled clock, with a live progress bar and a final report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+DEFAULT_FAILURES = "rate_limit=0.03,suspension=0.02,network=0.04,unknown=0.01"
+DEMO_SECONDS = 30.0
+
+
+def add_arguments(parser: argparse.ArgumentParser, name: str = "demo") -> None:
+    """Options of `herald demo`."""
+    parser.add_argument("--db", type=Path, help="SQLite file to use (default: a fresh temp file)")
+    parser.add_argument("--seed", type=int, default=7, help="simulated publisher seed (7)")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        help="clock speed-up (default: the request's window takes about 30 s)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the final report as JSON")
+    parser.add_argument("--accounts", type=Path, default=EXAMPLES / "accounts.csv")
+    parser.add_argument("--request", type=Path, default=EXAMPLES / "request.json")
+    parser.add_argument(
+        "--failures",
+        default=DEFAULT_FAILURES,
+        help=f"simulated failure rates (default {DEFAULT_FAILURES})",
+    )
+    parser.add_argument("--ledger", type=Path, help="append every publish call to this JSONL file")
+    parser.add_argument(
+        "--timeout", type=float, default=300.0, help="give up after this many wall seconds"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the demo; 0 when the distribution completed."""
+    return asyncio.run(_demo(args))
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from bot.bootstrap import build_herald
+    from bot.settings import Settings
+    from engine.clock import ScaledClock
+    from engine.errors import InvalidInput
+    from engine.models import Actor, DistributionStatus, Role
+    from engine.request import parse_request
+    from storage.migrate import upgrade
+
+    console = Console(stderr=args.json)
+    db = args.db or Path(tempfile.mkdtemp(prefix="herald-demo-")) / "herald.db"
+    url = f"sqlite+aiosqlite:///{db}"
+    await upgrade(url)
+
+    try:
+        data = json.loads(args.request.read_text(encoding="utf-8"))
+        csv_text = args.accounts.read_text(encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"demo input: {exc}") from None
+    spread_hours = float(data.get("spread_hours", 6))
+    speed = args.speed or max(1.0, spread_hours * 3600 / DEMO_SECONDS)
+    clock = ScaledClock(datetime.now(UTC).replace(microsecond=0), speed)
+    data["start"] = (clock.now() + timedelta(minutes=1)).isoformat()
+    data["trend_weighted"] = False
+    request = parse_request(data)
+
+    settings = Settings(
+        database_url=url,
+        publisher="simulated",
+        simulated_seed=args.seed,
+        simulated_failure_rates=args.failures,
+        simulated_ledger=args.ledger,
+        # Wall seconds: at 720x one tick is ~2.4 clock minutes; wake-ups aim at due slots.
+        dispatch_interval_seconds=0.2,
+        claim_lease_seconds=max(120.0, 10 * speed),
+    )
+    herald = build_herald(settings, clock=clock)
+    operator = Actor("demo-operator", Role.OPERATOR, "Demo operator")
+    approver = Actor("demo-approver", Role.APPROVER, "Demo approver")
+    service = herald.service
+    try:
+        imported = await service.import_accounts(operator, csv_text)
+        distribution = await service.create(operator, request)
+        view = await service.plan(operator, distribution.id)
+        simulation = await service.simulate(operator, distribution.id)
+        await service.approve(approver, distribution.id, note="approved by the demo")
+        console.print(
+            f"[bold]Herald demo[/]: {imported.imported} accounts, {len(view.slots)} slots planned "
+            f"over {spread_hours:g} h on {', '.join(request.platforms)} "
+            f"({len(view.unscheduled)} left out); simulation says "
+            f"[bold]{simulation.get('recommended_action')}[/]; approved by {approver.display}; "
+            f"running at {speed:g}x ({db})"
+        )
+        started = time.monotonic()
+        await herald.start()
+        resumed = await _watch(herald, distribution.id, approver, console, args.timeout)
+        wall = time.monotonic() - started
+        await herald.stop()
+        report = await _report(herald, distribution.id, speed, wall, resumed)
+        report.update(
+            database=str(db),
+            ledger=str(args.ledger) if args.ledger else None,
+            seed=args.seed,
+            simulation=simulation,
+        )
+    finally:
+        await herald.stop()
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        _print_report(console, report)
+    return 0 if report["status"] == DistributionStatus.COMPLETED else 1
+
+
+async def _watch(
+    herald: Any, distribution_id: str, approver: Any, console: Any, timeout: float
+) -> int:
+    """Show progress until the run finishes; resume it after a risk auto-pause. Returns
+    how many times it was resumed."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from engine.models import DistributionStatus
+
+    finished = {
+        DistributionStatus.COMPLETED,
+        DistributionStatus.CANCELLED,
+        DistributionStatus.HALTED,
+    }
+    resumed = 0
+    deadline = time.monotonic() + timeout
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("publishing", total=None, detail="")
+        while time.monotonic() < deadline:
+            status = await herald.service.status(distribution_id)
+            c = status.counts
+            detail = (
+                f"published {status.published}  retrying {c.get('RETRY_SCHEDULED', 0)}  "
+                f"failed {status.failed}  clock {herald.clock.now():%H:%M}"
+            )
+            progress.update(task, total=status.total, completed=status.done, detail=detail)
+            if status.distribution.status in finished:
+                break
+            if status.distribution.status == DistributionStatus.PAUSED:
+                alerts = await herald.service.history(key=distribution_id, limit=20)
+                reason = next((e.data.get("reason") for e in alerts if e.kind == "risk.alert"), "")
+                progress.console.print(
+                    f"[yellow]risk monitor paused the run[/]: {reason}; "
+                    "the demo approver resumes it"
+                )
+                await herald.service.resume(approver, distribution_id)
+                resumed += 1
+            await asyncio.sleep(0.2)
+    return resumed
+
+
+async def _report(
+    herald: Any, distribution_id: str, speed: float, wall: float, resumed: int
+) -> dict[str, Any]:
+    """Published / retried / redistributed / failed per platform, and lateness."""
+    service = herald.service
+    status = await service.status(distribution_id)
+    slots = await service.progress(distribution_id)
+    events = await service.history(key=distribution_id, limit=1_000_000)
+    retried = {e.slot_id for e in events if e.kind == "slot.retry_scheduled"}
+    platforms: dict[str, dict[str, int]] = {}
+    lateness: list[float] = []
+    for slot in slots:
+        row = platforms.setdefault(
+            slot.platform,
+            {
+                "slots": 0,
+                "published": 0,
+                "retried": 0,
+                "redistributed": 0,
+                "failed": 0,
+                "unknown": 0,
+            },
+        )
+        row["slots"] += slot.redistributed_from is None
+        row["published"] += slot.status == "PUBLISHED"
+        row["retried"] += slot.id in retried
+        row["failed"] += slot.status == "FAILED"
+        row["unknown"] += slot.status == "OUTCOME_UNKNOWN"
+        if slot.status == "SKIPPED" and slot.failure_kind == "suspended":
+            row["redistributed"] += 1
+        if slot.status == "PUBLISHED" and slot.executed_at is not None:
+            lateness.append((slot.executed_at - slot.due_at).total_seconds())
+    totals = {
+        k: sum(row[k] for row in platforms.values()) for k in next(iter(platforms.values()), {})
+    }
+    return {
+        "distribution": status.distribution.name,
+        "id": distribution_id,
+        "status": str(status.distribution.status),
+        "speed": speed,
+        "wall_seconds": round(wall, 2),
+        "auto_pauses_resumed": resumed,
+        "platforms": platforms,
+        "totals": totals,
+        "lateness": {
+            "p50_clock_s": _pct(lateness, 50),
+            "p99_clock_s": _pct(lateness, 99),
+            "p50_wall_s": round(_pct(lateness, 50) / speed, 4),
+            "p99_wall_s": round(_pct(lateness, 99) / speed, 4),
+        },
+        "alerts": [e.data.get("reason") for e in events if e.kind == "risk.alert"],
+    }
+
+
+def _pct(values: list[float], pct: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, math.ceil(pct / 100 * len(ordered)) - 1))
+    return round(ordered[index], 3)
+
+
+def _print_report(console: Any, report: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{report['distribution']} — {report['status']}")
+    columns = ["slots", "published", "retried", "redistributed", "failed", "unknown"]
+    table.add_column("platform")
+    for column in columns:
+        table.add_column(column, justify="right")
+    for name, row in sorted(report["platforms"].items()):
+        table.add_row(name, *(str(row[c]) for c in columns))
+    table.add_row("[bold]total", *(f"[bold]{report['totals'].get(c, 0)}" for c in columns))
+    console.print(table)
+    late = report["lateness"]
+    console.print(
+        f"lateness p50 {late['p50_wall_s']:.3f} s / p99 {late['p99_wall_s']:.3f} s wall "
+        f"({late['p50_clock_s']:.0f} s / {late['p99_clock_s']:.0f} s of demo time at "
+        f"{report['speed']:g}x); {report['wall_seconds']:.1f} s wall; database {report['database']}"
+    )
+    for reason in report["alerts"]:
+        console.print(f"[yellow]risk alert[/]: {reason}")

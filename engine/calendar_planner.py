@@ -1,0 +1,261 @@
+"""Calendar mode (seed 001): a multi-day calendar of posts per account, on peak hours.
+
+Rules, per account (each account is on one platform):
+- posts only on its platform's local peak hours (weekend hours on Saturday and Sunday);
+- never closer than the platform's `min_gap` (its last post included), and never more than
+  `max_posts_per_day` in any 24 hours (a rolling window, so also per calendar day);
+- identical caption+hashtags anywhere in the distribution at least `duplicate_gap` apart.
+
+`velocity` is the target number of posts per account per day (default 1; 1.5 alternates
+one and two; capped by the platform's `max_posts_per_day`). Day d is the 24 hours from
+`start + d days`; an account's quota for day d is floor((d+1)v + p) - floor(dv + p), where
+p in [0, 1) is a per-account phase so that fractional velocities do not make every
+account post twice on the same days. When peaks, gaps or caps allow fewer posts than the
+velocity asks for, the plan says so in `warnings`.
+
+Within a day, candidate peak hours are tried in a per-account rotated order (so accounts
+spread over all of a platform's peaks instead of piling onto the first), or by trend
+score first when the request is `trend_weighted`. Each account posts at a fixed minute
+offset (0-49) inside the hour, moved forward a minute at a time (staying inside the peak
+hour) when every caption variant is taken within `duplicate_gap`.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from engine.captions import account_offset, caption_variants
+from engine.models import PlannedSlot, PlanResult, RiskLevel, Unscheduled
+from engine.peaks import peak_hours_by_weekday, peak_intervals, zone
+from engine.platforms import PlatformTable
+from engine.ports import Trend
+from engine.request import DistributionRequest
+from engine.risk import account_base_risk, velocity_risk
+from engine.selection import select_accounts
+from engine.trends import hourly_scores
+
+DAY = 86_400
+HOUR = 3_600
+
+
+def daily_quota(velocity: float, day: int, phase: float, cap: int) -> int:
+    """Posts asked of one account on day `day` (see the module docstring)."""
+    return min(cap, math.floor((day + 1) * velocity + phase) - math.floor(day * velocity + phase))
+
+
+def _hour_starts(intervals: tuple[tuple[int, int], ...]) -> list[int]:
+    return [h for a, b in intervals for h in range(a, b, HOUR)]
+
+
+def plan_calendar(
+    request: DistributionRequest,
+    accounts: Sequence[object],
+    *,
+    platforms: PlatformTable,
+    trends: Sequence[Trend] = (),
+    rotation: int = 0,
+    max_risk: float = 0.8,
+) -> PlanResult:
+    """Plan a calendar-mode request; see the module docstring. Pure and deterministic."""
+    from engine.planner import gate_accounts
+
+    top_rate = max(
+        min(platforms[p].max_posts_per_day, math.ceil(request.velocity)) for p in request.platforms
+    )
+    eligible, unscheduled, warnings = gate_accounts(
+        request,
+        accounts,
+        platforms,
+        max_risk=max_risk,
+        posts_in_window=top_rate,  # type: ignore[arg-type]
+    )
+    by_id = {e.account.id: e for e in eligible}
+    asked = request.account_count
+    if asked is not None and asked > len(eligible):
+        warnings.append(f"asked for {asked} accounts; only {len(eligible)} are eligible")
+    chosen, not_chosen = select_accounts(
+        [e.account for e in eligible], asked, now=request.start, rotation=rotation
+    )
+    unscheduled += [
+        Unscheduled(
+            a.id, f"not selected: {asked} of {len(eligible)} eligible accounts were asked for"
+        )
+        for a in not_chosen
+    ]
+    start = math.ceil(request.start.timestamp())
+    end = math.floor(request.end.timestamp())
+    origin = start - start % 60
+    minutes = (end - origin) // 60 + 2
+    dup = math.ceil(request.duplicate_gap.total_seconds() / 60)
+    occupancy: dict[str, bytearray] = {}
+    hours_cache: dict[tuple[str, tuple[frozenset[int], ...]], list[int]] = {}
+    trend_tables: dict[str, tuple[float, ...]] = {}
+    risk_cache: dict[tuple[str, int], float] = {}
+    slots: list[tuple[int, int, PlannedSlot]] = []
+    asked_posts = placed_posts = 0
+    short: dict[str, int] = {}
+    content_type = request.content.type
+
+    for order, account in enumerate(chosen):
+        e = by_id[account.id]
+        rules = e.rules
+        peaks = peak_hours_by_weekday(rules)
+        key = (account.timezone, peaks)
+        if key not in hours_cache:
+            hours_cache[key] = _hour_starts(peak_intervals(account.timezone, peaks, start, end))
+        crc = zlib.crc32(account.id.encode())
+        offset = (crc % 50) * 60
+        phase = (crc % 1000) / 1000
+        earliest = max(start, math.ceil(e.earliest.timestamp()))
+        if account.platform not in trend_tables:
+            trend_tables[account.platform] = hourly_scores(trends, account.platform)
+        trend = trend_tables[account.platform]
+        variants = caption_variants(request.content, rules, e.language)
+        first_variant = account_offset(account.id, len(variants))
+        gap = math.ceil(rules.min_gap.total_seconds())
+        cap = rules.max_posts_per_day
+        by_day: dict[int, list[int]] = {}
+        for h in hours_cache[key]:
+            t = h + offset
+            if earliest <= t <= end:
+                by_day.setdefault((t - start) // DAY, []).append(h)
+        accepted: list[int] = []
+        if account.last_posted_at is not None:
+            accepted.append(math.floor(account.last_posted_at.timestamp()))
+        mine: list[tuple[int, int]] = []
+        for day in range(request.days):
+            quota = daily_quota(request.velocity, day, phase, cap)
+            asked_posts += quota
+            hours = by_day.get(day, [])
+            if not quota or not hours:
+                continue
+            turn = (crc + day + rotation) % len(hours)
+            ordered = hours[turn:] + hours[:turn]
+            if request.trend_weighted and trends:
+                ordered.sort(key=lambda h: -trend[(h // HOUR) % 24])
+            got = 0
+            for h in ordered:
+                if got >= quota:
+                    break
+                placed = _place(
+                    h,
+                    offset,
+                    earliest,
+                    end,
+                    accepted,
+                    gap,
+                    cap,
+                    variants,
+                    first_variant,
+                    occupancy,
+                    origin,
+                    minutes,
+                    dup,
+                )
+                if placed is not None:
+                    accepted.append(placed[0])
+                    mine.append(placed)
+                    got += 1
+            placed_posts += got
+            if got < quota:
+                short[account.platform] = short.get(account.platform, 0) + quota - got
+        if not mine:
+            unscheduled.append(Unscheduled(account.id, _empty_reason(by_day, request.days)))
+            continue
+        zi = zone(account.timezone)
+        times = sorted(accepted)
+        for t, v in mine:
+            n = sum(1 for x in times if t - DAY < x <= t)
+            rk = (account.id, n)
+            if rk not in risk_cache:
+                risk_cache[rk] = round(
+                    min(
+                        1.0,
+                        account_base_risk(account, rules, content_type=content_type)
+                        + velocity_risk(n, rules),
+                    ),
+                    3,
+                )
+            risk = risk_cache[rk]
+            caption, hashtags, vid = variants[v]
+            when = datetime.fromtimestamp(t, UTC)
+            slots.append(
+                (
+                    t,
+                    order,
+                    PlannedSlot(
+                        account_id=account.id,
+                        platform=account.platform,
+                        language=e.language,
+                        scheduled_at=when,
+                        local_time=when.astimezone(zi),
+                        caption=caption,
+                        hashtags=hashtags,
+                        risk_score=risk,
+                        risk_level=RiskLevel.from_score(risk),
+                        trend_score=trend[(t // HOUR) % 24],
+                        content_type=content_type,
+                        variant_id=vid,
+                    ),
+                )
+            )
+    slots.sort(key=lambda item: (item[0], item[1]))
+    if placed_posts < asked_posts:
+        warnings.append(
+            f"velocity {request.velocity:g} asks for {asked_posts} posts; peak hours, min gaps, "
+            f"daily caps and caption spacing allow {placed_posts} (short: "
+            + ", ".join(f"{p} {n}" for p, n in sorted(short.items(), key=lambda i: -i[1]))
+            + ")"
+        )
+    if not slots and not warnings:
+        warnings.append("no eligible account on the requested platforms")
+    return PlanResult(slots=[s for _, _, s in slots], unscheduled=unscheduled, warnings=warnings)
+
+
+def _place(
+    hour: int,
+    offset: int,
+    earliest: int,
+    end: int,
+    accepted: list[int],
+    gap: int,
+    cap: int,
+    variants: tuple[tuple[str, tuple[str, ...], str], ...],
+    first_variant: int,
+    occupancy: dict[str, bytearray],
+    origin: int,
+    minutes: int,
+    dup: int,
+) -> tuple[int, int] | None:
+    """The first time in this peak hour (from the account's offset) that keeps every rule,
+    with a free caption variant; records the variant's use. None when there is none."""
+    k = len(variants)
+    t = max(hour + offset, earliest + (-(earliest - hour - offset) % 60))
+    last = min(hour + HOUR - 1, end)
+    while t <= last:
+        if any(abs(t - x) < gap for x in accepted):
+            t += 60
+            continue
+        if sum(1 for x in accepted if abs(t - x) < DAY) >= cap:
+            return None
+        b = (t - origin) // 60
+        for j in range(k):
+            index = (first_variant + j) % k
+            vid = variants[index][2]
+            occ = occupancy.get(vid)
+            if occ is None:
+                occ = occupancy[vid] = bytearray(minutes)
+            if dup <= 0 or occ.find(1, max(0, b - dup + 1), b + dup) == -1:
+                occ[b] = 1
+                return t, index
+        t += 60
+    return None
+
+
+def _empty_reason(by_day: dict[int, list[int]], days: int) -> str:
+    if not by_day:
+        return f"no peak hour in the {days}-day calendar after its earliest allowed time"
+    return "every peak hour was taken by its min gap, daily cap or identical captions nearby"

@@ -1,0 +1,93 @@
+"""APSchedulerRunner: a real AsyncIOScheduler ticking the dispatcher on a scaled clock."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+
+from engine.adapters.apscheduler_runner import APSchedulerRunner
+from engine.clock import ScaledClock
+from engine.dispatcher import Dispatcher, DispatcherConfig
+from engine.models import SlotStatus
+from engine.simulated_publisher import SimulatedPublisher
+from tests.engine.execution_support import (
+    RecordingNotifier,
+    make_accounts,
+    memory_repository,
+    seed_run,
+    slots_of,
+)
+
+
+async def _wait_for(predicate, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await predicate():
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
+def _setup(speed: float, interval: float):  # type: ignore[no-untyped-def]
+    repository = memory_repository()
+    clock = ScaledClock(datetime.now(UTC), speed)
+    dispatcher = Dispatcher(
+        repository,
+        SimulatedPublisher(),
+        clock,
+        RecordingNotifier(),
+        config=DispatcherConfig(worker_id="w-runner"),
+    )
+    runner = APSchedulerRunner(dispatcher, repository, clock, interval_seconds=interval)
+    return repository, clock, runner
+
+
+class TestAPSchedulerRunner:
+    async def test_runs_a_compressed_six_hour_window(self) -> None:
+        """36 slots over 6 h at 36000x publish in about a second, each on time, two jobs only."""
+        repository, clock, runner = _setup(36000, 0.1)
+        distribution, _ = await seed_run(repository, make_accounts(12), start=clock.now())
+        await runner.start()
+        try:
+            assert len(runner._scheduler.get_jobs()) <= 2  # type: ignore[union-attr]
+
+            async def done() -> bool:
+                slots = await slots_of(repository, distribution.id)
+                return all(s.status == SlotStatus.PUBLISHED for s in slots)
+
+            assert await _wait_for(done)
+            assert runner.healthy()[0]
+        finally:
+            await runner.stop()
+        slots = await slots_of(repository, distribution.id)
+        late = max((s.executed_at - s.due_at).total_seconds() for s in slots)  # type: ignore[operator]
+        assert late / clock.speed < 0.15  # wall seconds: wake-ups, not just the 0.1 s tick
+        assert len(await slots_of(repository, distribution.id)) == 36
+
+    async def test_wakeup_fires_before_a_slow_interval(self) -> None:
+        """With a 30 s interval, a slot due in 0.3 s is still published within a second."""
+        repository, clock, runner = _setup(1.0, 30.0)
+        distribution, _ = await seed_run(
+            repository, make_accounts(1, ["twitter"]), start=clock.now() + timedelta(seconds=0.3)
+        )
+        await runner.start()
+        try:
+
+            async def published() -> bool:
+                return (await slots_of(repository, distribution.id))[0].status == "PUBLISHED"
+
+            assert await _wait_for(published, timeout=2.0)
+        finally:
+            await runner.stop()
+
+    async def test_stop_stops_ticking(self) -> None:
+        """After stop() no more ticks happen and health says stopped."""
+        _, _, runner = _setup(1.0, 0.05)
+        await runner.start()
+        await asyncio.sleep(0.2)
+        await runner.stop()
+        ticks = runner.ticks
+        await asyncio.sleep(0.2)
+        assert ticks > 0 and runner.ticks == ticks
+        assert runner.healthy() == (False, "dispatcher runner is stopped")

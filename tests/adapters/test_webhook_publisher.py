@@ -1,0 +1,159 @@
+"""WebhookPublisher against a real aiohttp posting service on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+
+import pytest
+from aiohttp import web
+
+from engine.adapters.webhook_publisher import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    WebhookPublisher,
+    sign,
+)
+from engine.errors import (
+    AccountSuspended,
+    NetworkError,
+    OutcomeUnknown,
+    RateLimited,
+    UnknownPublishError,
+)
+from engine.ports import PublishRequest
+from engine.request import Content
+from tests.engine.execution_support import make_accounts
+
+SECRET = "s3cret"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _request(key: str = "herald:d-x.0") -> PublishRequest:
+    return PublishRequest(
+        slot_id="d-x.0",
+        distribution_id="d-x",
+        account=make_accounts(1, ["twitter"])[0],
+        platform="twitter",
+        language="en",
+        caption="hello",
+        hashtags=("new",),
+        content=Content(id="c1", caption="hello"),
+        content_type="post",
+        idempotency_key=key,
+    )
+
+
+class _Service:
+    """A posting service whose answer is set per test; records what it received."""
+
+    def __init__(self) -> None:
+        self.handler: Handler | None = None
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.posted: dict[str, str] = {}
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        self.received.append((dict(request.headers), body))
+        assert self.handler is not None
+        return await self.handler(request)
+
+
+@pytest.fixture
+async def service() -> AsyncIterator[tuple[_Service, str]]:
+    svc = _Service()
+    app = web.Application()
+    app.router.add_post("/posts", svc.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield svc, f"http://127.0.0.1:{port}/posts"
+    await runner.cleanup()
+
+
+def _answer(status: int, body: object = None, headers: dict[str, str] | None = None) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.json_response(body or {}, status=status, headers=headers)
+
+    return handler
+
+
+class TestWebhookPublisher:
+    async def test_success_is_signed_and_keyed(self, service: tuple[_Service, str]) -> None:
+        """2xx gives post id and URL; the body is HMAC-signed and carries the idempotency key."""
+        svc, url = service
+        svc.handler = _answer(201, {"id": "p-1", "url": "https://x.example/p-1"})
+        publisher = WebhookPublisher(url, SECRET)
+        try:
+            receipt = await publisher.publish(_request())
+        finally:
+            await publisher.close()
+        assert (receipt.post_id, receipt.url) == ("p-1", "https://x.example/p-1")
+        headers, body = svc.received[0]
+        assert headers["Idempotency-Key"] == "herald:d-x.0"
+        assert headers[SIGNATURE_HEADER] == sign(SECRET, headers[TIMESTAMP_HEADER], body)
+        assert json.loads(body)["account"]["handle"] == "@twitter_00"
+        assert SECRET not in repr(publisher)
+
+    @pytest.mark.parametrize(
+        ("status", "body", "headers", "error"),
+        [
+            (429, {"error": "slow down"}, {"Retry-After": "120"}, RateLimited),
+            (423, {"error": "locked"}, None, AccountSuspended),
+            (400, {"error": "account_suspended"}, None, AccountSuspended),
+            (503, {"error": "down"}, None, NetworkError),
+            (422, {"error": "caption too long"}, None, UnknownPublishError),
+            (200, {"ok": True}, None, OutcomeUnknown),
+        ],
+    )
+    async def test_answers_map_to_engine_errors(
+        self,
+        service: tuple[_Service, str],
+        status: int,
+        body: dict[str, object],
+        headers: dict[str, str] | None,
+        error: type[Exception],
+    ) -> None:
+        """Each documented answer raises its engine error (2xx without an id is unknown)."""
+        svc, url = service
+        svc.handler = _answer(status, body, headers)
+        publisher = WebhookPublisher(url, SECRET)
+        try:
+            with pytest.raises(error) as caught:
+                await publisher.publish(_request())
+        finally:
+            await publisher.close()
+        if isinstance(caught.value, RateLimited):
+            assert caught.value.retry_after == timedelta(seconds=120)
+
+    async def test_timeout_after_sending_is_outcome_unknown(
+        self, service: tuple[_Service, str]
+    ) -> None:
+        """A service that received the post but answers too late gives OutcomeUnknown."""
+        svc, url = service
+
+        async def slow(request: web.Request) -> web.StreamResponse:
+            await asyncio.sleep(1)
+            return web.json_response({"id": "late"})
+
+        svc.handler = slow
+        publisher = WebhookPublisher(url, SECRET, timeout_seconds=0.3)
+        try:
+            with pytest.raises(OutcomeUnknown, match="after the post was sent"):
+                await publisher.publish(_request())
+        finally:
+            await publisher.close()
+        assert len(svc.received) == 1
+
+    async def test_connection_refused_is_a_network_error(self) -> None:
+        """Nothing listening: a NetworkError (nothing was sent, a retry is safe)."""
+        publisher = WebhookPublisher("http://127.0.0.1:9/posts", SECRET, timeout_seconds=1)
+        try:
+            with pytest.raises(NetworkError, match="cannot reach"):
+                await publisher.publish(_request())
+        finally:
+            await publisher.close()

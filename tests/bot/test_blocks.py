@@ -1,0 +1,205 @@
+"""Block Kit builders are pure and stay inside Slack's limits, even for 10 000 slots."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta
+
+from bot import ids
+from bot.blocks.alerts import build_risk_alert
+from bot.blocks.common import MAX_BUTTON_VALUE, decode_value, encode_value
+from bot.blocks.home import build_home
+from bot.blocks.modals import build_create_modal, build_reject_modal, create_fields_from_state
+from bot.blocks.plan import build_plan_card
+from bot.blocks.progress import build_completion_report, build_failure_reply, build_status_line
+from bot.blocks.reports import build_help, build_history
+from engine.models import (
+    Distribution,
+    DistributionStatus,
+    Event,
+    RiskLevel,
+    SafetyMode,
+    Slot,
+    SlotStatus,
+)
+from engine.request import request_from_fields
+from tests.bot.fake_slack import check_blocks, check_view
+
+T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+PLATFORMS = ("tiktok", "instagram", "youtube", "twitter", "facebook", "linkedin")
+
+
+def distribution(
+    status: DistributionStatus = DistributionStatus.AWAITING_APPROVAL, **kw: object
+) -> Distribution:
+    request = request_from_fields(
+        {
+            "name": "spring",
+            "caption": "Spring " * 1400,
+            "platforms": ",".join(PLATFORMS),
+            "mode": "calendar",
+            "days": "14",
+            "start": "2026-12-01T10:00Z",
+        }
+    )
+    return Distribution(
+        "d-1",
+        "spring",
+        request,
+        status,
+        SafetyMode.SEMI_AUTONOMOUS,
+        "U_OP",
+        T0,
+        T0,
+        version=3,
+        **kw,
+    )  # type: ignore[arg-type]
+
+
+def slots(n: int) -> list[Slot]:
+    rnd = random.Random(1)
+    out = []
+    for i in range(n):
+        at = T0 + timedelta(minutes=rnd.randrange(14 * 24 * 60))
+        score = rnd.random()
+        out.append(
+            Slot(
+                f"d-1.{i}",
+                "d-1",
+                i,
+                f"acc-{i % 900}",
+                PLATFORMS[i % 6],
+                "en",
+                "UTC",
+                at,
+                at,
+                "c",
+                (),
+                score,
+                RiskLevel.from_score(score),
+            )
+        )
+    return out
+
+
+class TestPlanCard:
+    def test_ten_thousand_slots_fit_slack_limits(self) -> None:
+        """A 10 000-slot, 14-day, 6-platform plan renders within every Slack limit."""
+        blocks = build_plan_card(distribution(), slots(10_000), warnings=["w" * 5000] * 9)
+        check_blocks(blocks, limit=50)
+        text = json.dumps(blocks)
+        assert "10,000 slots" in text and "more" in text  # days beyond the table are summed
+
+    def test_buttons_carry_id_and_version(self) -> None:
+        """Approve (primary, confirm), Reject (danger), Simulate carry distribution + version."""
+        blocks = build_plan_card(distribution(), slots(10))
+        buttons = {
+            el["action_id"]: el for b in blocks if b["type"] == "actions" for el in b["elements"]
+        }
+        assert decode_value(buttons[ids.APPROVE]["value"]) == {"d": "d-1", "v": 3}
+        assert buttons[ids.APPROVE]["style"] == "primary" and "confirm" in buttons[ids.APPROVE]
+        assert buttons[ids.REJECT]["style"] == "danger"
+        assert ids.SIMULATE in buttons
+
+    def test_decided_card_has_no_buttons(self) -> None:
+        """Once approved the card says who and when, and the buttons are gone."""
+        dist = distribution(DistributionStatus.EXECUTING, approved_by="U_BOSS", approved_at=T0)
+        text = json.dumps(build_plan_card(dist, slots(10)))
+        assert "Approved* by <@U_BOSS> at <!date^" in text and ids.APPROVE not in text
+
+
+class TestOtherBuilders:
+    def test_status_line(self) -> None:
+        """The status line shows a bar, counts and lateness."""
+        counts = {SlotStatus.PUBLISHED: 50, SlotStatus.QUEUED: 50}
+        text = json.dumps(
+            build_status_line(distribution(DistributionStatus.EXECUTING), counts, late=3)
+        )
+        assert "50%" in text and "published 50" in text and "3 late" in text
+
+    def test_failure_reply_has_retry_and_skip(self) -> None:
+        """Failure replies carry the slot id on Retry and Skip, within limits."""
+        blocks = build_failure_reply(
+            slot_id="d-1.7",
+            distribution_id="d-1",
+            platform="tiktok",
+            account_id="tt-1",
+            error="x" * 5000,
+            kind="unknown",
+            attempts=2,
+        )
+        check_blocks(blocks, limit=50)
+        values = [decode_value(el["value"]) for el in blocks[1]["elements"]]
+        assert values == [{"s": "d-1.7", "d": "d-1"}] * 2
+
+    def test_alert_and_report_and_help_fit(self) -> None:
+        """Alerts, the completion report, help and history stay within limits."""
+        event = Event(
+            "e",
+            T0,
+            "risk.alert",
+            "system",
+            "d-1",
+            data={"level": "CRITICAL", "reason": "r" * 5000, "anomalies": ["a" * 500] * 50},
+        )
+        for blocks in (
+            build_risk_alert(event, distribution()),
+            build_completion_report(
+                distribution(), {SlotStatus.PUBLISHED: 9_990, SlotStatus.FAILED: 10}
+            ),
+            build_help(),
+            build_history([event] * 500),
+        ):
+            check_blocks(blocks, limit=50)
+
+    def test_modals_fit_and_round_trip(self) -> None:
+        """Modals pass the view checks; submitted state maps back to request fields."""
+        modal = build_create_modal(channel="C1", now=T0)
+        check_view(modal)
+        check_view(
+            build_reject_modal(
+                distribution_id="d-1", name="n" * 300, version=1, channel="C", ts="1"
+            )
+        )
+        state = {
+            ids.F_NAME: {ids.F_NAME + ids.INPUT_SUFFIX: {"type": "plain_text_input", "value": "x"}},
+            ids.F_MODE: {
+                ids.F_MODE + ids.INPUT_SUFFIX: {
+                    "type": "static_select",
+                    "selected_option": {"value": "calendar"},
+                }
+            },
+            ids.F_WINDOW: {
+                ids.F_WINDOW + ids.INPUT_SUFFIX: {"type": "plain_text_input", "value": "6h"}
+            },
+            ids.F_DAYS: {ids.F_DAYS + ids.INPUT_SUFFIX: {"type": "plain_text_input", "value": "7"}},
+            ids.F_TREND: {
+                ids.F_TREND + ids.INPUT_SUFFIX: {
+                    "type": "checkboxes",
+                    "selected_options": [{"value": "yes"}],
+                }
+            },
+        }
+        fields = create_fields_from_state(state)
+        assert fields == {"name": "x", "mode": "calendar", "days": "7", "trend_weighted": "true"}
+
+    def test_home_fits(self) -> None:
+        """The Home tab stays under 100 blocks with many distributions."""
+        dist = distribution(DistributionStatus.EXECUTING)
+        view = build_home(
+            active=[(dist, {SlotStatus.PUBLISHED: 1})] * 80,
+            waiting=[dist] * 80,
+            accounts=[],
+            can_approve=True,
+        )
+        check_view(view)
+
+    def test_button_value_limit_is_enforced(self) -> None:
+        """A button value over 2 000 characters is refused, never cut silently."""
+        try:
+            encode_value({"x": "y" * MAX_BUTTON_VALUE})
+        except ValueError as exc:
+            assert "exceeds" in str(exc)
+        else:
+            raise AssertionError("expected a refusal")

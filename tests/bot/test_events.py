@@ -1,0 +1,112 @@
+"""Events API: duplicate deliveries, plain language in DMs and mentions, CSV import, Home."""
+
+from __future__ import annotations
+
+import json
+
+from bot import ids
+from engine.models import DistributionStatus
+from tests.bot.conftest import ACCOUNTS_CSV, APPROVER, CHANNEL, OPERATOR, VIEWER, Harness
+from tests.bot.test_flow import create_and_plan
+
+
+async def run_spring(h: Harness) -> str:
+    dist_id = await create_and_plan(h)
+    await h.service.approve(h.deps.actor(APPROVER), dist_id)
+    await h.settle()
+    return dist_id
+
+
+class TestEvents:
+    async def test_url_verification_echoes_the_challenge(self, harness: Harness) -> None:
+        """Slack's url_verification handshake gets its challenge back."""
+        body = json.dumps({"type": "url_verification", "challenge": "abc123", "token": "t"})
+        reply = await harness.driver.post(body, "application/json")
+        assert reply.status == 200 and "abc123" in reply.text
+
+    async def test_duplicate_delivery_is_ignored(self, harness: Harness) -> None:
+        """The same event_id delivered again (X-Slack-Retry-Num) is acked and not re-run."""
+        h = harness
+        first = await h.driver.dm("help", event_id="Ev0001")
+        await h.settle(until=lambda: len(h.fake.messages) == 1)
+        again = await h.driver.dm("help", event_id="Ev0001", retry_num=1)
+        await h.settle()
+        assert first.status == again.status == 200
+        assert len(h.fake.messages) == 1
+        assert h.deps.metrics.value("herald_slack_duplicate_events_total") == 1
+
+    async def test_question_is_answered_directly(self, harness: Harness) -> None:
+        """'how is the spring launch doing?' answers with the status, no button."""
+        h = harness
+        await run_spring(h)
+        await h.driver.dm("how is the spring launch doing?")
+        await h.settle(until=lambda: any(m.channel == "D_OP" for m in h.fake.messages))
+        answer = [m for m in h.fake.messages if m.channel == "D_OP"][-1]
+        assert "EXECUTING" in answer.all_text() and ids.INTENT_CONFIRM not in answer.all_text()
+
+    async def test_state_change_needs_confirm(self, harness: Harness) -> None:
+        """'pause the spring launch' proposes; nothing changes until Confirm is pressed."""
+        h = harness
+        dist_id = await run_spring(h)
+        await h.driver.dm("please pause the spring launch because the video is wrong")
+        await h.settle(until=lambda: any(m.channel == "D_OP" for m in h.fake.messages))
+        proposal = [m for m in h.fake.messages if m.channel == "D_OP"][-1]
+        assert "Pause" in proposal.all_text() and "the video is wrong" in proposal.all_text()
+        assert (await h.service.resolve(dist_id)).status == DistributionStatus.EXECUTING
+        await h.driver.click(proposal, ids.INTENT_CONFIRM, user=OPERATOR)
+        await h.settle(until=lambda: "Done" in h.fake.get("D_OP", proposal.ts).text)
+        assert (await h.service.resolve(dist_id)).status == DistributionStatus.PAUSED
+
+    async def test_confirm_by_unauthorized_user_is_refused(self, harness: Harness) -> None:
+        """A viewer pressing Confirm gets a refusal and the distribution is untouched."""
+        h = harness
+        dist_id = await run_spring(h)
+        await h.driver.event(
+            {
+                "type": "app_mention",
+                "channel": CHANNEL,
+                "user": OPERATOR,
+                "text": "<@UHERALD> cancel spring",
+                "ts": "1.000001",
+            }
+        )
+        await h.settle(
+            until=lambda: any(ids.INTENT_CONFIRM in m.all_text() for m in h.fake.messages)
+        )
+        proposal = next(m for m in h.fake.messages if ids.INTENT_CONFIRM in m.all_text())
+        assert proposal.thread_ts == "1.000001" or proposal.channel == CHANNEL
+        await h.driver.click(proposal, ids.INTENT_CONFIRM, user=VIEWER)
+        await h.settle(until=lambda: "viewer" in h.fake.responses_text())
+        assert (await h.service.resolve(dist_id)).status == DistributionStatus.EXECUTING
+
+    async def test_unintelligible_message_gets_examples(self, harness: Harness) -> None:
+        """A message with no intent gets examples of what works."""
+        await harness.driver.dm("bananas")
+        await harness.settle(until=lambda: harness.fake.messages)
+        assert "/herald help" in harness.fake.messages[-1].text
+
+    async def test_bot_messages_are_ignored(self, harness: Harness) -> None:
+        """The bot's own DMs (bot_id set) never trigger an answer (no loops)."""
+        await harness.driver.dm("help", bot_id="BHERALD")
+        await harness.settle()
+        assert harness.fake.messages == []
+
+    async def test_csv_import_from_a_dm(self, harness: Harness) -> None:
+        """A CSV shared in a DM with 'import' is downloaded with the bot token and imported."""
+        h = harness
+        file = h.fake.add_file(ACCOUNTS_CSV.encode())
+        await h.driver.dm("import these", subtype="file_share", files=[file])
+        await h.settle(until=lambda: any("Imported" in m.text for m in h.fake.messages))
+        assert "*12* accounts" in h.fake.messages[-1].text
+        assert len(await h.service.accounts("tiktok")) == 6
+
+    async def test_home_tab_shows_running_and_waiting(self, harness: Harness) -> None:
+        """Opening App Home publishes running distributions, waiting plans and accounts."""
+        h = harness
+        await run_spring(h)
+        await h.driver.event(
+            {"type": "app_home_opened", "user": APPROVER, "channel": "D1", "tab": "home"}
+        )
+        await h.settle(until=lambda: APPROVER in h.fake.home)
+        text = json.dumps(h.fake.home[APPROVER])
+        assert "spring" in text and "Running" in text and "12" in text and "accounts" in text

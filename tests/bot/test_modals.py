@@ -1,0 +1,103 @@
+"""The create form and the reject-reason modal, submitted like Slack does."""
+
+from __future__ import annotations
+
+from bot import ids
+from engine.models import DistributionStatus
+from tests.bot.conftest import APPROVER, CHANNEL, OPERATOR, VIEWER, Harness
+from tests.bot.test_flow import create_and_plan
+
+FORM = {
+    ids.F_NAME: "autumn",
+    ids.F_CAPTION: "Leaves are falling",
+    ids.F_HASHTAGS: "autumn fall",
+    ids.F_PLATFORMS: "tiktok,instagram",
+    ids.F_START: "2026-12-01T12:00Z",
+    ids.F_WINDOW: "3h",
+}
+
+
+class TestCreateModal:
+    async def test_create_opens_the_form_with_request_fields(self, harness: Harness) -> None:
+        """`/herald create` opens a modal whose blocks are exactly the request vocabulary."""
+        await harness.driver.command("create", user=OPERATOR)
+        await harness.settle(until=lambda: harness.fake.views)
+        view = next(iter(harness.fake.views.values()))
+        assert view["callback_id"] == ids.CREATE_MODAL
+        block_ids = [b["block_id"] for b in view["blocks"]]
+        assert block_ids == list(ids.CREATE_FIELDS)
+
+    async def test_submit_creates_draft_and_card(self, harness: Harness) -> None:
+        """A valid submission creates the draft with its card in the channel of the command."""
+        h = harness
+        await h.driver.command("create", user=OPERATOR)
+        await h.settle(until=lambda: h.fake.views)
+        view_id = next(iter(h.fake.views))
+        reply = await h.driver.submit(view_id, FORM, user=OPERATOR)
+        assert reply.status == 200 and reply.text == ""
+        await h.settle(until=lambda: "Created draft" in h.fake.ephemeral_text())
+        dist = await h.service.resolve("autumn")
+        assert dist.request.spread_hours == 3 and dist.request.platforms == ["tiktok", "instagram"]
+        assert dist.origin["channel"] == CHANNEL and h.card().ts == dist.origin["ts"]
+
+    async def test_bad_field_is_shown_next_to_it(self, harness: Harness) -> None:
+        """A wrong start time comes back as a field error; the modal stays, nothing is made."""
+        h = harness
+        await h.driver.command("create", user=OPERATOR)
+        await h.settle(until=lambda: h.fake.views)
+        view_id = next(iter(h.fake.views))
+        reply = await h.driver.submit(view_id, {**FORM, ids.F_START: "tomorrow"}, user=OPERATOR)
+        body = reply.json()
+        assert body["response_action"] == "errors"
+        assert "ISO-8601" in body["errors"][ids.F_START]
+        assert await h.service.list() == []
+
+    async def test_trigger_id_is_single_use(self, harness: Harness) -> None:
+        """The fake refuses a reused trigger id, as Slack does."""
+        trigger = harness.fake.issue_trigger()
+        client = harness.deps.notifier.client  # type: ignore[union-attr]
+        view = {"type": "modal", "title": {"type": "plain_text", "text": "x"}, "blocks": []}
+        await client.views_open(trigger_id=trigger, view=view)
+        try:
+            await client.views_open(trigger_id=trigger, view=view)
+        except Exception as exc:
+            assert "expired_trigger_id" in str(exc)
+        else:
+            raise AssertionError("a reused trigger id must be refused")
+
+    async def test_viewer_gets_no_form(self, harness: Harness) -> None:
+        """A viewer's `/herald create` is refused instead of opening the form."""
+        await harness.driver.command("create", user=VIEWER)
+        await harness.settle(until=lambda: "only operators" in harness.fake.responses_text())
+        assert harness.fake.views == {}
+
+
+class TestRejectModal:
+    async def test_reject_asks_for_a_reason_then_rejects(self, harness: Harness) -> None:
+        """Reject opens a reason modal; submitting it rejects and the card says who and why."""
+        h = harness
+        dist_id = await create_and_plan(h)
+        await h.settle()
+        await h.driver.click(h.card(), ids.REJECT, user=APPROVER)
+        await h.settle(until=lambda: h.fake.views)
+        view_id, view = next(iter(h.fake.views.items()))
+        assert view["callback_id"] == ids.REJECT_MODAL
+        empty = await h.driver.submit(view_id, {ids.REJECT_REASON_BLOCK: ""}, user=APPROVER)
+        assert empty.json()["response_action"] == "errors"
+        await h.driver.submit(
+            view_id, {ids.REJECT_REASON_BLOCK: "caption needs legal"}, user=APPROVER
+        )
+        await h.settle(until=lambda: "Rejected" in h.card().all_text())
+        assert (await h.service.resolve(dist_id)).status == DistributionStatus.REJECTED
+        text = h.card().all_text()
+        assert f"by <@{APPROVER}>" in text and "caption needs legal" in text
+        assert ids.APPROVE not in text
+
+    async def test_operator_cannot_open_reject(self, harness: Harness) -> None:
+        """An operator pressing Reject is told only approvers may; no modal opens."""
+        h = harness
+        await create_and_plan(h)
+        await h.settle()
+        await h.driver.click(h.card(), ids.REJECT, user=OPERATOR)
+        await h.settle(until=lambda: "only approvers" in h.fake.responses_text())
+        assert h.fake.views == {}

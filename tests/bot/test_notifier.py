@@ -1,0 +1,136 @@
+"""SlackNotifier: one status message edited in place, failure replies, alerts, 429s, outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+
+from bot import ids
+from engine.models import SYSTEM, DistributionStatus, Event, SlotStatus
+from tests.bot.conftest import ALERTS, APPROVER, CHANNEL, Harness, start_harness
+from tests.bot.fake_slack import FakeSlack
+from tests.bot.test_events import run_spring
+
+
+def risk_alert(dist_id: str, *, paused: bool = True) -> Event:
+    return Event(
+        "e-test",
+        SYSTEM_AT,
+        "risk.alert",
+        SYSTEM.id,
+        dist_id,
+        data={
+            "level": "CRITICAL",
+            "reason": "3 suspensions in 10 minutes",
+            "anomalies": [{"kind": "suspensions", "count": 3}],
+            "paused": paused,
+        },
+    )
+
+
+from tests.bot.conftest import T0 as SYSTEM_AT  # noqa: E402
+
+
+class TestStatusLine:
+    async def test_edits_are_throttled_and_coalesced(self, fake: FakeSlack) -> None:
+        """Dozens of slot events within the interval become one post plus a few edits."""
+        h, runner = await start_harness(fake, HERALD_SLACK_STATUS_INTERVAL_SECONDS="0.3")
+        h.notifier.status_interval = 0.3
+        try:
+            await run_spring(h)
+            before = fake.count("chat.update")
+            await h.run_until_done()  # 12 slot.published events in a burst
+            await h.settle()
+            await asyncio.sleep(0.4)
+            await h.settle()
+            edits = fake.count("chat.update") - before
+            status = [
+                m for m in fake.thread(CHANNEL, h.card().ts) if ids.STATUS_BLOCK in str(m.blocks)
+            ]
+            assert len(status) == 1 and "COMPLETED" in status[0].all_text()
+            assert edits <= 5, f"{edits} chat.update calls for 12 slot events"
+        finally:
+            await h.driver.close()
+            await h.notifier.close()
+            await runner.cleanup()
+
+
+class TestFailures:
+    async def test_failed_slot_gets_a_reply_with_retry_and_skip(self, fake: FakeSlack) -> None:
+        """A permanently failing post gets a thread reply; Skip marks it skipped."""
+        h, runner = await start_harness(
+            fake, HERALD_SIMULATED_FAILURE_RATES="unknown=1.0", HERALD_MAX_REDISTRIBUTIONS="0"
+        )
+        try:
+            await run_spring(h)
+            h.clock.advance(timedelta(hours=3))
+            await h.deps.herald.dispatcher.tick()
+            await h.settle(until=lambda: any(ids.SKIP_SLOT in m.all_text() for m in fake.messages))
+            reply = next(m for m in fake.messages if ids.SKIP_SLOT in m.all_text())
+            assert (
+                reply.thread_ts == h.card().ts and "failed" in reply.text.lower() + reply.all_text()
+            )
+            slot_id = json.loads(reply.action_values(ids.SKIP_SLOT)[0])["s"]
+            await h.driver.click(reply, ids.SKIP_SLOT, user=APPROVER)
+            await h.settle(until=lambda: "Skipped by" in fake.get(CHANNEL, reply.ts).all_text())
+            slots = {s.id: s for s in await h.service.progress("spring")}
+            assert slots[slot_id].status == SlotStatus.SKIPPED
+        finally:
+            await h.driver.close()
+            await h.notifier.close()
+            await runner.cleanup()
+
+
+class TestAlerts:
+    async def test_risk_alert_threads_in_alerts_channel_and_halt(self, harness: Harness) -> None:
+        """A risk alert opens a thread per distribution in the alerts channel; Halt halts."""
+        h = harness
+        dist_id = await run_spring(h)
+        await h.notifier.notify(risk_alert(dist_id))
+        await h.notifier.notify(risk_alert(dist_id))
+        await h.settle()
+        parents = fake_parents = h.fake.channel_messages(ALERTS)
+        assert len(parents) == 1, "one thread per distribution"
+        alerts = h.fake.thread(ALERTS, fake_parents[0].ts)
+        assert len(alerts) == 2 and "CRITICAL" in alerts[0].all_text()
+        await h.driver.click(alerts[0], ids.HALT, user="U_OP")  # operators may not halt
+        await h.settle(until=lambda: "cannot" in h.fake.responses_text())
+        assert (await h.service.resolve(dist_id)).status == DistributionStatus.EXECUTING
+        await h.driver.click(alerts[0], ids.HALT, user=APPROVER)
+        await h.settle(until=lambda: "Halted by" in h.fake.get(ALERTS, alerts[0].ts).all_text())
+        assert (await h.service.resolve(dist_id)).status == DistributionStatus.HALTED
+        assert "Halted" in h.card().all_text()
+
+
+class TestDelivery:
+    async def test_429_retry_after_is_honoured(self, harness: Harness) -> None:
+        """A 429 with Retry-After is retried after the wait and the message arrives once."""
+        h = harness
+        h.fake.fail("chat.postMessage", times=1, retry_after=1)
+        started = asyncio.get_running_loop().time()
+        await h.notifier.post(channel=CHANNEL, text="hello")
+        waited = asyncio.get_running_loop().time() - started
+        assert waited >= 0.9
+        assert [m.text for m in h.fake.messages] == ["hello"]
+
+    async def test_undeliverable_goes_to_outbox_and_is_resent(self, harness: Harness) -> None:
+        """While Slack is down messages wait in the outbox; they go out when it is back."""
+        h = harness
+        h.fake.down = True
+        assert await h.notifier.post(channel=CHANNEL, text="during outage") is None
+        assert h.fake.messages == []
+        assert await h.notifier.drain_outbox() == 0  # still down: kept, retried later
+        h.fake.down = False
+        h.clock.advance(timedelta(minutes=5))
+        assert await h.notifier.drain_outbox() == 1
+        assert [m.text for m in h.fake.messages] == ["during outage"]
+        assert await h.notifier.drain_outbox() == 0  # sent once only
+
+    async def test_permanent_errors_are_not_retried(self, harness: Harness) -> None:
+        """A message Slack refuses for good (invalid_blocks) is not queued forever."""
+        h = harness
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}]
+        assert await h.notifier.post(channel=CHANNEL, text="t", blocks=blocks) is None
+        assert ("chat.postMessage", "invalid_blocks") in h.fake.rejected
+        assert await h.notifier.outbox.due(h.clock.now(), 10) == []  # type: ignore[union-attr]

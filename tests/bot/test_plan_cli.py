@@ -1,0 +1,149 @@
+"""`herald plan` / `herald simulate`: the JSON contract, the table, and bad input (exit 2)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+REQUEST = ROOT / "examples" / "request.json"
+ACCOUNTS = ROOT / "examples" / "accounts.csv"
+HEADER = (
+    "id,platform,handle,timezone,language,followers,health,state,last_posted_at,rate_limited_until"
+)
+SLOT_KEYS = {
+    "account_id",
+    "platform",
+    "language",
+    "scheduled_at",
+    "local_time",
+    "caption",
+    "hashtags",
+    "risk_score",
+    "risk_level",
+    "trend_score",
+}
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write_request(tmp_path: Path, **changes: Any) -> Path:
+    data = json.loads(REQUEST.read_text())
+    data.update(changes)
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def write_csv(tmp_path: Path, *rows: str) -> Path:
+    path = tmp_path / "accounts.csv"
+    path.write_text("\n".join((HEADER, *rows)) + "\n")
+    return path
+
+
+class TestPlanCommand:
+    def test_json_contract(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """--json prints slots, unscheduled and warnings with the contract's fields."""
+        code, out, err = run(capsys, "plan", str(REQUEST), "--accounts", str(ACCOUNTS), "--json")
+        assert code == 0 and err == ""
+        data = json.loads(out)
+        assert set(data) == {"slots", "unscheduled", "warnings"}
+        assert len(data["slots"]) > 100
+        assert set(data["slots"][0]) >= SLOT_KEYS
+        assert data["slots"][0]["scheduled_at"].endswith("Z")
+        assert all(set(u) == {"account_id", "reason"} for u in data["unscheduled"])
+        times = [s["scheduled_at"] for s in data["slots"]]
+        assert times == sorted(times)
+
+    def test_table_and_summary(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """Without --json a table and a summary are printed."""
+        code, out, _ = run(capsys, "plan", str(REQUEST), "--accounts", str(ACCOUNTS))
+        assert code == 0
+        assert "Plan: winter-launch" in out and "Summary" in out
+        assert "on local peak hours" in out and "not scheduled" in out
+
+    def test_simulate(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """`herald simulate --json` prints the simulation report."""
+        code, out, _ = run(capsys, "simulate", str(REQUEST), "--accounts", str(ACCOUNTS), "--json")
+        assert code == 0
+        report = json.loads(out)
+        assert report["recommended_action"] in {
+            "PROCEED",
+            "PROCEED_WITH_CAUTION",
+            "REVIEW",
+            "ABORT",
+        }
+        assert report["total_slots"] == report["safe_slots"] + report["risky_slots"]
+        code, out, _ = run(capsys, "simulate", str(REQUEST), "--accounts", str(ACCOUNTS))
+        assert "recommended action" in out
+
+
+class TestPlanBadInput:
+    @pytest.mark.parametrize(
+        ("changes", "message"),
+        [
+            ({"platforms": ["tiktok", "myspace"]}, "platforms: unknown platform 'myspace'"),
+            ({"min_gap_minutes": 20, "max_gap_minutes": 10}, "min_gap (20 min) is larger"),
+            ({"spread_hours": 0}, "spread_hours"),
+            ({"start": "2026-11-23T13:00:00+02:00"}, "start: "),
+            ({"start": "tomorrow"}, "start: "),
+        ],
+    )
+    def test_bad_request(
+        self,
+        capsys: pytest.CaptureFixture[str],
+        tmp_path: Path,
+        changes: dict[str, Any],
+        message: str,
+    ) -> None:
+        """A bad request field exits 2 with one line naming the field."""
+        request = write_request(tmp_path, **changes)
+        code, out, err = run(capsys, "plan", str(request), "--accounts", str(ACCOUNTS), "--json")
+        assert code == 2 and out == ""
+        assert message in err
+        assert err.count("\n") == 1 and "Traceback" not in err
+
+    @pytest.mark.parametrize(
+        ("rows", "message"),
+        [
+            (["a,tiktok,@a,Mars/Base,en,1,1,ACTIVE,,"], "line 2: timezone 'Mars/Base'"),
+            (
+                ["a,tiktok,@a,UTC,en,1,1,ACTIVE,,", "a,twitter,@b,UTC,en,1,1,ACTIVE,,"],
+                "line 3: duplicate account id 'a' (first on line 2)",
+            ),
+            (["a,tiktok,@a,UTC,en,1"], "line 2: has 6 fields"),
+            (["a,tiktok,@a,UTC,en,1,1,ACTIVE,2026-11-20 10:00,"], "line 2: last_posted_at"),
+            (["a,tiktok,@a,UTC,en,1,1,ACTIVE,,nope"], "line 2: rate_limited_until 'nope'"),
+        ],
+    )
+    def test_bad_csv(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, rows: list[str], message: str
+    ) -> None:
+        """A broken CSV row exits 2 with one line naming the line."""
+        accounts = write_csv(tmp_path, *rows)
+        code, _, err = run(capsys, "plan", str(REQUEST), "--accounts", str(accounts))
+        assert code == 2
+        assert message in err
+        assert err.count("\n") == 1
+
+    def test_broken_json_and_missing_files(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """Unparsable JSON and missing files are one-line errors, not tracebacks."""
+        bad = tmp_path / "bad.json"
+        bad.write_text("{ nope")
+        code, _, err = run(capsys, "plan", str(bad), "--accounts", str(ACCOUNTS))
+        assert code == 2 and "not valid JSON" in err and "line 1" in err
+        code, _, err = run(capsys, "plan", str(tmp_path / "x.json"), "--accounts", str(ACCOUNTS))
+        assert code == 2 and "no such file" in err
+        code, _, err = run(capsys, "plan", str(REQUEST), "--accounts", str(tmp_path / "x.csv"))
+        assert code == 2 and "accounts" in err and "no such file" in err

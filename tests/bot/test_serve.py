@@ -1,0 +1,142 @@
+"""`herald serve`: settings checked at start, /health and /metrics, and Socket Mode."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import aiohttp
+import pytest
+
+from bot.app import build_client, check_settings
+from bot.serve import serve
+from bot.settings import load_settings
+from bot.slack_notifier import SlackNotifier
+from engine.clock import ManualClock
+from engine.errors import InvalidInput
+from storage.outbox import MemoryOutbox
+from tests.bot.conftest import T0, Harness, bot_settings, make_herald
+from tests.bot.fake_slack import FakeSlack
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class TestSettings:
+    def test_missing_bot_token_names_the_variable(self) -> None:
+        """Without SLACK_BOT_TOKEN the start fails with a message naming it."""
+        with pytest.raises(InvalidInput, match="SLACK_BOT_TOKEN"):
+            check_settings(load_settings({"SLACK_SIGNING_SECRET": "s"}))
+
+    def test_missing_signing_secret_in_http_mode(self) -> None:
+        """HTTP mode needs SLACK_SIGNING_SECRET."""
+        with pytest.raises(InvalidInput, match="SLACK_SIGNING_SECRET"):
+            check_settings(load_settings({"SLACK_BOT_TOKEN": "xoxb-1"}))
+
+    def test_wrong_app_token(self) -> None:
+        """A bot token given as SLACK_APP_TOKEN is named as wrong."""
+        settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-2"})
+        with pytest.raises(InvalidInput, match="SLACK_APP_TOKEN"):
+            check_settings(settings, socket_mode=True)
+
+    def test_api_url_must_end_in_slash(self) -> None:
+        """SLACK_API_URL without its trailing slash is refused (the SDK would drop the path)."""
+        settings = load_settings(
+            {
+                "SLACK_BOT_TOKEN": "xoxb-1",
+                "SLACK_SIGNING_SECRET": "s",
+                "SLACK_API_URL": "http://127.0.0.1:9/api",
+            }
+        )
+        with pytest.raises(InvalidInput, match="SLACK_API_URL"):
+            check_settings(settings)
+
+
+class TestHealth:
+    async def test_health_reflects_the_dispatcher(self, harness: Harness) -> None:
+        """/health is 503 until the dispatcher ticks, 200 while it does, 503 once stopped."""
+        herald = harness.deps.herald
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"{harness.url}/health") as resp:
+                assert resp.status == 503
+            await herald.start()
+            try:
+                for _ in range(100):
+                    if herald.runner.last_tick_at is not None:
+                        break
+                    await asyncio.sleep(0.02)
+                async with session.get(f"{harness.url}/health") as resp:
+                    assert resp.status == 200 and (await resp.json())["status"] == "ok"
+            finally:
+                await herald.runner.stop()
+            async with session.get(f"{harness.url}/health") as resp:
+                assert resp.status == 503
+                assert "stopped" in (await resp.json())["dispatcher"]
+
+    async def test_metrics_are_prometheus_text(self, harness: Harness) -> None:
+        """/metrics counts Slack requests by kind in Prometheus' text format."""
+        await harness.driver.command("help")
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{harness.url}/metrics") as resp,
+        ):
+            text = await resp.text()
+        assert "# TYPE herald_slack_requests_total counter" in text
+        assert 'herald_slack_requests_total{kind="command"} 1' in text
+        assert "herald_dispatcher_healthy" in text
+
+
+class TestSocketMode:
+    async def test_slash_command_and_dm_over_socket_mode(self, fake: FakeSlack) -> None:
+        """With SLACK_APP_TOKEN the bot connects over a websocket and answers envelopes."""
+        settings = bot_settings(fake.api_url, SLACK_APP_TOKEN="xapp-test-token")
+        clock = ManualClock(T0)
+        client = build_client(settings)
+        notifier = SlackNotifier(client, settings, outbox=MemoryOutbox(clock), clock=clock)
+        herald = make_herald(settings, clock=clock, notifier=notifier)
+        stop, started = asyncio.Event(), asyncio.Event()
+        task = asyncio.create_task(
+            serve(
+                settings, port=free_port(), stop=stop, started=started, herald=herald, client=client
+            )
+        )
+        try:
+            await asyncio.wait_for(started.wait(), 10)
+            await fake.wait_socket()
+            command = {
+                "command": "/herald",
+                "text": "help",
+                "user_id": "U_OP",
+                "channel_id": "C_OPS",
+                "team_id": "T0001",
+                "trigger_id": fake.issue_trigger(),
+                "response_url": fake.response_url(),
+            }
+            ack = await fake.socket_send("slash_commands", command)
+            assert "Herald commands" in str(ack.get("payload"))
+            event = {
+                "type": "event_callback",
+                "event_id": "EvS1",
+                "team_id": "T0001",
+                "event": {
+                    "type": "message",
+                    "channel_type": "im",
+                    "channel": "D_OP",
+                    "user": "U_OP",
+                    "text": "help",
+                    "ts": "5.5",
+                },
+            }
+            ack = await fake.socket_send("events_api", event)
+            assert "payload" not in ack
+            for _ in range(200):
+                if fake.messages:
+                    break
+                await asyncio.sleep(0.02)
+            assert fake.messages and fake.messages[0].channel == "D_OP", fake.ephemerals
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 10)
