@@ -62,8 +62,11 @@ async def run_case(
         )  # type: ignore[arg-type]
         for i in range(processes)
     ]
-    for worker in workers:
-        _, err = await asyncio.to_thread(worker.communicate, timeout=900)
+    # Read every worker's pipes at once: a full, unread stderr pipe would block its writer.
+    outputs = await asyncio.gather(
+        *(asyncio.to_thread(w.communicate, timeout=900) for w in workers)
+    )
+    for worker, (_, err) in zip(workers, outputs, strict=True):
         if worker.returncode != 0:
             raise SystemExit(f"worker failed: {err[-2000:]}")
     _, stored = await stored_slots(url, distribution.id)

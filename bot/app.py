@@ -100,8 +100,13 @@ def create_app(
         found = getattr(herald, "notifier", None)
         notifier = find_slack_notifier(found)
     clock = clock or getattr(herald, "clock", None) or SystemClock()
+    reads = StatusCache(
+        herald.service,
+        repository=getattr(herald, "repository", None),
+        ttl=settings.slack_status_cache_seconds,
+    )
     if notifier is not None:
-        notifier.bind(herald.service, clock=clock)
+        notifier.bind(herald.service, clock=clock, reads=reads)
         outbox = outbox or notifier.outbox
     deps = BotDeps(
         settings=settings,
@@ -110,7 +115,7 @@ def create_app(
         notifier=notifier,
         intent_parser=KeywordIntentParser(),
         outbox=outbox,
-        reads=StatusCache(herald.service, ttl=settings.slack_status_cache_seconds),
+        reads=reads,
     )
     signing = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""

@@ -40,7 +40,7 @@ async def create_with_card(
             origin["ts"] = str(posted["ts"])
     try:
         return await deps.service.create(actor, request, origin=origin)  # type: ignore[no-any-return]
-    except BaseException:
+    except Exception:
         if posted and posted.get("ts"):
             await client.chat_delete(
                 channel=str(posted.get("channel", channel)), ts=str(posted["ts"])

@@ -35,7 +35,7 @@ async def publish_home(deps: BotDeps, client: AsyncWebClient, user: str) -> None
     )
     active = [(d, (await deps.status(d.id)).counts) for d in running]
     waiting = await service.list(statuses=[DistributionStatus.AWAITING_APPROVAL], limit=20)
-    accounts = await service.accounts(None)
+    accounts = await deps.reads.accounts() if deps.reads else await service.accounts(None)
     view = build_home(
         active=active,
         waiting=waiting,

@@ -112,9 +112,10 @@ async def serve(
     """Run everything until `stop` is set (or SIGINT/SIGTERM)."""
     from aiohttp import web
 
-    from bot.app import create_app, deps_of_app
+    from bot.app import check_settings, create_app, deps_of_app
 
     socket_mode = settings.slack_app_token is not None
+    check_settings(settings, socket_mode=socket_mode)  # before anything is opened
     # A herald passed in (tests, embedding) brings its notifier and that notifier's outbox.
     outbox = await _outbox(settings) if herald is None else None
     bolt_app = create_app(settings, herald=herald, client=client, outbox=outbox)

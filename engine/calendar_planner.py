@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from engine.captions import account_offset, caption_variants
-from engine.models import PlannedSlot, PlanResult, RiskLevel, Unscheduled
+from engine.models import Account, PlannedSlot, PlanResult, RiskLevel, Unscheduled
 from engine.peaks import peak_hours_by_weekday, peak_intervals, zone
 from engine.platforms import PlatformTable
 from engine.ports import Trend
@@ -46,13 +46,20 @@ def daily_quota(velocity: float, day: int, phase: float, cap: int) -> int:
     return min(cap, math.floor((day + 1) * velocity + phase) - math.floor(day * velocity + phase))
 
 
-def _hour_starts(intervals: tuple[tuple[int, int], ...]) -> list[int]:
-    return [h for a, b in intervals for h in range(a, b, HOUR)]
+def _hour_starts(tz: str, intervals: tuple[tuple[int, int], ...]) -> list[int]:
+    """UTC starts of the local peak hours: an interval clipped at the calendar's start may
+    begin mid-hour, so each is snapped back to its local hour boundary first."""
+    zi = zone(tz)
+    starts: list[int] = []
+    for a, b in intervals:
+        local = datetime.fromtimestamp(a, UTC).astimezone(zi)
+        starts.extend(range(a - local.minute * 60 - local.second, b, HOUR))
+    return starts
 
 
 def plan_calendar(
     request: DistributionRequest,
-    accounts: Sequence[object],
+    accounts: Sequence[Account],
     *,
     platforms: PlatformTable,
     trends: Sequence[Trend] = (),
@@ -70,7 +77,7 @@ def plan_calendar(
         accounts,
         platforms,
         max_risk=max_risk,
-        posts_in_window=top_rate,  # type: ignore[arg-type]
+        posts_in_window=top_rate,
     )
     by_id = {e.account.id: e for e in eligible}
     asked = request.account_count
@@ -90,7 +97,7 @@ def plan_calendar(
     origin = start - start % 60
     minutes = (end - origin) // 60 + 2
     dup = math.ceil(request.duplicate_gap.total_seconds() / 60)
-    occupancy: dict[str, bytearray] = {}
+    spacing = CaptionSpacing(origin, minutes, dup)
     hours_cache: dict[tuple[str, tuple[frozenset[int], ...]], list[int]] = {}
     trend_tables: dict[str, tuple[float, ...]] = {}
     risk_cache: dict[tuple[str, int], float] = {}
@@ -105,7 +112,9 @@ def plan_calendar(
         peaks = peak_hours_by_weekday(rules)
         key = (account.timezone, peaks)
         if key not in hours_cache:
-            hours_cache[key] = _hour_starts(peak_intervals(account.timezone, peaks, start, end))
+            hours_cache[key] = _hour_starts(
+                account.timezone, peak_intervals(account.timezone, peaks, start, end)
+            )
         crc = zlib.crc32(account.id.encode())
         offset = (crc % 50) * 60
         phase = (crc % 1000) / 1000
@@ -150,10 +159,7 @@ def plan_calendar(
                     cap,
                     variants,
                     first_variant,
-                    occupancy,
-                    origin,
-                    minutes,
-                    dup,
+                    spacing,
                 )
                 if placed is not None:
                     accepted.append(placed[0])
@@ -215,6 +221,55 @@ def plan_calendar(
     return PlanResult(slots=[s for _, _, s in slots], unscheduled=unscheduled, warnings=warnings)
 
 
+class CaptionSpacing:
+    """Which caption variant is used at which minute, so identical posts stay
+    `dup` minutes apart. Remembers, per variant list and hour, from which minute on
+    every variant was found taken (occupancy only grows, so that stays true)."""
+
+    def __init__(self, origin: int, minutes: int, dup: int) -> None:
+        self.origin = origin
+        self.minutes = minutes
+        self.dup = dup
+        self.used: dict[str, bytearray] = {}
+        self.full_from: dict[tuple[int, int], int] = {}
+
+    def first_free(
+        self, variants: tuple[tuple[str, tuple[str, ...], str], ...], first: int, lo: int, hi: int
+    ) -> tuple[int, int] | None:
+        """A free (time, variant index) in [lo, hi] on the minute grid: the account's variants
+        in rotation order, each at its earliest free minute (first fit, for speed)."""
+        if self.dup <= 0:
+            return lo, first
+        memo = (id(variants), hi)
+        if self.full_from.get(memo, hi + 1) <= lo:
+            return None
+        dup = self.dup
+        # Arrays are padded by `dup` minutes at the front, so no bound checks are needed.
+        b_lo = (lo - self.origin) // 60 + dup
+        b_hi = (hi - self.origin) // 60 + dup
+        used = self.used
+        k = len(variants)
+        for j in range(k):
+            index = (first + j) % k
+            occ = used.get(variants[index][2])
+            if occ is None:
+                return lo, index
+            b = b_lo
+            while b <= b_hi:
+                hit = occ.find(1, b - dup + 1, b + dup)
+                if hit == -1:
+                    return self.origin + (b - dup) * 60, index
+                b = hit + dup
+        self.full_from[memo] = lo
+        return None
+
+    def take(self, vid: str, t: int) -> None:
+        occ = self.used.get(vid)
+        if occ is None:
+            occ = self.used[vid] = bytearray(self.minutes + 2 * self.dup)
+        occ[(t - self.origin) // 60 + self.dup] = 1
+
+
 def _place(
     hour: int,
     offset: int,
@@ -225,33 +280,27 @@ def _place(
     cap: int,
     variants: tuple[tuple[str, tuple[str, ...], str], ...],
     first_variant: int,
-    occupancy: dict[str, bytearray],
-    origin: int,
-    minutes: int,
-    dup: int,
+    spacing: CaptionSpacing,
 ) -> tuple[int, int] | None:
     """The first time in this peak hour (from the account's offset) that keeps every rule,
     with a free caption variant; records the variant's use. None when there is none."""
-    k = len(variants)
     t = max(hour + offset, earliest + (-(earliest - hour - offset) % 60))
     last = min(hour + HOUR - 1, end)
     while t <= last:
-        if any(abs(t - x) < gap for x in accepted):
-            t += 60
+        blocked = next((x for x in accepted if abs(t - x) < gap), None)
+        if blocked is not None:
+            t = blocked + gap + (-(blocked + gap - t) % 60)
             continue
         if sum(1 for x in accepted if abs(t - x) < DAY) >= cap:
             return None
-        b = (t - origin) // 60
-        for j in range(k):
-            index = (first_variant + j) % k
-            vid = variants[index][2]
-            occ = occupancy.get(vid)
-            if occ is None:
-                occ = occupancy[vid] = bytearray(minutes)
-            if dup <= 0 or occ.find(1, max(0, b - dup + 1), b + dup) == -1:
-                occ[b] = 1
-                return t, index
-        t += 60
+        found = spacing.first_free(variants, first_variant, t, last)
+        if found is None:
+            return None
+        if found[0] != t and any(abs(found[0] - x) < gap for x in accepted):
+            t = found[0]
+            continue
+        spacing.take(variants[found[1]][2], found[0])
+        return found
     return None
 
 

@@ -1,8 +1,9 @@
 """Caption variants without an LLM: per platform and language, from the content's caption.
 
 Each variant is the caption (or its translation for the slot's language) plus a subset of
-the content's hashtags: with more hashtags than the platform allows, a rotated window of
-`hashtag_limit` of them; otherwise all of them, then each "all but one". The rendered post
+the content's hashtags: with more hashtags than the platform allows, rotated windows of
+`hashtag_limit` of them, then other combinations; otherwise all of them, then each "all
+but one", then "all but two" (at most 40 variants). The rendered post
 (`caption` + blank line + `#tags`) never exceeds the platform's `caption_limit`: hashtags
 are dropped from the end first, then the caption is cut with an ellipsis. Two variants
 with the same text and the same hashtags share a `variant_id` whatever their platform, so
@@ -14,12 +15,14 @@ from __future__ import annotations
 import hashlib
 import zlib
 from functools import lru_cache
+from itertools import combinations
 
 from engine.models import Account
 from engine.platforms import PlatformRules
 from engine.request import Content
 
 Variant = tuple[str, tuple[str, ...], str]
+MAX_VARIANTS = 40
 
 
 def render_post(caption: str, hashtags: tuple[str, ...]) -> str:
@@ -44,16 +47,28 @@ def _fit(text: str, tags: tuple[str, ...], limit: int) -> tuple[str, tuple[str, 
 
 
 def _subsets(tags: tuple[str, ...], limit: int) -> list[tuple[str, ...]]:
+    """Hashtag subsets, most complete first, each in the content's order (so equal sets
+    are equal tuples), at most MAX_VARIANTS of them."""
     m = len(tags)
     if m == 0 or limit <= 0:
         return [()]
     if m > limit:
-        # Kept in the content's order, so equal sets are equal tuples (and variant ids).
-        return [tuple(tags[i] for i in sorted((s + j) % m for j in range(limit))) for s in range(m)]
-    subsets = [tags]
-    if m >= 2:
-        subsets += [tags[:i] + tags[i + 1 :] for i in range(m)]
-    return subsets
+        # Rotated windows first (every tag leads once), then the other combinations.
+        out = [tuple(tags[i] for i in sorted((s + j) % m for j in range(limit))) for s in range(m)]
+        sizes = [limit]
+    else:
+        out = [tags]
+        sizes = [size for size in (m - 1, m - 2) if size >= max(1, m - 2) and size >= 1]
+    seen = set(out)
+    for size in sizes:
+        for combo in combinations(range(m), size):
+            if len(out) >= MAX_VARIANTS:
+                return out
+            subset = tuple(tags[i] for i in combo)
+            if subset not in seen:
+                seen.add(subset)
+                out.append(subset)
+    return out
 
 
 def caption_text(content: Content, language: str) -> str:

@@ -168,9 +168,7 @@ def _plan_window(
     rotation: int,
     max_risk: float,
 ) -> PlanResult:
-    eligible, unscheduled, warnings = gate_accounts(
-        request, accounts, platforms, max_risk=max_risk
-    )
+    eligible, unscheduled, warnings = gate_accounts(request, accounts, platforms, max_risk=max_risk)
     by_id = {e.account.id: e for e in eligible}
     asked = request.account_count
     if asked is not None and asked > len(eligible):
@@ -192,6 +190,9 @@ def _plan_window(
     max_gap = math.floor(request.max_gap.total_seconds())
     dup_gap = math.ceil(request.duplicate_gap.total_seconds())
     candidates = []
+    trend_tables: dict[str, tuple[float, ...]] = {
+        name: hourly_scores(trends, name) for name in request.platforms
+    }
     for account in chosen:
         e = by_id[account.id]
         variants = caption_variants(request.content, e.rules, e.language)
@@ -202,6 +203,7 @@ def _plan_window(
                 peaks=peak_intervals(account.timezone, peak_hours_by_weekday(e.rules), start, end),
                 variants=variants,
                 variant_offset=account_offset(account.id, len(variants)),
+                trend=trend_tables[account.platform] if request.trend_weighted else (),
             )
         )
     result = schedule_window(
@@ -213,15 +215,12 @@ def _plan_window(
         duplicate_gap=dup_gap,
         seed=request.seed,
     )
-    trend_tables: dict[str, tuple[float, ...]] = {}
     slots: list[PlannedSlot] = []
     for placement in sorted(result.placements, key=lambda p: p.at):
         e = by_id[candidates[placement.candidate].key]
         caption, hashtags, vid = candidates[placement.candidate].variants[placement.variant]
         when = datetime.fromtimestamp(placement.at, UTC)
         platform = e.account.platform
-        if platform not in trend_tables:
-            trend_tables[platform] = hourly_scores(trends, platform)
         slots.append(
             PlannedSlot(
                 account_id=e.account.id,

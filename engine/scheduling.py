@@ -42,6 +42,7 @@ class Candidate:
     peaks: tuple[tuple[int, int], ...]
     variants: tuple[Variant, ...]
     variant_offset: int = 0
+    trend: tuple[float, ...] = ()
 
 
 @dataclass(slots=True)
@@ -74,8 +75,9 @@ def schedule_window(
     docstring. `left_out` maps each candidate not placed to the reason."""
     n = len(candidates)
     assigned = [False] * n
-    # Per UTC quarter-hour: (peak end, lead rank, candidate, peak start), EDF order.
-    segments: dict[int, list[tuple[int, int, int, int]]] = {}
+    # Per UTC quarter-hour: (peak end, (-trend, lead rank), candidate, peak start): EDF
+    # order, ties to the stronger trend (when the request is trend-weighted), then the lead.
+    segments: dict[int, list[tuple[int, tuple[float, int], int, int]]] = {}
     last_peak_end = [0] * n
     for i, cand in enumerate(candidates):
         for a, b in cand.peaks:
@@ -83,7 +85,8 @@ def schedule_window(
                 continue
             last_peak_end[i] = max(last_peak_end[i], b)
             for q in range(a // 900, (b - 1) // 900 + 1):
-                segments.setdefault(q, []).append((b, i, i, a))
+                trend = cand.trend[(q // 4) % 24] if cand.trend else 0.0
+                segments.setdefault(q, []).append((b, (-trend, i), i, a))
     for entries in segments.values():
         entries.sort()
     last_use: dict[str, int] = {}
@@ -145,6 +148,12 @@ def schedule_window(
         prev = t
         if len(pool) > 32 and remaining < len(pool) // 2:
             pool = [j for j in pool if not assigned[j]]
+    improved = _rematch(candidates, placements, segments, duplicate_gap)
+    if improved is not None:
+        placements = improved
+        assigned = [False] * n
+        for p in placements:
+            assigned[p.candidate] = True
     _smooth(placements, candidates, start, end, min_gap, max_gap, duplicate_gap, seed)
     left_out = {i: stop_reason or "window" for i in range(n) if not assigned[i]}
     return ChainResult(placements, left_out)
@@ -216,6 +225,97 @@ def _offpeak_pick(candidates, pool, assigned, last_peak_end, free_variant, lo, h
             return fallback
         t -= STEP
     return None
+
+
+def _rematch(
+    candidates: Sequence[Candidate],
+    placements: list[Placement],
+    segments: dict[int, list[tuple[int, tuple[float, int], int, int]]],
+    duplicate_gap: int,
+) -> list[Placement] | None:
+    """Keep the chain's times, but re-assign accounts by a maximum bipartite matching
+    (times x accounts on peak there) seeded with the greedy's peaks; off-peak times get the
+    accounts left. Returns None when it finds no more peaks or breaks a rule (then the
+    greedy plan stands)."""
+    count = len(placements)
+    edges: list[list[tuple[int, tuple[int, int]]]] = []
+    for p in placements:
+        t = p.at
+        edges.append(
+            [
+                (i, (a, b))
+                for b, _rank, i, a in segments.get(t // 900, ())
+                if a <= t < b and candidates[i].earliest <= t
+            ]
+        )
+    slot_of: dict[int, int] = {}
+    match: list[int | None] = [None] * count
+    peak_of: list[tuple[int, int] | None] = [None] * count
+    for idx, p in enumerate(placements):
+        if p.peak is not None:
+            match[idx] = p.candidate
+            slot_of[p.candidate] = idx
+            peak_of[idx] = p.peak
+    before = len(slot_of)
+
+    def augment(idx: int, seen: set[int]) -> bool:
+        for i, interval in edges[idx]:
+            if i in seen:
+                continue
+            seen.add(i)
+            other = slot_of.get(i)
+            if other is None or augment(other, seen):
+                slot_of[i] = idx
+                match[idx] = i
+                peak_of[idx] = interval
+                return True
+        return False
+
+    for idx in range(count):
+        if match[idx] is None and edges[idx]:
+            augment(idx, set())
+    if len(slot_of) == before:
+        return None
+    # Off-peak times, in order, take the chain's remaining accounts (any whose earliest
+    # time has come: a later time suits them as well, so the order does not matter).
+    spare = sorted(
+        (p.candidate for p in placements if p.candidate not in slot_of),
+        key=lambda i: candidates[i].earliest,
+    )
+    waiting: list[int] = []
+    out: list[Placement] = []
+    last_use: dict[str, int] = {}
+    pos = 0
+    for idx, p in enumerate(placements):
+        t = p.at
+        i = match[idx]
+        interval = peak_of[idx]
+        if i is None:
+            while pos < len(spare) and candidates[spare[pos]].earliest <= t:
+                waiting.append(spare[pos])
+                pos += 1
+            if not waiting:
+                return None
+            i = waiting.pop(0)
+            interval = None
+        cand = candidates[i]
+        k = len(cand.variants)
+        best = None
+        for j in range(k):
+            index = (cand.variant_offset + j) % k
+            used = last_use.get(cand.variants[index][2])
+            if used is None:
+                best = index
+                break
+            if used <= t - duplicate_gap and (
+                best is None or used < last_use[cand.variants[best][2]]
+            ):
+                best = index
+        if best is None:
+            return None
+        last_use[cand.variants[best][2]] = t
+        out.append(Placement(i, t, best, interval))
+    return out
 
 
 def _smooth(

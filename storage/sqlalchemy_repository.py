@@ -406,7 +406,7 @@ class SQLAlchemyUnitOfWork:
             .group_by(s.c.status)
         )
         counts = dict.fromkeys(SlotStatus, 0)
-        for status, count in result.tuples().all():
+        for status, count in result.all():
             counts[SlotStatus(str(status))] = int(count)  # type: ignore[call-overload]
         return counts
 

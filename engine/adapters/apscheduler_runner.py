@@ -27,9 +27,11 @@ class APSchedulerRunner:
     """Runs the dispatcher on an interval (wall seconds) and at the next due slot.
 
     Job options are deliberate: the interval job has `coalesce=True` (ticks missed while
-    the loop was busy collapse into one), `max_instances=1` and a `misfire_grace_time` of
-    one interval (a later tick is coming anyway). The wake-up job has no misfire limit:
-    a due slot is worth a late look. Ticks never overlap (one lock).
+    the loop was busy collapse into one), `max_instances=2` (the runner's own lock makes
+    an overlapping run a no-op; with 1, APScheduler logs a warning per skipped interval
+    during a long drain) and a `misfire_grace_time` of one interval (another tick comes).
+    The wake-up job has no misfire limit: a due slot is worth a late look. Ticks never
+    overlap (one lock).
     """
 
     def __init__(
@@ -71,7 +73,9 @@ class APSchedulerRunner:
             id=TICK_JOB,
             next_run_time=datetime.now(UTC),
             coalesce=True,
-            max_instances=1,
+            # 2, not 1: an overlapping run returns at once (our lock), whereas with 1
+            # APScheduler logs a warning for every interval a long drain covers.
+            max_instances=2,
             misfire_grace_time=max(1, round(self.interval)),
         )
         self._stopped = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,7 +50,7 @@ def calendar_violations(
         a = by_id[account_id]
         rules = DEFAULT_PLATFORMS[a.platform]
         all_times = sorted(times + ([a.last_posted_at] if a.last_posted_at else []))
-        for x, y in zip(all_times, all_times[1:], strict=False):
+        for x, y in pairwise(all_times):
             if y - x < rules.min_gap:
                 out.append(f"{account_id}: gap {y - x} < {rules.min_gap}")
         for t in all_times:
@@ -157,3 +158,28 @@ class TestDailyQuota:
         quotas = [daily_quota(1.5, d, 0.0, 5) for d in range(4)]
         assert quotas == [1, 2, 1, 2]
         assert daily_quota(8, 0, 0.0, 2) == 2
+
+
+class TestTrendWeighting:
+    def test_trending_peak_chosen_first(self) -> None:
+        """With trend_weighted, a one-a-day account posts on the trending peak hour."""
+        from engine.ports import Trend
+
+        accounts = [
+            Account(id=f"t{i}", platform="twitter", handle="@t", timezone="UTC") for i in range(8)
+        ]
+        request = parse_request(
+            {
+                "content": {"id": "c", "caption": "Hi", "hashtags": ["a", "b", "c", "d"]},
+                "platforms": ["twitter"],
+                "mode": "calendar",
+                "start": "2026-11-23T00:00:00Z",
+                "days": 3,
+                "trend_weighted": True,
+            }
+        )
+        trends = [Trend("twitter", "news", 0.9, 16, 17)]
+        result = plan_distribution(request, accounts, trends=trends)
+        assert len(result.slots) == 24
+        assert {s.scheduled_at.hour for s in result.slots} == {16}
+        assert {s.trend_score for s in result.slots} == {0.9}

@@ -54,7 +54,7 @@ class TestCaptionFor:
     def test_variants_distinct_and_ids_stable(self) -> None:
         """Variants differ from each other; equal text and tags share an id across platforms."""
         variants = caption_variants(content(), INSTAGRAM, "en")
-        assert len({v[2] for v in variants}) == len(variants) == 7  # all + 6 "all but one"
+        assert len({v[2] for v in variants}) == len(variants) == 22  # all, 6 x 5 tags, 15 x 4
         tw = {v[2] for v in caption_variants(content(hashtags=["a", "b", "c"]), TWITTER, "en")}
         ig = {v[2] for v in caption_variants(content(hashtags=["a", "b", "c"]), INSTAGRAM, "en")}
         assert tw == ig

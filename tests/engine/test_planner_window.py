@@ -231,6 +231,15 @@ class TestWindowChoices:
         assert window_violations(request, accounts, result) == []
         assert "caption variant" in result.warnings[0]
 
+    def test_trend_scores_reported(self) -> None:
+        """Each slot carries the trend score of its platform and UTC hour."""
+        from engine.ports import Trend
+
+        accounts = [account(i, platform="twitter", timezone="UTC") for i in range(5)]
+        request = make_request(start="2026-11-23T12:00:00Z", spread_hours=1, trend_weighted=True)
+        result = plan_distribution(request, accounts, trends=[Trend("twitter", "x", 0.7, 12, 13)])
+        assert [s.trend_score for s in result.slots] == [0.7] * 5
+
 
 class TestWindowErrors:
     def test_unknown_platform(self) -> None:

@@ -63,8 +63,7 @@ class TestSelection:
         """Successive distributions pick different accounts until everyone has had a turn."""
         accounts = [acct(i) for i in range(20)]
         used = [
-            {a.id for a in select_accounts(accounts, 5, now=NOW, rotation=r)[0]}
-            for r in range(4)
+            {a.id for a in select_accounts(accounts, 5, now=NOW, rotation=r)[0]} for r in range(4)
         ]
         assert set().union(*used) == {a.id for a in accounts}
         assert all(not (used[i] & used[j]) for i in range(4) for j in range(i + 1, 4))
