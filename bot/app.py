@@ -7,7 +7,6 @@ Slack client. Every Web API call goes to `settings.slack_api_url`.
 from __future__ import annotations
 
 import logging
-import time
 from collections import OrderedDict
 from typing import Any
 
@@ -22,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import actions, commands, events, home, views
 from bot.context import DEPS, BotDeps
 from bot.failures import report_error
-from bot.intents import KeywordIntentParser
+from bot.intents import IntentParser, KeywordIntentParser
 from bot.reads import StatusCache
 from bot.settings import Settings
 from engine.clock import SystemClock
@@ -78,6 +77,7 @@ def create_app(
     client: AsyncWebClient | None = None,
     clock: Clock | None = None,
     outbox: Any = None,
+    intent_parser: IntentParser | None = None,
 ) -> AsyncApp:
     """The bolt app with every surface registered.
 
@@ -113,7 +113,8 @@ def create_app(
         herald=herald,
         clock=clock,
         notifier=notifier,
-        intent_parser=KeywordIntentParser(),
+        # An LLM-backed parser may be plugged in here; its output is only ever proposed.
+        intent_parser=intent_parser or KeywordIntentParser(),
         outbox=outbox,
         reads=reads,
     )
@@ -188,7 +189,4 @@ def _install_middleware(app: AsyncApp, deps: BotDeps) -> None:
                 # Slack redelivers events it thinks were lost (X-Slack-Retry-Num): ack, skip.
                 deps.metrics.inc("herald_slack_duplicate_events_total")
                 return BoltResponse(status=200, body="")
-        started = time.perf_counter()
-        response = await next()
-        deps.metrics.observe("herald_slack_dispatch_seconds", time.perf_counter() - started)
-        return response
+        return await next()

@@ -22,9 +22,10 @@ from engine.fallback import RetryPolicy
 from engine.models import Event
 from engine.monitoring import MonitorConfig, RunMonitor
 from engine.platforms import PlatformTable
-from engine.ports import Clock, Notifier, Publisher, Repository
+from engine.ports import Clock, Notifier, Publisher, Repository, TrendSource
 from engine.service import DistributionService, ServiceConfig
 from engine.simulated_publisher import FailureRates, SimulatedPublisher
+from engine.trends import FileTrendSource
 
 log = logging.getLogger("herald.events")
 
@@ -89,11 +90,13 @@ def build_herald(
     notifier: Notifier | None = None,
     platforms: PlatformTable | None = None,
     llm: Any = None,
+    trends: TrendSource | None = None,
 ) -> Herald:
     """Wire Herald from `settings`; any keyword given replaces what settings would build.
 
     Repository from `database_url` (`memory://` for an in-memory one), publisher from
-    `publisher` (`simulated` or `webhook`), platforms from `platforms_file`. Raises
+    `publisher` (`simulated` or `webhook`), platforms from `platforms_file`, trends from
+    `trends_url` or `trends_file` (used when a request is trend_weighted). Raises
     InvalidInput naming the setting that is wrong. `llm` is accepted for the planner's
     advisor and currently unused here.
     """
@@ -147,11 +150,18 @@ def build_herald(
         monitor=monitor,
         review_publisher=review,
     )
+    if trends is None and settings.trends_url:
+        from engine.adapters.http_trends import HttpTrendSource
+
+        trends = HttpTrendSource(settings.trends_url)
+    elif trends is None and settings.trends_file:
+        trends = FileTrendSource(settings.trends_file)
     service = DistributionService(
         repository,
         clock,
         notifier,
         platforms=platforms,
+        trends=trends,
         config=ServiceConfig(
             default_safety_mode=settings.safety_mode,
             enable_full_autonomous=settings.enable_full_autonomous,

@@ -37,6 +37,8 @@ async def create_with_card(
             blocks=build_draft_placeholder(request.name),
         )
         if posted and posted.get("ts"):
+            # Slack answers with the real channel (a user id becomes their DM's D... id).
+            origin["channel"] = str(posted.get("channel") or channel)
             origin["ts"] = str(posted["ts"])
     try:
         return await deps.service.create(actor, request, origin=origin)  # type: ignore[no-any-return]

@@ -21,6 +21,17 @@ from typing import Any
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 DEFAULT_FAILURES = "rate_limit=0.03,suspension=0.02,network=0.04,unknown=0.01"
 DEMO_SECONDS = 30.0
+# Per platform: slots planned there, slots moved there from a suspended account, and
+# what happened (a slot moved away counts as redistributed on its original platform).
+REPORT_COLUMNS = (
+    "planned",
+    "moved_in",
+    "published",
+    "retried",
+    "redistributed",
+    "failed",
+    "unknown",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser, name: str = "demo") -> None:
@@ -189,16 +200,10 @@ async def _report(
     for slot in slots:
         row = platforms.setdefault(
             slot.platform,
-            {
-                "slots": 0,
-                "published": 0,
-                "retried": 0,
-                "redistributed": 0,
-                "failed": 0,
-                "unknown": 0,
-            },
+            dict.fromkeys(REPORT_COLUMNS, 0),
         )
-        row["slots"] += slot.redistributed_from is None
+        row["planned"] += slot.redistributed_from is None
+        row["moved_in"] += slot.redistributed_from is not None
         row["published"] += slot.status == "PUBLISHED"
         row["retried"] += slot.id in retried
         row["failed"] += slot.status == "FAILED"
@@ -241,7 +246,7 @@ def _print_report(console: Any, report: dict[str, Any]) -> None:
     from rich.table import Table
 
     table = Table(title=f"{report['distribution']} — {report['status']}")
-    columns = ["slots", "published", "retried", "redistributed", "failed", "unknown"]
+    columns = list(REPORT_COLUMNS)
     table.add_column("platform")
     for column in columns:
         table.add_column(column, justify="right")

@@ -55,7 +55,7 @@ def render_plan(
     flags = []
     for slot in result.slots:
         account = by_id.get(slot.account_id)
-        flag = bool(account) and is_peak(
+        flag = account is not None and is_peak(
             slot.scheduled_at, account.timezone, platforms[slot.platform]
         )
         flags.append(flag)

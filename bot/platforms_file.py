@@ -26,7 +26,7 @@ def load_platforms(path: Path | None) -> PlatformTable:
         if Path(path).suffix.lower() == ".json":
             data = json.loads(text)
         else:
-            import yaml
+            import yaml  # type: ignore[import-untyped]
 
             data = yaml.safe_load(text)
     except Exception as exc:  # JSONDecodeError, YAMLError: both mean "malformed"

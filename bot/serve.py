@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -73,7 +74,10 @@ def build_web_app(bolt_app: Any, *, with_events: bool = True) -> Any:
     deps = deps_of_app(bolt_app)
 
     async def events(request: web.Request) -> web.Response:
+        started = time.perf_counter()
         bolt_response = await bolt_app.async_dispatch(await to_bolt_request(request))
+        # process_before_response=False: bolt answers as soon as the listener acked.
+        deps.metrics.observe("herald_slack_ack_seconds", time.perf_counter() - started)
         return await to_aiohttp_response(bolt_response)
 
     async def health(request: web.Request) -> web.Response:
@@ -155,14 +159,9 @@ async def serve(
 
 
 async def _outbox(settings: Any) -> Any:
-    """The persisted outbox on the main database, when the storage package provides it."""
-    try:
-        from storage.outbox import SQLAlchemyOutbox  # type: ignore[import-not-found]
-    except ImportError:
-        log.warning("storage.outbox is not available: undelivered Slack messages are not kept")
-        return None
-    factory = getattr(SQLAlchemyOutbox, "from_url", None)
-    outbox = factory(settings.database_url) if factory else SQLAlchemyOutbox(settings.database_url)
-    if asyncio.iscoroutine(outbox):
-        outbox = await outbox
-    return outbox
+    """The persisted outbox on the main database (in memory for a `memory://` database)."""
+    from storage.outbox import MemoryOutbox, SQLAlchemyOutbox
+
+    if settings.database_url.startswith("memory"):
+        return MemoryOutbox()
+    return SQLAlchemyOutbox(settings.database_url)

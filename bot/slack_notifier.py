@@ -93,6 +93,8 @@ TEMPORARY_SLACK_ERRORS = frozenset(
     {"ratelimited", "service_unavailable", "internal_error", "fatal_error", "request_timeout"}
 )
 MAX_FAILURE_REPLIES = 20
+# Outbox kind of a plan-card edit that waits for Slack: re-rendered when re-sent.
+REFRESH_CARD = "herald.refresh_card"
 
 
 class SlackNotifier:
@@ -193,10 +195,16 @@ class SlackNotifier:
 
     # --- sending
     async def call(
-        self, method: str, *, persist: bool = True, **kwargs: Any
+        self,
+        method: str,
+        *,
+        persist: bool = True,
+        persist_as: tuple[str, dict[str, Any]] | None = None,
+        **kwargs: Any,
     ) -> dict[str, Any] | None:
         """One Web API call; on a temporary failure the call goes to the outbox (if
-        `persist`) and None is returned. Honours Retry-After for later calls too."""
+        `persist`; as `persist_as` = (kind, payload) when given) and None is returned.
+        Honours Retry-After for later calls too."""
         wait = self._blocked_until - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
@@ -220,7 +228,8 @@ class SlackNotifier:
             self.metrics.inc("herald_slack_calls_total", method=method, result="network")
             reason = f"network: {type(exc).__name__}"
         if persist and self.outbox is not None:
-            await self.outbox.enqueue(method, kwargs)
+            kind, payload = persist_as or (method, kwargs)
+            await self.outbox.enqueue(kind, payload)
             self.metrics.inc("herald_slack_outbox_enqueued_total")
             log.info("Slack %s failed (%s); kept in the outbox", method, reason)
         return None
@@ -237,9 +246,13 @@ class SlackNotifier:
         now = self.clock.now()
         for entry in await self.outbox.due(now, limit):
             entry_id = entry_field(entry, "id")
-            result = await self.call(
-                entry_field(entry, "kind"), persist=False, **entry_field(entry, "payload")
-            )
+            kind, payload = entry_field(entry, "kind"), entry_field(entry, "payload")
+            if kind == REFRESH_CARD:
+                # A card edit is re-rendered from the current state, never replayed: an old
+                # edit sent late would overwrite a newer decision on the card.
+                result = await self.refresh_card(str(payload["d"]), persist=False)
+            else:
+                result = await self.call(kind, persist=False, **payload)
             if result is not None:
                 await self.outbox.mark_sent(entry_id, now)
                 sent += 1
@@ -305,16 +318,26 @@ class SlackNotifier:
         if event.kind in ALERT_EVENTS:
             await self._alert(dist_id, event)
 
-    async def refresh_card(self, distribution_id: str) -> None:
-        """Re-render the plan card from the current state (posting it if it has none)."""
+    async def refresh_card(
+        self, distribution_id: str, *, persist: bool = True
+    ) -> dict[str, Any] | None:
+        """Re-render the plan card from the current state (posting it if it has none).
+        Returns Slack's answer, or None when nothing was sent."""
         dist: Distribution = await self._service.resolve(distribution_id)
         slots = await self._service.progress(dist.id)
         blocks = build_plan_card(dist, slots, decided_by=self._deciders.get(dist.id))
         text = plan_card_text(dist, len(slots))
         ref = self.card_ref(dist)
         if ref is not None:
-            await self.call("chat.update", channel=ref[0], ts=ref[1], text=text, blocks=blocks)
-            return
+            return await self.call(
+                "chat.update",
+                persist=persist,
+                persist_as=(REFRESH_CARD, {"d": dist.id}),
+                channel=ref[0],
+                ts=ref[1],
+                text=text,
+                blocks=blocks,
+            )
         channel = (
             dist.origin.get("channel") or self._adopted.get(dist.id) or self._adopted.get(dist.name)
         )
@@ -323,10 +346,11 @@ class SlackNotifier:
                 if key.lower() in dist.name.lower():
                     channel = adopted
         if channel is None:
-            return
+            return None
         posted = await self.post(channel=channel, text=text, blocks=blocks)
         if posted and posted.get("ts"):
             self._cards[dist.id] = (str(posted.get("channel", channel)), str(posted["ts"]))
+        return posted
 
     def card_ref(self, dist: Distribution) -> tuple[str, str] | None:
         """(channel, ts) of the distribution's card, if it has one."""
@@ -444,7 +468,8 @@ class SlackNotifier:
             attempts=int(data.get("attempts", 0) or 0),
             outcome_unknown=event.kind == "slot.outcome_unknown",
         )
-        await self._reply(event.distribution_id, text="A post failed", blocks=blocks)
+        text = f"A {data.get('platform', '')} post on {event.account_id or 'an account'} failed"
+        await self._reply(event.distribution_id, text=text, blocks=blocks)
 
     async def _completion(self, distribution_id: str, event: Event) -> None:
         view = await self._service.status(distribution_id)

@@ -3,8 +3,9 @@
 `Dispatcher.tick()` is everything one firing does; a runner (`engine.adapters.
 apscheduler_runner`) calls it on an interval and at the next due slot. The database is the
 source of truth: slots are claimed with a lease by `Repository.claim_due_slots`, published
-concurrently (bounded), and each outcome is written in its own transaction with its audit
-events; fallbacks (`engine.fallback`) decide retries and redistributions. A slot whose
+concurrently (bounded), and their outcomes written in chunked transactions with their audit
+events (`engine.outcomes`; a failing chunk is retried slot by slot); fallbacks
+(`engine.fallback`) decide retries and redistributions. A slot whose
 lease expired while CLAIMED (its worker died mid-publish) goes back to the queue only when
 the publisher de-duplicates by idempotency key; otherwise it becomes OUTCOME_UNKNOWN.
 """
@@ -18,7 +19,7 @@ import os
 import secrets
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from engine.anomalies import Outcome
@@ -26,26 +27,15 @@ from engine.errors import (
     AccountNotFound,
     AccountSuspended,
     ConcurrentModification,
-    DistributionNotFound,
-    IllegalTransition,
     OutcomeUnknown,
     PublishError,
     SlotNotFound,
     StorageError,
     UnknownPublishError,
 )
-from engine.fallback import (
-    FallbackAction,
-    FallbackDecision,
-    RetryPolicy,
-    account_available,
-    choose_replacement,
-    decide,
-    redistributed_slot,
-)
-from engine.lifecycle import OPEN_SLOT_STATUSES, advance_distribution, advance_slot
+from engine.fallback import RetryPolicy, account_available
+from engine.lifecycle import advance_slot
 from engine.models import (
-    SYSTEM,
     Account,
     AccountState,
     Distribution,
@@ -54,15 +44,20 @@ from engine.models import (
     SafetyMode,
     Slot,
     SlotStatus,
-    new_id,
 )
 from engine.monitoring import RunMonitor
+from engine.outcomes import (
+    OutcomeWriter,
+    PublishOutcome,
+    TickReport,
+    complete_if_done,
+    slot_event,
+)
 from engine.platforms import DEFAULT_PLATFORMS, PlatformTable
 from engine.ports import (
     Clock,
     Notifier,
     Publisher,
-    PublishReceipt,
     PublishRequest,
     Repository,
     UnitOfWork,
@@ -70,8 +65,9 @@ from engine.ports import (
 
 log = logging.getLogger(__name__)
 
-# failure_kind of a slot re-queued because its worker's lease expired mid-publish.
-LEASE_EXPIRED = "lease_expired"
+# failure_kind of a queued slot that may already be posted: re-queued after its worker's
+# lease expired mid-publish, or an OUTCOME_UNKNOWN slot a human chose to retry.
+IN_DOUBT = "in_doubt"
 
 
 def default_worker_id() -> str:
@@ -98,42 +94,9 @@ class DispatcherConfig:
 
 
 @dataclass(slots=True)
-class TickReport:
-    """What one tick did, by outcome (slot ids are not kept: counts suffice)."""
-
-    claimed: int = 0
-    published: int = 0
-    retried: int = 0
-    postponed: int = 0
-    redistributed: int = 0
-    failed: int = 0
-    outcome_unknown: int = 0
-    requeued: int = 0
-    stale: int = 0
-    completed: list[str] = field(default_factory=list)
-    paused: list[str] = field(default_factory=list)
-
-    def add(self, other: TickReport) -> None:
-        """Add another report's counts to this one."""
-        for name in ("claimed", "published", "retried", "postponed", "redistributed", "failed"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.outcome_unknown += other.outcome_unknown
-        self.requeued += other.requeued
-        self.stale += other.stale
-
-
-@dataclass(slots=True)
 class _Context:
     distributions: dict[str, Distribution]
     accounts: dict[str, Account]
-
-
-@dataclass(slots=True)
-class _Result:
-    at: datetime
-    receipt: PublishReceipt | None = None
-    error: PublishError | None = None
-    postpone_until: datetime | None = None
 
 
 class Dispatcher:
@@ -169,6 +132,12 @@ class Dispatcher:
         self._distributions: dict[str, Distribution] = {}
         # Account state is cached briefly (wall seconds) and dropped when we change it.
         self._accounts: dict[str, tuple[float, Account]] = {}
+        self._writer = OutcomeWriter(
+            self.config.worker_id,
+            self.policy,
+            platforms,
+            forget_account=lambda account_id: self._accounts.pop(account_id, None),
+        )
         self.last_tick_at: datetime | None = None
         self.ticks = 0
 
@@ -254,16 +223,22 @@ class Dispatcher:
         )
         events: list[Event] = []
         async with self._repository.unit_of_work() as uow:
+            current = await self._still_claimed(uow, expired)
             for stale in expired:
-                slot = await uow.get_slot(stale.id)
-                if slot.status != SlotStatus.CLAIMED or (
-                    slot.lease_expires_at is not None and slot.lease_expires_at > now
+                slot = current.get(stale.id)
+                if (
+                    slot is None
+                    or slot.status != SlotStatus.CLAIMED
+                    or (slot.lease_expires_at is not None and slot.lease_expires_at > now)
                 ):
                     continue  # someone else reclaimed or finished it
-                before = {"status": str(slot.status), "claimed_by": slot.claimed_by}
+                before: dict[str, object] = {
+                    "status": str(slot.status),
+                    "claimed_by": slot.claimed_by,
+                }
                 if idempotent:
                     slot.status = advance_slot(slot.status, "release")
-                    slot.failure_kind = LEASE_EXPIRED
+                    slot.failure_kind = IN_DOUBT
                     kind = "slot.retry_scheduled"
                     reason = (
                         f"worker {slot.claimed_by} stopped mid-publish; re-queued (the "
@@ -283,7 +258,7 @@ class Dispatcher:
                 slot.claimed_by = None
                 slot.lease_expires_at = None
                 await uow.save_slot(slot)
-                event = _slot_event(now, kind, slot, before=before, data={"reason": reason})
+                event = slot_event(now, kind, slot, before=before, data={"reason": reason})
                 await uow.append_event(event)
                 events.append(event)
         await self._notify(events)
@@ -294,7 +269,7 @@ class Dispatcher:
         context = await self._context(slots)
         limit = asyncio.Semaphore(self.config.concurrency)
 
-        async def one(slot: Slot) -> _Result:
+        async def one(slot: Slot) -> PublishOutcome:
             async with limit:
                 return await self._handle(slot, context)
 
@@ -339,28 +314,32 @@ class Dispatcher:
         distributions = {d: self._distributions[d] for d in {s.distribution_id for s in slots}}
         return _Context(distributions, accounts)
 
-    async def _handle(self, slot: Slot, context: _Context) -> _Result:
+    async def _handle(self, slot: Slot, context: _Context) -> PublishOutcome:
         distribution = context.distributions[slot.distribution_id]
         account = context.accounts.get(slot.account_id)
         now = self._clock.now()
         # A slot re-queued after its worker died may already be posted: only the publisher
         # (de-duplicating by key) can tell, so it skips the account pre-checks below.
-        in_doubt = slot.failure_kind == LEASE_EXPIRED
+        in_doubt = slot.failure_kind == IN_DOUBT
         if account is None:
             message = f"account {slot.account_id} no longer exists"
-            return _Result(now, error=UnknownPublishError(message))
+            return PublishOutcome(now, error=UnknownPublishError(message))
         if in_doubt:
             return await self._publish(slot, distribution, account)
         if account.state == AccountState.SUSPENDED:
-            return _Result(now, error=AccountSuspended(f"{account.handle} is marked suspended"))
+            return PublishOutcome(
+                now, error=AccountSuspended(f"{account.handle} is marked suspended")
+            )
         if account.state == AccountState.RATE_LIMITED and not account_available(account, now):
-            return _Result(now, postpone_until=account.rate_limited_until)
+            return PublishOutcome(now, postpone_until=account.rate_limited_until)
         if account.state in (AccountState.PAUSED, AccountState.NEEDS_AUTH):
             message = f"{account.handle} is {account.state}, not publishing"
-            return _Result(now, error=UnknownPublishError(message))
+            return PublishOutcome(now, error=UnknownPublishError(message))
         return await self._publish(slot, distribution, account)
 
-    async def _publish(self, slot: Slot, distribution: Distribution, account: Account) -> _Result:
+    async def _publish(
+        self, slot: Slot, distribution: Distribution, account: Account
+    ) -> PublishOutcome:
         publisher = self._publisher
         if distribution.safety_mode == SafetyMode.MANUAL and self._review_publisher is not None:
             publisher = self._review_publisher
@@ -378,21 +357,21 @@ class Dispatcher:
         )
         try:
             receipt = await publisher.publish(request)
-            return _Result(self._clock.now(), receipt=receipt)
+            return PublishOutcome(self._clock.now(), receipt=receipt)
         except PublishError as exc:
-            return _Result(self._clock.now(), error=exc)
+            return PublishOutcome(self._clock.now(), error=exc)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             # A publisher bug after the request may have left: never guess it failed.
             log.exception("publisher raised unexpectedly for slot %s", slot.id)
             message = f"publisher error: {type(exc).__name__}: {exc}"
-            return _Result(self._clock.now(), error=OutcomeUnknown(message))
+            return PublishOutcome(self._clock.now(), error=OutcomeUnknown(message))
 
     async def _record_chunk(
-        self, items: list[tuple[Slot, _Result]], context: _Context, report: TickReport
+        self, items: list[tuple[Slot, PublishOutcome]], context: _Context, report: TickReport
     ) -> None:
-        recorded: list[tuple[Slot, _Result, list[Event], str | None]] = []
+        recorded: list[tuple[Slot, PublishOutcome, list[Event], str | None]] = []
         local = TickReport()
         for attempt in range(self.config.record_attempts):
             recorded, local = [], TickReport()
@@ -401,7 +380,7 @@ class Dispatcher:
                     current = await self._still_claimed(uow, [slot for slot, _ in items])
                     for slot, result in items:
                         distribution = context.distributions[slot.distribution_id]
-                        events, kind = await self._record(
+                        events, kind = await self._writer.write(
                             uow, slot, current.get(slot.id), distribution, result, local
                         )
                         recorded.append((slot, result, events, kind))
@@ -440,255 +419,6 @@ class Dispatcher:
                     found[row.id] = row
         return found
 
-    async def _record(
-        self,
-        uow: UnitOfWork,
-        claimed: Slot,
-        slot: Slot | None,
-        distribution: Distribution,
-        result: _Result,
-        report: TickReport,
-    ) -> tuple[list[Event], str | None]:
-        """Write one outcome of `claimed` (`slot` is its current row, None if gone)."""
-        now = result.at
-        events: list[Event] = []
-        kind: str | None = None
-        if (
-            slot is None
-            or slot.status != SlotStatus.CLAIMED
-            or slot.claimed_by != self.config.worker_id
-            or slot.attempts != claimed.attempts
-        ):
-            # Our lease expired and the slot moved on; its new owner records it.
-            report.stale += 1
-            return [], None
-        before = {"status": str(slot.status), "attempts": slot.attempts}
-        slot.claimed_by = None
-        slot.lease_expires_at = None
-        if result.receipt is not None:
-            slot.status = advance_slot(slot.status, "publish")
-            slot.executed_at = now
-            slot.post_id = result.receipt.post_id
-            slot.post_url = result.receipt.url
-            slot.error = None
-            slot.failure_kind = None
-            kind = "published"
-            report.published += 1
-            events.append(
-                _slot_event(
-                    now,
-                    "slot.published",
-                    slot,
-                    before=before,
-                    data={
-                        "post_id": slot.post_id,
-                        "url": slot.post_url,
-                        "lateness_s": round((now - slot.due_at).total_seconds(), 3),
-                    },
-                )
-            )
-        elif result.postpone_until is not None:
-            # The account is known to be rate-limited: wait without spending an attempt.
-            slot.status = advance_slot(slot.status, "schedule_retry")
-            slot.attempts = max(0, slot.attempts - 1)
-            slot.due_at = result.postpone_until
-            slot.error = f"account rate-limited until {result.postpone_until.isoformat()}"
-            slot.failure_kind = "rate_limit"
-            report.postponed += 1
-            events.append(
-                _slot_event(
-                    now,
-                    "slot.retry_scheduled",
-                    slot,
-                    before=before,
-                    data={"retry_at": slot.due_at.isoformat(), "reason": slot.error},
-                )
-            )
-        else:
-            assert result.error is not None
-            decision = decide(slot, result.error, now, self.policy)
-            kind = decision.kind
-            events += await self._apply_account_change(uow, decision, now)
-            events += await self._apply_decision(
-                uow, slot, distribution, decision, before, now, report
-            )
-        await uow.save_slot(slot)
-        for event in events:
-            await uow.append_event(event)
-        return events, kind
-
-    async def _apply_account_change(
-        self, uow: UnitOfWork, decision: FallbackDecision, now: datetime
-    ) -> list[Event]:
-        change = decision.account_change
-        if change is None:
-            return []
-        self._accounts.pop(change.account_id, None)  # reload it next time
-        try:
-            account = await uow.get_account(change.account_id)
-        except AccountNotFound:
-            return []
-        if account.state == change.state and account.rate_limited_until == change.until:
-            return []
-        before = {"state": str(account.state)}
-        updated = replace(
-            account,
-            state=change.state,
-            rate_limited_until=change.until if change.until else account.rate_limited_until,
-            suspensions=account.suspensions + (change.state == AccountState.SUSPENDED),
-            recent_failures=account.recent_failures + 1,
-        )
-        await uow.save_account(updated)
-        kind = (
-            "account.suspended"
-            if change.state == AccountState.SUSPENDED
-            else "account.rate_limited"
-        )
-        data: dict[str, object] = {"reason": decision.reason, "platform": account.platform}
-        if change.until:
-            data["until"] = change.until.isoformat()
-        return [
-            Event(
-                new_id("e"),
-                now,
-                kind,
-                SYSTEM.id,
-                account_id=account.id,
-                before=before,
-                after={"state": str(updated.state)},
-                data=data,
-            )
-        ]
-
-    async def _apply_decision(
-        self,
-        uow: UnitOfWork,
-        slot: Slot,
-        distribution: Distribution,
-        decision: FallbackDecision,
-        before: dict[str, object],
-        now: datetime,
-        report: TickReport,
-    ) -> list[Event]:
-        slot.error = decision.reason
-        slot.failure_kind = decision.kind
-        data: dict[str, object] = {"reason": decision.reason, "kind": decision.kind}
-        if decision.action == FallbackAction.RETRY:
-            assert decision.retry_at is not None
-            slot.status = advance_slot(slot.status, "schedule_retry")
-            slot.due_at = decision.retry_at
-            data["retry_at"] = decision.retry_at.isoformat()
-            report.retried += 1
-            return [_slot_event(now, "slot.retry_scheduled", slot, before=before, data=data)]
-        if decision.action == FallbackAction.OUTCOME_UNKNOWN:
-            slot.status = advance_slot(slot.status, "outcome_unknown")
-            report.outcome_unknown += 1
-            return [_slot_event(now, "slot.outcome_unknown", slot, before=before, data=data)]
-        if decision.action == FallbackAction.REDISTRIBUTE:
-            moved = await self._redistribute(uow, slot, distribution, now)
-            if moved is not None:
-                slot.status = advance_slot(slot.status, "redistribute")
-                slot.error = f"{decision.reason}; moved to {moved.account_id} on {moved.platform}"
-                data.update(
-                    to_slot=moved.id, to_account=moved.account_id, to_platform=moved.platform
-                )
-                data["reason"] = slot.error
-                report.redistributed += 1
-                return [_slot_event(now, "slot.redistributed", slot, before=before, data=data)]
-            slot.error = f"{decision.reason}; no other eligible account to move it to"
-            data["reason"] = slot.error
-        slot.status = advance_slot(slot.status, "fail")
-        report.failed += 1
-        return [_slot_event(now, "slot.failed", slot, before=before, data=data)]
-
-    async def _redistribute(
-        self, uow: UnitOfWork, slot: Slot, distribution: Distribution, now: datetime
-    ) -> Slot | None:
-        accounts = await uow.list_accounts()
-        siblings = await uow.list_slots(slot.distribution_id)
-        target = choose_replacement(
-            slot,
-            accounts,
-            siblings,
-            platforms=distribution.request.platforms,
-            table=self._platforms,
-            now=now,
-            source_type=distribution.request.content.type,
-        )
-        if target is None:
-            return None
-        moved = redistributed_slot(
-            slot,
-            target,
-            table=self._platforms,
-            now=now,
-            source_type=distribution.request.content.type,
-        )
-        moved = replace(moved, seq=max((s.seq for s in siblings), default=0) + 1)
-        await uow.add_slots([moved])
-        return moved
-
     async def _notify(self, events: Iterable[Event]) -> None:
         for event in events:
             await self._notifier.notify(event)
-
-
-async def complete_if_done(
-    repository: Repository, notifier: Notifier, clock: Clock, distribution_id: str
-) -> bool:
-    """Move an EXECUTING distribution with no open slots to COMPLETED; True if it did."""
-    now = clock.now()
-    try:
-        async with repository.unit_of_work() as uow:
-            distribution = await uow.get_distribution(distribution_id)
-            if distribution.status != DistributionStatus.EXECUTING:
-                return False
-            counts = await uow.slot_counts(distribution_id)
-            if any(counts.get(status, 0) for status in OPEN_SLOT_STATUSES):
-                return False
-            before = distribution.status
-            distribution.status = advance_distribution(before, "complete")
-            distribution.updated_at = now
-            await uow.save_distribution(distribution)
-            event = Event(
-                new_id("e"),
-                now,
-                "distribution.completed",
-                SYSTEM.id,
-                distribution_id,
-                before={"status": str(before)},
-                after={"status": str(distribution.status)},
-                data={
-                    "counts": {str(k): v for k, v in counts.items() if v},
-                    "name": distribution.name,
-                },
-            )
-            await uow.append_event(event)
-    except (ConcurrentModification, IllegalTransition, DistributionNotFound):
-        return False
-    await notifier.notify(event)
-    return True
-
-
-def _slot_event(
-    now: datetime,
-    kind: str,
-    slot: Slot,
-    *,
-    before: dict[str, object] | None = None,
-    data: dict[str, object] | None = None,
-) -> Event:
-    payload: dict[str, object] = {"platform": slot.platform, "attempts": slot.attempts}
-    payload.update(data or {})
-    return Event(
-        new_id("e"),
-        now,
-        kind,
-        SYSTEM.id,
-        slot.distribution_id,
-        slot.id,
-        slot.account_id,
-        before=before,
-        after={"status": str(slot.status)},
-        data=payload,
-    )

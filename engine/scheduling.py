@@ -14,7 +14,10 @@ How (all times are integer epoch seconds):
    exact rule for matching points to intervals, so peaks are rarely wasted.
 2. When nothing is on peak in the range, post off-peak as late as possible (to reach the
    next peak sooner), preferring accounts with no peak left in the window.
-3. Smoothing: a few Gauss-Seidel passes move each post toward the middle of its
+3. Re-matching: keeping the chain's times, re-assign accounts by a maximum bipartite
+   matching (times x accounts on peak there, augmenting paths from the greedy's peaks);
+   off-peak times take the rest. Kept only if it adds peaks and breaks no rule.
+4. Smoothing: a few Gauss-Seidel passes move each post toward the middle of its
    neighbours (the first toward `start`, the last toward `end`), clamped so that every rule
    still holds and a post on peak stays inside its peak interval. A final pass adds
    seeded jitter of up to 45 s, also clamped, so times look human and are reproducible.
@@ -23,7 +26,7 @@ How (all times are integer epoch seconds):
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from engine.captions import Variant
@@ -31,6 +34,13 @@ from engine.captions import Variant
 STEP = 60
 JITTER = 45
 SMOOTHING_PASSES = 6
+
+
+# (peak end, (-trend, lead rank), candidate, peak start) per UTC quarter-hour.
+Segments = dict[int, list[tuple[int, tuple[float, int], int, int]]]
+# (candidate, time, variant index, peak interval or None)
+Pick = tuple[int, int, int, tuple[int, int] | None]
+VariantChooser = Callable[[int, int], int | None]
 
 
 @dataclass(slots=True)
@@ -77,7 +87,7 @@ def schedule_window(
     assigned = [False] * n
     # Per UTC quarter-hour: (peak end, (-trend, lead rank), candidate, peak start): EDF
     # order, ties to the stronger trend (when the request is trend-weighted), then the lead.
-    segments: dict[int, list[tuple[int, tuple[float, int], int, int]]] = {}
+    segments: Segments = {}
     last_peak_end = [0] * n
     for i, cand in enumerate(candidates):
         for a, b in cand.peaks:
@@ -180,7 +190,16 @@ def _earliest_fit(
     return best
 
 
-def _peak_pick(candidates, segments, assigned, free_variant, lo, hi):  # type: ignore[no-untyped-def]
+def _peak_pick(
+    candidates: Sequence[Candidate],
+    segments: Segments,
+    assigned: list[bool],
+    free_variant: VariantChooser,
+    lo: int,
+    hi: int,
+) -> Pick | None:
+    """The first moment in [lo, hi] at which an unused account is on peak with a free
+    variant, and the account whose peak ends soonest there."""
     t = lo
     while t <= hi:
         entries = segments.get(t // 900)
@@ -206,7 +225,17 @@ def _peak_pick(candidates, segments, assigned, free_variant, lo, hi):  # type: i
     return None
 
 
-def _offpeak_pick(candidates, pool, assigned, last_peak_end, free_variant, lo, hi):  # type: ignore[no-untyped-def]
+def _offpeak_pick(
+    candidates: Sequence[Candidate],
+    pool: list[int],
+    assigned: list[bool],
+    last_peak_end: list[int],
+    free_variant: VariantChooser,
+    lo: int,
+    hi: int,
+) -> Pick | None:
+    """The latest moment in [lo, hi] some unused account can post off-peak; accounts with
+    no peak left in the window first, then the lead order."""
     t = hi
     while t >= lo:
         fallback = None
@@ -230,7 +259,7 @@ def _offpeak_pick(candidates, pool, assigned, last_peak_end, free_variant, lo, h
 def _rematch(
     candidates: Sequence[Candidate],
     placements: list[Placement],
-    segments: dict[int, list[tuple[int, tuple[float, int], int, int]]],
+    segments: Segments,
     duplicate_gap: int,
 ) -> list[Placement] | None:
     """Keep the chain's times, but re-assign accounts by a maximum bipartite matching

@@ -13,104 +13,55 @@ FULL_AUTONOMOUS must be enabled in config; its plans may start without an approv
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from engine.accounts_csv import read_accounts_csv
-from engine.dispatcher import complete_if_done
+from engine.dispatcher import IN_DOUBT
 from engine.errors import (
-    AmbiguousName,
-    ConcurrentModification,
-    DistributionNotFound,
     InvalidInput,
+    NetworkError,
     NotAllowed,
 )
 from engine.fallback import account_available, choose_replacement, redistributed_slot
 from engine.lifecycle import advance_distribution, advance_slot, slot_sources
 from engine.models import (
-    Account,
     Actor,
     Distribution,
     DistributionStatus,
     Event,
-    PlannedSlot,
     Role,
     SafetyMode,
     Slot,
     SlotStatus,
-    Unscheduled,
     new_id,
 )
+from engine.outcomes import complete_if_done
 from engine.planner import plan_distribution
 from engine.platforms import DEFAULT_PLATFORMS, PlatformTable
-from engine.ports import Clock, Notifier, Repository, TrendSource, UnitOfWork
+from engine.ports import Clock, Notifier, Repository, TrendSource
+from engine.queries import DistributionReads
 from engine.request import DistributionRequest
 from engine.safety import SafetyPolicy
+from engine.service_support import (
+    ImportReport,
+    PlanView,
+    ServiceConfig,
+    StatusView,
+    actor_slot_event,
+    check_version,
+    describe,
+    distribution_event,
+    planned_from_slot,
+    require_role,
+    resolve_distribution,
+    slot_from_plan,
+)
 from engine.simulation import simulate
 
-_RANK = {Role.VIEWER: 0, Role.OPERATOR: 1, Role.APPROVER: 2}
 
-
-@dataclass(frozen=True, slots=True)
-class ServiceConfig:
-    """Policy the service enforces, from Settings (see bot/bootstrap.py)."""
-
-    default_safety_mode: SafetyMode = SafetyMode.SEMI_AUTONOMOUS
-    enable_full_autonomous: bool = False
-    allow_self_approval: bool = False
-    late_after: timedelta = timedelta(minutes=1)
-    retry_stagger: timedelta = timedelta(seconds=30)
-
-
-@dataclass(frozen=True)
-class PlanView:
-    """A stored plan: the distribution, its slots in time order, what was left out and why."""
-
-    distribution: Distribution
-    slots: list[Slot]
-    unscheduled: list[Unscheduled]
-    warnings: list[str]
-
-
-@dataclass(frozen=True)
-class StatusView:
-    """Where a run stands. `late` counts unclaimed slots overdue by more than a minute."""
-
-    distribution: Distribution
-    counts: dict[SlotStatus, int]
-    next_due_at: datetime | None
-    published: int
-    failed: int
-    late: int
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    @property
-    def done(self) -> int:
-        open_ = (
-            SlotStatus.PLANNED,
-            SlotStatus.QUEUED,
-            SlotStatus.RETRY_SCHEDULED,
-            SlotStatus.CLAIMED,
-        )
-        return self.total - sum(self.counts.get(s, 0) for s in open_)
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    """How many accounts were written, and every bad row (by line) that was not."""
-
-    imported: int
-    errors: list[str] = field(default_factory=list)
-
-
-class DistributionService:
+class DistributionService(DistributionReads):
     """The engine's use cases (see module docstring and /docs/dispatch.md)."""
 
     def __init__(
@@ -141,7 +92,7 @@ class DistributionService:
         safety_mode: SafetyMode | None = None,
     ) -> Distribution:
         """Store a new DRAFT distribution for `request`."""
-        _require(actor, Role.OPERATOR, "create a distribution")
+        require_role(actor, Role.OPERATOR, "create a distribution")
         mode = safety_mode or self.config.default_safety_mode
         self._check_mode(mode)
         for platform in request.platforms:
@@ -158,7 +109,7 @@ class DistributionService:
             updated_at=now,
             origin=dict(origin or {}),
         )
-        event = _event(
+        event = distribution_event(
             now,
             "distribution.created",
             actor,
@@ -175,15 +126,20 @@ class DistributionService:
 
     async def plan(self, actor: Actor, key: str) -> PlanView:
         """Run the planner over the stored accounts and store the slots (AWAITING_APPROVAL)."""
-        _require(actor, Role.OPERATOR, "plan a distribution")
+        require_role(actor, Role.OPERATOR, "plan a distribution")
         now = self._clock.now()
         async with self._repository.unit_of_work() as uow:
-            d = await _resolve(uow, key)
-            target = advance_distribution(d.status, "plan", what=_what(d))
+            d = await resolve_distribution(uow, key)
+            target = advance_distribution(d.status, "plan", what=describe(d))
             accounts = await uow.list_accounts()
             trends: Sequence[Any] = ()
+            trend_warnings: list[str] = []
             if self._trends is not None and d.request.trend_weighted:
-                trends = await self._trends.trends(d.request.platforms)
+                try:
+                    trends = await self._trends.trends(d.request.platforms)
+                except (NetworkError, InvalidInput) as exc:
+                    # Trends only weight the timing: plan without them and say so.
+                    trend_warnings.append(f"trends unavailable, planned without them: {exc}")
             rotation = max(0, len(await uow.list_distributions(limit=1000)) - 1)
             result = plan_distribution(
                 d.request,
@@ -194,13 +150,13 @@ class DistributionService:
                 max_risk=SafetyPolicy.for_mode(d.safety_mode).max_risk,
             )
             by_id = {a.id: a for a in accounts}
-            slots = [_slot_from_plan(d.id, i, p, by_id) for i, p in enumerate(result.slots)]
+            slots = [slot_from_plan(d.id, i, p, by_id) for i, p in enumerate(result.slots)]
             await uow.replace_slots(d.id, slots)
             before = d.status
             d.status, d.updated_at = target, now
-            d.warnings, d.simulation = list(result.warnings), None
+            d.warnings, d.simulation = [*trend_warnings, *result.warnings], None
             d = await uow.save_distribution(d)
-            event = _event(
+            event = distribution_event(
                 now,
                 "distribution.planned",
                 actor,
@@ -219,15 +175,15 @@ class DistributionService:
             )
             await uow.append_event(event)
         await self._notifier.notify(event)
-        return PlanView(d, slots, list(result.unscheduled), list(result.warnings))
+        return PlanView(d, slots, list(result.unscheduled), list(d.warnings))
 
     async def simulate(self, actor: Actor, key: str) -> dict[str, Any]:
         """The simulation report of the stored plan, also stored on the distribution."""
-        _require(actor, Role.OPERATOR, "simulate a distribution")
+        require_role(actor, Role.OPERATOR, "simulate a distribution")
         now = self._clock.now()
         async with self._repository.unit_of_work() as uow:
-            d = await _resolve(uow, key)
-            advance_distribution(d.status, "simulate", what=_what(d))
+            d = await resolve_distribution(uow, key)
+            advance_distribution(d.status, "simulate", what=describe(d))
             slots = await uow.list_slots(d.id)
             accounts = await uow.list_accounts()
             planned_events = await uow.list_events(
@@ -235,7 +191,7 @@ class DistributionService:
             )
             unscheduled = int(planned_events[0].data.get("unscheduled", 0)) if planned_events else 0
             report = simulate(
-                [_planned_from_slot(s) for s in slots if s.status != SlotStatus.CANCELLED],
+                [planned_from_slot(s) for s in slots if s.status != SlotStatus.CANCELLED],
                 accounts,
                 request=d.request,
                 mode=d.safety_mode,
@@ -244,7 +200,9 @@ class DistributionService:
             ).to_dict()
             d.simulation, d.updated_at = report, now
             d = await uow.save_distribution(d)
-            event = _event(now, "distribution.simulated", actor, d, data={"report": report})
+            event = distribution_event(
+                now, "distribution.simulated", actor, d, data={"report": report}
+            )
             await uow.append_event(event)
         await self._notifier.notify(event)
         return report
@@ -260,26 +218,26 @@ class DistributionService:
         note: str | None = None,
     ) -> Distribution:
         """Approve the plan and start it in the same transaction (PLANNED slots -> QUEUED)."""
-        _require(actor, Role.APPROVER, "approve a distribution")
+        require_role(actor, Role.APPROVER, "approve a distribution")
         now = self._clock.now()
         async with self._repository.unit_of_work() as uow:
-            d = await _resolve(uow, key)
-            _check_version(d, expected_version)
+            d = await resolve_distribution(uow, key)
+            check_version(d, expected_version)
             self._check_mode(d.safety_mode)
             if d.created_by == actor.id and not self.config.allow_self_approval:
                 raise NotAllowed(
                     f"{actor.display or actor.id} created {d.name!r} and cannot approve it too "
                     "(set HERALD_ALLOW_SELF_APPROVAL=true to allow it)"
                 )
-            approved = advance_distribution(d.status, "approve", what=_what(d))
-            executing = advance_distribution(approved, "start", what=_what(d))
+            approved = advance_distribution(d.status, "approve", what=describe(d))
+            executing = advance_distribution(approved, "start", what=describe(d))
             before = d.status
             queued = await uow.set_slot_status(d.id, [SlotStatus.PLANNED], SlotStatus.QUEUED)
             d.status, d.updated_at = executing, now
             d.approved_by, d.approved_at, d.decision_note = actor.id, now, note
             d = await uow.save_distribution(d)
             events = [
-                _event(
+                distribution_event(
                     now,
                     "distribution.approved",
                     actor,
@@ -288,7 +246,7 @@ class DistributionService:
                     after={"status": str(approved)},
                     data={"note": note, "name": d.name},
                 ),
-                _event(
+                distribution_event(
                     now,
                     "distribution.started",
                     actor,
@@ -307,7 +265,7 @@ class DistributionService:
         self, actor: Actor, key: str, *, reason: str, expected_version: int | None = None
     ) -> Distribution:
         """Reject the plan with a reason (required); it can be re-planned later."""
-        _require(actor, Role.APPROVER, "reject a distribution")
+        require_role(actor, Role.APPROVER, "reject a distribution")
         if not reason or not reason.strip():
             raise InvalidInput("a rejection needs a reason")
         return await self._move(
@@ -321,10 +279,10 @@ class DistributionService:
 
     async def start(self, actor: Actor, key: str) -> Distribution:
         """Start an APPROVED distribution; in FULL_AUTONOMOUS, a planned one without approval."""
-        _require(actor, Role.OPERATOR, "start a distribution")
+        require_role(actor, Role.OPERATOR, "start a distribution")
         now = self._clock.now()
         async with self._repository.unit_of_work() as uow:
-            d = await _resolve(uow, key)
+            d = await resolve_distribution(uow, key)
             self._check_mode(d.safety_mode)
             action = "start"
             if d.status == DistributionStatus.AWAITING_APPROVAL:
@@ -335,13 +293,13 @@ class DistributionService:
                     )
                 action = "autostart"
             before = d.status
-            d.status = advance_distribution(d.status, action, what=_what(d))
+            d.status = advance_distribution(d.status, action, what=describe(d))
             queued = await uow.set_slot_status(d.id, [SlotStatus.PLANNED], SlotStatus.QUEUED)
             d.updated_at = now
             if action == "autostart":
                 d.approved_by, d.approved_at = f"auto:{actor.id}", now
             d = await uow.save_distribution(d)
-            event = _event(
+            event = distribution_event(
                 now,
                 "distribution.started",
                 actor,
@@ -356,24 +314,24 @@ class DistributionService:
 
     async def pause(self, actor: Actor, key: str, *, reason: str | None = None) -> Distribution:
         """Stop claiming this distribution's slots at once (slots in flight finish)."""
-        _require(actor, Role.OPERATOR, "pause a distribution")
+        require_role(actor, Role.OPERATOR, "pause a distribution")
         return await self._move(actor, key, "pause", "distribution.paused", note=reason)
 
     async def resume(self, actor: Actor, key: str) -> Distribution:
         """Resume a PAUSED run; resuming a HALTED one needs an approver."""
-        _require(actor, Role.OPERATOR, "resume a distribution")
+        require_role(actor, Role.OPERATOR, "resume a distribution")
         return await self._move(actor, key, "resume", "distribution.resumed")
 
     async def cancel(self, actor: Actor, key: str, *, reason: str | None = None) -> Distribution:
         """Cancel: every slot not yet claimed becomes CANCELLED in the same transaction."""
-        _require(actor, Role.OPERATOR, "cancel a distribution")
+        require_role(actor, Role.OPERATOR, "cancel a distribution")
         return await self._move(
             actor, key, "cancel", "distribution.cancelled", note=reason, cancel_slots=True
         )
 
     async def halt(self, actor: Actor, key: str, *, reason: str) -> Distribution:
         """Emergency stop with a reason; only an approver may resume (continue) it."""
-        _require(actor, Role.APPROVER, "halt a distribution")
+        require_role(actor, Role.APPROVER, "halt a distribution")
         if not reason or not reason.strip():
             raise InvalidInput("an emergency stop needs a reason")
         return await self._move(actor, key, "halt", "distribution.halted", note=reason.strip())
@@ -391,12 +349,12 @@ class DistributionService:
     ) -> Distribution:
         now = self._clock.now()
         async with self._repository.unit_of_work() as uow:
-            d = await _resolve(uow, key)
-            _check_version(d, expected_version)
+            d = await resolve_distribution(uow, key)
+            check_version(d, expected_version)
             if action == "resume" and d.status == DistributionStatus.HALTED:
-                _require(actor, Role.APPROVER, "continue a halted distribution")
+                require_role(actor, Role.APPROVER, "continue a halted distribution")
             before = d.status
-            d.status = advance_distribution(d.status, action, what=_what(d))
+            d.status = advance_distribution(d.status, action, what=describe(d))
             data: dict[str, Any] = {"name": d.name}
             if note:
                 data["reason"] = note
@@ -408,7 +366,7 @@ class DistributionService:
                 )
             d.updated_at = now
             d = await uow.save_distribution(d)
-            event = _event(
+            event = distribution_event(
                 now,
                 kind,
                 actor,
@@ -426,14 +384,14 @@ class DistributionService:
     async def retry_failed(self, actor: Actor, key: str) -> int:
         """Re-plan FAILED slots under the same rules: requeue those whose account can post,
         move the others to another eligible account. Returns how many were re-planned."""
-        _require(actor, Role.OPERATOR, "retry failed slots")
+        require_role(actor, Role.OPERATOR, "retry failed slots")
         now = self._clock.now()
         async with self._repository.unit_of_work() as uow:
-            d = await _resolve(uow, key)
+            d = await resolve_distribution(uow, key)
             failed = await uow.list_slots(d.id, [SlotStatus.FAILED])
             if not failed:
                 return 0
-            target = advance_distribution(d.status, "retry", what=_what(d))
+            target = advance_distribution(d.status, "retry", what=describe(d))
             accounts = await uow.list_accounts()
             by_id = {a.id: a for a in accounts}
             siblings = await uow.list_slots(d.id)
@@ -482,7 +440,7 @@ class DistributionService:
             if moved:
                 d.status, d.updated_at = target, now
                 d = await uow.save_distribution(d)
-            event = _event(
+            event = distribution_event(
                 now,
                 "distribution.retried",
                 actor,
@@ -498,28 +456,33 @@ class DistributionService:
     async def retry_slot(self, actor: Actor, slot_id: str) -> Slot:
         """Queue one FAILED or OUTCOME_UNKNOWN slot again, due now, with the same
         idempotency key (a de-duplicating publisher will not post it twice)."""
-        _require(actor, Role.OPERATOR, "retry a slot")
+        require_role(actor, Role.OPERATOR, "retry a slot")
         now = self._clock.now()
         async with self._repository.unit_of_work() as uow:
             slot = await uow.get_slot(slot_id)
             d = await uow.get_distribution(slot.distribution_id)
-            target = advance_distribution(d.status, "retry", what=_what(d))
+            target = advance_distribution(d.status, "retry", what=describe(d))
             before = {"status": str(slot.status), "error": slot.error}
+            was_unknown = slot.status == SlotStatus.OUTCOME_UNKNOWN
             slot.status = advance_slot(slot.status, "retry", what=f"slot {slot.id}")
             slot.due_at, slot.attempts = now, 0
-            slot.error = slot.failure_kind = None
+            slot.error = None
+            # It may be out already: the dispatcher then asks the publisher before anything.
+            slot.failure_kind = IN_DOUBT if was_unknown else None
             await uow.save_slot(slot)
             if target != d.status:
                 d.status, d.updated_at = target, now
                 await uow.save_distribution(d)
-            event = _slot_event(now, "slot.retry_scheduled", actor, slot, before, {"manual": True})
+            event = actor_slot_event(
+                now, "slot.retry_scheduled", actor, slot, before, {"manual": True}
+            )
             await uow.append_event(event)
         await self._notifier.notify(event)
         return slot
 
     async def skip_slot(self, actor: Actor, slot_id: str) -> Slot:
         """Give up on one slot that is not claimed or finished (SKIPPED)."""
-        _require(actor, Role.OPERATOR, "skip a slot")
+        require_role(actor, Role.OPERATOR, "skip a slot")
         now = self._clock.now()
         async with self._repository.unit_of_work() as uow:
             slot = await uow.get_slot(slot_id)
@@ -527,97 +490,15 @@ class DistributionService:
             slot.status = advance_slot(slot.status, "skip", what=f"slot {slot.id}")
             slot.claimed_by = slot.lease_expires_at = None
             await uow.save_slot(slot)
-            event = _slot_event(now, "slot.skipped", actor, slot, before, {"manual": True})
+            event = actor_slot_event(now, "slot.skipped", actor, slot, before, {"manual": True})
             await uow.append_event(event)
         await self._notifier.notify(event)
         await complete_if_done(self._repository, self._notifier, self._clock, slot.distribution_id)
         return slot
 
-    # ------------------------------------------------------------------ reads
-
-    async def status(self, key: str) -> StatusView:
-        """Counts per slot status, the next due time, published/failed and late slots."""
-        now = self._clock.now()
-        async with self._repository.unit_of_work() as uow:
-            d = await _resolve(uow, key)
-            counts = await uow.slot_counts(d.id)
-            waiting = await uow.list_slots(d.id, [SlotStatus.QUEUED, SlotStatus.RETRY_SCHEDULED])
-        late = 0
-        if d.status == DistributionStatus.EXECUTING:
-            late = sum(1 for s in waiting if s.due_at < now - self.config.late_after)
-        next_due = min((s.due_at for s in waiting), default=None)
-        return StatusView(
-            d,
-            {s: counts.get(s, 0) for s in SlotStatus},
-            next_due,
-            counts.get(SlotStatus.PUBLISHED, 0),
-            counts.get(SlotStatus.FAILED, 0),
-            late,
-        )
-
-    async def progress(self, key: str) -> builtins.list[Slot]:
-        """Every slot of the distribution, by due time."""
-        async with self._repository.unit_of_work() as uow:
-            d = await _resolve(uow, key)
-            return await uow.list_slots(d.id)
-
-    async def history(self, *, key: str | None = None, limit: int = 20) -> builtins.list[Event]:
-        """The audit log, newest first, of one distribution or of everything."""
-        async with self._repository.unit_of_work() as uow:
-            distribution_id = (await _resolve(uow, key)).id if key else None
-            return await uow.list_events(distribution_id=distribution_id, limit=limit)
-
-    async def analytics(self) -> dict[str, Any]:
-        """Totals over recent distributions: by status, by platform, success rate, accounts."""
-        by_status: dict[str, int] = {}
-        slots: dict[str, int] = {}
-        platforms: dict[str, dict[str, int]] = {}
-        async with self._repository.unit_of_work() as uow:
-            distributions = await uow.list_distributions(limit=200)
-            for d in distributions:
-                by_status[str(d.status)] = by_status.get(str(d.status), 0) + 1
-                for slot in await uow.list_slots(d.id):
-                    slots[str(slot.status)] = slots.get(str(slot.status), 0) + 1
-                    per = platforms.setdefault(slot.platform, {})
-                    per[str(slot.status)] = per.get(str(slot.status), 0) + 1
-            accounts = await uow.list_accounts()
-        published = slots.get(SlotStatus.PUBLISHED, 0)
-        attempted = (
-            published + slots.get(SlotStatus.FAILED, 0) + slots.get(SlotStatus.OUTCOME_UNKNOWN, 0)
-        )
-        states: dict[str, int] = {}
-        for a in accounts:
-            states[str(a.state)] = states.get(str(a.state), 0) + 1
-        return {
-            "distributions": by_status,
-            "slots": slots,
-            "platforms": platforms,
-            "published": published,
-            "failed": slots.get(SlotStatus.FAILED, 0),
-            "success_rate": round(published / attempted, 4) if attempted else None,
-            "accounts": states,
-        }
-
-    async def resolve(self, key: str) -> Distribution:
-        """The distribution with this id or name; AmbiguousName / DistributionNotFound."""
-        async with self._repository.unit_of_work() as uow:
-            return await _resolve(uow, key)
-
-    async def list(
-        self, statuses: Sequence[DistributionStatus] | None = None, limit: int = 20
-    ) -> builtins.list[Distribution]:
-        """Distributions, newest first."""
-        async with self._repository.unit_of_work() as uow:
-            return await uow.list_distributions(statuses, limit)
-
-    async def accounts(self, platform: str | None = None) -> builtins.list[Account]:
-        """Stored accounts (of one platform), by id."""
-        async with self._repository.unit_of_work() as uow:
-            return await uow.list_accounts(platform)
-
     async def import_accounts(self, actor: Actor, csv_text: str) -> ImportReport:
         """Upsert the valid rows of an accounts CSV; every bad row is reported by line."""
-        _require(actor, Role.OPERATOR, "import accounts")
+        require_role(actor, Role.OPERATOR, "import accounts")
         accounts, errors = read_accounts_csv(csv_text, platforms=self._platforms)
         messages = [str(e) for e in errors]
         now = self._clock.now()
@@ -648,120 +529,10 @@ class DistributionService:
             await self._notifier.notify(event)
 
 
-def _require(actor: Actor, role: Role, doing: str) -> None:
-    if _RANK[actor.role] < _RANK[role]:
-        raise NotAllowed(
-            f"{actor.display or actor.id} is a {actor.role} and cannot {doing} (needs {role})"
-        )
-
-
-def _check_version(d: Distribution, expected: int | None) -> None:
-    if expected is not None and d.version != expected:
-        raise ConcurrentModification(
-            f"{d.name!r} changed since you looked at it (version {d.version}, you saw "
-            f"{expected}); look again and retry"
-        )
-
-
-def _what(d: Distribution) -> str:
-    return f"distribution {d.name!r}"
-
-
-async def _resolve(uow: UnitOfWork, key: str) -> Distribution:
-    key = key.strip()
-    found = await uow.find_distributions(key)
-    if not found:
-        raise DistributionNotFound(key)
-    exact = [d for d in found if d.id == key]
-    if exact:
-        return exact[0]
-    if len(found) > 1:
-        raise AmbiguousName(key, [(d.id, d.name) for d in found])
-    return found[0]
-
-
-def _slot_from_plan(
-    distribution_id: str, seq: int, planned: PlannedSlot, accounts: dict[str, Account]
-) -> Slot:
-    account = accounts.get(planned.account_id)
-    slot_id = f"{distribution_id}.{seq}"
-    return Slot(
-        id=slot_id,
-        distribution_id=distribution_id,
-        seq=seq,
-        account_id=planned.account_id,
-        platform=planned.platform,
-        language=planned.language,
-        timezone=account.timezone if account else "UTC",
-        scheduled_at=planned.scheduled_at,
-        due_at=planned.scheduled_at,
-        caption=planned.caption,
-        hashtags=tuple(planned.hashtags),
-        risk_score=planned.risk_score,
-        risk_level=planned.risk_level,
-        trend_score=planned.trend_score,
-        content_type=planned.content_type,
-        variant_id=planned.variant_id,
-        status=SlotStatus.PLANNED,
-        # Stable per slot: a repeated publish of the same slot cannot post twice.
-        idempotency_key=f"herald:{slot_id}",
-    )
-
-
-def _planned_from_slot(slot: Slot) -> PlannedSlot:
-    try:
-        zone = ZoneInfo(slot.timezone)
-    except (KeyError, ValueError):
-        zone = ZoneInfo("UTC")
-    return PlannedSlot(
-        account_id=slot.account_id,
-        platform=slot.platform,
-        language=slot.language,
-        scheduled_at=slot.scheduled_at,
-        local_time=slot.scheduled_at.astimezone(zone),
-        caption=slot.caption,
-        hashtags=slot.hashtags,
-        risk_score=slot.risk_score,
-        risk_level=slot.risk_level,
-        trend_score=slot.trend_score,
-        content_type=slot.content_type,
-        variant_id=slot.variant_id,
-    )
-
-
-def _event(
-    now: datetime,
-    kind: str,
-    actor: Actor,
-    d: Distribution,
-    *,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-    data: dict[str, Any] | None = None,
-) -> Event:
-    return Event(
-        new_id("e"), now, kind, actor.id, d.id, before=before, after=after, data=data or {}
-    )
-
-
-def _slot_event(
-    now: datetime,
-    kind: str,
-    actor: Actor,
-    slot: Slot,
-    before: dict[str, Any],
-    data: dict[str, Any],
-) -> Event:
-    payload = {"platform": slot.platform, "attempts": slot.attempts, **data}
-    return Event(
-        new_id("e"),
-        now,
-        kind,
-        actor.id,
-        slot.distribution_id,
-        slot.id,
-        slot.account_id,
-        before=before,
-        after={"status": str(slot.status)},
-        data=payload,
-    )
+__all__ = [
+    "DistributionService",
+    "ImportReport",
+    "PlanView",
+    "ServiceConfig",
+    "StatusView",
+]

@@ -35,12 +35,16 @@ ABORT = "ABORT"
 class SlotLike(Protocol):
     """What the report reads from a slot: `PlannedSlot` and the persisted `Slot` both fit."""
 
-    account_id: str
-    platform: str
-    scheduled_at: datetime
-    risk_score: float
-    risk_level: RiskLevel
-    trend_score: float
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def platform(self) -> str: ...
+    @property
+    def scheduled_at(self) -> datetime: ...
+    @property
+    def risk_score(self) -> float: ...
+    @property
+    def trend_score(self) -> float: ...
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ class APSchedulerRunner:
         *,
         interval_seconds: float = 1.0,
         wakeups: bool = True,
+        min_wakeup_seconds: float = 0.05,
     ) -> None:
         if interval_seconds <= 0:
             raise ValueError("interval_seconds must be positive")
@@ -50,6 +51,9 @@ class APSchedulerRunner:
         self._clock = clock
         self.interval = interval_seconds
         self._wakeups = wakeups
+        # Under a steady stream of due slots, waking for every single slot makes tiny
+        # batches whose per-tick cost dominates: a short floor batches them.
+        self._min_wakeup = min_wakeup_seconds
         self._scheduler: AsyncIOScheduler | None = None
         self._stopped = True
         self._lock = asyncio.Lock()
@@ -138,6 +142,7 @@ class APSchedulerRunner:
             return  # nothing due, or due but not claimable now: no busy loop
         # Clock time to wall time: a scaled clock runs `speed` times faster.
         wall_delay = max(0.0, (due - self._clock.now()).total_seconds()) / self._clock.speed
+        wall_delay = max(wall_delay, self._min_wakeup)
         if wall_delay >= self.interval:
             return  # the interval tick comes first
         scheduler.add_job(

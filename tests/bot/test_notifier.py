@@ -11,6 +11,7 @@ from engine.models import SYSTEM, DistributionStatus, Event, SlotStatus
 from tests.bot.conftest import ALERTS, APPROVER, CHANNEL, Harness, start_harness
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.test_events import run_spring
+from tests.bot.test_flow import create_and_plan
 
 
 def risk_alert(dist_id: str, *, paused: bool = True) -> Event:
@@ -82,6 +83,30 @@ class TestFailures:
             await runner.cleanup()
 
 
+class TestAutoPause:
+    async def test_auto_pause_alert_then_continue(self, fake: FakeSlack) -> None:
+        """When every publish fails the run auto-pauses and alerts; Continue resumes it."""
+        h, runner = await start_harness(
+            fake, HERALD_SIMULATED_FAILURE_RATES="unknown=1.0", HERALD_MAX_REDISTRIBUTIONS="0"
+        )
+        try:
+            dist_id = await run_spring(h)
+            h.clock.advance(timedelta(hours=3))
+            await h.deps.herald.dispatcher.tick()
+            await h.settle(until=lambda: fake.channel_messages(ALERTS))
+            await h.settle()
+            assert (await h.service.resolve(dist_id)).status == DistributionStatus.PAUSED
+            alert = fake.thread(ALERTS, fake.channel_messages(ALERTS)[0].ts)[0]
+            assert "paused automatically" in alert.all_text()
+            await h.driver.click(alert, ids.CONTINUE, user=APPROVER)
+            await h.settle(until=lambda: "Continued by" in fake.get(ALERTS, alert.ts).all_text())
+            assert (await h.service.resolve(dist_id)).status != DistributionStatus.PAUSED
+        finally:
+            await h.driver.close()
+            await h.notifier.close()
+            await runner.cleanup()
+
+
 class TestAlerts:
     async def test_risk_alert_threads_in_alerts_channel_and_halt(self, harness: Harness) -> None:
         """A risk alert opens a thread per distribution in the alerts channel; Halt halts."""
@@ -126,6 +151,24 @@ class TestDelivery:
         assert await h.notifier.drain_outbox() == 1
         assert [m.text for m in h.fake.messages] == ["during outage"]
         assert await h.notifier.drain_outbox() == 0  # sent once only
+
+    async def test_card_edit_is_rerendered_not_replayed(self, harness: Harness) -> None:
+        """A card edit that failed during an outage is re-rendered from the current state
+        when Slack is back, so a stale edit never overwrites a newer decision."""
+        h = harness
+        dist_id = await create_and_plan(h)
+        await h.settle()
+        h.fake.down = True
+        await h.service.simulate(h.deps.actor("U_OP"), dist_id)  # card edit fails: kept
+        await h.settle()
+        h.fake.down = False
+        await h.service.approve(h.deps.actor(APPROVER), dist_id)  # newer edit goes out
+        await h.settle()
+        assert "Approved" in h.card().all_text()
+        h.clock.advance(timedelta(minutes=1))
+        assert await h.notifier.drain_outbox() >= 1
+        assert "Approved" in h.card().all_text()  # still the newest state
+        assert ids.APPROVE not in h.card().all_text()
 
     async def test_permanent_errors_are_not_retried(self, harness: Harness) -> None:
         """A message Slack refuses for good (invalid_blocks) is not queued forever."""

@@ -87,6 +87,7 @@ class TestHealth:
         assert "# TYPE herald_slack_requests_total counter" in text
         assert 'herald_slack_requests_total{kind="command"} 1' in text
         assert "herald_dispatcher_healthy" in text
+        assert "herald_slack_ack_seconds{quantile=\"0.99\"}" in text
 
 
 class TestSocketMode:

@@ -86,3 +86,28 @@ class TestReadAccountsCsv:
         accounts = parse_accounts_csv(text)
         assert parse_accounts_csv(accounts_to_csv(accounts)) == accounts
         assert accounts[1].state is AccountState.PAUSED
+
+
+class TestBundledExamples:
+    def test_accounts_csv_is_what_the_script_makes(self) -> None:
+        """examples/accounts.csv is exactly make_accounts.py's output, and varied enough."""
+        from pathlib import Path
+
+        from examples.make_accounts import make_accounts
+
+        root = Path(__file__).resolve().parents[2]
+        text = (root / "examples" / "accounts.csv").read_text()
+        assert text == accounts_to_csv(make_accounts())
+        accounts = parse_accounts_csv(text)
+        assert len(accounts) == 150
+        assert {a.platform for a in accounts} == {
+            "tiktok",
+            "youtube",
+            "instagram",
+            "twitter",
+            "linkedin",
+        }
+        assert len({a.timezone for a in accounts}) >= 20
+        assert {a.language for a in accounts} == {"en", "es", "ar"}
+        assert sum(a.state is not AccountState.ACTIVE for a in accounts) >= 5
+        assert any(a.rate_limited_until for a in accounts if a.state is AccountState.ACTIVE)

@@ -183,3 +183,24 @@ class TestTrendWeighting:
         assert len(result.slots) == 24
         assert {s.scheduled_at.hour for s in result.slots} == {16}
         assert {s.trend_score for s in result.slots} == {0.9}
+
+
+class TestCalendarScale:
+    def test_rules_hold_for_two_thousand_accounts(self) -> None:
+        """2 000 accounts over a week: every rule holds while captions are heavily contended."""
+        from examples.make_accounts import make_accounts
+
+        accounts = make_accounts(2000, seed=4)
+        request = parse_request(
+            {
+                "content": {"id": "c", "caption": "Hi", "hashtags": ["a", "b", "c", "d", "e"]},
+                "platforms": list(PLATFORMS),
+                "languages": ["en", "es", "ar"],
+                "mode": "calendar",
+                "start": "2026-11-23T00:00:00Z",
+                "velocity": 1.5,
+            }
+        )
+        result = plan_distribution(request, accounts, max_risk=0.6)
+        assert len(result.slots) > 10_000
+        assert calendar_violations(request, accounts, result) == []

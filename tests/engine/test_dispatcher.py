@@ -16,7 +16,7 @@ from engine.errors import (
     UnknownPublishError,
 )
 from engine.fallback import RetryPolicy
-from engine.models import AccountState, DistributionStatus, SlotStatus
+from engine.models import AccountState, DistributionStatus, SafetyMode, SlotStatus
 from engine.simulated_publisher import FailureRates, SimulatedPublisher
 from tests.engine.execution_support import (
     T0,
@@ -293,3 +293,17 @@ class TestDispatcher:
         slot = (await slots_of(repository, distribution.id))[0]
         assert slot.status == SlotStatus.PUBLISHED and publisher.posts == 1
         assert slot.id == slots[0].id
+
+    async def test_manual_mode_publishes_through_the_review_publisher(self) -> None:
+        """A MANUAL distribution's slots go to the review (simulated) publisher only."""
+        repository = memory_repository()
+        clock = ManualClock(T0)
+        distribution, _ = await seed_run(repository, make_accounts(1), mode=SafetyMode.MANUAL)
+        real = ScriptedPublisher()
+        review = SimulatedPublisher()
+        dispatcher = _dispatcher(
+            repository, real, clock, RecordingNotifier(), review_publisher=review
+        )
+        await run_until(dispatcher, clock, T0 + timedelta(hours=1), timedelta(minutes=10))
+        assert real.calls == [] and review.posts == 3
+        assert {s.status for s in await slots_of(repository, distribution.id)} == {"PUBLISHED"}

@@ -179,6 +179,21 @@ class TestWindowChoices:
         assert len(result.slots) == 10
         assert all(s.local_time.hour in (8, 12, 16, 20) for s in result.slots)
 
+    def test_seed_drives_the_jitter(self) -> None:
+        """Another seed moves times by seconds of jitter; the same seed repeats them."""
+        accounts = [account(i, timezone="UTC", platform="twitter") for i in range(20)]
+        times = {
+            seed: [
+                s.scheduled_at for s in plan_distribution(make_request(seed=seed), accounts).slots
+            ]
+            for seed in (1, 2)
+        }
+        assert times[1] != times[2]
+        assert times[1] == [
+            s.scheduled_at for s in plan_distribution(make_request(seed=1), accounts).slots
+        ]
+        assert any(t.second for t in times[1])  # not all on round minutes
+
     def test_rotation_changes_the_lead(self) -> None:
         """Successive distributions do not start with the same accounts."""
         accounts = [account(i, timezone="UTC", platform="twitter") for i in range(40)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,18 +18,28 @@ from engine.errors import (
     DistributionNotFound,
     IllegalTransition,
     InvalidInput,
+    NetworkError,
     NotAllowed,
     UnknownPublishError,
 )
-from engine.models import Actor, DistributionStatus, Role, SafetyMode, SlotStatus
+from engine.models import (
+    AccountState,
+    Actor,
+    DistributionStatus,
+    Role,
+    SafetyMode,
+    SlotStatus,
+)
 from engine.request import parse_request
 from engine.service import DistributionService, ServiceConfig
 from tests.engine.execution_support import (
     T0,
     RecordingNotifier,
     ScriptedPublisher,
+    make_accounts,
     memory_repository,
     run_until,
+    seed_run,
 )
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -287,3 +298,37 @@ class TestDistributionService:
         data = await world.service.analytics()
         assert data["distributions"] == {"AWAITING_APPROVAL": 1}
         assert sum(sum(p.values()) for p in data["platforms"].values()) == total
+
+    async def test_plan_without_trends_when_the_source_fails(self) -> None:
+        """A trend source that is down does not block planning: the plan says so."""
+
+        class DownTrends:
+            async def trends(self, platforms: list[str]) -> list[object]:
+                raise NetworkError("trends service unreachable: ClientConnectorError")
+
+        world = _World()
+        world.service = DistributionService(
+            world.repository, world.clock, world.notifier, trends=DownTrends()
+        )
+        await world.load_accounts()
+        request = _request().model_copy(update={"trend_weighted": True})
+        d = await world.service.create(OPERATOR, request)
+        view = await world.service.plan(OPERATOR, d.id)
+        assert view.slots
+        assert view.warnings[0].startswith("trends unavailable, planned without them")
+
+    async def test_retry_failed_moves_slots_of_suspended_accounts(self) -> None:
+        """A FAILED slot whose account is suspended is re-planned on another eligible account."""
+        world = _World()
+        accounts = make_accounts(2, ["tiktok"])
+        distribution, slots = await seed_run(world.repository, accounts[:1])
+        async with world.repository.unit_of_work() as uow:
+            await uow.upsert_accounts(
+                [replace(accounts[0], state=AccountState.SUSPENDED), accounts[1]]
+            )
+            await uow.save_slot(replace(slots[0], status=SlotStatus.FAILED, error="suspended"))
+        assert await world.service.retry_failed(OPERATOR, distribution.id) == 1
+        stored = {s.id: s for s in await world.service.progress(distribution.id)}
+        assert stored[slots[0].id].status == SlotStatus.SKIPPED
+        moved = next(s for s in stored.values() if s.redistributed_from == slots[0].id)
+        assert moved.account_id == accounts[1].id and moved.status == SlotStatus.QUEUED

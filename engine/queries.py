@@ -1,0 +1,102 @@
+"""The read side of the service: status, progress, history, analytics, lookups.
+
+Reads take no actor: Slack shows them to anyone in the channel (viewers included).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import Any
+
+from engine.models import Account, Distribution, DistributionStatus, Event, Slot, SlotStatus
+from engine.ports import Clock, Repository
+from engine.service_support import ServiceConfig, StatusView, resolve_distribution
+
+
+class DistributionReads:
+    """Queries over distributions, slots, the audit log and accounts."""
+
+    _repository: Repository
+    _clock: Clock
+    config: ServiceConfig
+
+    async def status(self, key: str) -> StatusView:
+        """Counts per slot status, the next due time, published/failed and late slots."""
+        now = self._clock.now()
+        async with self._repository.unit_of_work() as uow:
+            d = await resolve_distribution(uow, key)
+            counts = await uow.slot_counts(d.id)
+            waiting = await uow.list_slots(d.id, [SlotStatus.QUEUED, SlotStatus.RETRY_SCHEDULED])
+        late = 0
+        if d.status == DistributionStatus.EXECUTING:
+            late = sum(1 for s in waiting if s.due_at < now - self.config.late_after)
+        next_due = min((s.due_at for s in waiting), default=None)
+        return StatusView(
+            d,
+            {s: counts.get(s, 0) for s in SlotStatus},
+            next_due,
+            counts.get(SlotStatus.PUBLISHED, 0),
+            counts.get(SlotStatus.FAILED, 0),
+            late,
+        )
+
+    async def progress(self, key: str) -> builtins.list[Slot]:
+        """Every slot of the distribution, by due time."""
+        async with self._repository.unit_of_work() as uow:
+            d = await resolve_distribution(uow, key)
+            return await uow.list_slots(d.id)
+
+    async def history(self, *, key: str | None = None, limit: int = 20) -> builtins.list[Event]:
+        """The audit log, newest first, of one distribution or of everything."""
+        async with self._repository.unit_of_work() as uow:
+            distribution_id = (await resolve_distribution(uow, key)).id if key else None
+            return await uow.list_events(distribution_id=distribution_id, limit=limit)
+
+    async def analytics(self) -> dict[str, Any]:
+        """Totals over recent distributions: by status, by platform, success rate, accounts."""
+        by_status: dict[str, int] = {}
+        slots: dict[str, int] = {}
+        platforms: dict[str, dict[str, int]] = {}
+        async with self._repository.unit_of_work() as uow:
+            distributions = await uow.list_distributions(limit=200)
+            for d in distributions:
+                by_status[str(d.status)] = by_status.get(str(d.status), 0) + 1
+                for slot in await uow.list_slots(d.id):
+                    slots[str(slot.status)] = slots.get(str(slot.status), 0) + 1
+                    per = platforms.setdefault(slot.platform, {})
+                    per[str(slot.status)] = per.get(str(slot.status), 0) + 1
+            accounts = await uow.list_accounts()
+        published = slots.get(SlotStatus.PUBLISHED, 0)
+        attempted = (
+            published + slots.get(SlotStatus.FAILED, 0) + slots.get(SlotStatus.OUTCOME_UNKNOWN, 0)
+        )
+        states: dict[str, int] = {}
+        for a in accounts:
+            states[str(a.state)] = states.get(str(a.state), 0) + 1
+        return {
+            "distributions": by_status,
+            "slots": slots,
+            "platforms": platforms,
+            "published": published,
+            "failed": slots.get(SlotStatus.FAILED, 0),
+            "success_rate": round(published / attempted, 4) if attempted else None,
+            "accounts": states,
+        }
+
+    async def resolve(self, key: str) -> Distribution:
+        """The distribution with this id or name; AmbiguousName / DistributionNotFound."""
+        async with self._repository.unit_of_work() as uow:
+            return await resolve_distribution(uow, key)
+
+    async def list(
+        self, statuses: Sequence[DistributionStatus] | None = None, limit: int = 20
+    ) -> builtins.list[Distribution]:
+        """Distributions, newest first."""
+        async with self._repository.unit_of_work() as uow:
+            return await uow.list_distributions(statuses, limit)
+
+    async def accounts(self, platform: str | None = None) -> builtins.list[Account]:
+        """Stored accounts (of one platform), by id."""
+        async with self._repository.unit_of_work() as uow:
+            return await uow.list_accounts(platform)
