@@ -14,6 +14,8 @@ from typing import Any
 from bot.platforms_file import load_platforms
 from bot.settings import Settings
 from engine.adapters.apscheduler_runner import APSchedulerRunner
+from engine.adapters.litellm_client import build_gateway
+from engine.advisor import Advisor
 from engine.clock import SystemClock
 from engine.dispatcher import Dispatcher, DispatcherConfig, default_worker_id
 from engine.durations import parse_duration
@@ -89,7 +91,7 @@ def build_herald(
     clock: Clock | None = None,
     notifier: Notifier | None = None,
     platforms: PlatformTable | None = None,
-    llm: Any = None,
+    advisor: Advisor | None = None,
     trends: TrendSource | None = None,
 ) -> Herald:
     """Wire Herald from `settings`; any keyword given replaces what settings would build.
@@ -97,10 +99,10 @@ def build_herald(
     Repository from `database_url` (`memory://` for an in-memory one), publisher from
     `publisher` (`simulated` or `webhook`), platforms from `platforms_file`, trends from
     `trends_url` or `trends_file` (used when a request is trend_weighted). Raises
-    InvalidInput naming the setting that is wrong. `llm` is accepted for the planner's
-    advisor and currently unused here.
+    InvalidInput naming the setting that is wrong. The advisor fuses the models in
+    `HERALD_LLM_MODELS` (litellm is imported only when one is active) and is the built-in
+    deterministic advisor otherwise.
     """
-    del llm  # the LLM advisor is wired by the bot; the service plans without it
     owned: list[Any] = []
     clock = clock or SystemClock()
     notifier = notifier or LoggingNotifier()
@@ -156,12 +158,19 @@ def build_herald(
         trends = HttpTrendSource(settings.trends_url)
     elif trends is None and settings.trends_file:
         trends = FileTrendSource(settings.trends_file)
+    if advisor is None:
+        advisor = Advisor(
+            build_gateway(settings, clock),
+            platforms=platforms,
+            extra_hashtags=split_hashtags(settings.llm_extra_hashtags),
+        )
     service = DistributionService(
         repository,
         clock,
         notifier,
         platforms=platforms,
         trends=trends,
+        advisor=advisor,
         config=ServiceConfig(
             default_safety_mode=settings.safety_mode,
             enable_full_autonomous=settings.enable_full_autonomous,
@@ -218,3 +227,8 @@ def _publisher(settings: Settings, clock: Clock) -> Publisher:
             timeout_seconds=settings.webhook_timeout_seconds,
         )
     raise InvalidInput(f"HERALD_PUBLISHER: {settings.publisher!r} is not simulated or webhook")
+
+
+def split_hashtags(text: str) -> list[str]:
+    """`#a, b #c` -> ["a", "b", "c"]."""
+    return [t.strip().lstrip("#") for t in text.replace(",", " ").split() if t.strip("# ")]

@@ -44,8 +44,18 @@ def add_arguments(parser: argparse.ArgumentParser, name: str = "demo") -> None:
         help="clock speed-up (default: the request's window takes about 30 s)",
     )
     parser.add_argument("--json", action="store_true", help="print the final report as JSON")
-    parser.add_argument("--accounts", type=Path, default=EXAMPLES / "accounts.csv")
-    parser.add_argument("--request", type=Path, default=EXAMPLES / "request.json")
+    parser.add_argument(
+        "--accounts",
+        type=Path,
+        default=EXAMPLES / "accounts.csv",
+        help="accounts CSV to import (default: the bundled 150 accounts)",
+    )
+    parser.add_argument(
+        "--request",
+        type=Path,
+        default=EXAMPLES / "request.json",
+        help="request JSON (its start is moved to a minute from now)",
+    )
     parser.add_argument(
         "--failures",
         default=DEFAULT_FAILURES,

@@ -115,8 +115,10 @@ async def serve(
 ) -> None:
     """Run everything until `stop` is set (or SIGINT/SIGTERM)."""
     from aiohttp import web
+    from slack_sdk.errors import SlackApiError
 
     from bot.app import check_settings, create_app, deps_of_app
+    from engine.errors import InvalidInput
 
     socket_mode = settings.slack_app_token is not None
     check_settings(settings, socket_mode=socket_mode)  # before anything is opened
@@ -129,6 +131,12 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    try:
+        await _check_slack(bolt_app.client, settings)
+    except InvalidInput:
+        if outbox is not None:
+            await outbox.close()
+        raise
     await deps.herald.start()
     if deps.notifier is not None:
         await deps.notifier.start(outbox_interval=settings.slack_outbox_interval_seconds)
@@ -142,7 +150,11 @@ async def serve(
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
             handler = AsyncSocketModeHandler(bolt_app, settings.slack_app_token.get_secret_value())
-            await handler.connect_async()
+            try:
+                await asyncio.wait_for(handler.connect_async(), timeout=30)
+            except SlackApiError as exc:
+                error = exc.response.get("error", "error") if exc.response is not None else "error"
+                raise InvalidInput(f"SLACK_APP_TOKEN was refused by Slack ({error})") from None
             log.info("Herald is connected to Slack in Socket Mode; health on %s:%s", host, port)
         else:
             log.info("Herald listens on http://%s:%s/slack/events", host, port)
@@ -156,6 +168,26 @@ async def serve(
         if deps.notifier is not None:
             await deps.notifier.close()
         await deps.herald.stop()
+        if outbox is not None:
+            await outbox.close()
+
+
+async def _check_slack(client: Any, settings: Any) -> None:
+    """One auth.test before anything runs: a wrong token or URL fails the start, named."""
+    import aiohttp
+    from slack_sdk.errors import SlackApiError
+
+    from engine.errors import InvalidInput
+
+    try:
+        await asyncio.wait_for(client.auth_test(), timeout=15)
+    except SlackApiError as exc:
+        error = exc.response.get("error", "error") if exc.response is not None else "error"
+        raise InvalidInput(f"SLACK_BOT_TOKEN was refused by Slack ({error})") from None
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        raise InvalidInput(
+            f"SLACK_API_URL {settings.slack_api_url} is unreachable ({type(exc).__name__})"
+        ) from None
 
 
 async def _outbox(settings: Any) -> Any:

@@ -151,6 +151,7 @@ TERMINAL_SLOT_STATUSES = frozenset(
 class Distribution:
     """One piece of content pushed to many accounts: the request, its state and who decided.
 
+    `advice` is the fused LLM (or built-in) suggestion the plan was made with, with provenance.
     `version` increases on every save; a save with a stale version is refused.
     `origin` is opaque to the engine: adapters keep where it came from (a Slack
     channel and message) there.
@@ -169,6 +170,7 @@ class Distribution:
     approved_at: datetime | None = None
     decision_note: str | None = None
     simulation: dict[str, Any] | None = None
+    advice: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
     origin: dict[str, str] = field(default_factory=dict)
 

@@ -18,6 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from engine.accounts_csv import read_accounts_csv
+from engine.advisor import Advisor
 from engine.dispatcher import IN_DOUBT
 from engine.errors import (
     InvalidInput,
@@ -73,7 +74,9 @@ class DistributionService(DistributionReads):
         platforms: PlatformTable = DEFAULT_PLATFORMS,
         config: ServiceConfig | None = None,
         trends: TrendSource | None = None,
+        advisor: Advisor | None = None,
     ) -> None:
+        self._advisor = advisor
         self._repository = repository
         self._clock = clock
         self._notifier = notifier
@@ -125,37 +128,49 @@ class DistributionService(DistributionReads):
         return distribution
 
     async def plan(self, actor: Actor, key: str) -> PlanView:
-        """Run the planner over the stored accounts and store the slots (AWAITING_APPROVAL)."""
+        """Run the planner over the stored accounts and store the slots (AWAITING_APPROVAL).
+
+        Trends and the advisor (LLM fusion or the built-in advisor) are asked outside any
+        transaction, since they may take seconds; the write then checks that nobody changed
+        the distribution meanwhile (`ConcurrentModification`).
+        """
         require_role(actor, Role.OPERATOR, "plan a distribution")
-        now = self._clock.now()
         async with self._repository.unit_of_work() as uow:
             d = await resolve_distribution(uow, key)
-            target = advance_distribution(d.status, "plan", what=describe(d))
+            advance_distribution(d.status, "plan", what=describe(d))
             accounts = await uow.list_accounts()
-            trends: Sequence[Any] = ()
-            trend_warnings: list[str] = []
-            if self._trends is not None and d.request.trend_weighted:
-                try:
-                    trends = await self._trends.trends(d.request.platforms)
-                except (NetworkError, InvalidInput) as exc:
-                    # Trends only weight the timing: plan without them and say so.
-                    trend_warnings.append(f"trends unavailable, planned without them: {exc}")
             rotation = max(0, len(await uow.list_distributions(limit=1000)) - 1)
-            result = plan_distribution(
-                d.request,
-                accounts,
-                platforms=self._platforms,
-                trends=trends,
-                rotation=rotation,
-                max_risk=SafetyPolicy.for_mode(d.safety_mode).max_risk,
+        trends, warnings = await self._fetch_trends(d.request)
+        advice = None
+        platforms = self._platforms
+        if self._advisor is not None:
+            suggestions = await self._advisor.suggest(
+                d.request, accounts, trends=trends, plan_id=d.id
             )
-            by_id = {a.id: a for a in accounts}
-            slots = [slot_from_plan(d.id, i, p, by_id) for i, p in enumerate(result.slots)]
+            advice = suggestions.to_dict()
+            advice["lines"] = suggestions.lines(limit=8)
+            platforms = self._platforms_with_advice(suggestions.peak_hours)
+        result = plan_distribution(
+            d.request,
+            accounts,
+            platforms=platforms,
+            trends=trends,
+            rotation=rotation,
+            max_risk=SafetyPolicy.for_mode(d.safety_mode).max_risk,
+        )
+        by_id = {a.id: a for a in accounts}
+        slots = [slot_from_plan(d.id, i, p, by_id) for i, p in enumerate(result.slots)]
+        now = self._clock.now()
+        async with self._repository.unit_of_work() as uow:
+            current = await uow.get_distribution(d.id)
+            check_version(current, d.version)
+            target = advance_distribution(current.status, "plan", what=describe(current))
             await uow.replace_slots(d.id, slots)
-            before = d.status
-            d.status, d.updated_at = target, now
-            d.warnings, d.simulation = [*trend_warnings, *result.warnings], None
-            d = await uow.save_distribution(d)
+            before = current.status
+            current.status, current.updated_at = target, now
+            current.warnings, current.simulation = [*warnings, *result.warnings], None
+            current.advice = advice
+            d = await uow.save_distribution(current)
             event = distribution_event(
                 now,
                 "distribution.planned",
@@ -171,11 +186,31 @@ class DistributionService(DistributionReads):
                         for u in result.unscheduled[:200]
                     ],
                     "warnings": d.warnings,
+                    "advice_source": advice.get("source") if advice else None,
                 },
             )
             await uow.append_event(event)
         await self._notifier.notify(event)
         return PlanView(d, slots, list(result.unscheduled), list(d.warnings))
+
+    async def _fetch_trends(self, request: DistributionRequest) -> tuple[Sequence[Any], list[str]]:
+        """Trends for a trend-weighted request, and a warning when the source failed."""
+        if self._trends is None or not request.trend_weighted:
+            return (), []
+        try:
+            return await self._trends.trends(request.platforms), []
+        except (NetworkError, InvalidInput) as exc:
+            # Trends only weight the timing: plan without them and say so.
+            return (), [f"trends unavailable, planned without them: {exc}"]
+
+    def _platforms_with_advice(self, peak_hours: dict[str, tuple[int, ...]]) -> PlatformTable:
+        """The platform table with the advisor's fused weekday peak hours, where it gave any."""
+        overrides = {
+            platform: {"peak_hours": tuple(sorted(set(hours)))}
+            for platform, hours in peak_hours.items()
+            if hours and platform in self._platforms
+        }
+        return self._platforms.with_overrides(overrides) if overrides else self._platforms
 
     async def simulate(self, actor: Actor, key: str) -> dict[str, Any]:
         """The simulation report of the stored plan, also stored on the distribution."""

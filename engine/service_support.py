@@ -84,6 +84,7 @@ class ImportReport:
 
 
 def require_role(actor: Actor, role: Role, doing: str) -> None:
+    """Raise NotAllowed unless `actor` has at least `role` (viewer < operator < approver)."""
     if _RANK[actor.role] < _RANK[role]:
         raise NotAllowed(
             f"{actor.display or actor.id} is a {actor.role} and cannot {doing} (needs {role})"
@@ -91,6 +92,7 @@ def require_role(actor: Actor, role: Role, doing: str) -> None:
 
 
 def check_version(d: Distribution, expected: int | None) -> None:
+    """Raise ConcurrentModification when the caller saw another version than stored."""
     if expected is not None and d.version != expected:
         raise ConcurrentModification(
             f"{d.name!r} changed since you looked at it (version {d.version}, you saw "
@@ -99,10 +101,13 @@ def check_version(d: Distribution, expected: int | None) -> None:
 
 
 def describe(d: Distribution) -> str:
+    """How messages name a distribution."""
     return f"distribution {d.name!r}"
 
 
 async def resolve_distribution(uow: UnitOfWork, key: str) -> Distribution:
+    """The distribution with id `key`, or the one whose name matches; AmbiguousName /
+    DistributionNotFound otherwise."""
     key = key.strip()
     found = await uow.find_distributions(key)
     if not found:
@@ -118,6 +123,7 @@ async def resolve_distribution(uow: UnitOfWork, key: str) -> Distribution:
 def slot_from_plan(
     distribution_id: str, seq: int, planned: PlannedSlot, accounts: dict[str, Account]
 ) -> Slot:
+    """A planned slot stored as slot `seq` of the distribution, with its idempotency key."""
     account = accounts.get(planned.account_id)
     slot_id = f"{distribution_id}.{seq}"
     return Slot(
@@ -144,6 +150,7 @@ def slot_from_plan(
 
 
 def planned_from_slot(slot: Slot) -> PlannedSlot:
+    """A stored slot as the planner's value (for the simulation report)."""
     try:
         zone = ZoneInfo(slot.timezone)
     except (KeyError, ValueError):
@@ -174,6 +181,7 @@ def distribution_event(
     after: dict[str, Any] | None = None,
     data: dict[str, Any] | None = None,
 ) -> Event:
+    """An audit event about a distribution, by `actor`."""
     return Event(
         new_id("e"), now, kind, actor.id, d.id, before=before, after=after, data=data or {}
     )
@@ -187,6 +195,7 @@ def actor_slot_event(
     before: dict[str, Any],
     data: dict[str, Any],
 ) -> Event:
+    """An audit event about one slot, by `actor`."""
     payload = {"platform": slot.platform, "attempts": slot.attempts, **data}
     return Event(
         new_id("e"),

@@ -94,6 +94,7 @@ def normalise_distribution(distribution: Distribution) -> Distribution:
         updated_at=utc_required(distribution.updated_at, "updated_at"),
         approved_at=to_utc(distribution.approved_at, "approved_at"),
         simulation=json_copy(distribution.simulation, "simulation"),
+        advice=json_copy(distribution.advice, "advice"),
         warnings=[str(w) for w in distribution.warnings],
         origin={str(k): str(v) for k, v in distribution.origin.items()},
     )
@@ -104,6 +105,7 @@ def copy_distribution(distribution: Distribution) -> Distribution:
     return replace(
         distribution,
         simulation=json_copy(distribution.simulation),
+        advice=json_copy(distribution.advice),
         warnings=list(distribution.warnings),
         origin=dict(distribution.origin),
     )

@@ -105,6 +105,7 @@ def distribution_to_row(distribution: Distribution) -> dict[str, Any]:
         "approved_at": distribution.approved_at,
         "decision_note": distribution.decision_note,
         "simulation": distribution.simulation,
+        "advice": distribution.advice,
         "warnings": list(distribution.warnings),
         "origin": dict(distribution.origin),
     }
@@ -126,6 +127,7 @@ def row_to_distribution(row: Mapping[Any, Any]) -> Distribution:
         approved_at=row["approved_at"],
         decision_note=row["decision_note"],
         simulation=row["simulation"],
+        advice=row["advice"],
         warnings=list(row["warnings"] or []),
         origin=dict(row["origin"] or {}),
     )

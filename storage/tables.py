@@ -72,6 +72,7 @@ distributions = Table(
     Column("approved_at", UTCDateTime),
     Column("decision_note", Text),
     Column("simulation", JSON),
+    Column("advice", JSON),
     Column("warnings", JSON, nullable=False),
     Column("origin", JSON, nullable=False),
     Index(None, "status"),

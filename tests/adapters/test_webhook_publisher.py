@@ -157,3 +157,47 @@ class TestWebhookPublisher:
                 await publisher.publish(_request())
         finally:
             await publisher.close()
+
+
+class TestWebhookDispatch:
+    async def test_dispatcher_publishes_through_the_webhook(
+        self, service: tuple[_Service, str]
+    ) -> None:
+        """A run dispatched through a real posting service stores the service's post ids."""
+        from engine.clock import ManualClock
+        from engine.dispatcher import Dispatcher, DispatcherConfig
+        from tests.engine.execution_support import (
+            T0,
+            RecordingNotifier,
+            memory_repository,
+            seed_run,
+            slots_of,
+        )
+
+        svc, url = service
+
+        async def post(request: web.Request) -> web.StreamResponse:
+            key = request.headers["Idempotency-Key"]
+            svc.posted.setdefault(key, f"p-{len(svc.posted)}")
+            return web.json_response({"id": svc.posted[key], "url": f"https://x.example/{key}"})
+
+        svc.handler = post
+        repository = memory_repository()
+        clock = ManualClock(T0)
+        distribution, _ = await seed_run(repository, make_accounts(2), spacing=timedelta(0))
+        publisher = WebhookPublisher(url, SECRET)
+        try:
+            dispatcher = Dispatcher(
+                repository,
+                publisher,
+                clock,
+                RecordingNotifier(),
+                config=DispatcherConfig(worker_id="w-hook"),
+            )
+            await dispatcher.tick()
+        finally:
+            await publisher.close()
+        slots = await slots_of(repository, distribution.id)
+        assert {s.status for s in slots} == {"PUBLISHED"}
+        assert {s.post_id for s in slots} == set(svc.posted.values())
+        assert len(svc.posted) == len(slots) == 6

@@ -55,6 +55,23 @@ class TestSettings:
             check_settings(settings)
 
 
+class TestStartChecks:
+    async def test_refused_bot_token_fails_the_start(self, fake: FakeSlack) -> None:
+        """A token Slack refuses stops `serve` before anything runs, naming the variable."""
+        settings = bot_settings(fake.api_url, SLACK_BOT_TOKEN="xoxb-wrong")
+        clock = ManualClock(T0)
+        herald = make_herald(settings, clock=clock, notifier=None)
+        with pytest.raises(InvalidInput, match="SLACK_BOT_TOKEN was refused by Slack"):
+            await serve(settings, port=free_port(), herald=herald, client=build_client(settings))
+
+    async def test_unreachable_api_url_fails_the_start(self) -> None:
+        """An SLACK_API_URL nobody answers on is named at start."""
+        settings = bot_settings(f"http://127.0.0.1:{free_port()}/api/")
+        herald = make_herald(settings, clock=ManualClock(T0), notifier=None)
+        with pytest.raises(InvalidInput, match=r"SLACK_API_URL .* is unreachable"):
+            await serve(settings, port=free_port(), herald=herald, client=build_client(settings))
+
+
 class TestHealth:
     async def test_health_reflects_the_dispatcher(self, harness: Harness) -> None:
         """/health is 503 until the dispatcher ticks, 200 while it does, 503 once stopped."""
@@ -87,7 +104,7 @@ class TestHealth:
         assert "# TYPE herald_slack_requests_total counter" in text
         assert 'herald_slack_requests_total{kind="command"} 1' in text
         assert "herald_dispatcher_healthy" in text
-        assert "herald_slack_ack_seconds{quantile=\"0.99\"}" in text
+        assert 'herald_slack_ack_seconds{quantile="0.99"}' in text
 
 
 class TestSocketMode:

@@ -332,3 +332,66 @@ class TestDistributionService:
         assert stored[slots[0].id].status == SlotStatus.SKIPPED
         moved = next(s for s in stored.values() if s.redistributed_from == slots[0].id)
         assert moved.account_id == accounts[1].id and moved.status == SlotStatus.QUEUED
+
+
+class TestPlanWithAdvisor:
+    async def test_fused_advice_is_stored_with_provenance_and_shapes_the_peaks(self) -> None:
+        """Two models agreeing on an extra TikTok peak: the plan stores who proposed it and uses it."""
+        from engine.advisor import Advisor
+        from engine.llm_gateway import LLMGateway, RetryPolicy
+        from tests.engine.fake_llm import ScriptedClient
+
+        def answer(extra: int) -> dict[str, object]:
+            return {
+                "platform_order": ["tiktok", "instagram", "twitter", "youtube", "linkedin"],
+                "order_confidence": 0.9,
+                "platforms": [
+                    {
+                        "platform": "tiktok",
+                        "peak_hours": [10, 14, 18, 20, extra],
+                        "confidence": 0.9,
+                        "risk_notes": [],
+                    },
+                    {
+                        "platform": "instagram",
+                        "peak_hours": [9, 12, 17, 21],
+                        "confidence": 0.8,
+                        "risk_notes": [],
+                    },
+                ],
+            }
+
+        world = _World()
+        gateway = LLMGateway(
+            [ScriptedClient("gpt", [answer(16)]), ScriptedClient("claude", [answer(16)])],
+            world.clock,
+            retry=RetryPolicy(attempts=1),
+            deadline_s=2,
+        )
+        world.service = DistributionService(
+            world.repository, world.clock, world.notifier, advisor=Advisor(gateway)
+        )
+        await world.load_accounts()
+        d = await world.service.create(OPERATOR, _request())
+        view = await world.service.plan(OPERATOR, d.id)
+        advice = view.distribution.advice
+        assert advice is not None and advice["source"] == "fusion"
+        assert 16 in advice["peak_hours"]["tiktok"]
+        assert any("tiktok peak +16:00" in line and "gpt" in line for line in advice["lines"])
+        stored = await world.service.resolve(d.id)
+        assert stored.advice == advice
+
+    async def test_without_models_the_builtin_advice_is_recorded(self) -> None:
+        """No model configured: the built-in advisor's advice is stored and says so."""
+        from engine.advisor import Advisor
+
+        world = _World()
+        world.service = DistributionService(
+            world.repository, world.clock, world.notifier, advisor=Advisor(None)
+        )
+        await world.load_accounts()
+        d = await world.service.create(OPERATOR, _request())
+        view = await world.service.plan(OPERATOR, d.id)
+        assert view.slots
+        assert view.distribution.advice is not None
+        assert view.distribution.advice["source"] == "builtin"

@@ -53,6 +53,7 @@ def upgrade() -> None:
     sa.Column('approved_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('decision_note', sa.Text(), nullable=True),
     sa.Column('simulation', sa.JSON(), nullable=True),
+    sa.Column('advice', sa.JSON(), nullable=True),
     sa.Column('warnings', sa.JSON(), nullable=False),
     sa.Column('origin', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_distributions'))
