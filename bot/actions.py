@@ -42,17 +42,10 @@ def register(app: AsyncApp) -> None:
 
 
 def _value(body: dict[str, Any]) -> dict[str, Any]:
+    """The clicked button's value; a button without a distribution or slot is refused."""
     action = (body.get("actions") or [{}])[0]
     value = decode_value(action.get("value"))
-    if (
-        not value.get("d")
-        and not value.get("s")
-        and action.get("action_id")
-        not in {
-            ids.HOME_REFRESH,
-            ids.HOME_OPEN_CREATE,
-        }
-    ):
+    if not value.get("d") and not value.get("s"):
         raise InvalidInput("this button is from an older Herald and no longer works")
     return value
 
@@ -194,9 +187,8 @@ async def run_intent(deps: BotDeps, user: str, intent: Intent) -> str:
     reason = intent.args.get("reason")
     service = deps.service
     if intent.action == "approve":
-        dist = await service.approve(
-            actor, key, expected_version=intent.args.get("v") and int(intent.args["v"])
-        )
+        version = intent.args.get("v")
+        dist = await service.approve(actor, key, expected_version=int(version) if version else None)
     elif intent.action == "reject":
         dist = await service.reject(actor, key, reason=reason or "rejected in chat")
     elif intent.action == "halt":

@@ -5,8 +5,7 @@
   seconds per distribution (events in between are coalesced into the next edit);
 - thread replies for failures (Retry / Skip), redistributions, pauses and completion;
 - risk alerts to `settings.alerts_channel`, one thread per distribution;
-- a call Slack refuses with 429 (after the SDK's Retry-After retries), a 5xx or a network
-  error goes to the persisted outbox and is re-sent by `drain_outbox`.
+- delivery (429 Retry-After, the persisted outbox) is `bot.slack_delivery.SlackDelivery`.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -32,9 +30,10 @@ from bot.blocks.progress import (
     status_text,
 )
 from bot.metrics import Metrics
-from bot.outbox import Outbox, entry_field
+from bot.outbox import Outbox
 from bot.reads import StatusCache
 from bot.settings import Settings
+from bot.slack_delivery import SlackDelivery
 from bot.timeline import render_timeline
 from engine.clock import SystemClock
 from engine.errors import HeraldError
@@ -87,11 +86,6 @@ REPLY_EVENTS = frozenset(
 ALERT_EVENTS = frozenset(
     {"risk.alert", "distribution.halted", "account.suspended", "account.rate_limited"}
 )
-# Slack errors worth trying again later; anything else (invalid_blocks, channel_not_found)
-# would fail the same way forever and is only logged.
-TEMPORARY_SLACK_ERRORS = frozenset(
-    {"ratelimited", "service_unavailable", "internal_error", "fatal_error", "request_timeout"}
-)
 MAX_FAILURE_REPLIES = 20
 # Outbox kind of a plan-card edit that waits for Slack: re-rendered when re-sent.
 REFRESH_CARD = "herald.refresh_card"
@@ -113,7 +107,6 @@ class SlackNotifier:
     ) -> None:
         self.client = client
         self.settings = settings
-        self.outbox = outbox
         self.clock: Clock = clock or SystemClock()
         self.status_interval = (
             status_interval
@@ -121,12 +114,13 @@ class SlackNotifier:
             else settings.slack_status_interval_seconds
         )
         self.metrics = metrics or Metrics()
+        self.delivery = SlackDelivery(client, outbox=outbox, clock=self.clock, metrics=self.metrics)
+        self.delivery.redo[REFRESH_CARD] = self._redo_card
         self.timeline = timeline
         self._service: Any = None
         self.reads: StatusCache = StatusCache(None)
         self._queue: asyncio.Queue[Event] | None = None
         self._worker: asyncio.Task[None] | None = None
-        self._drainer: asyncio.Task[None] | None = None
         self._adopted: dict[str, str] = {}  # key or id -> channel, for cards without origin
         self._cards: dict[str, tuple[str, str]] = {}  # id -> (channel, ts) posted here
         self._status: dict[str, tuple[str, str]] = {}
@@ -134,7 +128,6 @@ class SlackNotifier:
         self._last_status: dict[str, float] = {}
         self._pending_status: dict[str, asyncio.Task[None]] = {}
         self._failure_replies: dict[str, int] = {}
-        self._blocked_until = 0.0
         self._in_flight = 0  # events queued or being rendered
         self._status_locks: dict[str, asyncio.Lock] = {}
         # Who rejected, halted or cancelled (the engine keeps only approvers on the record).
@@ -150,7 +143,7 @@ class SlackNotifier:
         self._service = service
         self.reads = reads or StatusCache(service)
         if clock is not None:
-            self.clock = clock
+            self.clock = self.delivery.clock = clock
 
     def adopt_channel(self, key: str, channel: str) -> None:
         """Post the card of `key` (id or name) in `channel` if it has no card yet."""
@@ -180,100 +173,38 @@ class SlackNotifier:
 
     async def start(self, *, outbox_interval: float = 5.0) -> None:
         """Start re-sending the outbox every `outbox_interval` seconds."""
-        if self.outbox is not None and self._drainer is None:
-            self._drainer = asyncio.get_running_loop().create_task(
-                self._drain_loop(outbox_interval)
-            )
+        self.delivery.start(outbox_interval)
 
     async def close(self) -> None:
         """Stop the background tasks (queued events still unsent are dropped)."""
-        for task in [self._worker, self._drainer, *self._pending_status.values()]:
+        await self.delivery.close()
+        for task in [self._worker, *self._pending_status.values()]:
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
 
-    # --- sending
-    async def call(
-        self,
-        method: str,
-        *,
-        persist: bool = True,
-        persist_as: tuple[str, dict[str, Any]] | None = None,
-        **kwargs: Any,
-    ) -> dict[str, Any] | None:
-        """One Web API call; on a temporary failure the call goes to the outbox (if
-        `persist`; as `persist_as` = (kind, payload) when given) and None is returned.
-        Honours Retry-After for later calls too."""
-        wait = self._blocked_until - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        try:
-            response = await self.client.api_call(method, json=kwargs)
-            self.metrics.inc("herald_slack_calls_total", method=method, result="ok")
-            return dict(response.data) if isinstance(response.data, dict) else {}
-        except SlackApiError as exc:
-            error = str(exc.response.get("error", "")) if exc.response is not None else ""
-            status = exc.response.status_code if exc.response is not None else 0
-            if status == 429:
-                retry_after = float(exc.response.headers.get("Retry-After", 1) or 1)
-                self._blocked_until = time.monotonic() + retry_after
-            temporary = status == 429 or status >= 500 or error in TEMPORARY_SLACK_ERRORS
-            self.metrics.inc("herald_slack_calls_total", method=method, result=error or str(status))
-            if not temporary:
-                log.warning("Slack refused %s: %s", method, error or status)
-                return None
-            reason = error or f"HTTP {status}"
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            self.metrics.inc("herald_slack_calls_total", method=method, result="network")
-            reason = f"network: {type(exc).__name__}"
-        if persist and self.outbox is not None:
-            kind, payload = persist_as or (method, kwargs)
-            await self.outbox.enqueue(kind, payload)
-            self.metrics.inc("herald_slack_outbox_enqueued_total")
-            log.info("Slack %s failed (%s); kept in the outbox", method, reason)
-        return None
+    # --- sending (through SlackDelivery)
+    @property
+    def outbox(self) -> Outbox | None:
+        return self.delivery.outbox
+
+    async def call(self, method: str, **kwargs: Any) -> dict[str, Any] | None:
+        """One Web API call through the delivery (outbox on temporary failure)."""
+        return await self.delivery.call(method, **kwargs)
 
     async def post(self, **kwargs: Any) -> dict[str, Any] | None:
-        """chat.postMessage through `call`."""
-        return await self.call("chat.postMessage", **kwargs)
+        """chat.postMessage through the delivery."""
+        return await self.delivery.call("chat.postMessage", **kwargs)
 
     async def drain_outbox(self, limit: int = 50) -> int:
-        """Re-send what is due in the outbox; returns how many went out."""
-        if self.outbox is None:
-            return 0
-        sent = 0
-        now = self.clock.now()
-        for entry in await self.outbox.due(now, limit):
-            entry_id = entry_field(entry, "id")
-            kind, payload = entry_field(entry, "kind"), entry_field(entry, "payload")
-            if kind == REFRESH_CARD:
-                # A card edit is re-rendered from the current state, never replayed: an old
-                # edit sent late would overwrite a newer decision on the card.
-                result = await self.refresh_card(str(payload["d"]), persist=False)
-            else:
-                result = await self.call(kind, persist=False, **payload)
-            if result is not None:
-                await self.outbox.mark_sent(entry_id, now)
-                sent += 1
-            else:
-                attempts = int(
-                    getattr(entry, "attempts", 0)
-                    or (entry.get("attempts", 0) if isinstance(entry, dict) else 0)
-                )
-                backoff = min(300.0, 5.0 * 2**attempts)
-                await self.outbox.mark_failed(
-                    entry_id, "Slack unavailable", now + timedelta(seconds=backoff)
-                )
-        return sent
+        """Re-send what is due in the outbox (card edits are re-rendered, not replayed)."""
+        return await self.delivery.drain(limit)
 
-    async def _drain_loop(self, interval: float) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.drain_outbox()
-            except Exception:
-                log.exception("outbox drain failed")
+    async def _redo_card(self, payload: dict[str, Any]) -> dict[str, Any] | None:
+        # A card edit is re-rendered from the current state, never replayed: an old edit
+        # sent late would overwrite a newer decision on the card.
+        return await self.refresh_card(str(payload["d"]), persist=False)
 
     # --- event rendering
     async def _work(self) -> None:
@@ -509,10 +440,3 @@ class SlackNotifier:
         await self.post(
             channel=channel, text=f"⚠️ {event.kind} `{event.account_id or ''}` {reason}".strip()
         )
-
-    def is_terminal(self, dist: Distribution) -> bool:
-        return dist.status in {
-            DistributionStatus.COMPLETED,
-            DistributionStatus.CANCELLED,
-            DistributionStatus.HALTED,
-        }

@@ -78,7 +78,7 @@ async def on_create_submitted(
     channel = str(_meta(body).get("c") or user)
     dist = await create_with_card(deps, client, actor, request, channel)
     await client.chat_postEphemeral(
-        channel=channel,
+        channel=dist.origin.get("channel", channel),
         user=user,
         text=f"Created draft *{dist.name}* (`{dist.id}`). Next: `/herald plan {dist.id}`",
     )

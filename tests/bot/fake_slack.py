@@ -312,6 +312,8 @@ class FakeSlack:
 
     async def m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = _require(args, "channel")
+        if channel.startswith("U"):
+            channel = "D" + channel  # a user id posts into the app's DM with them
         blocks = args.get("blocks") or []
         if not args.get("text") and not blocks:
             raise SlackError("no_text")

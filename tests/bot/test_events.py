@@ -79,6 +79,20 @@ class TestEvents:
         await h.settle(until=lambda: "viewer" in h.fake.responses_text())
         assert (await h.service.resolve(dist_id)).status == DistributionStatus.EXECUTING
 
+    async def test_approve_in_chat_checks_the_version(self, harness: Harness) -> None:
+        """'approve spring' is proposed with the plan's version; Confirm approves it."""
+        h = harness
+        dist_id = await create_and_plan(h)
+        await h.settle()
+        await h.driver.dm("approve spring", user=APPROVER, channel="D_BOSS")
+        await h.settle(until=lambda: any(m.channel == "D_BOSS" for m in h.fake.messages))
+        proposal = [m for m in h.fake.messages if m.channel == "D_BOSS"][-1]
+        value = json.loads(proposal.action_values(ids.INTENT_CONFIRM)[0])
+        assert value["x"]["v"] == str((await h.service.resolve(dist_id)).version)
+        await h.driver.click(proposal, ids.INTENT_CONFIRM, user=APPROVER)
+        await h.settle(until=lambda: "Done" in h.fake.get("D_BOSS", proposal.ts).text)
+        assert (await h.service.resolve(dist_id)).status == DistributionStatus.EXECUTING
+
     async def test_unintelligible_message_gets_examples(self, harness: Harness) -> None:
         """A message with no intent gets examples of what works."""
         await harness.driver.dm("bananas")

@@ -72,6 +72,24 @@ class TestCreateModal:
         assert harness.fake.views == {}
 
 
+class TestHomeCreate:
+    async def test_new_distribution_from_home_lands_in_the_dm(self, harness: Harness) -> None:
+        """Home's 'New distribution' opens the form; the card goes to the user's DM and is
+        edited there later (its real D... channel is what the distribution keeps)."""
+        h = harness
+        await h.import_accounts()
+        await h.driver.event({"type": "app_home_opened", "user": OPERATOR, "tab": "home"})
+        await h.settle(until=lambda: OPERATOR in h.fake.home)
+        await h.driver.interact(h.driver.home_click_payload(ids.HOME_OPEN_CREATE, user=OPERATOR))
+        await h.settle(until=lambda: h.fake.views)
+        await h.driver.submit(next(iter(h.fake.views)), FORM, user=OPERATOR)
+        await h.settle(until=lambda: h.fake.channel_messages("D" + OPERATOR))
+        dist = await h.service.resolve("autumn")
+        assert dist.origin["channel"] == "D" + OPERATOR
+        await h.driver.command("plan autumn", user=OPERATOR)
+        await h.settle(until=lambda: "Slots per platform" in h.card("D" + OPERATOR).all_text())
+
+
 class TestRejectModal:
     async def test_reject_asks_for_a_reason_then_rejects(self, harness: Harness) -> None:
         """Reject opens a reason modal; submitting it rejects and the card says who and why."""
