@@ -2,10 +2,12 @@
 
 Sends signed `/herald status`/`/herald help` commands and Home "Refresh" clicks at
 `--rate` requests per second to the real bolt app (HTTP on loopback, fake Slack Web API)
-while a `--slots`-slot distribution is being published by the dispatcher in the same
-process, on a scaled clock. Target: p99 <= 100 ms.
+while a `--slots`-slot distribution (SQLite, simulated publisher) is being published by
+the dispatcher in the same process, its clock running `--speed` times faster once the
+plan is approved. Target: p99 <= 100 ms.
 
     uv run python -m bench.slack_ack [--rate 20] [--seconds 20] [--slots 10000]
+    uv run python -m bench.slack_ack --speed 720   # the run's 2 h peak burst during the load
 
 The load generator shares the event loop with the app, so its own overhead is included
 in the figures (they are an upper bound).

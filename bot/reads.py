@@ -34,7 +34,7 @@ class StatusCache:
         repository: Any = None,
         ttl: float = 2.0,
         full_every: float = 30.0,
-        accounts_ttl: float = 15.0,
+        accounts_ttl: float = 60.0,
     ) -> None:
         self._service = service
         self._repository = repository

@@ -107,6 +107,47 @@ class TestHealth:
         assert 'herald_slack_ack_seconds{quantile="0.99"}' in text
 
 
+class TestServeHttp:
+    async def test_production_wiring_over_http(self, fake: FakeSlack, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        """`serve` as `herald serve` runs it (bootstrap, SQLite, SQL outbox, HTTP mode):
+        a signed command is answered, /health turns 200 once the dispatcher ticks, and a
+        redelivered event is recognised through the SQL seen-event log."""
+        from storage.migrate import upgrade
+        from tests.bot.conftest import SECRET
+        from tests.bot.driver import SlackDriver
+
+        url = f"sqlite+aiosqlite:///{tmp_path}/herald.db"
+        await upgrade(url)
+        settings = bot_settings(fake.api_url, HERALD_DATABASE_URL=url)
+        port = free_port()
+        stop, started = asyncio.Event(), asyncio.Event()
+        task = asyncio.create_task(serve(settings, port=port, stop=stop, started=started))
+        driver = SlackDriver(f"http://127.0.0.1:{port}/slack/events", SECRET, fake)
+        try:
+            await asyncio.wait_for(started.wait(), 10)
+            reply = await driver.command("help")
+            assert reply.status == 200 and "Herald commands" in reply.text
+            async with aiohttp.ClientSession() as session:
+                for _ in range(100):
+                    async with session.get(f"http://127.0.0.1:{port}/health") as resp:
+                        if resp.status == 200:
+                            break
+                    await asyncio.sleep(0.05)
+                assert resp.status == 200
+            for attempt in (None, 1):
+                await driver.dm("help", event_id="EvHTTP1", retry_num=attempt)
+            for _ in range(100):
+                if fake.messages:
+                    break
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.2)
+            assert len(fake.messages) == 1
+        finally:
+            await driver.close()
+            stop.set()
+            await asyncio.wait_for(task, 10)
+
+
 class TestSocketMode:
     async def test_slash_command_and_dm_over_socket_mode(self, fake: FakeSlack) -> None:
         """With SLACK_APP_TOKEN the bot connects over a websocket and answers envelopes."""
