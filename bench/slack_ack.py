@@ -209,9 +209,6 @@ async def main(
 
 
 def cli() -> int:
-    # engine/scheduling.py's matching recurses once per slot (reported); 10 000 slots need
-    # more than Python's default depth of 1 000.
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 50_000))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=20.0, help="requests per second")
     parser.add_argument("--seconds", type=float, default=20.0, help="how long to send")

@@ -256,6 +256,11 @@ def _offpeak_pick(
     return None
 
 
+# Options per time in the re-matching; see `_rematch`.
+EDGE_CAP = 256
+EDGE_STRIDE = 97
+
+
 def _rematch(
     candidates: Sequence[Candidate],
     placements: list[Placement],
@@ -268,15 +273,23 @@ def _rematch(
     greedy plan stands)."""
     count = len(placements)
     edges: list[list[tuple[int, tuple[int, int]]]] = []
-    for p in placements:
+    for idx, p in enumerate(placements):
         t = p.at
-        edges.append(
-            [
-                (i, (a, b))
-                for b, _rank, i, a in segments.get(t // 900, ())
-                if a <= t < b and candidates[i].earliest <= t
-            ]
-        )
+        bucket = segments.get(t // 900, ())
+        size = len(bucket)
+        # A small bucket keeps its order (earliest-ending peak first). A crowded one (many
+        # accounts sharing a zone) gives each time at most EDGE_CAP options, starting at a
+        # rotating offset so neighbouring times see different accounts: the matching stays
+        # near-linear instead of building a quadratic graph.
+        start = 0 if size <= EDGE_CAP else (idx * EDGE_STRIDE) % size
+        options: list[tuple[int, tuple[int, int]]] = []
+        for k in range(size):
+            b, _rank, i, a = bucket[(start + k) % size]
+            if a <= t < b and candidates[i].earliest <= t:
+                options.append((i, (a, b)))
+                if len(options) >= EDGE_CAP:
+                    break
+        edges.append(options)
     slot_of: dict[int, int] = {}
     match: list[int | None] = [None] * count
     peak_of: list[tuple[int, int] | None] = [None] * count
@@ -287,22 +300,40 @@ def _rematch(
             peak_of[idx] = p.peak
     before = len(slot_of)
 
-    def augment(idx: int, seen: set[int]) -> bool:
-        for i, interval in edges[idx]:
-            if i in seen:
-                continue
-            seen.add(i)
-            other = slot_of.get(i)
-            if other is None or augment(other, seen):
-                slot_of[i] = idx
-                match[idx] = i
-                peak_of[idx] = interval
-                return True
+    def augment(root: int) -> bool:
+        # Kuhn's augmenting path, iteratively: a recursive search overflows the stack on
+        # plans of thousands of slots. `path[k]` is the edge from `stack[k]` to `stack[k+1]`.
+        seen: set[int] = set()
+        stack: list[list[int]] = [[root, 0]]
+        path: list[tuple[int, int, tuple[int, int]]] = []
+        while stack:
+            frame = stack[-1]
+            idx, options = frame[0], edges[frame[0]]
+            while frame[1] < len(options):
+                i, interval = options[frame[1]]
+                frame[1] += 1
+                if i in seen:
+                    continue
+                seen.add(i)
+                path.append((idx, i, interval))
+                other = slot_of.get(i)
+                if other is None:
+                    for at, account, peak in path:
+                        slot_of[account] = at
+                        match[at] = account
+                        peak_of[at] = peak
+                    return True
+                stack.append([other, 0])
+                break
+            else:
+                stack.pop()
+                if path:
+                    path.pop()
         return False
 
     for idx in range(count):
         if match[idx] is None and edges[idx]:
-            augment(idx, set())
+            augment(idx)
     if len(slot_of) == before:
         return None
     # Off-peak times, in order, take the chain's remaining accounts (any whose earliest
