@@ -14,7 +14,6 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-
 from engine.errors import InvalidInput
 from engine.models import Role, SafetyMode
 

@@ -12,7 +12,7 @@ PLATFORMS = ("tiktok", "instagram", "youtube", "twitter", "linkedin")
 
 class TestCrowdedWindow:
     def test_three_thousand_accounts_in_one_zone_plan_without_breaking_a_rule(self) -> None:
-        """A crowded peak (3 000 accounts, one zone, no gaps) is planned, on peak, within the rules."""
+        """3 000 accounts in one zone, no gaps: planned on peak, within every rule."""
         accounts = [
             Account(f"a{i}", PLATFORMS[i % 5], f"@h{i}", "UTC", followers=1000 + i, health=0.95)
             for i in range(3000)

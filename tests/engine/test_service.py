@@ -336,7 +336,7 @@ class TestDistributionService:
 
 class TestPlanWithAdvisor:
     async def test_fused_advice_is_stored_with_provenance_and_shapes_the_peaks(self) -> None:
-        """Two models agree on an extra TikTok peak: the plan stores who proposed it, and uses it."""
+        """Two models agree on an extra TikTok peak: stored with provenance, and used."""
         from engine.advisor import Advisor
         from engine.llm_gateway import LLMGateway, RetryPolicy
         from tests.engine.fake_llm import ScriptedClient
