@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import actions, commands, events, home, views
 from bot.context import DEPS, BotDeps
 from bot.failures import report_error
-from bot.intents import IntentParser, KeywordIntentParser
+from bot.intents import IntentParser, KeywordIntentParser, LLMIntentParser
 from bot.reads import StatusCache
 from bot.settings import Settings
 from engine.clock import SystemClock
@@ -113,8 +113,8 @@ def create_app(
         herald=herald,
         clock=clock,
         notifier=notifier,
-        # An LLM-backed parser may be plugged in here; its output is only ever proposed.
-        intent_parser=intent_parser or KeywordIntentParser(),
+        # Its output is only ever proposed: Confirm runs it.
+        intent_parser=intent_parser or build_intent_parser(herald),
         outbox=outbox,
         reads=reads,
     )
@@ -133,6 +133,15 @@ def create_app(
         surface.register(app)
     app.error(report_error)
     return app
+
+
+def build_intent_parser(herald: Any) -> IntentParser:
+    """The models' parser when the herald's advisor has a gateway, else the keyword one."""
+    advisor = getattr(herald.service, "advisor", None)
+    gateway = getattr(advisor, "gateway", None)
+    if gateway is not None:
+        return LLMIntentParser(gateway, fallback=KeywordIntentParser())
+    return KeywordIntentParser()
 
 
 def deps_of_app(app: AsyncApp) -> BotDeps:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.metrics import Metrics
 from bot.reads import StatusCache
+from bot.roles import RoleDirectory
 from bot.settings import Settings
 from engine.errors import NotAllowed
 from engine.models import Actor, Role
@@ -35,6 +36,7 @@ class BotDeps:
     outbox: Outbox | None = None
     metrics: Metrics = field(default_factory=Metrics)
     reads: StatusCache | None = None
+    roles: RoleDirectory | None = None
 
     async def status(self, key: str) -> Any:
         """The distribution's StatusView, through the shared short-lived cache."""
@@ -49,7 +51,9 @@ class BotDeps:
 
     def actor(self, user_id: str, display: str = "") -> Actor:
         """The engine actor for a Slack user, with the role the settings give them."""
-        return Actor(user_id, self.settings.role_of(user_id), display or user_id)
+        if self.roles is None:
+            self.roles = RoleDirectory(self.settings)
+        return Actor(user_id, self.roles.role_of(user_id), display or user_id)
 
     def require(self, user_id: str, role: Role, doing: str) -> Actor:
         """The actor, or NotAllowed before anything is touched (the service checks again)."""

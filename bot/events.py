@@ -14,7 +14,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
-from bot.blocks.common import actions, button, context, section
+from bot.blocks.common import actions, button, context, escape, section
 from bot.blocks.reports import build_help, build_list, build_status
 from bot.context import BotDeps, deps_of
 from bot.failures import guarded
@@ -129,7 +129,10 @@ def propose(intent: Intent, dist: Distribution, user: str) -> tuple[str, list[An
             ),
             button("Cancel", ids.INTENT_CANCEL, {"d": dist.id}),
         ),
-        context(f"Only {who} can confirm. Nothing happens until someone does."),
+        context(
+            f"Only {who} can confirm. Nothing happens until someone does."
+            + (f" Understood by {escape(intent.source)}." if intent.source != "keywords" else "")
+        ),
     ]
     return text, blocks
 

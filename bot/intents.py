@@ -1,15 +1,27 @@
 """Plain language ("pause the spring launch", "how is the black friday push doing?") to an Intent.
 
-`KeywordIntentParser` is deterministic. An LLM-backed parser can be plugged in through the
-`IntentParser` protocol later; either way an Intent that changes state is only *proposed*:
+`KeywordIntentParser` is deterministic; `LLMIntentParser` asks the models through the LLM
+gateway and falls back to it. Either way an Intent that changes state is only *proposed*:
 it runs when an authorized user presses Confirm. Model output never acts by itself.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+from engine.errors import LLMError
+from engine.llm_gateway import make_call
+
+if TYPE_CHECKING:
+    from engine.llm_gateway import LLMGateway
+
+log = logging.getLogger(__name__)
 
 # action -> words that ask for it (checked in this order: the first hit wins)
 _ACTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -101,6 +113,8 @@ class Intent:
     action: str
     key: str | None = None
     args: dict[str, str] = field(default_factory=dict)
+    # Who understood it: "keywords", or the models that agreed ("models: gpt, claude").
+    source: str = field(default="keywords", compare=False)
 
     @property
     def changes_state(self) -> bool:
@@ -180,3 +194,115 @@ def describe(intent: Intent, name: str) -> str:
     """What a confirmed intent will do, in words."""
     reason = f" (reason: {intent.args['reason']})" if intent.args.get("reason") else ""
     return f"*{intent.action.capitalize()}* {name}{reason}"
+
+
+# ---------------------------------------------------------------------- the model-backed parser
+
+KNOWN_ACTIONS = tuple(action for action, _ in _ACTIONS)
+NO_INTENT = "none"
+INTENT_BUDGET_KEY = "slack-intents"
+MAX_MESSAGE_CHARS = 2000
+
+INTENT_INSTRUCTIONS = (
+    "You read one chat message sent to Herald, a bot that runs content distributions "
+    "(named campaigns) for the operator's own social accounts, and say what it asks for. "
+    "action is one of: help, list (what is running), status (how one is doing), plan, "
+    "simulate, approve, reject, pause, resume, cancel, halt (emergency stop), retry; or "
+    "none when the message asks for none of these. key is the distribution's name or id "
+    "exactly as written in data.message (null for help, list and none). reason is the "
+    "reason the message gives, copied from it, or null."
+)
+
+
+class IntentAnswer(BaseModel):
+    """What a model says a chat message asks for (validated; never acted on directly)."""
+
+    action: Literal[
+        "help",
+        "list",
+        "status",
+        "plan",
+        "simulate",
+        "approve",
+        "reject",
+        "pause",
+        "resume",
+        "cancel",
+        "halt",
+        "retry",
+        "none",
+    ]
+    key: str | None = Field(default=None, max_length=200)
+    reason: str | None = Field(default=None, max_length=500)
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in re.split(r"[^\w]+", text.lower()) if w]
+
+
+def check_intent_answer(answer: IntentAnswer, message: str) -> None:
+    """Reject an answer whose key is not taken from `message` (a model must not pick a
+    distribution the user never named). Raises ValueError."""
+    if answer.action not in {*KNOWN_ACTIONS, NO_INTENT}:
+        raise ValueError(f"unknown action {answer.action!r}")
+    if answer.key is None or answer.action in {"help", "list", NO_INTENT}:
+        return
+    said = set(_words(message))
+    missing = [w for w in _words(answer.key) if w not in said]
+    if missing or not _words(answer.key):
+        raise ValueError(f"key {answer.key[:80]!r} is not in the message")
+
+
+class LLMIntentParser:
+    """Asks the models what a message means; the deterministic parser when they cannot say.
+
+    The message travels as JSON data (never as instructions). Each answer must validate
+    against `IntentAnswer` and name a key found in the message; the answers are fused by
+    weighted vote on (action, key). No valid answer, a budget or gateway error, or a
+    model saying `none` while the keywords find something: the keyword parser decides.
+    The Intent is only proposed; Confirm still runs it.
+    """
+
+    def __init__(self, gateway: LLMGateway, fallback: IntentParser | None = None) -> None:
+        self.gateway = gateway
+        self.fallback: IntentParser = fallback or KeywordIntentParser()
+
+    async def parse(self, text: str) -> Intent | None:
+        clean = _normalise(text)
+        if not clean:
+            return None
+        message = clean[:MAX_MESSAGE_CHARS]
+        call = make_call(INTENT_INSTRUCTIONS, {"message": message}, IntentAnswer, max_tokens=200)
+        try:
+            result = await self.gateway.ask(
+                call,
+                IntentAnswer,
+                plan_id=INTENT_BUDGET_KEY,
+                check=lambda answer: check_intent_answer(answer, message),
+            )
+        except LLMError as exc:
+            log.info("intent models unavailable (%s): keyword parser used", exc)
+            return await self.fallback.parse(text)
+        if not result.answers:
+            return await self.fallback.parse(text)
+        votes: dict[tuple[str, str | None], float] = defaultdict(float)
+        for answer in result.answers:
+            key = answer.value.key.strip() if answer.value.key else None
+            votes[(answer.value.action, key)] += answer.weight
+        (action, key), _ = max(votes.items(), key=lambda item: item[1])
+        if action == NO_INTENT:
+            return await self.fallback.parse(text)
+        agreed = [
+            a
+            for a in result.answers
+            if a.value.action == action and (a.value.key.strip() if a.value.key else None) == key
+        ]
+        args: dict[str, str] = {}
+        reason = next((a.value.reason for a in agreed if a.value.reason), None)
+        # Keep a reason only if it is the user's own words, not the model's.
+        if reason and reason.strip().lower().rstrip(".!?") in message.lower():
+            args["reason"] = reason.strip().rstrip(".!?")
+        models = ", ".join(a.model for a in agreed)
+        if action in {"help", "list"}:
+            key = None
+        return Intent(action, key, args, source=f"models: {models}")

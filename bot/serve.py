@@ -140,6 +140,7 @@ async def serve(
     await deps.herald.start()
     if deps.notifier is not None:
         await deps.notifier.start(outbox_interval=settings.slack_outbox_interval_seconds)
+    roles_task = asyncio.create_task(_keep_roles_fresh(deps, bolt_app.client))
     runner = web.AppRunner(build_web_app(bolt_app, with_events=not socket_mode))
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -162,6 +163,7 @@ async def serve(
             started.set()
         await stop.wait()
     finally:
+        roles_task.cancel()
         if handler is not None:
             await handler.close_async()
         await runner.cleanup()
@@ -170,6 +172,19 @@ async def serve(
         await deps.herald.stop()
         if outbox is not None:
             await outbox.close()
+
+
+async def _keep_roles_fresh(deps: Any, client: Any, every_seconds: float = 300.0) -> None:
+    """Read user-group members now, then every few minutes (people join and leave)."""
+    from bot.roles import RoleDirectory
+
+    if deps.roles is None:
+        deps.roles = RoleDirectory(deps.settings)
+    if not deps.roles.groups:
+        return
+    while True:
+        await deps.roles.refresh(client)
+        await asyncio.sleep(every_seconds)
 
 
 async def _check_slack(client: Any, settings: Any) -> None:

@@ -15,7 +15,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from engine.errors import InvalidInput
-from engine.models import Role, SafetyMode
+from engine.models import SafetyMode
 
 CsvList = Annotated[list[str], NoDecode]
 
@@ -103,14 +103,6 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
-
-    def role_of(self, user_id: str) -> Role:
-        """Approvers are listed; operators are listed, or everyone when none are listed."""
-        if user_id in self.approvers:
-            return Role.APPROVER
-        if not self.operators or user_id in self.operators:
-            return Role.OPERATOR
-        return Role.VIEWER
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

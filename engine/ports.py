@@ -124,6 +124,16 @@ class UnitOfWork(Protocol):
         """How many slots are in each status (every SlotStatus is a key, zeros included)."""
         ...
 
+    async def count_late_slots(self, distribution_id: str, before: datetime) -> int:
+        """How many of the distribution's waiting (QUEUED, RETRY_SCHEDULED) slots are due
+        strictly before `before`: one COUNT, for status cards on large plans."""
+        ...
+
+    async def next_slot_due_at(self, distribution_id: str) -> datetime | None:
+        """The earliest `due_at` of the distribution's waiting (QUEUED, RETRY_SCHEDULED)
+        slots, whatever the distribution's status; None when none waits."""
+        ...
+
     # --- audit log (append-only)
     async def append_event(self, event: Event) -> None:
         """Append to the audit log."""

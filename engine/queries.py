@@ -26,12 +26,12 @@ class DistributionReads:
         now = self._clock.now()
         async with self._repository.unit_of_work() as uow:
             d = await resolve_distribution(uow, key)
+            # Aggregates only: this runs on Slack requests, even for 10 000-slot plans.
             counts = await uow.slot_counts(d.id)
-            waiting = await uow.list_slots(d.id, [SlotStatus.QUEUED, SlotStatus.RETRY_SCHEDULED])
-        late = 0
-        if d.status == DistributionStatus.EXECUTING:
-            late = sum(1 for s in waiting if s.due_at < now - self.config.late_after)
-        next_due = min((s.due_at for s in waiting), default=None)
+            next_due = await uow.next_slot_due_at(d.id)
+            late = 0
+            if d.status == DistributionStatus.EXECUTING and next_due is not None:
+                late = await uow.count_late_slots(d.id, now - self.config.late_after)
         return StatusView(
             d,
             {s: counts.get(s, 0) for s in SlotStatus},

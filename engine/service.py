@@ -39,6 +39,7 @@ from engine.models import (
     new_id,
 )
 from engine.outcomes import complete_if_done
+from engine.plan_captions import add_translations, apply_caption_variants
 from engine.planner import plan_distribution
 from engine.platforms import DEFAULT_PLATFORMS, PlatformTable
 from engine.ports import Clock, Notifier, Repository, TrendSource
@@ -83,6 +84,11 @@ class DistributionService(DistributionReads):
         self._platforms = platforms
         self.config = config or ServiceConfig()
         self._trends = trends
+
+    @property
+    def advisor(self) -> Advisor | None:
+        """The advisor plans are made with (read-only; None when none was given)."""
+        return self._advisor
 
     # ------------------------------------------------------------------ create / plan
 
@@ -143,6 +149,7 @@ class DistributionService(DistributionReads):
         trends, warnings = await self._fetch_trends(d.request)
         advice = None
         platforms = self._platforms
+        request = d.request
         if self._advisor is not None:
             suggestions = await self._advisor.suggest(
                 d.request, accounts, trends=trends, plan_id=d.id
@@ -150,8 +157,16 @@ class DistributionService(DistributionReads):
             advice = suggestions.to_dict()
             advice["lines"] = suggestions.lines(limit=8)
             platforms = self._platforms_with_advice(suggestions.peak_hours)
+            if self._advisor.gateway is not None:
+                # Plan with model translations for languages the content lacks (the stored
+                # request stays as the operator wrote it; the slots carry the captions).
+                request, translations = await add_translations(
+                    self._advisor, d.request, plan_id=d.id
+                )
+                if translations:
+                    advice["translations"] = translations
         result = plan_distribution(
-            d.request,
+            request,
             accounts,
             platforms=platforms,
             trends=trends,
@@ -159,7 +174,14 @@ class DistributionService(DistributionReads):
             max_risk=SafetyPolicy.for_mode(d.safety_mode).max_risk,
         )
         by_id = {a.id: a for a in accounts}
-        slots = [slot_from_plan(d.id, i, p, by_id) for i, p in enumerate(result.slots)]
+        planned = list(result.slots)
+        if self._advisor is not None and self._advisor.gateway is not None and advice is not None:
+            planned, variants = await apply_caption_variants(
+                self._advisor, request, planned, by_id, plan_id=d.id
+            )
+            if variants:
+                advice["caption_variants"] = variants
+        slots = [slot_from_plan(d.id, i, p, by_id) for i, p in enumerate(planned)]
         now = self._clock.now()
         async with self._repository.unit_of_work() as uow:
             current = await uow.get_distribution(d.id)

@@ -228,6 +228,19 @@ class _MemoryUnitOfWork:
             counts[slot.status] += 1
         return counts
 
+    async def count_late_slots(self, distribution_id: str, before: datetime) -> int:
+        """How many waiting slots of the distribution are due strictly before `before`."""
+        return sum(
+            1
+            for s in self._slots_of(distribution_id)
+            if s.status in CLAIMABLE and s.due_at < before
+        )
+
+    async def next_slot_due_at(self, distribution_id: str) -> datetime | None:
+        """The earliest due_at of the distribution's waiting slots."""
+        waiting = (s.due_at for s in self._slots_of(distribution_id) if s.status in CLAIMABLE)
+        return min(waiting, default=None)
+
     # --- audit log
     async def append_event(self, event: Event) -> None:
         """Append to the audit log."""

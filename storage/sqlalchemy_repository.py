@@ -412,6 +412,29 @@ class SQLAlchemyUnitOfWork:
             counts[SlotStatus(str(status))] = int(count)  # type: ignore[call-overload]
         return counts
 
+    async def count_late_slots(self, distribution_id: str, before: datetime) -> int:
+        """How many waiting slots of the distribution are due strictly before `before`
+        (one COUNT on the (distribution_id, status) index)."""
+        s = t.slots
+        result = await self._session.execute(
+            select(func.count()).where(
+                s.c.distribution_id == distribution_id,
+                s.c.status.in_(CLAIMABLE),
+                s.c.due_at < before,
+            )
+        )
+        return int(result.scalar_one())
+
+    async def next_slot_due_at(self, distribution_id: str) -> datetime | None:
+        """The earliest due_at of the distribution's waiting slots (one MIN)."""
+        s = t.slots
+        result = await self._session.execute(
+            select(func.min(s.c.due_at)).where(
+                s.c.distribution_id == distribution_id, s.c.status.in_(CLAIMABLE)
+            )
+        )
+        return result.scalar()
+
     # --- audit log
     async def append_event(self, event: Event) -> None:
         """Append to the audit log."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot import ids
 from bot.blocks.common import (
+    MAX_SECTION_TEXT,
     Block,
     actions,
     button,
@@ -48,6 +49,8 @@ _RISK_EMOJI = {
     RiskLevel.CRITICAL: "🔴",
 }
 MAX_DAY_COLUMNS = 8
+MAX_ADVICE_LINES = 5
+MAX_ADVICE_LINE = 300
 
 
 def plan_button_value(distribution: Distribution) -> dict[str, Any]:
@@ -97,6 +100,32 @@ def simulation_summary(simulation: dict[str, Any] | None) -> str:
             shown = f"{value:,.2f}" if isinstance(value, float) else str(value)
             lines.append(f"• {key.replace('_', ' ')}: *{escape(clip(shown, 80))}*")
     return "\n".join(lines) or "_simulated (no headline numbers)_"
+
+
+def advice_text(advice: dict[str, Any] | None, *, limit: int = MAX_ADVICE_LINES) -> str | None:
+    """The advisor's suggestions with their provenance, or None when the plan had none.
+
+    The heading says where the advice came from: the models that answered (fusion) or
+    the built-in advisor and why it was used; then up to `limit` of its short lines.
+    """
+    if not advice:
+        return None
+    source = str(advice.get("source") or "")
+    answered = [str(m) for m in advice.get("models_answered") or () if m != "builtin"]
+    if source == "fusion" and answered:
+        heading = f"*Advice* (fused from {escape(clip(', '.join(answered), 200))})"
+    else:
+        reason = str(advice.get("fallback_reason") or "deterministic")
+        heading = f"*Advice* (built-in: {escape(clip(reason, 200))})"
+    # The built-in line repeats the heading's reason: leave it out.
+    lines = [
+        str(line)
+        for line in advice.get("lines") or ()
+        if not str(line).startswith("Built-in advisor:")
+    ][:limit]
+    body = "\n".join(f"• {escape(clip(line, MAX_ADVICE_LINE))}" for line in lines)
+    text = heading + ("\n" + body if body else "\n_no suggestions_")
+    return clip(text, MAX_SECTION_TEXT)
 
 
 def decision_text(distribution: Distribution, decided_by: str | None = None) -> str | None:
@@ -152,6 +181,9 @@ def build_plan_card(
         section("*Risk*\n" + risk_breakdown(slots)),
         section("*Simulation*\n" + simulation_summary(distribution.simulation)),
     ]
+    advice = advice_text(distribution.advice)
+    if advice:
+        blocks.append(section(advice))
     notes = [escape(clip(w, 300)) for w in [*distribution.warnings, *warnings][:5]]
     if unscheduled:
         notes.append(f"{unscheduled} accounts left out (see `/herald status {distribution.id}`)")

@@ -43,6 +43,7 @@ class APSchedulerRunner:
         interval_seconds: float = 1.0,
         wakeups: bool = True,
         min_wakeup_seconds: float = 0.05,
+        stop_timeout_seconds: float | None = None,
     ) -> None:
         if interval_seconds <= 0:
             raise ValueError("interval_seconds must be positive")
@@ -54,6 +55,15 @@ class APSchedulerRunner:
         # Under a steady stream of due slots, waking for every single slot makes tiny
         # batches whose per-tick cost dominates: a short floor batches them.
         self._min_wakeup = min_wakeup_seconds
+        # How long stop() lets a tick in flight finish: its slots' lease by default, after
+        # which they would be reclaimed anyway.
+        self.stop_timeout = (
+            dispatcher.config.lease.total_seconds()
+            if stop_timeout_seconds is None
+            else stop_timeout_seconds
+        )
+        self._inflight: asyncio.Task[TickReport] | None = None
+        self._jobs: set[asyncio.Task[object]] = set()
         self._scheduler: AsyncIOScheduler | None = None
         self._stopped = True
         self._lock = asyncio.Lock()
@@ -87,15 +97,33 @@ class APSchedulerRunner:
         self._scheduler = scheduler
 
     async def stop(self) -> None:
-        """Stop scheduling and wait for a tick in progress to finish."""
-        # Jobs the scheduler already submitted still run: they see the flag and return.
+        """Stop scheduling; let a tick in progress finish (up to `stop_timeout` seconds,
+        then cancel it quietly: its CLAIMED slots come back when their lease expires)."""
         self._stopped = True
-        if self._scheduler is not None:
-            if self._scheduler.running:
-                self._scheduler.shutdown(wait=False)
-            self._scheduler = None
+        scheduler = self._scheduler
+        if scheduler is not None and scheduler.running:
+            scheduler.pause()  # nothing new is submitted while the tick drains
+        # Jobs already submitted but not started run now: they see the flag and return.
+        await asyncio.sleep(0)
+        me = asyncio.current_task()
+        jobs = {job for job in self._jobs if job is not me}
+        if jobs:
+            _, pending = await asyncio.wait(jobs, timeout=self.stop_timeout)
+            if pending:
+                log.warning(
+                    "dispatch tick still running after %.1fs at stop: cancelled", self.stop_timeout
+                )
+                if self._inflight is not None:
+                    self._inflight.cancel()
+                await asyncio.wait(pending)
         async with self._lock:
             pass
+        # Only now: APScheduler's asyncio executor cancels jobs still pending at shutdown,
+        # and logs each as "Error running job" with a CancelledError traceback.
+        if scheduler is not None:
+            if scheduler.running:
+                scheduler.shutdown(wait=False)
+            self._scheduler = None
 
     async def tick_now(self) -> TickReport | None:
         """Run one tick at once (None when stopped or a tick is already running)."""
@@ -114,13 +142,36 @@ class APSchedulerRunner:
     async def _tick(self) -> TickReport | None:
         if self._stopped or self._lock.locked():
             return None  # stopped, or the running tick drains what is due
+        job = asyncio.current_task()
+        if job is not None:
+            self._jobs.add(job)
+        try:
+            return await self._run_tick()
+        finally:
+            if job is not None:
+                self._jobs.discard(job)
+
+    async def _run_tick(self) -> TickReport | None:
         async with self._lock:
+            # The tick runs in its own task so that stop() can cancel it without
+            # cancelling the scheduler's job (which APScheduler would log as an error).
+            inflight = asyncio.ensure_future(self._dispatcher.tick())
+            self._inflight = inflight
             try:
-                report = await self._dispatcher.tick()
+                report = await inflight
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    inflight.cancel()
+                    raise  # this job itself is being cancelled: not ours to swallow
+                log.info("dispatch tick cancelled at stop")
+                return None
             except Exception:
                 # A bug must not kill the scheduler: log it, the next tick tries again.
                 log.exception("dispatch tick crashed")
                 return None
+            finally:
+                self._inflight = None
             self.ticks += 1
             self.last_tick_at = self._clock.now()
             self.last_report = report
@@ -131,7 +182,7 @@ class APSchedulerRunner:
 
     async def _aim_wakeup(self, *, idle: bool) -> None:
         scheduler = self._scheduler
-        if scheduler is None or not scheduler.running:
+        if scheduler is None or not scheduler.running or self._stopped:
             return
         try:
             due = await self._repository.next_due_at()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +11,7 @@ from engine.adapters.apscheduler_runner import APSchedulerRunner
 from engine.clock import ScaledClock
 from engine.dispatcher import Dispatcher, DispatcherConfig
 from engine.models import SlotStatus
+from engine.ports import PublishReceipt, PublishRequest
 from engine.simulated_publisher import SimulatedPublisher
 from tests.engine.execution_support import (
     RecordingNotifier,
@@ -29,17 +31,32 @@ async def _wait_for(predicate, timeout: float = 5.0) -> bool:  # type: ignore[no
     return False
 
 
-def _setup(speed: float, interval: float):  # type: ignore[no-untyped-def]
+class GatedPublisher:
+    """Publishes only once `gate` is set; `entered` says a publish is in flight."""
+
+    supports_idempotency = True
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.entered = asyncio.Event()
+
+    async def publish(self, request: PublishRequest) -> PublishReceipt:
+        self.entered.set()
+        await self.gate.wait()
+        return PublishReceipt(f"post-{request.slot_id}")
+
+
+def _setup(speed: float, interval: float, publisher=None, **options):  # type: ignore[no-untyped-def]
     repository = memory_repository()
     clock = ScaledClock(datetime.now(UTC), speed)
     dispatcher = Dispatcher(
         repository,
-        SimulatedPublisher(),
+        publisher or SimulatedPublisher(),
         clock,
         RecordingNotifier(),
         config=DispatcherConfig(worker_id="w-runner"),
     )
-    runner = APSchedulerRunner(dispatcher, repository, clock, interval_seconds=interval)
+    runner = APSchedulerRunner(dispatcher, repository, clock, interval_seconds=interval, **options)
     return repository, clock, runner
 
 
@@ -91,3 +108,41 @@ class TestAPSchedulerRunner:
         await asyncio.sleep(0.2)
         assert ticks > 0 and runner.ticks == ticks
         assert runner.healthy() == (False, "dispatcher runner is stopped")
+
+    async def test_stop_lets_a_tick_in_flight_finish(self, caplog) -> None:  # type: ignore[no-untyped-def]
+        """stop() during a publish waits for it: nothing logged as an error, nothing CLAIMED."""
+        publisher = GatedPublisher()
+        repository, clock, runner = _setup(1.0, 0.05, publisher)
+        distribution, _ = await seed_run(
+            repository, make_accounts(1, ["twitter"]), start=clock.now()
+        )
+        caplog.set_level(logging.INFO)
+        await runner.start()
+        await asyncio.wait_for(publisher.entered.wait(), 5)
+        stopping = asyncio.create_task(runner.stop())
+        await asyncio.sleep(0.2)
+        assert not stopping.done()  # still waiting for the publish
+        publisher.gate.set()
+        await asyncio.wait_for(stopping, 5)
+        await asyncio.sleep(0.05)  # APScheduler's done-callbacks run
+        assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+        assert "CancelledError" not in caplog.text
+        statuses = [s.status for s in await slots_of(repository, distribution.id)]
+        assert statuses == [SlotStatus.PUBLISHED]
+
+    async def test_stop_cancels_a_stuck_tick_quietly(self, caplog) -> None:  # type: ignore[no-untyped-def]
+        """A tick still running after stop_timeout is cancelled with a warning, no traceback."""
+        publisher = GatedPublisher()  # never opened: the publish hangs
+        repository, clock, runner = _setup(1.0, 0.05, publisher, stop_timeout_seconds=0.2)
+        await seed_run(repository, make_accounts(1, ["twitter"]), start=clock.now())
+        caplog.set_level(logging.INFO)
+        await runner.start()
+        await asyncio.wait_for(publisher.entered.wait(), 5)
+        started = time.monotonic()
+        await asyncio.wait_for(runner.stop(), 5)
+        await asyncio.sleep(0.05)
+        assert time.monotonic() - started < 2
+        assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+        assert "CancelledError" not in caplog.text
+        assert "cancelled" in caplog.text
+        assert not runner.running

@@ -4,7 +4,7 @@ the real engine (MemoryRepository, SimulatedPublisher, ManualClock), and a signi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,7 +17,9 @@ from bot.context import BotDeps
 from bot.serve import build_web_app
 from bot.settings import Settings, load_settings
 from bot.slack_notifier import SlackNotifier
+from engine.advisor import Advisor
 from engine.clock import ManualClock
+from engine.llm_gateway import LLMGateway
 from engine.models import SYSTEM
 from storage.memory_repository import MemoryRepository
 from storage.outbox import MemoryOutbox
@@ -53,12 +55,25 @@ def bot_settings(api_url: str, **extra: str) -> Settings:
     return load_settings(env)
 
 
-def make_herald(settings: Settings, *, clock: Any, notifier: Any, repository: Any = None) -> Any:
-    """The engine through the composition root (bot.bootstrap.build_herald)."""
+def make_herald(
+    settings: Settings,
+    *,
+    clock: Any,
+    notifier: Any,
+    repository: Any = None,
+    llm_clients: Sequence[Any] = (),
+) -> Any:
+    """The engine through the composition root (bot.bootstrap.build_herald); with
+    `llm_clients` (in-process fakes) its advisor asks them through a real LLMGateway."""
     from bot.bootstrap import build_herald
 
     repository = repository or MemoryRepository()
-    return build_herald(settings, repository=repository, clock=clock, notifier=notifier)
+    advisor = None
+    if llm_clients:
+        advisor = Advisor(LLMGateway(llm_clients, clock, deadline_s=5.0))
+    return build_herald(
+        settings, repository=repository, clock=clock, notifier=notifier, advisor=advisor
+    )
 
 
 @dataclass
@@ -124,14 +139,16 @@ async def fake() -> AsyncIterator[FakeSlack]:
     await slack.stop()
 
 
-async def start_harness(fake: FakeSlack, **extra: str) -> tuple[Harness, web.AppRunner]:
+async def start_harness(
+    fake: FakeSlack, *, llm_clients: Sequence[Any] = (), **extra: str
+) -> tuple[Harness, web.AppRunner]:
     settings = bot_settings(fake.api_url, **extra)
     clock = ManualClock(T0)
     client = build_client(settings)
     notifier = SlackNotifier(
         client, settings, outbox=MemoryOutbox(clock), clock=clock, status_interval=0
     )
-    herald = make_herald(settings, clock=clock, notifier=notifier)
+    herald = make_herald(settings, clock=clock, notifier=notifier, llm_clients=llm_clients)
     app = create_app(settings, herald=herald, client=client)
     runner = web.AppRunner(build_web_app(app))
     await runner.setup()
@@ -143,11 +160,29 @@ async def start_harness(fake: FakeSlack, **extra: str) -> tuple[Harness, web.App
     return Harness(fake, driver, app, deps_of_app(app), clock, url), runner
 
 
-@pytest.fixture
-async def harness(fake: FakeSlack) -> AsyncIterator[Harness]:
-    h, runner = await start_harness(fake)
-    yield h
+async def stop_harness(h: Harness, runner: web.AppRunner) -> None:
     await h.settle()
     await h.driver.close()
     await h.notifier.close()
     await runner.cleanup()
+
+
+@pytest.fixture
+async def harness(fake: FakeSlack) -> AsyncIterator[Harness]:
+    h, runner = await start_harness(fake)
+    yield h
+    await stop_harness(h, runner)
+
+
+@pytest.fixture
+async def llm_harness(fake: FakeSlack) -> AsyncIterator[Callable[..., Awaitable[Harness]]]:
+    """Starts a harness whose advisor (and so the intent parser) asks `llm_clients`."""
+    started: list[tuple[Harness, web.AppRunner]] = []
+
+    async def start(*llm_clients: Any) -> Harness:
+        started.append(await start_harness(fake, llm_clients=llm_clients))
+        return started[-1][0]
+
+    yield start
+    for h, runner in started:
+        await stop_harness(h, runner)

@@ -76,6 +76,7 @@ class FakeSlack:
     rejected: list[tuple[str, str]] = field(default_factory=list)
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
     down: bool = False
+    usergroups: dict[str, list[str]] = field(default_factory=dict)  # group id -> user ids
 
     def __post_init__(self) -> None:
         self._ts = itertools.count(1)
@@ -94,6 +95,7 @@ class FakeSlack:
         """Serve on a free loopback port; returns the Web API base URL (ending in '/')."""
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # the SDK GETs a few read methods
         app.router.add_post("/response/{rid}", self._response)
         app.router.add_post("/upload/{fid}", self._upload)
         app.router.add_get("/files/{fid}", self._download)
@@ -378,6 +380,12 @@ class FakeSlack:
         )
         return {"message_ts": self._next_ts()}
 
+    async def m_usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        group = _require(args, "usergroup")
+        if group not in self.usergroups:
+            raise SlackError("no_such_subteam")
+        return {"users": list(self.usergroups[group])}
+
     async def m_conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         users = str(args.get("users", ""))
         return {"channel": {"id": "D" + users.replace(",", "")}}
@@ -515,3 +523,4 @@ def check_view(view: dict[str, Any]) -> None:
     if len(view.get("private_metadata", "")) > 3000:
         raise SlackError("invalid_arguments")
     check_blocks(view.get("blocks") or [], limit=100)
+

@@ -11,7 +11,7 @@ from bot.blocks.alerts import build_risk_alert
 from bot.blocks.common import MAX_BUTTON_VALUE, decode_value, encode_value
 from bot.blocks.home import build_home
 from bot.blocks.modals import build_create_modal, build_reject_modal, create_fields_from_state
-from bot.blocks.plan import build_plan_card
+from bot.blocks.plan import advice_text, build_plan_card
 from bot.blocks.progress import build_completion_report, build_failure_reply, build_status_line
 from bot.blocks.reports import build_help, build_history
 from engine.models import (
@@ -107,6 +107,55 @@ class TestPlanCard:
         dist = distribution(DistributionStatus.EXECUTING, approved_by="U_BOSS", approved_at=T0)
         text = json.dumps(build_plan_card(dist, slots(10)))
         assert "Approved* by <@U_BOSS> at <!date^" in text and ids.APPROVE not in text
+
+
+class TestPlanAdvice:
+    def test_fused_advice_names_the_models_and_caps_lines(self) -> None:
+        """Fused advice is headed by the models that answered and shows at most 5 lines."""
+        advice = {
+            "source": "fusion",
+            "models_answered": ["gpt", "claude"],
+            "fallback_reason": None,
+            "lines": [f"Risk tiktok: note {i} <b> (80%, gpt+claude)" for i in range(8)],
+        }
+        blocks = build_plan_card(distribution(advice=advice), slots(10))
+        check_blocks(blocks, limit=50)
+        texts = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+        found = [t for t in texts if t.startswith("*Advice*")]
+        assert len(found) == 1
+        assert found[0].startswith("*Advice* (fused from gpt, claude)")
+        assert found[0].count("\n• ") == 5 and "note 4" in found[0] and "note 5" not in found[0]
+        assert "&lt;b&gt;" in found[0]  # model text is escaped, never mrkdwn/markup
+
+    def test_builtin_advice_says_why(self) -> None:
+        """Built-in advice names its reason once, in the heading."""
+        advice = {
+            "source": "builtin",
+            "models_answered": ["builtin"],
+            "fallback_reason": "no model configured",
+            "lines": [
+                "Platform order: tiktok > instagram",
+                "Built-in advisor: no model configured",
+            ],
+        }
+        text = advice_text(advice)
+        assert (
+            text
+            == "*Advice* (built-in: no model configured)\n• Platform order: tiktok &gt; instagram"
+        )
+
+    def test_no_advice_no_section_and_huge_advice_fits(self) -> None:
+        """A plan without advice has no Advice section; oversized advice stays in limits."""
+        assert advice_text(None) is None
+        assert "*Advice*" not in json.dumps(build_plan_card(distribution(), slots(10)))
+        huge = {
+            "source": "fusion",
+            "models_answered": ["m" * 500] * 50,
+            "lines": ["x" * 10_000] * 50,
+        }
+        blocks = build_plan_card(distribution(advice=huge), slots(10_000), warnings=["w"] * 9)
+        check_blocks(blocks, limit=50)
+        assert "*Advice* (fused from" in json.dumps(blocks)
 
 
 class TestOtherBuilders:

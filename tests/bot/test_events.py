@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from bot import ids
 from engine.models import DistributionStatus
+from engine.ports import LLMCall, LLMReply
 from tests.bot.conftest import ACCOUNTS_CSV, APPROVER, CHANNEL, OPERATOR, VIEWER, Harness
 from tests.bot.test_flow import create_and_plan
+from tests.engine.fake_llm import ScriptedClient, Step
 
 
 async def run_spring(h: Harness) -> str:
@@ -124,3 +128,75 @@ class TestEvents:
         await h.settle(until=lambda: APPROVER in h.fake.home)
         text = json.dumps(h.fake.home[APPROVER])
         assert "spring" in text and "Running" in text and "12" in text and "accounts" in text
+
+
+def suggestion() -> dict[str, Any]:
+    """A valid SuggestionAnswer for the spring plan (tiktok, instagram)."""
+    return {
+        "platform_order": ["tiktok", "instagram"],
+        "order_confidence": 0.8,
+        "platforms": [
+            {"platform": "tiktok", "peak_hours": [12, 19], "confidence": 0.7},
+            {"platform": "instagram", "peak_hours": [11, 18], "confidence": 0.7},
+        ],
+    }
+
+
+class SchemaClient(ScriptedClient):
+    """A ScriptedClient answering by question: `answers[schema_name]`, else '{}' (invalid)."""
+
+    def __init__(self, name: str, answers: dict[str, Step]) -> None:
+        super().__init__(name, ["{}"])
+        self.answers = answers
+
+    async def complete(self, call: LLMCall, *, timeout: float) -> LLMReply:
+        self.script = [self.answers.get(call.schema_name, "{}")]
+        return await super().complete(call, timeout=timeout)
+
+
+class TestLLMIntents:
+    async def test_models_understand_and_confirm_still_decides(
+        self, llm_harness: Callable[..., Awaitable[Harness]]
+    ) -> None:
+        """With models configured, a DM they understand is proposed (action, distribution,
+        provenance); nothing changes until Confirm; the card shows their fused advice."""
+        said = {"action": "pause", "key": "spring", "reason": "the video is wrong"}
+        h = await llm_harness(
+            SchemaClient("gpt", {"SuggestionAnswer": suggestion(), "IntentAnswer": said}),
+            SchemaClient("claude", {"SuggestionAnswer": suggestion(), "IntentAnswer": said}),
+        )
+        dist_id = await run_spring(h)
+        assert "*Advice* (fused from gpt, claude)" in h.card().all_text()
+        await h.driver.dm("could we put spring on ice for a bit? the video is wrong")
+        await h.settle(until=lambda: any(m.channel == "D_OP" for m in h.fake.messages))
+        proposal = [m for m in h.fake.messages if m.channel == "D_OP"][-1]
+        text = proposal.all_text()
+        assert "*Pause* spring (reason: the video is wrong)" in text and dist_id in text
+        assert "Understood by models: gpt, claude" in text
+        value = json.loads(proposal.action_values(ids.INTENT_CONFIRM)[0])
+        assert value == {"a": "pause", "d": dist_id, "x": {"reason": "the video is wrong"}}
+        assert (await h.service.resolve(dist_id)).status == DistributionStatus.EXECUTING
+        await h.driver.click(proposal, ids.INTENT_CONFIRM, user=OPERATOR)
+        await h.settle(until=lambda: "Done" in h.fake.get("D_OP", proposal.ts).text)
+        assert (await h.service.resolve(dist_id)).status == DistributionStatus.PAUSED
+
+    async def test_garbage_answers_fall_back_to_keywords(
+        self, llm_harness: Callable[..., Awaitable[Harness]]
+    ) -> None:
+        """A model answering the intent question with prose: the keyword parser decides."""
+        gpt = SchemaClient(
+            "gpt", {"SuggestionAnswer": suggestion(), "IntentAnswer": "Happy to help! Pausing."}
+        )
+        h = await llm_harness(gpt)
+        dist_id = await run_spring(h)
+        await h.driver.dm("please cancel the spring launch")
+        await h.settle(until=lambda: any(m.channel == "D_OP" for m in h.fake.messages))
+        proposal = [m for m in h.fake.messages if m.channel == "D_OP"][-1]
+        assert (
+            "*Cancel* spring" in proposal.all_text() and "Understood by" not in proposal.all_text()
+        )
+        assert json.loads(proposal.action_values(ids.INTENT_CONFIRM)[0])["a"] == "cancel"
+        assert gpt.calls[-1].schema_name == "IntentAnswer"  # it was asked, and ignored
+        records = h.service.advisor.gateway.records
+        assert records[-1].outcome == "invalid"
+        assert (await h.service.resolve(dist_id)).status == DistributionStatus.EXECUTING

@@ -43,6 +43,9 @@ class TestFlow:
         card = h.card()
         assert "Approve" in card.all_text() and "Slots per platform" in card.all_text()
         assert "tiktok" in card.all_text() and "instagram" in card.all_text()
+        # No model is configured: the advice comes from the built-in advisor, and says so.
+        assert "*Advice* (built-in: no model configured)" in card.all_text()
+        assert "• Platform order:" in card.all_text()
         # The timeline PNG is uploaded into the card's thread.
         uploads = [f for f in h.fake.files.values() if f.get("shared")]
         assert uploads and uploads[0]["thread_ts"] == card.ts

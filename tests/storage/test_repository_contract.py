@@ -294,6 +294,32 @@ class TestSlots:
         assert counts[SlotStatus.QUEUED] == 0
         assert set(counts) == set(SlotStatus)
 
+    async def test_late_count_and_next_due_of_one_distribution(self, repository: Any) -> None:
+        """count_late_slots and next_slot_due_at see only that distribution's waiting slots."""
+        dist, other = distribution(), distribution()
+        async with repository.unit_of_work() as uow:
+            await uow.add_distribution(dist)
+            await uow.add_distribution(other)
+            await uow.add_slots(
+                [slot(dist.id, i) for i in range(1, 5)]
+                + [slot(dist.id, 6, status=SlotStatus.RETRY_SCHEDULED)]
+                + [slot(dist.id, 0, status=SlotStatus.PUBLISHED)]
+                + [slot(other.id, 0)]
+            )
+        async with repository.unit_of_work() as uow:
+            # Due at T0+1..4 and T0+6 min are waiting; T0 is published (not waiting).
+            assert await uow.count_late_slots(dist.id, T0 + timedelta(minutes=3)) == 2
+            assert await uow.count_late_slots(dist.id, T0 + timedelta(hours=1)) == 5
+            assert await uow.count_late_slots(dist.id, T0) == 0
+            assert await uow.next_slot_due_at(dist.id) == T0 + timedelta(minutes=1)
+            assert (await uow.next_slot_due_at(dist.id)).tzinfo is not None
+            await uow.set_slot_status(
+                dist.id, [SlotStatus.QUEUED, SlotStatus.RETRY_SCHEDULED], SlotStatus.CANCELLED
+            )
+            assert await uow.next_slot_due_at(dist.id) is None
+            assert await uow.count_late_slots(dist.id, T0 + timedelta(hours=1)) == 0
+            assert await uow.next_slot_due_at("missing") is None
+
     async def test_returned_objects_are_copies(self, repository: Any) -> None:
         """Mutating a returned slot or distribution does not change what is stored."""
         dist = distribution()
