@@ -277,7 +277,8 @@ class LLMIntentParser:
             result = await self.gateway.ask(
                 call,
                 IntentAnswer,
-                plan_id=INTENT_BUDGET_KEY,
+                # A budget per UTC day: spent, chat falls back to keywords until midnight.
+                plan_id=f"{INTENT_BUDGET_KEY}-{self.gateway.clock.now():%Y-%m-%d}",
                 check=lambda answer: check_intent_answer(answer, message),
             )
         except LLMError as exc:

@@ -122,6 +122,7 @@ class CircuitBreaker:
 
     def __init__(self, clock: Clock, *, threshold: int = 3, cooldown: timedelta) -> None:
         self._clock = clock
+        self.clock = clock
         self.threshold = threshold
         self.cooldown = cooldown
         self._failures: dict[str, int] = {}

@@ -72,7 +72,7 @@ async def apply_caption_variants(
     plan_id: str,
 ) -> tuple[list[PlannedSlot], dict[str, Any]]:
     """The slots with validated model captions where they keep the duplicate-gap rule,
-    and a summary (applied, kept, skipped groups, sources)."""
+    and a summary (applied, kept, refused, skipped groups, sources)."""
     out = list(slots)
     if advisor.gateway is None or not slots:
         return out, {}
@@ -94,6 +94,8 @@ async def apply_caption_variants(
     summary.update(
         applied=applied,
         kept=len(slots) - applied,
+        # Validated, but identical to a post less than duplicate_gap away.
+        refused=len(proposals) - applied,
         sources=sorted({v.source for v in proposals.values()}),
     )
     return out, summary

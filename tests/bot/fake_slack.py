@@ -523,4 +523,3 @@ def check_view(view: dict[str, Any]) -> None:
     if len(view.get("private_metadata", "")) > 3000:
         raise SlackError("invalid_arguments")
     check_blocks(view.get("blocks") or [], limit=100)
-

@@ -280,6 +280,29 @@ class TestDistributionService:
         assert status.late == status.counts[SlotStatus.QUEUED] > 0
         assert status.next_due_at is not None and status.next_due_at >= T0
 
+    async def test_status_is_aggregate_and_counts_only_overdue_slots(self, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        """Mid-run, late = waiting slots overdue by more than late_after, without listing slots."""
+        from storage.memory_repository import _MemoryUnitOfWork
+
+        world = _World()
+        d = await world.planned()
+        await world.service.approve(APPROVER, d.id)
+        slots = await world.service.progress(d.id)
+        middle = slots[len(slots) // 2].due_at
+        world.clock.set(middle)
+        cutoff = middle - world.service.config.late_after
+        expected = sum(1 for s in slots if s.due_at < cutoff)
+
+        def no_listing(*args: object, **kwargs: object) -> None:
+            raise AssertionError("status() must not list slots")
+
+        monkeypatch.setattr(_MemoryUnitOfWork, "list_slots", no_listing)
+        status = await world.service.status(d.id)
+        assert 0 < status.late == expected < len(slots)
+        assert status.next_due_at == slots[0].due_at
+        await world.service.pause(OPERATOR, d.id)
+        assert (await world.service.status(d.id)).late == 0  # only an EXECUTING run is late
+
     async def test_import_accounts_reports_bad_rows(self) -> None:
         """Good rows are upserted and each bad row is reported by line number."""
         world = _World()
