@@ -24,7 +24,6 @@ from datetime import datetime, timedelta
 
 from engine.anomalies import Outcome
 from engine.errors import (
-    AccountNotFound,
     AccountSuspended,
     ConcurrentModification,
     OutcomeUnknown,
@@ -294,14 +293,7 @@ class Dispatcher:
                     self._distributions[distribution_id] = await uow.get_distribution(
                         distribution_id
                     )
-                if len(stale) > 20:
-                    # one query for all beats one per account once a batch is large
-                    loaded = [a for a in await uow.list_accounts() if a.id in stale]
-                else:
-                    loaded = []
-                    for account_id in stale:
-                        with contextlib.suppress(AccountNotFound):
-                            loaded.append(await uow.get_account(account_id))
+                loaded = await uow.get_accounts(sorted(stale))
             for account in loaded:
                 self._accounts[account.id] = (now_mono, account)
             for account_id in stale - {a.id for a in loaded}:

@@ -50,6 +50,10 @@ class UnitOfWork(Protocol):
         """Raises AccountNotFound."""
         ...
 
+    async def get_accounts(self, account_ids: Sequence[str]) -> list[Account]:
+        """The accounts with these ids that exist (unknown ids are left out), by id."""
+        ...
+
     async def list_accounts(self, platform: str | None = None) -> list[Account]:
         """All accounts (of one platform), ordered by id."""
         ...

@@ -87,6 +87,11 @@ class _MemoryUnitOfWork:
         except KeyError:
             raise AccountNotFound(account_id) from None
 
+    async def get_accounts(self, account_ids: Sequence[str]) -> list[Account]:
+        """The accounts with these ids that exist (unknown ids are left out), by id."""
+        accounts = self._state.accounts
+        return [accounts[i] for i in sorted(set(account_ids)) if i in accounts]
+
     async def list_accounts(self, platform: str | None = None) -> list[Account]:
         """All accounts (of one platform), ordered by id."""
         accounts = self._state.accounts.values()

@@ -233,6 +233,20 @@ class SQLAlchemyUnitOfWork:
             raise AccountNotFound(account_id)
         return row_to_account(rows[0])
 
+    async def get_accounts(self, account_ids: Sequence[str]) -> list[Account]:
+        """The accounts with these ids that exist (unknown ids are left out), by id."""
+        wanted = sorted(set(account_ids))
+        found: list[Account] = []
+        # Chunked so the IN list stays well under SQLite's bound-parameter limit.
+        for start in range(0, len(wanted), 500):
+            query = (
+                select(t.accounts)
+                .where(t.accounts.c.id.in_(wanted[start : start + 500]))
+                .order_by(t.accounts.c.id)
+            )
+            found.extend(row_to_account(r) for r in await self._rows(query))
+        return found
+
     async def list_accounts(self, platform: str | None = None) -> list[Account]:
         """All accounts (of one platform), ordered by id."""
         query = select(t.accounts).order_by(t.accounts.c.id)

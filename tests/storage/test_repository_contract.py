@@ -47,6 +47,16 @@ class TestAccounts:
             assert [a.id for a in await uow.list_accounts()] == ["ig-1", "tt-1", "tt-2"]
             assert [a.id for a in await uow.list_accounts("tiktok")] == ["tt-1", "tt-2"]
 
+    async def test_get_accounts_by_ids(self, repository: Any) -> None:
+        """get_accounts returns the known ids (also past 500 of them), ordered, skipping unknown."""
+        many = [account(f"tt-{i:04d}") for i in range(1200)]
+        async with repository.unit_of_work() as uow:
+            await uow.upsert_accounts(many)
+        wanted = [f"tt-{i:04d}" for i in range(0, 1200, 2)] + ["nope", "tt-0000"]
+        async with repository.unit_of_work() as uow:
+            got = await uow.get_accounts(wanted)
+        assert [a.id for a in got] == sorted({w for w in wanted if w != "nope"})
+
     async def test_upsert_replaces_by_id(self, repository: Any) -> None:
         """Upserting an existing id replaces every field."""
         async with repository.unit_of_work() as uow:
