@@ -8,9 +8,10 @@ dispatcher (`engine.dispatcher`) decides when; this module decides what is writt
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from engine.errors import (
     AccountNotFound,
@@ -31,6 +32,7 @@ from engine.lifecycle import OPEN_SLOT_STATUSES, advance_distribution, advance_s
 from engine.models import (
     SYSTEM,
     AccountState,
+    Actor,
     Distribution,
     DistributionStatus,
     Event,
@@ -323,20 +325,22 @@ def slot_event(
     kind: str,
     slot: Slot,
     *,
-    before: dict[str, object] | None = None,
-    data: dict[str, object] | None = None,
+    before: Mapping[str, Any] | None = None,
+    data: Mapping[str, Any] | None = None,
+    actor: Actor = SYSTEM,
 ) -> Event:
+    """An audit event about one slot: by the dispatcher unless `actor` says otherwise."""
     payload: dict[str, object] = {"platform": slot.platform, "attempts": slot.attempts}
     payload.update(data or {})
     return Event(
         new_id("e"),
         now,
         kind,
-        SYSTEM.id,
+        actor.id,
         slot.distribution_id,
         slot.id,
         slot.account_id,
-        before=before,
+        before=dict(before) if before is not None else None,
         after={"status": str(slot.status)},
         data=payload,
     )

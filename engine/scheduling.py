@@ -284,9 +284,9 @@ def _rematch(
         start = 0 if size <= EDGE_CAP else (idx * EDGE_STRIDE) % size
         options: list[tuple[int, tuple[int, int]]] = []
         for k in range(size):
-            b, _rank, i, a = bucket[(start + k) % size]
-            if a <= t < b and candidates[i].earliest <= t:
-                options.append((i, (a, b)))
+            b, _rank, who, a = bucket[(start + k) % size]
+            if a <= t < b and candidates[who].earliest <= t:
+                options.append((who, (a, b)))
                 if len(options) >= EDGE_CAP:
                     break
         edges.append(options)

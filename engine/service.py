@@ -38,7 +38,7 @@ from engine.models import (
     SlotStatus,
     new_id,
 )
-from engine.outcomes import complete_if_done
+from engine.outcomes import complete_if_done, slot_event
 from engine.plan_captions import add_translations, apply_caption_variants
 from engine.planner import plan_distribution
 from engine.platforms import DEFAULT_PLATFORMS, PlatformTable
@@ -51,7 +51,6 @@ from engine.service_support import (
     PlanView,
     ServiceConfig,
     StatusView,
-    actor_slot_event,
     check_version,
     describe,
     distribution_event,
@@ -530,8 +529,8 @@ class DistributionService(DistributionReads):
             if target != d.status:
                 d.status, d.updated_at = target, now
                 await uow.save_distribution(d)
-            event = actor_slot_event(
-                now, "slot.retry_scheduled", actor, slot, before, {"manual": True}
+            event = slot_event(
+                now, "slot.retry_scheduled", slot, before=before, data={"manual": True}, actor=actor
             )
             await uow.append_event(event)
         await self._notifier.notify(event)
@@ -547,7 +546,9 @@ class DistributionService(DistributionReads):
             slot.status = advance_slot(slot.status, "skip", what=f"slot {slot.id}")
             slot.claimed_by = slot.lease_expires_at = None
             await uow.save_slot(slot)
-            event = actor_slot_event(now, "slot.skipped", actor, slot, before, {"manual": True})
+            event = slot_event(
+                now, "slot.skipped", slot, before=before, data={"manual": True}, actor=actor
+            )
             await uow.append_event(event)
         await self._notifier.notify(event)
         await complete_if_done(self._repository, self._notifier, self._clock, slot.distribution_id)

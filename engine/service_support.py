@@ -185,27 +185,3 @@ def distribution_event(
     return Event(
         new_id("e"), now, kind, actor.id, d.id, before=before, after=after, data=data or {}
     )
-
-
-def actor_slot_event(
-    now: datetime,
-    kind: str,
-    actor: Actor,
-    slot: Slot,
-    before: dict[str, Any],
-    data: dict[str, Any],
-) -> Event:
-    """An audit event about one slot, by `actor`."""
-    payload = {"platform": slot.platform, "attempts": slot.attempts, **data}
-    return Event(
-        new_id("e"),
-        now,
-        kind,
-        actor.id,
-        slot.distribution_id,
-        slot.id,
-        slot.account_id,
-        before=before,
-        after={"status": str(slot.status)},
-        data=payload,
-    )
