@@ -84,6 +84,9 @@ async def _demo(args: argparse.Namespace) -> int:
     from storage.migrate import upgrade
 
     console = Console(stderr=args.json)
+    if not console.is_terminal:
+        # Piped or logged output: rich would assume 80 columns and cut the report's headers.
+        console = Console(stderr=args.json, width=120)
     db = args.db or Path(tempfile.mkdtemp(prefix="herald-demo-")) / "herald.db"
     url = f"sqlite+aiosqlite:///{db}"
     await upgrade(url)

@@ -29,7 +29,7 @@ def render_plan(
     console: Console | None = None,
 ) -> None:
     """Print the slots table (first `limit` rows; 0 = all) and a summary."""
-    console = console or Console()
+    console = console or _console()
     by_id = {a.id: a for a in accounts}
     table = Table(
         title=f"Plan: {request.name} ({request.mode} mode)", box=None, padding=(0, 1, 0, 0)
@@ -118,7 +118,7 @@ def render_simulation(
     report: SimulationReport, request: DistributionRequest, console: Console | None = None
 ) -> None:
     """Print the simulation report."""
-    console = console or Console()
+    console = console or _console()
     console.print(f"[bold]Simulation: {request.name}[/] ({report.mode.value})")
     console.print(
         f"  slots {report.total_slots}: safe {report.safe_slots}, risky {report.risky_slots}; "
@@ -140,3 +140,9 @@ def render_simulation(
     console.print(f"  recommended action: [{style}]{report.recommended_action}[/]")
     for reason in report.reasons:
         console.print(f"    - {reason}")
+
+
+def _console() -> Console:
+    """A console; piped output gets 120 columns instead of rich's 80 so columns stay whole."""
+    console = Console()
+    return console if console.is_terminal else Console(width=120)
