@@ -24,7 +24,7 @@ from engine.fallback import RetryPolicy
 from engine.models import Event
 from engine.monitoring import MonitorConfig, RunMonitor
 from engine.platforms import PlatformTable
-from engine.ports import Clock, Notifier, Publisher, Repository, TrendSource
+from engine.ports import Clock, LLMCallLog, Notifier, Publisher, Repository, TrendSource
 from engine.service import DistributionService, ServiceConfig
 from engine.simulated_publisher import FailureRates, SimulatedPublisher
 from engine.trends import FileTrendSource
@@ -160,7 +160,7 @@ def build_herald(
         trends = FileTrendSource(settings.trends_file)
     if advisor is None:
         advisor = Advisor(
-            build_gateway(settings, clock),
+            build_gateway(settings, clock, call_log=_call_log(repository, owned)),
             platforms=platforms,
             extra_hashtags=split_hashtags(settings.llm_extra_hashtags),
         )
@@ -232,3 +232,16 @@ def _publisher(settings: Settings, clock: Clock) -> Publisher:
 def split_hashtags(text: str) -> list[str]:
     """`#a, b #c` -> ["a", "b", "c"]."""
     return [t.strip().lstrip("#") for t in text.replace(",", " ").split() if t.strip("# ")]
+
+
+def _call_log(repository: Repository, owned: list[Any]) -> LLMCallLog | None:
+    """Model calls go to the `llm_calls` table of a SQL repository (budgets survive a
+    restart); an in-memory repository keeps them in the gateway only."""
+    engine = getattr(repository, "engine", None)
+    if engine is None:
+        return None
+    from storage.llm_log import SQLAlchemyLLMCallLog
+
+    log = SQLAlchemyLLMCallLog(engine)
+    owned.append(log)
+    return log

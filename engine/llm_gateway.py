@@ -17,8 +17,14 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from engine.errors import LLMBudgetExceeded, LLMError, LLMInvalidAnswer, LLMTemporaryError
-from engine.ports import Clock, LLMCall, LLMClient, LLMReply
+from engine.errors import (
+    HeraldError,
+    LLMBudgetExceeded,
+    LLMError,
+    LLMInvalidAnswer,
+    LLMTemporaryError,
+)
+from engine.ports import Clock, LLMCall, LLMCallLog, LLMClient, LLMReply
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +189,7 @@ class LLMGateway:
         breaker_threshold: int = 3,
         breaker_cooldown: timedelta = timedelta(minutes=5),
         max_records: int = 2000,
+        call_log: LLMCallLog | None = None,
     ) -> None:
         if deadline_s <= 0:
             raise ValueError("deadline_s must be positive")
@@ -198,6 +205,7 @@ class LLMGateway:
         self.breaker = CircuitBreaker(clock, threshold=breaker_threshold, cooldown=breaker_cooldown)
         self._records: deque[CallRecord] = deque(maxlen=max_records)
         self._spent: dict[str, float] = {}
+        self.call_log = call_log
         # Cancelled stragglers, kept referenced until they finish unwinding.
         self._orphans: set[asyncio.Task[Any]] = set()
 
@@ -259,6 +267,7 @@ class LLMGateway:
         Raises LLMBudgetExceeded when `plan_id` has spent its budget. Provider failures are
         never raised: they are recorded, and the result simply holds fewer answers.
         """
+        await self._load_spent(plan_id)
         if self.spent(plan_id) >= self.budget_usd:
             raise LLMBudgetExceeded(
                 f"plan {plan_id} spent ${self.spent(plan_id):.4f} of its "
@@ -297,7 +306,27 @@ class LLMGateway:
         order = {c.name: i for i, c in enumerate(self.clients)}
         answers.sort(key=lambda a: order[a.model])
         records.sort(key=lambda r: order[r.model])
+        await self._persist(records)
         return GatewayResult(answers, records, loop.time() - start)
+
+    async def _load_spent(self, plan_id: str) -> None:
+        """Once per plan and process: start from what the call log says was spent, so a
+        restart does not reset a plan's budget."""
+        if self.call_log is None or plan_id in self._spent:
+            return
+        try:
+            self._spent[plan_id] = await self.call_log.spent(plan_id)
+        except HeraldError as exc:
+            log.warning("could not read model spending of %s: %s", plan_id, exc)
+
+    async def _persist(self, records: list[CallRecord]) -> None:
+        """Keep the calls in the call log; a failing log never fails the answer."""
+        if self.call_log is None or not records:
+            return
+        try:
+            await self.call_log.record(records)
+        except HeraldError as exc:
+            log.warning("could not record %d model calls: %s", len(records), exc)
 
     def _finish(self, client: LLMClient, call: LLMCall, plan_id: str, o: _Outcome) -> CallRecord:
         if o.outcome == "ok":

@@ -272,6 +272,19 @@ class Trend:
     end_hour: int = 24
 
 
+class LLMCallLog(Protocol):
+    """Where model calls are kept across restarts (cost and latency reports, budgets)."""
+
+    async def record(self, records: Sequence[Any]) -> int:
+        """Store call records (`model`, `plan_id`, `at`, `outcome`, `latency_s`, token counts,
+        `cost_usd`, `error`). Raises StorageError."""
+        ...
+
+    async def spent(self, plan_id: str) -> float:
+        """US dollars recorded for `plan_id`. Raises StorageError."""
+        ...
+
+
 class TrendSource(Protocol):
     """Where trend data comes from (a file, an HTTP service)."""
 

@@ -98,6 +98,10 @@ class SQLAlchemyLLMCallLog:
                 rows = (await conn.execute(query)).all()
         return {str(model): float(total or 0.0) for model, total in rows}  # type: ignore[arg-type]
 
+    async def spent(self, plan_id: str) -> float:
+        """US dollars recorded for one plan (a distribution id or a budget key)."""
+        return sum((await self.cost_by_model(plan_id)).values())
+
     async def close(self) -> None:
         """Dispose of the engine's connections if this log created it."""
         if self._owns_engine:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.errors import InvalidInput, LLMError, LLMTemporaryError
-from engine.ports import LLMCall, LLMReply
+from engine.ports import LLMCall, LLMCallLog, LLMReply
 
 if TYPE_CHECKING:
     from engine.advisor import Advisor
@@ -241,9 +241,14 @@ def build_advisor(
 
 
 def build_gateway(
-    settings: LLMSettings, clock: Clock, environ: Mapping[str, str] | None = None
+    settings: LLMSettings,
+    clock: Clock,
+    environ: Mapping[str, str] | None = None,
+    *,
+    call_log: LLMCallLog | None = None,
 ) -> LLMGateway | None:
-    """An `LLMGateway` over the active models, or None when none is active."""
+    """An `LLMGateway` over the active models (recording calls in `call_log` when given),
+    or None when none is active."""
     from engine.llm_gateway import LLMGateway
 
     clients = build_llm_clients(settings, environ)
@@ -254,4 +259,5 @@ def build_gateway(
         clock,
         deadline_s=settings.llm_deadline_seconds,
         budget_usd=settings.llm_plan_budget_usd,
+        call_log=call_log,
     )
