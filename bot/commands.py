@@ -191,7 +191,8 @@ async def _velocity(
     if not cmd.args:
         known = ", ".join(_platforms(deps).names())
         raise InvalidInput(f"`/herald velocity` needs a platform (known: {known})")
-    return "Velocity", build_velocity(_platforms(deps)[cmd.args[0]])
+    rules = _platforms(deps)[cmd.args[0]]
+    return "Velocity", build_velocity(rules, await deps.service.velocity(rules.name))
 
 
 async def _import(

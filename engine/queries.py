@@ -10,8 +10,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.models import Account, Distribution, DistributionStatus, Event, Slot, SlotStatus
+from engine.platforms import PlatformTable
 from engine.ports import Clock, Repository
 from engine.service_support import ServiceConfig, StatusView, resolve_distribution
+from engine.velocity import HISTORY_WINDOW, VelocityProfile, records_from_slots, velocity_profile
 
 
 class DistributionReads:
@@ -19,7 +21,22 @@ class DistributionReads:
 
     _repository: Repository
     _clock: Clock
+    _platforms: PlatformTable
     config: ServiceConfig
+
+    async def velocity(self, platform: str) -> VelocityProfile:
+        """Seed 001 #10: the platform's limits and the velocity its last seven days of
+        published and failed posts suggest. Raises InvalidInput for an unknown platform."""
+        self._platforms[platform]  # the unknown-platform message, before any query
+        now = self._clock.now()
+        history = []
+        async with self._repository.unit_of_work() as uow:
+            for d in await uow.list_distributions(limit=200):
+                if d.updated_at < now - HISTORY_WINDOW:
+                    continue
+                done = await uow.list_slots(d.id, [SlotStatus.PUBLISHED, SlotStatus.FAILED])
+                history.extend(records_from_slots(s for s in done if s.platform == platform))
+        return velocity_profile(platform, history, now=now, platforms=self._platforms)
 
     async def status(self, key: str) -> StatusView:
         """Counts per slot status, the next due time, published/failed and late slots."""

@@ -112,8 +112,9 @@ def build_accounts(accounts: Sequence[Account], platform: str | None = None) -> 
     return [section(f"*{len(accounts)} accounts*: {summary}\n" + table(rows))]
 
 
-def build_velocity(rules: Any) -> list[Block]:
-    """A platform's posting rules (an engine.platforms.PlatformRules)."""
+def build_velocity(rules: Any, profile: Any = None) -> list[Block]:
+    """A platform's posting rules (an engine.platforms.PlatformRules) and, when given, its
+    velocity profile (an engine.velocity.VelocityProfile) from recent history."""
     peaks = ", ".join(f"{h}:00" for h in rules.peak_hours)
     weekend = ", ".join(f"{h}:00" for h in rules.weekend_peak_hours)
     text = (
@@ -122,6 +123,12 @@ def build_velocity(rules: Any) -> list[Block]:
         f"• content {', '.join(rules.content_types)} · caption ≤ {rules.caption_limit} · "
         f"hashtags ≤ {rules.hashtag_limit} · platform risk {rules.risk:.2f}"
     )
+    if profile is not None:
+        text += (
+            f"\n• optimal velocity now *{profile.optimal_velocity:g}* posts a day "
+            f"(last 7 days: {profile.observed_per_day:g} a day, "
+            f"{profile.failure_rate:.0%} failed; {profile.reason})"
+        )
     return [section(text)]
 
 

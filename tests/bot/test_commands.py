@@ -23,7 +23,9 @@ class TestReadCommands:
         assert "EXECUTING" in await ask(h, f"status {dist_id}", "EXECUTING")
         assert "distribution.approved" in await ask(h, "history spring", "distribution.approved")
         assert "@tiktok1" in await ask(h, "accounts tiktok", "6 accounts")
-        assert "posts a day per account" in await ask(h, "velocity tiktok", "tiktok")
+        velocity = await ask(h, "velocity tiktok", "tiktok")
+        assert "posts a day per account" in velocity
+        assert "optimal velocity now" in velocity
         await ask(h, "analytics", "Analytics")
 
     async def test_bad_arguments_are_explained(self, harness: Harness) -> None:

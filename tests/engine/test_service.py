@@ -418,3 +418,29 @@ class TestPlanWithAdvisor:
         assert view.slots
         assert view.distribution.advice is not None
         assert view.distribution.advice["source"] == "builtin"
+
+
+class TestVelocity:
+    async def test_profile_comes_from_the_last_week_of_posts(self) -> None:
+        """Published and failed slots of the past week set the platform's optimal velocity."""
+        from dataclasses import replace as copy_with
+
+        world = _World()
+        _, slots = await seed_run(world.repository, make_accounts(per_platform=4))
+        done = []
+        for i, slot in enumerate(s for s in slots if s.platform == "tiktok"):
+            status = SlotStatus.FAILED if i == 0 else SlotStatus.PUBLISHED
+            done.append(copy_with(slot, status=status, executed_at=slot.due_at))
+        async with world.repository.unit_of_work() as uow:
+            for slot in done:
+                await uow.save_slot(slot)
+        world.clock.set(T0 + timedelta(hours=2))
+        profile = await world.service.velocity("tiktok")
+        assert profile.observed_per_day == 4.0
+        assert profile.failure_rate == 0.25
+        assert profile.optimal_velocity == 4.0 * (1 - 0.25)
+        assert "slowing down" in profile.reason
+        quiet = await world.service.velocity("twitter")
+        assert quiet.reason.startswith("no recent history")
+        with pytest.raises(InvalidInput, match="unknown platform"):
+            await world.service.velocity("myspace")
