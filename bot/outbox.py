@@ -34,6 +34,14 @@ class Outbox(Protocol):
         """Record `event_id`; True when it had been seen before (a redelivery)."""
         ...
 
+    async def remember_message(self, key: str, channel: str, ts: str) -> None:
+        """Keep where a long-lived message (status line, alert thread) is."""
+        ...
+
+    async def find_message(self, key: str) -> tuple[str, str] | None:
+        """(channel, ts) remembered under `key`, if any."""
+        ...
+
 
 def entry_field(entry: Any, name: str) -> Any:
     """Read `name` from an outbox entry, whether it is a mapping or an object."""

@@ -360,7 +360,7 @@ class SlackNotifier:
             late=int(getattr(view, "late", 0) or 0) if running else 0,
         )
         text = status_text(dist, counts)
-        ref = self._status.get(dist.id)
+        ref = await self._message_ref(self._status, f"status:{dist.id}")
         if ref is not None:
             # Persisting a status edit is pointless: the next one supersedes it.
             await self.call(
@@ -373,7 +373,37 @@ class SlackNotifier:
             return
         posted = await self.post(channel=thread[0], thread_ts=thread[1], text=text, blocks=blocks)
         if posted and posted.get("ts"):
-            self._status[dist.id] = (str(posted.get("channel", thread[0])), str(posted["ts"]))
+            ref = (str(posted.get("channel", thread[0])), str(posted["ts"]))
+            await self._keep_message_ref(self._status, f"status:{dist.id}", ref)
+
+    # --- where long-lived messages are (kept in the outbox's store across restarts)
+    async def _message_ref(
+        self, cache: dict[str, tuple[str, str]], key: str
+    ) -> tuple[str, str] | None:
+        dist_id = key.split(":", 1)[1]
+        if dist_id in cache:
+            return cache[dist_id]
+        if self.outbox is None:
+            return None
+        try:
+            ref = await self.outbox.find_message(key)
+        except HeraldError as exc:
+            log.warning("could not read where %s is: %s", key, exc)
+            return None
+        if ref is not None:
+            cache[dist_id] = ref
+        return ref
+
+    async def _keep_message_ref(
+        self, cache: dict[str, tuple[str, str]], key: str, ref: tuple[str, str]
+    ) -> None:
+        cache[key.split(":", 1)[1]] = ref
+        if self.outbox is None:
+            return
+        try:
+            await self.outbox.remember_message(key, *ref)
+        except HeraldError as exc:
+            log.warning("could not remember where %s is: %s", key, exc)
 
     # --- replies
     async def _failure(self, event: Event) -> None:
@@ -419,7 +449,7 @@ class SlackNotifier:
             if event.kind != "distribution.halted":
                 await self._reply(distribution_id, text=text, blocks=blocks)
             return
-        parent = self._alerts.get(dist.id)
+        parent = await self._message_ref(self._alerts, f"alerts:{dist.id}")
         if parent is None:
             posted = await self.post(
                 channel=channel,
@@ -429,7 +459,7 @@ class SlackNotifier:
             if not posted or not posted.get("ts"):
                 return
             parent = (str(posted.get("channel", channel)), str(posted["ts"]))
-            self._alerts[dist.id] = parent
+            await self._keep_message_ref(self._alerts, f"alerts:{dist.id}", parent)
         await self.post(channel=parent[0], thread_ts=parent[1], text=text, blocks=blocks)
 
     async def _general_alert(self, event: Event) -> None:

@@ -46,6 +46,7 @@ class MemoryOutbox:
     def __init__(self, clock: Clock | None = None) -> None:
         self._items: dict[int, OutboxItem] = {}
         self._seen: dict[str, datetime] = {}
+        self._refs: dict[str, tuple[str, str]] = {}
         self._ids = itertools.count(1)
         self._lock = asyncio.Lock()
         self._clock = clock or SystemClock()
@@ -97,6 +98,14 @@ class MemoryOutbox:
                 return True
             self._seen[event_id] = _utc(now)
             return False
+
+    async def remember_message(self, key: str, channel: str, ts: str) -> None:
+        """Keep where a long-lived message is (replacing an older one under `key`)."""
+        self._refs[key] = (channel, ts)
+
+    async def find_message(self, key: str) -> tuple[str, str] | None:
+        """(channel, ts) remembered under `key`, if any."""
+        return self._refs.get(key)
 
     async def prune(self, before: datetime) -> int:
         """Forget sent items and seen events older than `before`; returns how many."""
@@ -199,6 +208,26 @@ class SQLAlchemyOutbox:
             async with self.engine.begin() as conn:
                 result = await conn.execute(statement)
         return result.rowcount == 0
+
+    async def remember_message(self, key: str, channel: str, ts: str) -> None:
+        """Keep where a long-lived message is (replacing an older one under `key`)."""
+        table = t.message_refs
+        statement = self._insert(table).values(key=key, channel=channel, ts=ts)
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.key], set_={"channel": channel, "ts": ts}
+        )
+        with translate_errors(self._url):
+            async with self.engine.begin() as conn:
+                await conn.execute(statement)
+
+    async def find_message(self, key: str) -> tuple[str, str] | None:
+        """(channel, ts) remembered under `key`, if any."""
+        table = t.message_refs
+        query = select(table.c.channel, table.c.ts).where(table.c.key == key)
+        with translate_errors(self._url):
+            async with self.engine.begin() as conn:
+                row = (await conn.execute(query)).first()
+        return None if row is None else (str(row[0]), str(row[1]))
 
     async def prune(self, before: datetime) -> int:
         """Forget sent items and seen events older than `before`; returns how many."""

@@ -165,6 +165,16 @@ seen_events = Table(
     Index(None, "received_at"),
 )
 
+# Where the bot's long-lived messages are (a distribution's status line, its alert thread),
+# so a restarted bot edits them instead of posting new ones.
+message_refs = Table(
+    "message_refs",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("channel", String(64), nullable=False),
+    Column("ts", String(64), nullable=False),
+)
+
 llm_calls = Table(
     "llm_calls",
     metadata,

@@ -177,3 +177,47 @@ class TestDelivery:
         assert await h.notifier.post(channel=CHANNEL, text="t", blocks=blocks) is None
         assert ("chat.postMessage", "invalid_blocks") in h.fake.rejected
         assert await h.notifier.outbox.due(h.clock.now(), 10) == []  # type: ignore[union-attr]
+
+
+class TestRestart:
+    async def test_a_restarted_notifier_edits_the_same_status_message(
+        self, fake: FakeSlack
+    ) -> None:
+        """The status line's place is kept in the outbox store: after a restart it is edited,
+        not posted again."""
+        from bot.app import build_client
+        from bot.slack_notifier import SlackNotifier
+
+        h, runner = await start_harness(fake)
+        restarted = None
+        try:
+            dist_id = await run_spring(h)
+            await h.settle()
+            card = h.card()
+
+            def status_messages() -> list[object]:
+                return [
+                    m for m in fake.thread(CHANNEL, card.ts) if ids.STATUS_BLOCK in str(m.blocks)
+                ]
+
+            assert len(status_messages()) == 1
+            restarted = SlackNotifier(
+                build_client(h.deps.settings),
+                h.deps.settings,
+                outbox=h.notifier.outbox,
+                clock=h.clock,
+                status_interval=0,
+            )
+            restarted.bind(h.service, clock=h.clock)
+            edits = fake.count("chat.update")
+            event = Event("e-restart", h.clock.now(), "slot.published", SYSTEM.id, dist_id)
+            await restarted.notify(event)
+            await restarted.idle(timeout=5)
+            assert len(status_messages()) == 1
+            assert fake.count("chat.update") > edits
+        finally:
+            if restarted is not None:
+                await restarted.close()
+            await h.driver.close()
+            await h.notifier.close()
+            await runner.cleanup()

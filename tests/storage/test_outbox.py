@@ -66,3 +66,14 @@ class TestOutbox:
         """A payload that is not JSON raises StorageError."""
         with pytest.raises(StorageError):
             await outbox.enqueue("a", {"when": T0}, now=T0)
+
+
+class TestMessageRefs:
+    async def test_remember_find_and_replace(self, outbox: Any) -> None:
+        """A message's place is found under its key; remembering again replaces it."""
+        assert await outbox.find_message("status:d-1") is None
+        await outbox.remember_message("status:d-1", "C1", "111.1")
+        assert await outbox.find_message("status:d-1") == ("C1", "111.1")
+        await outbox.remember_message("status:d-1", "C1", "222.2")
+        assert await outbox.find_message("status:d-1") == ("C1", "222.2")
+        assert await outbox.find_message("alerts:d-1") is None

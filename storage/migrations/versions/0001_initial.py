@@ -1,4 +1,4 @@
-"""Initial schema: accounts, distributions, slots, events, outbox, seen_events, llm_calls.
+"""Initial schema: accounts, distributions, slots, events, outbox, seen_events, message_refs, llm_calls.
 
 Revision ID: 0001
 Revises: (none)
@@ -115,6 +115,12 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbox_sent_at_next_attempt_at'), ['sent_at', 'next_attempt_at'], unique=False)
 
+    op.create_table('message_refs',
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('channel', sa.String(length=64), nullable=False),
+    sa.Column('ts', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_message_refs'))
+    )
     op.create_table('seen_events',
     sa.Column('event_id', sa.String(length=200), nullable=False),
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
@@ -173,6 +179,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_seen_events_received_at'))
 
     op.drop_table('seen_events')
+    op.drop_table('message_refs')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_sent_at_next_attempt_at'))
 
