@@ -98,7 +98,9 @@ async def _demo(args: argparse.Namespace) -> int:
         raise InvalidInput(f"demo input: {exc}") from None
     spread_hours = float(data.get("spread_hours", 6))
     speed = args.speed or max(1.0, spread_hours * 3600 / DEMO_SECONDS)
-    clock = ScaledClock(datetime.now(UTC).replace(microsecond=0), speed)
+    # Stopped while the plan is set up (import, plan, simulate, approve): at 720x one wall
+    # second is 12 minutes, which would make the first posts overdue before the approval.
+    clock = ScaledClock(datetime.now(UTC).replace(microsecond=0), speed, running=False)
     data["start"] = (clock.now() + timedelta(minutes=1)).isoformat()
     data["trend_weighted"] = False
     request = parse_request(data)
@@ -131,6 +133,7 @@ async def _demo(args: argparse.Namespace) -> int:
             f"running at {speed:g}x ({db})"
         )
         started = time.monotonic()
+        clock.resume()
         await herald.start()
         resumed = await _watch(herald, distribution.id, approver, console, args.timeout)
         wall = time.monotonic() - started

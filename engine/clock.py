@@ -32,18 +32,33 @@ class SystemClock:
 
 
 class ScaledClock:
-    """Time that starts at `start` and runs `speed` times faster than the wall."""
+    """Time that starts at `start` and runs `speed` times faster than the wall.
 
-    def __init__(self, start: datetime, speed: float) -> None:
+    With `running=False` it stands still at `start` until `resume()` (the demo sets up its
+    plan on a stopped clock, so set-up time does not eat into the compressed window).
+    """
+
+    def __init__(self, start: datetime, speed: float, *, running: bool = True) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
         self._start = utc(start)
-        self._origin = time.monotonic()
+        self._origin: float | None = time.monotonic() if running else None
         self.speed = speed
 
     def now(self) -> datetime:
+        if self._origin is None:
+            return self._start
         elapsed = (time.monotonic() - self._origin) * self.speed
         return self._start + timedelta(seconds=elapsed)
+
+    def pause(self) -> None:
+        """Stop time where it is."""
+        self._start, self._origin = self.now(), None
+
+    def resume(self) -> None:
+        """Let time run again from where it stopped."""
+        if self._origin is None:
+            self._origin = time.monotonic()
 
     async def sleep(self, seconds: float) -> None:
         """Sleep `seconds` of this clock's time."""

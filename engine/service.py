@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from engine.accounts_csv import read_accounts_csv
 from engine.advisor import Advisor
 from engine.dispatcher import IN_DOUBT
+from engine.durations import format_duration
 from engine.errors import (
     InvalidInput,
     NetworkError,
@@ -42,7 +44,7 @@ from engine.outcomes import complete_if_done, slot_event
 from engine.plan_captions import add_translations, apply_caption_variants
 from engine.planner import plan_distribution
 from engine.platforms import DEFAULT_PLATFORMS, PlatformTable
-from engine.ports import Clock, Notifier, Repository, TrendSource
+from engine.ports import Clock, Notifier, Repository, TrendSource, UnitOfWork
 from engine.queries import DistributionReads
 from engine.request import DistributionRequest
 from engine.safety import SafetyPolicy
@@ -145,13 +147,14 @@ class DistributionService(DistributionReads):
             advance_distribution(d.status, "plan", what=describe(d))
             accounts = await uow.list_accounts()
             rotation = max(0, len(await uow.list_distributions(limit=1000)) - 1)
-        trends, warnings = await self._fetch_trends(d.request)
+        request, warnings = request_from_now(d.request, self._clock.now())
+        trends, trend_warnings = await self._fetch_trends(request)
+        warnings += trend_warnings
         advice = None
         platforms = self._platforms
-        request = d.request
         if self._advisor is not None:
             suggestions = await self._advisor.suggest(
-                d.request, accounts, trends=trends, plan_id=d.id
+                request, accounts, trends=trends, plan_id=d.id
             )
             advice = suggestions.to_dict()
             advice["lines"] = suggestions.lines(limit=8)
@@ -159,9 +162,7 @@ class DistributionService(DistributionReads):
             if self._advisor.gateway is not None:
                 # Plan with model translations for languages the content lacks (the stored
                 # request stays as the operator wrote it; the slots carry the captions).
-                request, translations = await add_translations(
-                    self._advisor, d.request, plan_id=d.id
-                )
+                request, translations = await add_translations(self._advisor, request, plan_id=d.id)
                 if translations:
                     advice["translations"] = translations
         result = plan_distribution(
@@ -213,6 +214,19 @@ class DistributionService(DistributionReads):
             await uow.append_event(event)
         await self._notifier.notify(event)
         return PlanView(d, slots, list(result.unscheduled), list(d.warnings))
+
+    async def _refuse_a_late_start(self, uow: UnitOfWork, d: Distribution, now: datetime) -> None:
+        """Refuse to start a plan whose first post is long overdue: its missed posts would
+        all go out at once, breaking the gaps the plan promised. Raises NotAllowed (the
+        caller's transaction rolls back, nothing changes)."""
+        first = await uow.next_slot_due_at(d.id)
+        if first is None or now - first <= LATE_START_TOLERANCE:
+            return
+        raise NotAllowed(
+            f"{d.name!r} was planned to start at {first:%Y-%m-%d %H:%M}Z, "
+            f"{format_duration(now - first)} ago; its missed posts would go out in a burst. "
+            f"Plan it again (`plan {d.name}`) and approve the new plan."
+        )
 
     async def _fetch_trends(self, request: DistributionRequest) -> tuple[Sequence[Any], list[str]]:
         """Trends for a trend-weighted request, and a warning when the source failed."""
@@ -289,6 +303,7 @@ class DistributionService(DistributionReads):
             executing = advance_distribution(approved, "start", what=describe(d))
             before = d.status
             queued = await uow.set_slot_status(d.id, [SlotStatus.PLANNED], SlotStatus.QUEUED)
+            await self._refuse_a_late_start(uow, d, now)
             d.status, d.updated_at = executing, now
             d.approved_by, d.approved_at, d.decision_note = actor.id, now, note
             d = await uow.save_distribution(d)
@@ -351,6 +366,7 @@ class DistributionService(DistributionReads):
             before = d.status
             d.status = advance_distribution(d.status, action, what=describe(d))
             queued = await uow.set_slot_status(d.id, [SlotStatus.PLANNED], SlotStatus.QUEUED)
+            await self._refuse_a_late_start(uow, d, now)
             d.updated_at = now
             if action == "autostart":
                 d.approved_by, d.approved_at = f"auto:{actor.id}", now
@@ -594,3 +610,22 @@ __all__ = [
     "ServiceConfig",
     "StatusView",
 ]
+
+
+# A run may start this long after its first planned post; later, the missed posts would
+# burst out together, so the plan must be made again.
+LATE_START_TOLERANCE = timedelta(minutes=2)
+
+
+def request_from_now(
+    request: DistributionRequest, now: datetime
+) -> tuple[DistributionRequest, list[str]]:
+    """The request to plan with: one whose start has passed is planned from the next whole
+    minute instead (same window length or number of days), and a warning says so."""
+    if request.start >= now:
+        return request, []
+    start = (now + timedelta(minutes=1)).replace(second=0, microsecond=0)
+    moved = request.model_copy(update={"start": start})
+    return moved, [
+        f"start {request.start:%Y-%m-%d %H:%M}Z has passed; planned from {start:%H:%M}Z instead"
+    ]

@@ -444,3 +444,28 @@ class TestVelocity:
         assert quiet.reason.startswith("no recent history")
         with pytest.raises(InvalidInput, match="unknown platform"):
             await world.service.velocity("myspace")
+
+
+class TestLateStart:
+    async def test_an_overdue_plan_is_refused_and_changes_nothing(self) -> None:
+        """Approving after the first post's time has long passed is refused: no burst."""
+        world = _World()
+        d = await world.planned()
+        first = min(s.due_at for s in (await world.service.progress(d.id)))
+        world.clock.set(first + timedelta(minutes=30))
+        with pytest.raises(NotAllowed, match="Plan it again"):
+            await world.service.approve(APPROVER, d.id)
+        stored = await world.service.resolve(d.id)
+        assert stored.status == DistributionStatus.AWAITING_APPROVAL
+        assert {s.status for s in await world.service.progress(d.id)} == {SlotStatus.PLANNED}
+
+    async def test_planning_again_plans_from_now_and_can_be_approved(self) -> None:
+        """A plan made after its start runs from the next minute, says so, and starts."""
+        world = _World()
+        d = await world.planned()
+        world.clock.set(T0 + timedelta(hours=1, seconds=20))
+        view = await world.service.plan(OPERATOR, d.id)
+        assert view.warnings[0].startswith("start 2026-")
+        assert min(s.due_at for s in view.slots) >= T0 + timedelta(hours=1, minutes=1)
+        approved = await world.service.approve(APPROVER, d.id)
+        assert approved.status == DistributionStatus.EXECUTING
