@@ -14,7 +14,7 @@ from typing import Any
 from bot.platforms_file import load_platforms
 from bot.settings import Settings
 from engine.adapters.apscheduler_runner import APSchedulerRunner
-from engine.adapters.litellm_client import build_gateway
+from engine.adapters.litellm_client import build_advisor
 from engine.advisor import Advisor
 from engine.clock import SystemClock
 from engine.dispatcher import Dispatcher, DispatcherConfig, default_worker_id
@@ -159,10 +159,8 @@ def build_herald(
     elif trends is None and settings.trends_file:
         trends = FileTrendSource(settings.trends_file)
     if advisor is None:
-        advisor = Advisor(
-            build_gateway(settings, clock, call_log=_call_log(repository, owned)),
-            platforms=platforms,
-            extra_hashtags=split_hashtags(settings.llm_extra_hashtags),
+        advisor = build_advisor(
+            settings, clock, platforms=platforms, call_log=_call_log(repository, owned)
         )
     service = DistributionService(
         repository,
@@ -227,11 +225,6 @@ def _publisher(settings: Settings, clock: Clock) -> Publisher:
             timeout_seconds=settings.webhook_timeout_seconds,
         )
     raise InvalidInput(f"HERALD_PUBLISHER: {settings.publisher!r} is not simulated or webhook")
-
-
-def split_hashtags(text: str) -> list[str]:
-    """`#a, b #c` -> ["a", "b", "c"]."""
-    return [t.strip().lstrip("#") for t in text.replace(",", " ").split() if t.strip("# ")]
 
 
 def _call_log(repository: Repository, owned: list[Any]) -> LLMCallLog | None:

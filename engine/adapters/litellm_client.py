@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.errors import InvalidInput, LLMError, LLMTemporaryError
+from engine.platforms import DEFAULT_PLATFORMS, PlatformTable
 from engine.ports import LLMCall, LLMCallLog, LLMReply
 
 if TYPE_CHECKING:
@@ -229,15 +230,22 @@ def build_llm_clients(
 
 
 def build_advisor(
-    settings: LLMSettings, clock: Clock, environ: Mapping[str, str] | None = None
+    settings: LLMSettings,
+    clock: Clock,
+    environ: Mapping[str, str] | None = None,
+    *,
+    platforms: PlatformTable = DEFAULT_PLATFORMS,
+    call_log: LLMCallLog | None = None,
 ) -> Advisor:
     """The `Advisor` the settings describe: models through an `LLMGateway` when any is
-    active, else the built-in advisor. litellm is not imported here (only on first call)."""
+    active (calls recorded in `call_log`), else the built-in advisor. litellm is not
+    imported here (only on first call)."""
     from engine.advisor import Advisor
 
     extra = getattr(settings, "llm_extra_hashtags", "") or ""
     tags = [t.strip().lstrip("#") for t in extra.replace(",", " ").split() if t.strip("# ")]
-    return Advisor(build_gateway(settings, clock, environ), extra_hashtags=tags)
+    gateway = build_gateway(settings, clock, environ, call_log=call_log)
+    return Advisor(gateway, platforms=platforms, extra_hashtags=tags)
 
 
 def build_gateway(
