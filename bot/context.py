@@ -36,7 +36,10 @@ class BotDeps:
     outbox: Outbox | None = None
     metrics: Metrics = field(default_factory=Metrics)
     reads: StatusCache | None = None
-    roles: RoleDirectory | None = None
+    roles: RoleDirectory = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.roles = RoleDirectory(self.settings)
 
     async def status(self, key: str) -> Any:
         """The distribution's StatusView, through the shared short-lived cache."""
@@ -51,8 +54,6 @@ class BotDeps:
 
     def actor(self, user_id: str, display: str = "") -> Actor:
         """The engine actor for a Slack user, with the role the settings give them."""
-        if self.roles is None:
-            self.roles = RoleDirectory(self.settings)
         return Actor(user_id, self.roles.role_of(user_id), display or user_id)
 
     def require(self, user_id: str, role: Role, doing: str) -> Actor:

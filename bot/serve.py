@@ -176,10 +176,6 @@ async def serve(
 
 async def _keep_roles_fresh(deps: Any, client: Any, every_seconds: float = 300.0) -> None:
     """Read user-group members now, then every few minutes (people join and leave)."""
-    from bot.roles import RoleDirectory
-
-    if deps.roles is None:
-        deps.roles = RoleDirectory(deps.settings)
     if not deps.roles.groups:
         return
     while True:

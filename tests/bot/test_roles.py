@@ -71,7 +71,6 @@ class TestApprovalThroughAGroup:
         dist_id = await create_and_plan(h)
         await h.settle()
         assert h.deps.actor(LEAD).role == Role.VIEWER  # the group is not read yet
-        assert h.deps.roles is not None
         await h.deps.roles.refresh(h.app.client)
         await h.driver.click(h.card(), ids.APPROVE, user=LEAD)
         await h.settle(until=lambda: "Approved" in h.card().all_text())
