@@ -19,6 +19,10 @@
     │   ├── AccountSuspended             permanent for that account
     │   ├── NetworkError                 temporary
     │   ├── OutcomeUnknown               may have reached the platform; never retried blindly
+    │   ├── AuthExpired                  the account's token is revoked or cannot be refreshed:
+    │   │                                the account goes NEEDS_AUTH until someone reconnects it
+    │   ├── DuplicateContent             the platform refused identical text; never retried
+    │   ├── ContentRejected              the platform refused this content (length, media, policy)
     │   └── UnknownPublishError          permanent
     └── LLMError                         a model call failed
         ├── LLMTemporaryError            timeout, 429, 5xx
@@ -153,6 +157,30 @@ class OutcomeUnknown(PublishError):
     """The request may have reached the platform: a human decides, never a blind retry."""
 
     kind = "outcome_unknown"
+
+
+class AuthExpired(PublishError):
+    """The account's authorization is gone for good (revoked, refresh refused): a human must
+    reconnect it. A token that merely expired is refreshed by the publisher, never this."""
+
+    kind = "auth_expired"
+
+
+class DuplicateContent(PublishError):
+    """The platform refused the post as a duplicate of an earlier one. `existing_post_id` is
+    set when the platform names the post it already has (LinkedIn does)."""
+
+    kind = "duplicate"
+
+    def __init__(self, message: str, *, existing_post_id: str | None = None) -> None:
+        self.existing_post_id = existing_post_id
+        super().__init__(message)
+
+
+class ContentRejected(PublishError):
+    """The platform refused this content (too long, media it does not take, policy)."""
+
+    kind = "content_rejected"
 
 
 class UnknownPublishError(PublishError):

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from engine.errors import (
     AccountSuspended,
+    AuthExpired,
     NetworkError,
     OutcomeUnknown,
     PublishError,
@@ -81,16 +82,21 @@ def decide(slot: Slot, error: PublishError, now: datetime, policy: RetryPolicy) 
             f"outcome unknown, a human decides (never retried blindly): {message}",
             kind,
         )
-    if isinstance(error, AccountSuspended):
-        change = AccountChange(slot.account_id, AccountState.SUSPENDED)
+    if isinstance(error, AccountSuspended | AuthExpired):
+        # A revoked token is handled like a suspension: the account cannot post until a
+        # human acts (reconnects it), so its slot moves to another account if allowed.
+        state = (
+            AccountState.NEEDS_AUTH if isinstance(error, AuthExpired) else AccountState.SUSPENDED
+        )
+        change = AccountChange(slot.account_id, state)
         hops = _hops(slot)
         if policy.redistribute_on_suspension and hops < policy.max_redistributions:
             return FallbackDecision(
-                FallbackAction.REDISTRIBUTE, f"account suspended: {message}", kind, None, change
+                FallbackAction.REDISTRIBUTE, f"{_why(error)}: {message}", kind, None, change
             )
         return FallbackDecision(
             FallbackAction.FAIL,
-            f"account suspended, not redistributed: {message}",
+            f"{_why(error)}, not redistributed: {message}",
             kind,
             None,
             change,
@@ -107,6 +113,10 @@ def decide(slot: Slot, error: PublishError, now: datetime, policy: RetryPolicy) 
             slot, policy, now + policy.network_delay, f"network error: {message}", kind, None
         )
     return FallbackDecision(FallbackAction.FAIL, f"publish failed: {message}", kind)
+
+
+def _why(error: PublishError) -> str:
+    return "account needs reconnecting" if isinstance(error, AuthExpired) else "account suspended"
 
 
 def _retry_or_fail(

@@ -46,6 +46,9 @@ class Account:
     suspensions: int = 0
     recent_failures: int = 0
     recent_posts: int = 0
+    # Which publisher posts for this account: "" means the configured default (simulated or
+    # webhook); otherwise the adapter its OAuth connection set (`x`, `linkedin`, `postiz`, ...).
+    publisher: str = ""
 
 
 class RiskLevel(StrEnum):

@@ -7,12 +7,14 @@ Each method's docstring says what it raises; anything else is a bug.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
+from engine.credentials import ConnectionInfo, Credentials
+from engine.media import MediaAsset
 from engine.models import (
     Account,
     Distribution,
@@ -200,12 +202,18 @@ class PublishRequest:
     content: Content
     content_type: str
     idempotency_key: str
+    media: tuple[MediaAsset, ...] = ()
+    # When an earlier attempt of this slot may have reached the platform (a timeout after
+    # sending, a worker killed mid-publish): the time it was sent, for reconciliation.
+    sent_before_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class PublishReceipt:
     post_id: str
     url: str | None = None
+    # True when the post was found on the platform by reconciliation, not posted now.
+    reconciled: bool = False
 
 
 class Publisher(Protocol):
@@ -214,8 +222,70 @@ class Publisher(Protocol):
     supports_idempotency: bool
 
     async def publish(self, request: PublishRequest) -> PublishReceipt:
-        """Raises RateLimited, AccountSuspended, NetworkError, OutcomeUnknown,
-        UnknownPublishError."""
+        """Raises RateLimited, AccountSuspended, AuthExpired, DuplicateContent,
+        ContentRejected, NetworkError, OutcomeUnknown, UnknownPublishError."""
+        ...
+
+
+class Reconciler(Protocol):
+    """A publisher that can look for a post it may already have made (no platform API takes
+    an idempotency key, so an in-doubt slot is looked up before it is ever sent again)."""
+
+    async def find_post(self, request: PublishRequest, sent_at: datetime) -> PublishReceipt | None:
+        """The post made for `request` at or after `sent_at`, or None when the platform
+        shows none after its visibility delay. Raises OutcomeUnknown when it cannot tell,
+        NetworkError, RateLimited, AuthExpired."""
+        ...
+
+
+class CredentialStore(Protocol):
+    """Where connected accounts' tokens live, encrypted at rest."""
+
+    async def get(self, account_id: str) -> Credentials:
+        """The account's current credentials. Raises AuthExpired when the account is not
+        connected or needs reconnecting, StorageError."""
+        ...
+
+    async def save(self, credentials: Credentials) -> None:
+        """Store (encrypting) new or rotated credentials in one transaction. Raises
+        InvalidInput when no encryption key is configured, StorageError."""
+        ...
+
+    async def delete(self, account_id: str) -> None:
+        """Forget the account's tokens (disconnect). Raises StorageError."""
+        ...
+
+    async def list_connections(self) -> list[ConnectionInfo]:
+        """Every stored connection, without secrets. Raises StorageError."""
+        ...
+
+
+class TokenRefresher(Protocol):
+    """Gives a publisher a usable access token, refreshing ahead of expiry."""
+
+    async def credentials(self, account_id: str, *, force_refresh: bool = False) -> Credentials:
+        """Credentials whose access token is valid now; refreshes when it expires soon or
+        when `force_refresh` (the platform answered 401). One refresh per account at a time
+        across replicas; a rotated refresh token is saved before the new access token is
+        used. Raises AuthExpired (refresh refused for good: the account needs reconnecting),
+        NetworkError / RateLimited (temporary: the token is not treated as dead)."""
+        ...
+
+
+class MediaStore(Protocol):
+    """Where media files are kept (a directory by default)."""
+
+    async def get(self, media_id: str) -> MediaAsset:
+        """Raises NotFound."""
+        ...
+
+    def chunks(self, media_id: str, *, chunk_size: int, start: int = 0) -> AsyncIterator[bytes]:
+        """The file's bytes from `start`, `chunk_size` at a time (never the whole file)."""
+        ...
+
+    def signed_url(self, media_id: str, *, ttl_seconds: int) -> str | None:
+        """A short-lived public URL for platforms that pull media (Instagram, TikTok), or
+        None when Herald has no public URL."""
         ...
 
 
