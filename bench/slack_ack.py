@@ -25,11 +25,11 @@ from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
-from bot.app import build_client, create_app, deps_of_app
 from bot.bootstrap import build_herald
-from bot.serve import build_web_app
+from bot.cli.serve import build_web_app
 from bot.settings import load_settings
-from bot.slack_notifier import SlackNotifier
+from bot.slack.app import build_client, create_app, deps_of_app
+from bot.slack.notifier import SlackNotifier
 from engine.models import SYSTEM, Actor, Role
 from engine.request import request_from_fields
 from storage.outbox import MemoryOutbox

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.app import build_client, create_app, deps_of_app
-from bot.context import BotDeps
-from bot.serve import build_web_app
+from bot.cli.serve import build_web_app
 from bot.settings import Settings, load_settings
-from bot.slack_notifier import SlackNotifier
+from bot.slack.app import build_client, create_app, deps_of_app
+from bot.slack.context import BotDeps
+from bot.slack.notifier import SlackNotifier
 from engine.advisor import Advisor
 from engine.clock import ManualClock
 from engine.llm_gateway import LLMGateway

@@ -6,14 +6,18 @@ import json
 import random
 from datetime import UTC, datetime, timedelta
 
-from bot import ids
-from bot.blocks.alerts import build_risk_alert
-from bot.blocks.common import MAX_BUTTON_VALUE, decode_value, encode_value
-from bot.blocks.home import build_home
-from bot.blocks.modals import build_create_modal, build_reject_modal, create_fields_from_state
-from bot.blocks.plan import advice_text, build_plan_card
-from bot.blocks.progress import build_completion_report, build_failure_reply, build_status_line
-from bot.blocks.reports import build_help, build_history
+from bot.slack import ids
+from bot.slack.blocks.alerts import build_risk_alert
+from bot.slack.blocks.common import MAX_BUTTON_VALUE, decode_value, encode_value
+from bot.slack.blocks.home import build_home
+from bot.slack.blocks.modals import build_create_modal, build_reject_modal, create_fields_from_state
+from bot.slack.blocks.plan import advice_text, build_plan_card
+from bot.slack.blocks.progress import (
+    build_completion_report,
+    build_failure_reply,
+    build_status_line,
+)
+from bot.slack.blocks.reports import build_help, build_history
 from engine.models import (
     Distribution,
     DistributionStatus,

@@ -6,7 +6,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot import ids
+from bot.slack import ids
 from engine.models import DistributionStatus
 from engine.ports import LLMCall, LLMReply
 from tests.bot.conftest import ACCOUNTS_CSV, APPROVER, CHANNEL, OPERATOR, VIEWER, Harness

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot import ids
+from bot.slack import ids
 from engine.models import DistributionStatus
 from tests.bot.conftest import APPROVER, CHANNEL, OPERATOR, Harness
 

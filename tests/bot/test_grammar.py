@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.grammar import parse_command, request_from_command
+from bot.slack.grammar import parse_command, request_from_command
 from engine.errors import InvalidInput
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ import typing
 import zlib
 from typing import Any
 
-from bot.intents import (
+from bot.slack.intents import (
     KNOWN_ACTIONS,
     NO_INTENT,
     Intent,
@@ -17,7 +17,7 @@ from bot.intents import (
     name_candidates,
     parse_intent,
 )
-from bot.timeline import render_timeline
+from bot.slack.timeline import render_timeline
 from engine.clock import ManualClock
 from engine.llm_gateway import DATA_RULE, LLMGateway
 from tests.bot.conftest import T0

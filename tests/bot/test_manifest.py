@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from bot import ids
+from bot.slack import ids
 from tests.bot.conftest import Harness
 
 MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
@@ -88,7 +88,7 @@ class TestManifest:
         assert reply.status == 404
 
     async def test_every_action_id_has_a_listener(self, harness: Harness) -> None:
-        """Each action id in bot.ids is handled (acked), so no button is dead."""
+        """Each action id in bot.slack.ids is handled (acked), so no button is dead."""
         for action_id in ids.ALL_ACTION_IDS:
             payload = {
                 "type": "block_actions",

@@ -6,7 +6,7 @@ import asyncio
 import json
 from datetime import timedelta
 
-from bot import ids
+from bot.slack import ids
 from engine.models import SYSTEM, DistributionStatus, Event, SlotStatus
 from tests.bot.conftest import ALERTS, APPROVER, CHANNEL, Harness, start_harness
 from tests.bot.fake_slack import FakeSlack
@@ -185,8 +185,8 @@ class TestRestart:
     ) -> None:
         """The status line's place is kept in the outbox store: after a restart it is edited,
         not posted again."""
-        from bot.app import build_client
-        from bot.slack_notifier import SlackNotifier
+        from bot.slack.app import build_client
+        from bot.slack.notifier import SlackNotifier
 
         h, runner = await start_harness(fake)
         restarted = None

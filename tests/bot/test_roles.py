@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot import ids
-from bot.roles import RoleDirectory
 from bot.settings import load_settings
+from bot.slack import ids
+from bot.slack.roles import RoleDirectory
 from engine.models import DistributionStatus, Role
 from tests.bot.conftest import OPERATOR, Harness, start_harness
 from tests.bot.fake_slack import FakeSlack
@@ -27,7 +27,7 @@ class TestRoleDirectory:
         directory = RoleDirectory(settings)
         assert directory.groups == [GROUP]
         assert directory.role_of(LEAD) == Role.VIEWER
-        from bot.app import build_client
+        from bot.slack.app import build_client
 
         client = build_client(
             load_settings({"SLACK_BOT_TOKEN": fake.bot_token, "SLACK_API_URL": fake.api_url})
@@ -44,7 +44,7 @@ class TestRoleDirectory:
         """An unknown group id is logged and grants no role."""
         settings = load_settings({"HERALD_APPROVERS": "S0MISSING"})
         directory = RoleDirectory(settings)
-        from bot.app import build_client
+        from bot.slack.app import build_client
 
         client = build_client(
             load_settings({"SLACK_BOT_TOKEN": fake.bot_token, "SLACK_API_URL": fake.api_url})

@@ -8,10 +8,10 @@ import socket
 import aiohttp
 import pytest
 
-from bot.app import build_client, check_settings
-from bot.serve import serve
+from bot.cli.serve import serve
 from bot.settings import load_settings
-from bot.slack_notifier import SlackNotifier
+from bot.slack.app import build_client, check_settings
+from bot.slack.notifier import SlackNotifier
 from engine.clock import ManualClock
 from engine.errors import InvalidInput
 from storage.outbox import MemoryOutbox

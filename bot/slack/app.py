@@ -18,12 +18,12 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import actions, commands, events, home, views
-from bot.context import DEPS, BotDeps
-from bot.failures import report_error
-from bot.intents import IntentParser, KeywordIntentParser, LLMIntentParser
-from bot.reads import StatusCache
 from bot.settings import Settings
+from bot.slack import actions, commands, events, home, views
+from bot.slack.context import DEPS, BotDeps
+from bot.slack.failures import report_error
+from bot.slack.intents import IntentParser, KeywordIntentParser, LLMIntentParser
+from bot.slack.reads import StatusCache
 from engine.clock import SystemClock
 from engine.errors import HeraldError, InvalidInput
 from engine.ports import Clock
@@ -85,7 +85,7 @@ def create_app(
     `SlackNotifier` as its notifier. With `herald`, its notifier is used if it is a
     `SlackNotifier` (build it first with `build_notifier`).
     """
-    from bot.slack_notifier import SlackNotifier
+    from bot.slack.notifier import SlackNotifier
 
     socket_mode = settings.slack_app_token is not None
     check_settings(settings, socket_mode=socket_mode and settings.slack_signing_secret is None)
@@ -151,7 +151,7 @@ def deps_of_app(app: AsyncApp) -> BotDeps:
 
 def find_slack_notifier(notifier: Any) -> Any:
     """The SlackNotifier inside `notifier` (itself, or one of a fan-out's members)."""
-    from bot.slack_notifier import SlackNotifier
+    from bot.slack.notifier import SlackNotifier
 
     if isinstance(notifier, SlackNotifier):
         return notifier

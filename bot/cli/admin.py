@@ -79,7 +79,7 @@ async def _db_check(args: argparse.Namespace, url: str, settings: Any) -> int:
 async def _accounts_import(args: argparse.Namespace, url: str, settings: Any) -> int:
     import getpass
 
-    from bot.plan_cli import read_text
+    from bot.cli.plan import read_text
     from bot.platforms_file import load_platforms
     from engine.accounts_csv import read_accounts_csv
     from engine.clock import SystemClock

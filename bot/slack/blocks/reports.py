@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot import ids
-from bot.blocks.common import (
+from bot.slack import ids
+from bot.slack.blocks.common import (
     Block,
     actions,
     button,
@@ -19,8 +19,8 @@ from bot.blocks.common import (
     slack_time,
     table,
 )
-from bot.blocks.progress import build_status_line
-from bot.grammar import COMMANDS
+from bot.slack.blocks.progress import build_status_line
+from bot.slack.grammar import COMMANDS
 from engine.models import Account, Distribution, Event
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot import ids
-from bot.blocks.common import (
+from bot.slack import ids
+from bot.slack.blocks.common import (
     Block,
     actions,
     button,

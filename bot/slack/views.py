@@ -12,11 +12,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import ids
-from bot.blocks.modals import create_fields_from_state
-from bot.cards import create_with_card
-from bot.context import deps_of
-from bot.failures import guarded
+from bot.slack import ids
+from bot.slack.blocks.modals import create_fields_from_state
+from bot.slack.cards import create_with_card
+from bot.slack.context import deps_of
+from bot.slack.failures import guarded
 from engine.errors import ConcurrentModification, InvalidInput, InvalidRequest
 from engine.models import Role
 from engine.request import request_from_fields

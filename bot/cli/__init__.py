@@ -15,12 +15,12 @@ from engine.errors import HeraldError
 
 # sub-command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "plan": ("bot.plan_cli", "plan a distribution from a request JSON and an accounts CSV"),
-    "simulate": ("bot.plan_cli", "print the simulation report for a request and accounts"),
-    "demo": ("bot.demo", "run a whole distribution on the bundled accounts, time compressed"),
-    "db": ("bot.admin_cli", "database administration (upgrade)"),
-    "accounts": ("bot.admin_cli", "account administration (import a CSV, list)"),
-    "serve": ("bot.serve", "run the Slack bot, the engine and the dispatcher"),
+    "plan": ("bot.cli.plan", "plan a distribution from a request JSON and an accounts CSV"),
+    "simulate": ("bot.cli.plan", "print the simulation report for a request and accounts"),
+    "demo": ("bot.cli.demo", "run a whole distribution on the bundled accounts, time compressed"),
+    "db": ("bot.cli.admin", "database administration (upgrade)"),
+    "accounts": ("bot.cli.admin", "account administration (import a CSV, list)"),
+    "serve": ("bot.cli.serve", "run the Slack bot, the engine and the dispatcher"),
 }
 
 

@@ -10,8 +10,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from bot import ids
-from bot.blocks.common import (
+from bot.slack import ids
+from bot.slack.blocks.common import (
     MAX_SECTION_TEXT,
     Block,
     actions,

@@ -9,17 +9,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.metrics import Metrics
-from bot.reads import StatusCache
-from bot.roles import RoleDirectory
 from bot.settings import Settings
+from bot.slack.reads import StatusCache
+from bot.slack.roles import RoleDirectory
 from engine.errors import NotAllowed
 from engine.models import Actor, Role
 from engine.ports import Clock
 
 if TYPE_CHECKING:
-    from bot.intents import IntentParser
-    from bot.outbox import Outbox
-    from bot.slack_notifier import SlackNotifier
+    from bot.slack.intents import IntentParser
+    from bot.slack.notifier import SlackNotifier
+    from bot.slack.outbox import Outbox
 
 DEPS = "deps"
 

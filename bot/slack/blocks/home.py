@@ -6,8 +6,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot import ids
-from bot.blocks.common import (
+from bot.slack import ids
+from bot.slack.blocks.common import (
     MAX_VIEW_BLOCKS,
     Block,
     actions,
@@ -19,7 +19,7 @@ from bot.blocks.common import (
     header,
     section,
 )
-from bot.blocks.progress import progress_bar
+from bot.slack.blocks.progress import progress_bar
 from engine.models import Account, AccountState, Distribution, SlotStatus
 
 _DONE = {

@@ -6,8 +6,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from bot import ids
-from bot.blocks.common import MAX_MODAL_TITLE, Block, clip, plain
+from bot.slack import ids
+from bot.slack.blocks.common import MAX_MODAL_TITLE, Block, clip, plain
 
 _PLATFORM_CHOICES = ("tiktok", "instagram", "youtube", "twitter", "linkedin")
 

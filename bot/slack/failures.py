@@ -16,10 +16,10 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.common import section
-from bot.blocks.reports import build_choice
-from bot.context import DEPS
-from bot.grammar import parse_command
+from bot.slack.blocks.common import section
+from bot.slack.blocks.reports import build_choice
+from bot.slack.context import DEPS
+from bot.slack.grammar import parse_command
 from engine.errors import AmbiguousName, HeraldError
 
 log = logging.getLogger("herald.slack")

@@ -7,9 +7,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.home import build_home
-from bot.context import BotDeps, deps_of
-from bot.failures import guarded
+from bot.slack.blocks.home import build_home
+from bot.slack.context import BotDeps, deps_of
+from bot.slack.failures import guarded
 from engine.models import DistributionStatus, Role
 
 EVENT_TYPES = ("app_home_opened",)

@@ -113,14 +113,14 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             _print_json(report.to_dict())
         else:
-            from bot.plan_render import render_simulation
+            from bot.cli.plan_render import render_simulation
 
             render_simulation(report, request)
         return 0
     if args.json:
         _print_json(plan_to_dict(result))
         return 0
-    from bot.plan_render import render_plan
+    from bot.cli.plan_render import render_plan
 
     render_plan(result, request, accounts, platforms, limit=args.limit, mode=mode)
     return 0

@@ -23,7 +23,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.metrics import Metrics
-from bot.outbox import Outbox, entry_field
+from bot.slack.outbox import Outbox, entry_field
 from engine.clock import SystemClock
 from engine.ports import Clock
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.plan import build_draft_placeholder
-from bot.context import BotDeps
+from bot.slack.blocks.plan import build_draft_placeholder
+from bot.slack.context import BotDeps
 from engine.models import Actor, Distribution
 from engine.request import DistributionRequest
 

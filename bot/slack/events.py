@@ -13,12 +13,12 @@ import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import ids
-from bot.blocks.common import actions, button, context, escape, section
-from bot.blocks.reports import build_help, build_list, build_status
-from bot.context import BotDeps, deps_of
-from bot.failures import guarded
-from bot.intents import NEEDS_REASON, Intent, describe, name_candidates
+from bot.slack import ids
+from bot.slack.blocks.common import actions, button, context, escape, section
+from bot.slack.blocks.reports import build_help, build_list, build_status
+from bot.slack.context import BotDeps, deps_of
+from bot.slack.failures import guarded
+from bot.slack.intents import NEEDS_REASON, Intent, describe, name_candidates
 from engine.errors import AmbiguousName, DistributionNotFound, InvalidInput
 from engine.models import Distribution, Role
 

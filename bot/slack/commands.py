@@ -12,10 +12,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.common import Block, section
-from bot.blocks.modals import build_create_modal
-from bot.blocks.plan import simulation_summary
-from bot.blocks.reports import (
+from bot.slack.blocks.common import Block, section
+from bot.slack.blocks.modals import build_create_modal
+from bot.slack.blocks.plan import simulation_summary
+from bot.slack.blocks.reports import (
     build_accounts,
     build_analytics,
     build_help,
@@ -24,10 +24,10 @@ from bot.blocks.reports import (
     build_status,
     build_velocity,
 )
-from bot.cards import create_with_card
-from bot.context import BotDeps, deps_of
-from bot.failures import guarded
-from bot.grammar import Command, parse_command, request_from_command
+from bot.slack.cards import create_with_card
+from bot.slack.context import BotDeps, deps_of
+from bot.slack.failures import guarded
+from bot.slack.grammar import Command, parse_command, request_from_command
 from engine.errors import HeraldError, InvalidInput
 from engine.models import DistributionStatus, Role
 from engine.platforms import DEFAULT_PLATFORMS

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from bot import ids
-from bot.blocks.common import (
+from bot.slack import ids
+from bot.slack.blocks.common import (
     Block,
     actions,
     button,

@@ -69,7 +69,7 @@ def build_web_app(bolt_app: Any, *, with_events: bool = True) -> Any:
     from aiohttp import web
     from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 
-    from bot.app import deps_of_app
+    from bot.slack.app import deps_of_app
 
     deps = deps_of_app(bolt_app)
 
@@ -117,7 +117,7 @@ async def serve(
     from aiohttp import web
     from slack_sdk.errors import SlackApiError
 
-    from bot.app import check_settings, create_app, deps_of_app
+    from bot.slack.app import check_settings, create_app, deps_of_app
     from engine.errors import InvalidInput
 
     socket_mode = settings.slack_app_token is not None

@@ -12,15 +12,15 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import ids
-from bot.blocks.alerts import build_alert_decided
-from bot.blocks.common import decode_value, section
-from bot.blocks.modals import build_create_modal, build_reject_modal
-from bot.blocks.progress import build_slot_decided
-from bot.context import BotDeps, deps_of
-from bot.failures import guarded
-from bot.grammar import Command
-from bot.intents import Intent, describe
+from bot.slack import ids
+from bot.slack.blocks.alerts import build_alert_decided
+from bot.slack.blocks.common import decode_value, section
+from bot.slack.blocks.modals import build_create_modal, build_reject_modal
+from bot.slack.blocks.progress import build_slot_decided
+from bot.slack.context import BotDeps, deps_of
+from bot.slack.failures import guarded
+from bot.slack.grammar import Command
+from bot.slack.intents import Intent, describe
 from engine.errors import ConcurrentModification, InvalidInput
 from engine.models import Distribution, DistributionStatus, Role
 
@@ -245,7 +245,7 @@ async def on_choose(
     ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient, context: Any
 ) -> None:
     """One of several matching distributions was picked: run the command on it."""
-    from bot.commands import HANDLERS
+    from bot.slack.commands import HANDLERS
 
     await ack()
     deps = deps_of(context)
@@ -266,7 +266,7 @@ async def on_home_refresh(
     ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any
 ) -> None:
     """Re-render the Home tab."""
-    from bot.home import publish_home
+    from bot.slack.home import publish_home
 
     await ack()
     await publish_home(deps_of(context), client, _user(body))

@@ -5,7 +5,7 @@
   seconds per distribution (events in between are coalesced into the next edit);
 - thread replies for failures (Retry / Skip), redistributions, pauses and completion;
 - risk alerts to `settings.alerts_channel`, one thread per distribution;
-- delivery (429 Retry-After, the persisted outbox) is `bot.slack_delivery.SlackDelivery`.
+- delivery (429 Retry-After, the persisted outbox) is `bot.slack.delivery.SlackDelivery`.
 """
 
 from __future__ import annotations
@@ -20,21 +20,21 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.alerts import build_alert_parent, build_risk_alert
-from bot.blocks.plan import build_plan_card, plan_card_text
-from bot.blocks.progress import (
+from bot.metrics import Metrics
+from bot.settings import Settings
+from bot.slack.blocks.alerts import build_alert_parent, build_risk_alert
+from bot.slack.blocks.plan import build_plan_card, plan_card_text
+from bot.slack.blocks.progress import (
     build_completion_report,
     build_event_reply,
     build_failure_reply,
     build_status_line,
     status_text,
 )
-from bot.metrics import Metrics
-from bot.outbox import Outbox
-from bot.reads import StatusCache
-from bot.settings import Settings
-from bot.slack_delivery import SlackDelivery
-from bot.timeline import render_timeline
+from bot.slack.delivery import SlackDelivery
+from bot.slack.outbox import Outbox
+from bot.slack.reads import StatusCache
+from bot.slack.timeline import render_timeline
 from engine.clock import SystemClock
 from engine.errors import HeraldError
 from engine.models import Distribution, DistributionStatus, Event

@@ -1,0 +1,1 @@
+"""Slack surface: listeners, Block Kit builders, the notifier and its delivery."""
