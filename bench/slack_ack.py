@@ -29,7 +29,6 @@ from bot.bootstrap import build_herald
 from bot.cli.serve import build_web_app
 from bot.settings import load_settings
 from bot.slack.app import build_client, create_app, deps_of_app
-from bot.slack.notifier import SlackNotifier
 from engine.models import SYSTEM, Actor, Role
 from engine.request import request_from_fields
 from storage.outbox import MemoryOutbox
@@ -110,10 +109,10 @@ async def main(
     clock = BenchClock(start)
     client = build_client(settings)
     outbox = SQLAlchemyOutbox(url, clock) if database == "sqlite" else MemoryOutbox(clock)
-    notifier = SlackNotifier(client, settings, outbox=outbox, clock=clock)
-    herald = build_herald(settings, clock=clock, notifier=notifier)
+    herald = build_herald(settings, clock=clock, outbox=outbox)
     app = create_app(settings, herald=herald, client=client)
     deps = deps_of_app(app)
+    notifier = deps.notifier
     runner = web.AppRunner(build_web_app(app))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

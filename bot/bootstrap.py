@@ -1,18 +1,21 @@
 """The one composition root: `build_herald(settings, ...)` wires every adapter into a `Herald`.
 
-Tests, the demo, the benchmark and `herald serve` all build Herald here, passing fakes or
-real adapters as keyword arguments; nothing else constructs repositories or publishers.
+Every entry point (`herald serve`, `herald demo`, the CLI commands, the tests, the bench)
+builds Herald here; nothing else in bot/ names a storage implementation or runs migrations.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from bot.platforms_file import load_platforms
 from bot.settings import Settings
+from bot.slack.outbox import Outbox
 from engine.adapters.apscheduler_runner import APSchedulerRunner
 from engine.adapters.litellm_client import build_advisor
 from engine.advisor import Advisor
@@ -20,16 +23,29 @@ from engine.clock import SystemClock
 from engine.dispatcher import Dispatcher, DispatcherConfig, default_worker_id
 from engine.durations import parse_duration
 from engine.errors import InvalidInput
-from engine.fallback import RetryPolicy
+from engine.fallback import RedistributionPolicy
 from engine.models import Event
 from engine.monitoring import MonitorConfig, RunMonitor
 from engine.platforms import PlatformTable
 from engine.ports import Clock, LLMCallLog, Notifier, Publisher, Repository, TrendSource
+from engine.queries import DistributionReads
 from engine.service import DistributionService, ServiceConfig
 from engine.simulated_publisher import FailureRates, SimulatedPublisher
-from engine.trends import FileTrendSource
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger("herald.events")
+
+PublisherFactory = Callable[[Settings, Clock], Publisher]
+"""Builds the publisher named by `HERALD_PUBLISHER` (see `register_publisher`)."""
+
+RouteInstaller = Callable[["web.Application", "Herald"], None]
+"""Adds routes (e.g. an HTTP API) to the aiohttp app `herald serve` runs."""
+
+
+class _Closeable(Protocol):
+    def close(self) -> object: ...
 
 
 class LoggingNotifier:
@@ -46,39 +62,94 @@ class LoggingNotifier:
         )
 
 
+class Notifiers:
+    """The one `Notifier` the engine is given: every member hears every event, in order.
+
+    Members are added after the build (`Herald.add_notifier`): the Slack app adds its
+    notifier, the HTTP API its webhooks. One failing member does not silence the others.
+    """
+
+    def __init__(self, *members: Notifier) -> None:
+        self.members: list[Notifier] = list(members)
+
+    def add(self, notifier: Notifier) -> None:
+        """Another member, heard after the ones already there."""
+        self.members.append(notifier)
+
+    async def notify(self, event: Event) -> None:
+        for member in self.members:
+            try:
+                await member.notify(event)
+            except Exception:
+                log.exception("notifier %s failed on %s", type(member).__name__, event.kind)
+
+
 @dataclass
 class Herald:
-    """Everything Herald runs on, built once. `start()` starts dispatching; `stop()` ends it."""
+    """Everything Herald runs on, built once. `start()` starts dispatching; `stop()` ends it.
+
+    Extension points: `add_notifier` (Slack, webhooks), `add_routes` (HTTP API routes that
+    `herald serve` mounts), `register_publisher` (module level, a new `HERALD_PUBLISHER`).
+    """
 
     settings: Settings
     repository: Repository
     clock: Clock
-    notifier: Notifier
+    notifier: Notifiers
     publisher: Publisher
     platforms: PlatformTable
     service: DistributionService
+    queries: DistributionReads
     dispatcher: Dispatcher
     runner: APSchedulerRunner
-    _owned: list[Any] = field(default_factory=list, repr=False)
-    _check_schema: str | None = field(default=None, repr=False)
+    outbox: Outbox | None = None
+    routes: list[RouteInstaller] = field(default_factory=list)
+    _owned: list[_Closeable] = field(default_factory=list, repr=False)
+    _database_url: str | None = field(default=None, repr=False)
+    _schema_checked: bool = field(default=False, repr=False)
+
+    def add_notifier(self, notifier: Notifier) -> None:
+        """Let `notifier` hear every domain event from now on."""
+        self.notifier.add(notifier)
+
+    def add_routes(self, installer: RouteInstaller) -> None:
+        """Have `herald serve` call `installer(web_app, herald)` when it builds its web app."""
+        self.routes.append(installer)
+
+    async def ensure_schema(self, *, upgrade: bool = False) -> str | None:
+        """Check (or with `upgrade`, migrate) the SQL database built here; its revision.
+        Raises InvalidInput with advice when the schema is not current."""
+        if self._database_url is None:
+            return None
+        from storage.migrate import check_current, head_revision
+        from storage.migrate import upgrade as migrate
+
+        if upgrade:
+            revision = await migrate(self._database_url)
+        else:
+            await check_current(self._database_url)
+            revision = head_revision()
+        self._schema_checked = True
+        return revision
+
+    def database_label(self) -> str:
+        """The database URL without its password, for messages."""
+        from storage.database import safe_url
+
+        return safe_url(self.settings.database_url)
 
     async def start(self) -> None:
         """Check the schema (a SQL database built here) and start the dispatcher's runner."""
-        if self._check_schema is not None:
-            from storage.migrate import check_current
-
-            await check_current(self._check_schema)
+        if not self._schema_checked:
+            await self.ensure_schema()
         await self.runner.start()
 
     async def stop(self) -> None:
         """Stop dispatching, then release what `build_herald` created."""
         await self.runner.stop()
         for resource in reversed(self._owned):
-            close = getattr(resource, "close", None)
-            if close is None:
-                continue
-            result = close()
-            if hasattr(result, "__await__"):
+            result = resource.close()
+            if inspect.isawaitable(result):
                 await result
         self._owned.clear()
 
@@ -90,32 +161,38 @@ def build_herald(
     publisher: Publisher | None = None,
     clock: Clock | None = None,
     notifier: Notifier | None = None,
+    outbox: Outbox | None = None,
     platforms: PlatformTable | None = None,
     advisor: Advisor | None = None,
     trends: TrendSource | None = None,
 ) -> Herald:
     """Wire Herald from `settings`; any keyword given replaces what settings would build.
 
-    Repository from `database_url` (`memory://` for an in-memory one), publisher from
-    `publisher` (`simulated` or `webhook`), platforms from `platforms_file`, trends from
-    `trends_url` or `trends_file` (used when a request is trend_weighted). Raises
+    Repository and outbox from `database_url` (`memory://` for in-memory ones), publisher
+    from `publisher` (see `PUBLISHERS`), platforms from `platforms_file`, trends from
+    `trends_url` or `trends_file` (used when a request is trend_weighted). `notifier`
+    replaces the default logging one (more join with `Herald.add_notifier`). Raises
     InvalidInput naming the setting that is wrong. The advisor fuses the models in
     `HERALD_LLM_MODELS` (litellm is imported only when one is active) and is the built-in
-    deterministic advisor otherwise.
+    deterministic advisor otherwise. Nothing here does I/O: `Herald.start` does.
     """
-    owned: list[Any] = []
+    owned: list[_Closeable] = []
     clock = clock or SystemClock()
-    notifier = notifier or LoggingNotifier()
+    notifiers = Notifiers(notifier or LoggingNotifier())
     platforms = platforms or load_platforms(settings.platforms_file)
-    check_schema: str | None = None
+    database_url: str | None = None
+    in_memory = settings.database_url.startswith("memory")
     if repository is None:
         repository = _repository(settings.database_url)
-        owned.append(repository)
-        if not settings.database_url.startswith("memory"):
-            check_schema = settings.database_url
+        owned.append(repository)  # type: ignore[arg-type]  # both repositories close()
+        if not in_memory:
+            database_url = settings.database_url
+    if outbox is None:
+        outbox = _outbox(settings.database_url, clock)
+        owned.append(outbox)  # type: ignore[arg-type]
     if publisher is None:
         publisher = _publisher(settings, clock)
-        owned.append(publisher)
+        owned.append(publisher)  # type: ignore[arg-type]
     review = None
     if not settings.manual_publishes_for_real:
         # MANUAL mode is review-only: its runs post nowhere (seed 001 "REVIEW_ONLY").
@@ -125,7 +202,7 @@ def build_herald(
             else SimulatedPublisher(seed=settings.simulated_seed, clock=clock)
         )
     try:
-        policy = RetryPolicy(
+        policy = RedistributionPolicy(
             max_attempts=settings.retry_max_attempts,
             rate_limit_delay=parse_duration(settings.retry_rate_limit_delay),
             network_delay=parse_duration(settings.retry_network_delay),
@@ -134,13 +211,13 @@ def build_herald(
     except ValueError as exc:
         raise InvalidInput(f"HERALD_RETRY_*: {exc}") from None
     monitor = RunMonitor(
-        repository, clock, notifier, MonitorConfig(auto_pause=settings.monitor_auto_pause)
+        repository, clock, notifiers, MonitorConfig(auto_pause=settings.monitor_auto_pause)
     )
     dispatcher = Dispatcher(
         repository,
         publisher,
         clock,
-        notifier,
+        notifiers,
         platforms=platforms,
         policy=policy,
         config=DispatcherConfig(
@@ -157,23 +234,26 @@ def build_herald(
 
         trends = HttpTrendSource(settings.trends_url)
     elif trends is None and settings.trends_file:
+        from engine.adapters.file_trends import FileTrendSource
+
         trends = FileTrendSource(settings.trends_file)
     if advisor is None:
         advisor = build_advisor(
             settings, clock, platforms=platforms, call_log=_call_log(repository, owned)
         )
+    config = ServiceConfig(
+        default_safety_mode=settings.safety_mode,
+        enable_full_autonomous=settings.enable_full_autonomous,
+        allow_self_approval=settings.allow_self_approval,
+    )
     service = DistributionService(
         repository,
         clock,
-        notifier,
+        notifiers,
         platforms=platforms,
         trends=trends,
         advisor=advisor,
-        config=ServiceConfig(
-            default_safety_mode=settings.safety_mode,
-            enable_full_autonomous=settings.enable_full_autonomous,
-            allow_self_approval=settings.allow_self_approval,
-        ),
+        config=config,
     )
     runner = APSchedulerRunner(
         dispatcher, repository, clock, interval_seconds=settings.dispatch_interval_seconds
@@ -182,14 +262,16 @@ def build_herald(
         settings=settings,
         repository=repository,
         clock=clock,
-        notifier=notifier,
+        notifier=notifiers,
         publisher=publisher,
         platforms=platforms,
         service=service,
+        queries=DistributionReads(repository, clock, platforms=platforms, config=config),
         dispatcher=dispatcher,
         runner=runner,
+        outbox=outbox,
         _owned=owned,
-        _check_schema=check_schema,
+        _database_url=database_url,
     )
 
 
@@ -203,31 +285,57 @@ def _repository(url: str) -> Repository:
     return SQLAlchemyRepository(url)
 
 
+def _outbox(url: str, clock: Clock) -> Outbox:
+    """The Slack outbox and seen-event log on the main database (in memory for `memory://`)."""
+    from storage.outbox import MemoryOutbox, SQLAlchemyOutbox
+
+    if url.startswith("memory"):
+        return MemoryOutbox(clock)
+    return SQLAlchemyOutbox(url, clock)
+
+
+def _simulated(settings: Settings, clock: Clock) -> Publisher:
+    return SimulatedPublisher(
+        seed=settings.simulated_seed,
+        rates=FailureRates.parse(settings.simulated_failure_rates),
+        ledger=settings.simulated_ledger,
+        clock=clock,
+    )
+
+
+def _webhook(settings: Settings, clock: Clock) -> Publisher:
+    if not settings.webhook_url or settings.webhook_secret is None:
+        raise InvalidInput(
+            "HERALD_PUBLISHER=webhook needs HERALD_WEBHOOK_URL and HERALD_WEBHOOK_SECRET"
+        )
+    from engine.adapters.webhook_publisher import WebhookPublisher
+
+    return WebhookPublisher(
+        settings.webhook_url,
+        settings.webhook_secret.get_secret_value(),
+        timeout_seconds=settings.webhook_timeout_seconds,
+    )
+
+
+PUBLISHERS: dict[str, PublisherFactory] = {"simulated": _simulated, "webhook": _webhook}
+"""`HERALD_PUBLISHER` value -> factory. Add one with `register_publisher`."""
+
+
+def register_publisher(kind: str, factory: PublisherFactory) -> None:
+    """Make `HERALD_PUBLISHER=<kind>` build its publisher with `factory(settings, clock)`."""
+    PUBLISHERS[kind.strip().lower()] = factory
+
+
 def _publisher(settings: Settings, clock: Clock) -> Publisher:
     kind = settings.publisher.strip().lower()
-    if kind == "simulated":
-        return SimulatedPublisher(
-            seed=settings.simulated_seed,
-            rates=FailureRates.parse(settings.simulated_failure_rates),
-            ledger=settings.simulated_ledger,
-            clock=clock,
-        )
-    if kind == "webhook":
-        if not settings.webhook_url or settings.webhook_secret is None:
-            raise InvalidInput(
-                "HERALD_PUBLISHER=webhook needs HERALD_WEBHOOK_URL and HERALD_WEBHOOK_SECRET"
-            )
-        from engine.adapters.webhook_publisher import WebhookPublisher
-
-        return WebhookPublisher(
-            settings.webhook_url,
-            settings.webhook_secret.get_secret_value(),
-            timeout_seconds=settings.webhook_timeout_seconds,
-        )
-    raise InvalidInput(f"HERALD_PUBLISHER: {settings.publisher!r} is not simulated or webhook")
+    factory = PUBLISHERS.get(kind)
+    if factory is None:
+        names = " or ".join(sorted(PUBLISHERS))
+        raise InvalidInput(f"HERALD_PUBLISHER: {settings.publisher!r} is not {names}")
+    return factory(settings, clock)
 
 
-def _call_log(repository: Repository, owned: list[Any]) -> LLMCallLog | None:
+def _call_log(repository: Repository, owned: list[_Closeable]) -> LLMCallLog | None:
     """Model calls go to the `llm_calls` table of a SQL repository (budgets survive a
     restart); an in-memory repository keeps them in the gateway only."""
     engine = getattr(repository, "engine", None)
@@ -235,6 +343,6 @@ def _call_log(repository: Repository, owned: list[Any]) -> LLMCallLog | None:
         return None
     from storage.llm_log import SQLAlchemyLLMCallLog
 
-    log = SQLAlchemyLLMCallLog(engine)
-    owned.append(log)
-    return log
+    call_log = SQLAlchemyLLMCallLog(engine)
+    owned.append(call_log)
+    return call_log

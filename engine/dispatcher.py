@@ -32,7 +32,8 @@ from engine.errors import (
     StorageError,
     UnknownPublishError,
 )
-from engine.fallback import RetryPolicy, account_available
+from engine.event_kinds import EventKind
+from engine.fallback import RedistributionPolicy, account_available
 from engine.lifecycle import advance_slot
 from engine.models import (
     Account,
@@ -109,7 +110,7 @@ class Dispatcher:
         notifier: Notifier,
         *,
         platforms: PlatformTable = DEFAULT_PLATFORMS,
-        policy: RetryPolicy | None = None,
+        policy: RedistributionPolicy | None = None,
         config: DispatcherConfig | None = None,
         monitor: RunMonitor | None = None,
         review_publisher: Publisher | None = None,
@@ -121,7 +122,7 @@ class Dispatcher:
         self._clock = clock
         self._notifier = notifier
         self._platforms = platforms
-        self.policy = policy or RetryPolicy()
+        self.policy = policy or RedistributionPolicy()
         self.config = config or DispatcherConfig()
         self._monitor = monitor
         self._lock = asyncio.Lock()
@@ -238,7 +239,7 @@ class Dispatcher:
                 if idempotent:
                     slot.status = advance_slot(slot.status, "release")
                     slot.failure_kind = IN_DOUBT
-                    kind = "slot.retry_scheduled"
+                    kind = EventKind.SLOT_RETRY_SCHEDULED
                     reason = (
                         f"worker {slot.claimed_by} stopped mid-publish; re-queued (the "
                         "publisher de-duplicates by idempotency key)"
@@ -247,7 +248,7 @@ class Dispatcher:
                 else:
                     slot.status = advance_slot(slot.status, "outcome_unknown")
                     slot.failure_kind = "outcome_unknown"
-                    kind = "slot.outcome_unknown"
+                    kind = EventKind.SLOT_OUTCOME_UNKNOWN
                     reason = (
                         f"worker {slot.claimed_by} stopped mid-publish and the publisher cannot "
                         "de-duplicate: a human must check whether it was posted"

@@ -27,7 +27,7 @@ from engine.repurpose import fit_caption, target_type
 
 
 @dataclass(frozen=True, slots=True)
-class RetryPolicy:
+class RedistributionPolicy:
     """The fallback rules' knobs. Only temporary failures (rate limit, network) are retried."""
 
     max_attempts: int = 3
@@ -72,7 +72,9 @@ class FallbackDecision:
     account_change: AccountChange | None = None
 
 
-def decide(slot: Slot, error: PublishError, now: datetime, policy: RetryPolicy) -> FallbackDecision:
+def decide(
+    slot: Slot, error: PublishError, now: datetime, policy: RedistributionPolicy
+) -> FallbackDecision:
     """Apply the seed's rules to one failed attempt of `slot` (its `attempts` counts this one)."""
     kind = error.kind
     message = str(error) or kind
@@ -121,7 +123,7 @@ def _why(error: PublishError) -> str:
 
 def _retry_or_fail(
     slot: Slot,
-    policy: RetryPolicy,
+    policy: RedistributionPolicy,
     retry_at: datetime,
     reason: str,
     kind: str,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from engine.anomalies import Anomaly, AnomalyThresholds, Outcome, detect, worst_level
 from engine.errors import ConcurrentModification, IllegalTransition
+from engine.event_kinds import EventKind
 from engine.lifecycle import advance_distribution
 from engine.models import SYSTEM, DistributionStatus, Event, new_id
 from engine.ports import Clock, Notifier, Repository
@@ -81,7 +82,7 @@ class RunMonitor:
                         Event(
                             new_id("e"),
                             now,
-                            "distribution.paused",
+                            EventKind.DISTRIBUTION_PAUSED,
                             SYSTEM.id,
                             distribution_id,
                             before={"status": str(before)},
@@ -94,7 +95,7 @@ class RunMonitor:
                     Event(
                         new_id("e"),
                         now,
-                        "risk.alert",
+                        EventKind.RISK_ALERT,
                         SYSTEM.id,
                         distribution_id,
                         data={

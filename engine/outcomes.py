@@ -20,10 +20,11 @@ from engine.errors import (
     IllegalTransition,
     PublishError,
 )
+from engine.event_kinds import EventKind
 from engine.fallback import (
     FallbackAction,
     FallbackDecision,
-    RetryPolicy,
+    RedistributionPolicy,
     choose_replacement,
     decide,
     redistributed_slot,
@@ -85,7 +86,7 @@ class OutcomeWriter:
     def __init__(
         self,
         worker_id: str,
-        policy: RetryPolicy,
+        policy: RedistributionPolicy,
         platforms: PlatformTable,
         forget_account: Callable[[str], object] = lambda account_id: None,
     ) -> None:
@@ -131,7 +132,7 @@ class OutcomeWriter:
             events.append(
                 slot_event(
                     now,
-                    "slot.published",
+                    EventKind.SLOT_PUBLISHED,
                     slot,
                     before=before,
                     data={
@@ -152,7 +153,7 @@ class OutcomeWriter:
             events.append(
                 slot_event(
                     now,
-                    "slot.retry_scheduled",
+                    EventKind.SLOT_RETRY_SCHEDULED,
                     slot,
                     before=before,
                     data={"retry_at": slot.due_at.isoformat(), "reason": slot.error},
@@ -194,9 +195,9 @@ class OutcomeWriter:
         )
         await uow.save_account(updated)
         kind = (
-            "account.suspended"
+            EventKind.ACCOUNT_SUSPENDED
             if change.state == AccountState.SUSPENDED
-            else "account.rate_limited"
+            else EventKind.ACCOUNT_RATE_LIMITED
         )
         data: dict[str, object] = {"reason": decision.reason, "platform": account.platform}
         if change.until:
@@ -233,11 +234,11 @@ class OutcomeWriter:
             slot.due_at = decision.retry_at
             data["retry_at"] = decision.retry_at.isoformat()
             report.retried += 1
-            return [slot_event(now, "slot.retry_scheduled", slot, before=before, data=data)]
+            return [slot_event(now, EventKind.SLOT_RETRY_SCHEDULED, slot, before=before, data=data)]
         if decision.action == FallbackAction.OUTCOME_UNKNOWN:
             slot.status = advance_slot(slot.status, "outcome_unknown")
             report.outcome_unknown += 1
-            return [slot_event(now, "slot.outcome_unknown", slot, before=before, data=data)]
+            return [slot_event(now, EventKind.SLOT_OUTCOME_UNKNOWN, slot, before=before, data=data)]
         if decision.action == FallbackAction.REDISTRIBUTE:
             moved = await self._redistribute(uow, slot, distribution, now)
             if moved is not None:
@@ -248,12 +249,14 @@ class OutcomeWriter:
                 )
                 data["reason"] = slot.error
                 report.redistributed += 1
-                return [slot_event(now, "slot.redistributed", slot, before=before, data=data)]
+                return [
+                    slot_event(now, EventKind.SLOT_REDISTRIBUTED, slot, before=before, data=data)
+                ]
             slot.error = f"{decision.reason}; no other eligible account to move it to"
             data["reason"] = slot.error
         slot.status = advance_slot(slot.status, "fail")
         report.failed += 1
-        return [slot_event(now, "slot.failed", slot, before=before, data=data)]
+        return [slot_event(now, EventKind.SLOT_FAILED, slot, before=before, data=data)]
 
     async def _redistribute(
         self, uow: UnitOfWork, slot: Slot, distribution: Distribution, now: datetime
@@ -303,7 +306,7 @@ async def complete_if_done(
             event = Event(
                 new_id("e"),
                 now,
-                "distribution.completed",
+                EventKind.DISTRIBUTION_COMPLETED,
                 SYSTEM.id,
                 distribution_id,
                 before={"status": str(before)},

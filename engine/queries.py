@@ -10,19 +10,28 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.models import Account, Distribution, DistributionStatus, Event, Slot, SlotStatus
-from engine.platforms import PlatformTable
+from engine.platforms import DEFAULT_PLATFORMS, PlatformTable
 from engine.ports import Clock, Repository
 from engine.service_support import ServiceConfig, StatusView, resolve_distribution
 from engine.velocity import HISTORY_WINDOW, VelocityProfile, records_from_slots, velocity_profile
 
 
 class DistributionReads:
-    """Queries over distributions, slots, the audit log and accounts."""
+    """Queries over distributions, slots, the audit log and accounts (read-only: the
+    notifier and the bot's status cache get one of these, never the writing service)."""
 
-    _repository: Repository
-    _clock: Clock
-    _platforms: PlatformTable
-    config: ServiceConfig
+    def __init__(
+        self,
+        repository: Repository,
+        clock: Clock,
+        *,
+        platforms: PlatformTable = DEFAULT_PLATFORMS,
+        config: ServiceConfig | None = None,
+    ) -> None:
+        self._repository = repository
+        self._clock = clock
+        self._platforms = platforms
+        self.config = config or ServiceConfig()
 
     async def velocity(self, platform: str) -> VelocityProfile:
         """Seed 001 #10: the platform's limits and the velocity its last seven days of

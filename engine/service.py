@@ -27,6 +27,7 @@ from engine.errors import (
     NetworkError,
     NotAllowed,
 )
+from engine.event_kinds import EventKind
 from engine.fallback import account_available, choose_replacement, redistributed_slot
 from engine.lifecycle import advance_distribution, advance_slot, slot_sources
 from engine.models import (
@@ -78,12 +79,9 @@ class DistributionService(DistributionReads):
         trends: TrendSource | None = None,
         advisor: Advisor | None = None,
     ) -> None:
+        super().__init__(repository, clock, platforms=platforms, config=config)
         self._advisor = advisor
-        self._repository = repository
-        self._clock = clock
         self._notifier = notifier
-        self._platforms = platforms
-        self.config = config or ServiceConfig()
         self._trends = trends
 
     @property
@@ -121,7 +119,7 @@ class DistributionService(DistributionReads):
         )
         event = distribution_event(
             now,
-            "distribution.created",
+            EventKind.DISTRIBUTION_CREATED,
             actor,
             distribution,
             after={"status": str(distribution.status)},
@@ -195,7 +193,7 @@ class DistributionService(DistributionReads):
             d = await uow.save_distribution(current)
             event = distribution_event(
                 now,
-                "distribution.planned",
+                EventKind.DISTRIBUTION_PLANNED,
                 actor,
                 d,
                 before={"status": str(before)},
@@ -257,7 +255,7 @@ class DistributionService(DistributionReads):
             slots = await uow.list_slots(d.id)
             accounts = await uow.list_accounts()
             planned_events = await uow.list_events(
-                distribution_id=d.id, kind_prefix="distribution.planned", limit=1
+                distribution_id=d.id, kind_prefix=EventKind.DISTRIBUTION_PLANNED, limit=1
             )
             unscheduled = int(planned_events[0].data.get("unscheduled", 0)) if planned_events else 0
             report = simulate(
@@ -271,7 +269,7 @@ class DistributionService(DistributionReads):
             d.simulation, d.updated_at = report, now
             d = await uow.save_distribution(d)
             event = distribution_event(
-                now, "distribution.simulated", actor, d, data={"report": report}
+                now, EventKind.DISTRIBUTION_SIMULATED, actor, d, data={"report": report}
             )
             await uow.append_event(event)
         await self._notifier.notify(event)
@@ -310,7 +308,7 @@ class DistributionService(DistributionReads):
             events = [
                 distribution_event(
                     now,
-                    "distribution.approved",
+                    EventKind.DISTRIBUTION_APPROVED,
                     actor,
                     d,
                     before={"status": str(before)},
@@ -319,7 +317,7 @@ class DistributionService(DistributionReads):
                 ),
                 distribution_event(
                     now,
-                    "distribution.started",
+                    EventKind.DISTRIBUTION_STARTED,
                     actor,
                     d,
                     before={"status": str(approved)},
@@ -343,7 +341,7 @@ class DistributionService(DistributionReads):
             actor,
             key,
             "reject",
-            "distribution.rejected",
+            EventKind.DISTRIBUTION_REJECTED,
             expected_version=expected_version,
             note=reason.strip(),
         )
@@ -373,7 +371,7 @@ class DistributionService(DistributionReads):
             d = await uow.save_distribution(d)
             event = distribution_event(
                 now,
-                "distribution.started",
+                EventKind.DISTRIBUTION_STARTED,
                 actor,
                 d,
                 before={"status": str(before)},
@@ -387,18 +385,18 @@ class DistributionService(DistributionReads):
     async def pause(self, actor: Actor, key: str, *, reason: str | None = None) -> Distribution:
         """Stop claiming this distribution's slots at once (slots in flight finish)."""
         require_role(actor, Role.OPERATOR, "pause a distribution")
-        return await self._move(actor, key, "pause", "distribution.paused", note=reason)
+        return await self._move(actor, key, "pause", EventKind.DISTRIBUTION_PAUSED, note=reason)
 
     async def resume(self, actor: Actor, key: str) -> Distribution:
         """Resume a PAUSED run; resuming a HALTED one needs an approver."""
         require_role(actor, Role.OPERATOR, "resume a distribution")
-        return await self._move(actor, key, "resume", "distribution.resumed")
+        return await self._move(actor, key, "resume", EventKind.DISTRIBUTION_RESUMED)
 
     async def cancel(self, actor: Actor, key: str, *, reason: str | None = None) -> Distribution:
         """Cancel: every slot not yet claimed becomes CANCELLED in the same transaction."""
         require_role(actor, Role.OPERATOR, "cancel a distribution")
         return await self._move(
-            actor, key, "cancel", "distribution.cancelled", note=reason, cancel_slots=True
+            actor, key, "cancel", EventKind.DISTRIBUTION_CANCELLED, note=reason, cancel_slots=True
         )
 
     async def halt(self, actor: Actor, key: str, *, reason: str) -> Distribution:
@@ -406,7 +404,9 @@ class DistributionService(DistributionReads):
         require_role(actor, Role.APPROVER, "halt a distribution")
         if not reason or not reason.strip():
             raise InvalidInput("an emergency stop needs a reason")
-        return await self._move(actor, key, "halt", "distribution.halted", note=reason.strip())
+        return await self._move(
+            actor, key, "halt", EventKind.DISTRIBUTION_HALTED, note=reason.strip()
+        )
 
     async def _move(
         self,
@@ -514,7 +514,7 @@ class DistributionService(DistributionReads):
                 d = await uow.save_distribution(d)
             event = distribution_event(
                 now,
-                "distribution.retried",
+                EventKind.DISTRIBUTION_RETRIED,
                 actor,
                 d,
                 before={"status": str(before)},
@@ -546,7 +546,12 @@ class DistributionService(DistributionReads):
                 d.status, d.updated_at = target, now
                 await uow.save_distribution(d)
             event = slot_event(
-                now, "slot.retry_scheduled", slot, before=before, data={"manual": True}, actor=actor
+                now,
+                EventKind.SLOT_RETRY_SCHEDULED,
+                slot,
+                before=before,
+                data={"manual": True},
+                actor=actor,
             )
             await uow.append_event(event)
         await self._notifier.notify(event)
@@ -563,7 +568,7 @@ class DistributionService(DistributionReads):
             slot.claimed_by = slot.lease_expires_at = None
             await uow.save_slot(slot)
             event = slot_event(
-                now, "slot.skipped", slot, before=before, data={"manual": True}, actor=actor
+                now, EventKind.SLOT_SKIPPED, slot, before=before, data={"manual": True}, actor=actor
             )
             await uow.append_event(event)
         await self._notifier.notify(event)
@@ -579,7 +584,7 @@ class DistributionService(DistributionReads):
         event = Event(
             new_id("e"),
             now,
-            "account.imported",
+            EventKind.ACCOUNT_IMPORTED,
             actor.id,
             data={"imported": len(accounts), "errors": len(messages)},
         )

@@ -7,13 +7,11 @@ matching trend's score, clamped to [0, 1]; 0 when nothing matches.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from engine.errors import InvalidInput
@@ -93,19 +91,3 @@ def parse_trends(text: str, *, source: str = "trends file") -> list[Trend]:
         clean = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
         out.append(_trend_from(clean, f"{source} line {reader.line_num}"))
     return out
-
-
-class FileTrendSource:
-    """Trends from a JSON or CSV file, re-read on every call (so edits take effect)."""
-
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-
-    async def trends(self, platforms: Sequence[str]) -> list[Trend]:
-        """Trends for `platforms`. Raises InvalidInput when the file is missing or broken."""
-        try:
-            text = await asyncio.to_thread(self.path.read_text, encoding="utf-8")
-        except OSError as exc:
-            raise InvalidInput(f"trends file {self.path}: {exc.strerror or exc}") from None
-        wanted = {p.lower() for p in platforms}
-        return [t for t in parse_trends(text, source=str(self.path)) if t.platform in wanted]

@@ -11,8 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.bootstrap import Herald
+    from bot.settings import Settings
 
 # Exit codes: 0 all good, 1 some CSV rows were rejected (the good ones were imported),
 # 2 nothing done (bot.cli prints the HeraldError).
@@ -47,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     from bot.settings import load_settings
 
     settings = load_settings()
-    url = args.database_url or settings.database_url
+    if args.database_url:
+        settings = settings.model_copy(update={"database_url": args.database_url})
     actions = {
         ("db", "upgrade"): _db_upgrade,
         ("db", "check"): _db_check,
@@ -55,49 +61,52 @@ def run(args: argparse.Namespace) -> int:
         ("accounts", "list"): _accounts_list,
     }
     action = actions[(args.command, args.action)]
-    return int(asyncio.run(action(args, url, settings)))
+    return int(asyncio.run(_with_herald(action, args, settings)))
 
 
-async def _db_upgrade(args: argparse.Namespace, url: str, settings: Any) -> int:
-    from storage.database import safe_url
-    from storage.migrate import upgrade
+Action = Callable[[argparse.Namespace, "Herald"], Awaitable[int]]
 
-    revision = await upgrade(url)
-    print(f"database at {safe_url(url)} is at revision {revision}")
+
+async def _with_herald(action: Action, args: argparse.Namespace, settings: Settings) -> int:
+    """Run `action` on a Herald built by the composition root, released afterwards."""
+    from bot.bootstrap import build_herald
+
+    herald = build_herald(settings)
+    try:
+        return await action(args, herald)
+    finally:
+        await herald.stop()
+
+
+async def _db_upgrade(args: argparse.Namespace, herald: Herald) -> int:
+    revision = await herald.ensure_schema(upgrade=True)
+    print(f"database at {herald.database_label()} is at revision {revision}")
     return 0
 
 
-async def _db_check(args: argparse.Namespace, url: str, settings: Any) -> int:
-    from storage.database import safe_url
-    from storage.migrate import check_current, head_revision
-
-    await check_current(url)
-    print(f"database at {safe_url(url)} is current (revision {head_revision()})")
+async def _db_check(args: argparse.Namespace, herald: Herald) -> int:
+    revision = await herald.ensure_schema()
+    print(f"database at {herald.database_label()} is current (revision {revision})")
     return 0
 
 
-async def _accounts_import(args: argparse.Namespace, url: str, settings: Any) -> int:
+async def _accounts_import(args: argparse.Namespace, herald: Herald) -> int:
     import getpass
 
     from bot.cli.plan import read_text
-    from bot.platforms_file import load_platforms
     from engine.accounts_csv import read_accounts_csv
-    from engine.clock import SystemClock
+    from engine.event_kinds import EventKind
     from engine.models import Event, new_id
-    from storage.migrate import check_current
-    from storage.sqlalchemy_repository import SQLAlchemyRepository
 
     text = read_text(args.file, "accounts")
-    platforms = load_platforms(settings.platforms_file)
-    accounts, errors = read_accounts_csv(text, platforms=platforms)
+    accounts, errors = read_accounts_csv(text, platforms=herald.platforms)
     for error in errors:
         print(f"{args.file}: {error}", file=sys.stderr)
-    await check_current(url)
-    repository = SQLAlchemyRepository(url)
+    await herald.ensure_schema()
     event = Event(
         new_id("e"),
-        SystemClock().now(),
-        "account.imported",
+        herald.clock.now(),
+        EventKind.ACCOUNT_IMPORTED,
         f"cli:{getpass.getuser()}",
         data={
             "file": args.file.name,
@@ -106,27 +115,17 @@ async def _accounts_import(args: argparse.Namespace, url: str, settings: Any) ->
             "lines": [e.line for e in errors][:100],
         },
     )
-    try:
-        async with repository.unit_of_work() as uow:
-            written = await uow.upsert_accounts(accounts) if accounts else 0
-            await uow.append_event(event)
-    finally:
-        await repository.close()
+    async with herald.repository.unit_of_work() as uow:
+        written = await uow.upsert_accounts(accounts) if accounts else 0
+        await uow.append_event(event)
     print(f"imported {written} account(s) from {args.file}; {len(errors)} bad row(s) skipped")
     return EXIT_SOME_ROWS_BAD if errors else 0
 
 
-async def _accounts_list(args: argparse.Namespace, url: str, settings: Any) -> int:
-    from storage.migrate import check_current
-    from storage.sqlalchemy_repository import SQLAlchemyRepository
-
-    await check_current(url)
-    repository = SQLAlchemyRepository(url)
-    try:
-        async with repository.unit_of_work() as uow:
-            accounts = await uow.list_accounts(args.platform)
-    finally:
-        await repository.close()
+async def _accounts_list(args: argparse.Namespace, herald: Herald) -> int:
+    await herald.ensure_schema()
+    async with herald.repository.unit_of_work() as uow:
+        accounts = await uow.list_accounts(args.platform)
     if args.json:
         for a in accounts:
             print(

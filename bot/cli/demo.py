@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from engine.event_kinds import EventKind
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 DEFAULT_FAILURES = "rate_limit=0.03,suspension=0.02,network=0.04,unknown=0.01"
 DEMO_SECONDS = 30.0
@@ -81,7 +83,6 @@ async def _demo(args: argparse.Namespace) -> int:
     from engine.errors import InvalidInput
     from engine.models import Actor, DistributionStatus, Role
     from engine.request import parse_request
-    from storage.migrate import upgrade
 
     console = Console(stderr=args.json)
     if not console.is_terminal:
@@ -89,7 +90,6 @@ async def _demo(args: argparse.Namespace) -> int:
         console = Console(stderr=args.json, width=120)
     db = args.db or Path(tempfile.mkdtemp(prefix="herald-demo-")) / "herald.db"
     url = f"sqlite+aiosqlite:///{db}"
-    await upgrade(url)
 
     try:
         data = json.loads(args.request.read_text(encoding="utf-8"))
@@ -116,6 +116,7 @@ async def _demo(args: argparse.Namespace) -> int:
         claim_lease_seconds=max(120.0, 10 * speed),
     )
     herald = build_herald(settings, clock=clock)
+    await herald.ensure_schema(upgrade=True)  # a fresh file: migrate it
     operator = Actor("demo-operator", Role.OPERATOR, "Demo operator")
     approver = Actor("demo-approver", Role.APPROVER, "Demo approver")
     service = herald.service
@@ -191,7 +192,9 @@ async def _watch(
                 break
             if status.distribution.status == DistributionStatus.PAUSED:
                 alerts = await herald.service.history(key=distribution_id, limit=20)
-                reason = next((e.data.get("reason") for e in alerts if e.kind == "risk.alert"), "")
+                reason = next(
+                    (e.data.get("reason") for e in alerts if e.kind == EventKind.RISK_ALERT), ""
+                )
                 progress.console.print(
                     f"[yellow]risk monitor paused the run[/]: {reason}; "
                     "the demo approver resumes it"
@@ -210,7 +213,7 @@ async def _report(
     status = await service.status(distribution_id)
     slots = await service.progress(distribution_id)
     events = await service.history(key=distribution_id, limit=1_000_000)
-    retried = {e.slot_id for e in events if e.kind == "slot.retry_scheduled"}
+    retried = {e.slot_id for e in events if e.kind == EventKind.SLOT_RETRY_SCHEDULED}
     platforms: dict[str, dict[str, int]] = {}
     lateness: list[float] = []
     for slot in slots:
@@ -246,7 +249,7 @@ async def _report(
             "p50_wall_s": round(_pct(lateness, 50) / speed, 4),
             "p99_wall_s": round(_pct(lateness, 99) / speed, 4),
         },
-        "alerts": [e.data.get("reason") for e in events if e.kind == "risk.alert"],
+        "alerts": [e.data.get("reason") for e in events if e.kind == EventKind.RISK_ALERT],
     }
 
 

@@ -13,8 +13,16 @@ import contextlib
 import logging
 import signal
 import time
-from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aiohttp import web
+    from slack_bolt.async_app import AsyncApp
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.bootstrap import Herald
+    from bot.settings import Settings
+    from bot.slack.context import BotDeps
 
 log = logging.getLogger("herald.serve")
 
@@ -41,31 +49,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def dispatcher_health(herald: Any) -> tuple[bool, str]:
+def dispatcher_health(herald: Herald) -> tuple[bool, str]:
     """Whether the dispatcher ticked recently (a stopped or wedged one is unhealthy)."""
-    runner = getattr(herald, "runner", None)
-    dispatcher = runner or getattr(herald, "dispatcher", None)
-    if dispatcher is None:
-        return False, "no dispatcher"
-    probe = getattr(dispatcher, "healthy", None)
-    if callable(probe):
-        result = probe()
-        return (
-            (bool(result[0]), str(result[1])) if isinstance(result, tuple) else (bool(result), "")
-        )
-    last = getattr(dispatcher, "last_tick_at", None)
-    if last is None:
-        return False, "dispatcher has not ticked yet"
-    clock = herald.clock
-    interval = float(getattr(herald.settings, "dispatch_interval_seconds", 1.0))
-    # Allowed silence, in the engine clock's time (a scaled clock runs faster).
-    allowed = timedelta(seconds=max(5.0, 5 * interval) * getattr(clock, "speed", 1.0))
-    age = clock.now() - last
-    return age <= allowed, f"last tick {age.total_seconds():.1f}s ago"
+    return herald.runner.healthy()
 
 
-def build_web_app(bolt_app: Any, *, with_events: bool = True) -> Any:
-    """The aiohttp app: bolt's /slack/events (HTTP mode), /health and /metrics."""
+def build_web_app(bolt_app: AsyncApp, *, with_events: bool = True) -> web.Application:
+    """The aiohttp app: bolt's /slack/events (HTTP mode), /health, /metrics, and the
+    routes added with `Herald.add_routes` (e.g. the HTTP API)."""
     from aiohttp import web
     from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 
@@ -83,16 +74,13 @@ def build_web_app(bolt_app: Any, *, with_events: bool = True) -> Any:
     async def health(request: web.Request) -> web.Response:
         ok, detail = dispatcher_health(deps.herald)
         body = {"status": "ok" if ok else "unhealthy", "dispatcher": detail}
-        if deps.notifier is not None:
-            body["outbox"] = "configured" if deps.notifier.outbox is not None else "none"
+        body["outbox"] = "configured" if deps.notifier.outbox is not None else "none"
         return web.json_response(body, status=200 if ok else 503)
 
     async def metrics(request: web.Request) -> web.Response:
         ok, _ = dispatcher_health(deps.herald)
         deps.metrics.gauge("herald_dispatcher_healthy", lambda: 1.0 if ok else 0.0)
-        text = deps.metrics.render()
-        if deps.notifier is not None:
-            text += deps.notifier.metrics.render()
+        text = deps.metrics.render() + deps.notifier.metrics.render()
         return web.Response(text=text, content_type="text/plain")
 
     web_app = web.Application()
@@ -100,31 +88,34 @@ def build_web_app(bolt_app: Any, *, with_events: bool = True) -> Any:
         web_app.router.add_post("/slack/events", events)
     web_app.router.add_get("/health", health)
     web_app.router.add_get("/metrics", metrics)
+    for install in deps.herald.routes:
+        install(web_app, deps.herald)
     return web_app
 
 
 async def serve(
-    settings: Any,
+    settings: Settings,
     *,
     host: str = "127.0.0.1",
     port: int = 3000,
     stop: asyncio.Event | None = None,
-    herald: Any = None,
-    client: Any = None,
+    herald: Herald | None = None,
+    client: AsyncWebClient | None = None,
     started: asyncio.Event | None = None,
 ) -> None:
-    """Run everything until `stop` is set (or SIGINT/SIGTERM)."""
+    """Run everything until `stop` is set (or SIGINT/SIGTERM). Without `herald`, it is
+    built from `settings` by the composition root (and released at the end)."""
     from aiohttp import web
     from slack_sdk.errors import SlackApiError
 
+    from bot.bootstrap import build_herald
     from bot.slack.app import check_settings, create_app, deps_of_app
     from engine.errors import InvalidInput
 
     socket_mode = settings.slack_app_token is not None
     check_settings(settings, socket_mode=socket_mode)  # before anything is opened
-    # A herald passed in (tests, embedding) brings its notifier and that notifier's outbox.
-    outbox = await _outbox(settings) if herald is None else None
-    bolt_app = create_app(settings, herald=herald, client=client, outbox=outbox)
+    herald = herald or build_herald(settings)
+    bolt_app = create_app(settings, herald=herald, client=client)
     deps = deps_of_app(bolt_app)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -134,12 +125,10 @@ async def serve(
     try:
         await _check_slack(bolt_app.client, settings)
     except InvalidInput:
-        if outbox is not None:
-            await outbox.close()
+        await herald.stop()
         raise
-    await deps.herald.start()
-    if deps.notifier is not None:
-        await deps.notifier.start(outbox_interval=settings.slack_outbox_interval_seconds)
+    await herald.start()
+    await deps.notifier.start(outbox_interval=settings.slack_outbox_interval_seconds)
     roles_task = asyncio.create_task(_keep_roles_fresh(deps, bolt_app.client))
     runner = web.AppRunner(build_web_app(bolt_app, with_events=not socket_mode))
     await runner.setup()
@@ -150,7 +139,9 @@ async def serve(
         if socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-            handler = AsyncSocketModeHandler(bolt_app, settings.slack_app_token.get_secret_value())
+            app_token = settings.slack_app_token
+            assert app_token is not None  # socket_mode
+            handler = AsyncSocketModeHandler(bolt_app, app_token.get_secret_value())
             try:
                 await asyncio.wait_for(handler.connect_async(), timeout=30)
             except SlackApiError as exc:
@@ -167,14 +158,13 @@ async def serve(
         if handler is not None:
             await handler.close_async()
         await runner.cleanup()
-        if deps.notifier is not None:
-            await deps.notifier.close()
-        await deps.herald.stop()
-        if outbox is not None:
-            await outbox.close()
+        await deps.notifier.close()
+        await herald.stop()
 
 
-async def _keep_roles_fresh(deps: Any, client: Any, every_seconds: float = 300.0) -> None:
+async def _keep_roles_fresh(
+    deps: BotDeps, client: AsyncWebClient, every_seconds: float = 300.0
+) -> None:
     """Read user-group members now, then every few minutes (people join and leave)."""
     if not deps.roles.groups:
         return
@@ -183,7 +173,7 @@ async def _keep_roles_fresh(deps: Any, client: Any, every_seconds: float = 300.0
         await asyncio.sleep(every_seconds)
 
 
-async def _check_slack(client: Any, settings: Any) -> None:
+async def _check_slack(client: AsyncWebClient, settings: Settings) -> None:
     """One auth.test before anything runs: a wrong token or URL fails the start, named."""
     import aiohttp
     from slack_sdk.errors import SlackApiError
@@ -199,12 +189,3 @@ async def _check_slack(client: Any, settings: Any) -> None:
         raise InvalidInput(
             f"SLACK_API_URL {settings.slack_api_url} is unreachable ({type(exc).__name__})"
         ) from None
-
-
-async def _outbox(settings: Any) -> Any:
-    """The persisted outbox on the main database (in memory for a `memory://` database)."""
-    from storage.outbox import MemoryOutbox, SQLAlchemyOutbox
-
-    if settings.database_url.startswith("memory"):
-        return MemoryOutbox()
-    return SQLAlchemyOutbox(settings.database_url)

@@ -1,4 +1,4 @@
-"""The Slack app's composition root: `create_app` builds the bolt app and everything it uses.
+"""The Slack app, built from a finished Herald: `create_app(settings, herald=...)`.
 
 Tests, `herald serve` and the benchmark all call `create_app`; nothing else constructs a
 Slack client. Every Web API call goes to `settings.slack_api_url`.
@@ -18,15 +18,14 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.bootstrap import Herald
 from bot.settings import Settings
 from bot.slack import actions, commands, events, home, views
 from bot.slack.context import DEPS, BotDeps
 from bot.slack.failures import report_error
 from bot.slack.intents import IntentParser, KeywordIntentParser, LLMIntentParser
 from bot.slack.reads import StatusCache
-from engine.clock import SystemClock
 from engine.errors import HeraldError, InvalidInput
-from engine.ports import Clock
 
 log = logging.getLogger("herald.slack")
 
@@ -73,49 +72,44 @@ def build_client(settings: Settings) -> AsyncWebClient:
 def create_app(
     settings: Settings,
     *,
-    herald: Any = None,
+    herald: Herald,
     client: AsyncWebClient | None = None,
-    clock: Clock | None = None,
-    outbox: Any = None,
     intent_parser: IntentParser | None = None,
+    status_interval: float | None = None,
 ) -> AsyncApp:
-    """The bolt app with every surface registered.
+    """The bolt app for a finished `herald` (from `bot.bootstrap.build_herald`).
 
-    Without `herald`, the engine is built by `bot.bootstrap.build_herald` with a
-    `SlackNotifier` as its notifier. With `herald`, its notifier is used if it is a
-    `SlackNotifier` (build it first with `build_notifier`).
+    Builds the `SlackNotifier` (reading through `herald.queries`, delivering through
+    `herald.outbox`) and adds it to the herald's notifiers; the engine never calls back.
     """
     from bot.slack.notifier import SlackNotifier
 
     socket_mode = settings.slack_app_token is not None
     check_settings(settings, socket_mode=socket_mode and settings.slack_signing_secret is None)
     client = client or build_client(settings)
-    notifier: SlackNotifier | None = None
-    if herald is None:
-        from bot.bootstrap import build_herald
-
-        notifier = SlackNotifier(client, settings, outbox=outbox, clock=clock)
-        herald = build_herald(settings, clock=clock, notifier=notifier)
-    else:
-        found = getattr(herald, "notifier", None)
-        notifier = find_slack_notifier(found)
-    clock = clock or getattr(herald, "clock", None) or SystemClock()
     reads = StatusCache(
-        herald.service,
-        repository=getattr(herald, "repository", None),
+        herald.queries,
+        repository=herald.repository,
         ttl=settings.slack_status_cache_seconds,
     )
-    if notifier is not None:
-        notifier.bind(herald.service, clock=clock, reads=reads)
-        outbox = outbox or notifier.outbox
+    notifier = SlackNotifier(
+        client,
+        settings,
+        queries=herald.queries,
+        reads=reads,
+        outbox=herald.outbox,
+        clock=herald.clock,
+        status_interval=status_interval,
+    )
+    herald.add_notifier(notifier)
     deps = BotDeps(
         settings=settings,
         herald=herald,
-        clock=clock,
+        clock=herald.clock,
         notifier=notifier,
         # Its output is only ever proposed: Confirm runs it.
         intent_parser=intent_parser or build_intent_parser(herald),
-        outbox=outbox,
+        outbox=herald.outbox,
         reads=reads,
     )
     signing = (
@@ -135,10 +129,10 @@ def create_app(
     return app
 
 
-def build_intent_parser(herald: Any) -> IntentParser:
+def build_intent_parser(herald: Herald) -> IntentParser:
     """The models' parser when the herald's advisor has a gateway, else the keyword one."""
-    advisor = getattr(herald.service, "advisor", None)
-    gateway = getattr(advisor, "gateway", None)
+    advisor = herald.service.advisor
+    gateway = advisor.gateway if advisor is not None else None
     if gateway is not None:
         return LLMIntentParser(gateway, fallback=KeywordIntentParser())
     return KeywordIntentParser()
@@ -147,18 +141,6 @@ def build_intent_parser(herald: Any) -> IntentParser:
 def deps_of_app(app: AsyncApp) -> BotDeps:
     """The BotDeps `create_app` built for `app`."""
     return app._herald_deps  # type: ignore[attr-defined, no-any-return]
-
-
-def find_slack_notifier(notifier: Any) -> Any:
-    """The SlackNotifier inside `notifier` (itself, or one of a fan-out's members)."""
-    from bot.slack.notifier import SlackNotifier
-
-    if isinstance(notifier, SlackNotifier):
-        return notifier
-    for member in getattr(notifier, "notifiers", None) or getattr(notifier, "members", None) or ():
-        if isinstance(member, SlackNotifier):
-            return member
-    return None
 
 
 class _SeenEvents:

@@ -15,8 +15,11 @@ from bot.slack.roles import RoleDirectory
 from engine.errors import NotAllowed
 from engine.models import Actor, Role
 from engine.ports import Clock
+from engine.service import DistributionService
+from engine.service_support import StatusView
 
 if TYPE_CHECKING:
+    from bot.bootstrap import Herald
     from bot.slack.intents import IntentParser
     from bot.slack.notifier import SlackNotifier
     from bot.slack.outbox import Outbox
@@ -29,9 +32,9 @@ class BotDeps:
     """The composition root's products that listeners use."""
 
     settings: Settings
-    herald: Any  # bot.bootstrap.Herald (typed loosely: it is built by another module)
+    herald: Herald
     clock: Clock
-    notifier: SlackNotifier | None
+    notifier: SlackNotifier
     intent_parser: IntentParser
     outbox: Outbox | None = None
     metrics: Metrics = field(default_factory=Metrics)
@@ -41,14 +44,14 @@ class BotDeps:
     def __post_init__(self) -> None:
         self.roles = RoleDirectory(self.settings)
 
-    async def status(self, key: str) -> Any:
+    async def status(self, key: str) -> StatusView:
         """The distribution's StatusView, through the shared short-lived cache."""
         if self.reads is None:
             return await self.service.status(key)
         return await self.reads.status(key)
 
     @property
-    def service(self) -> Any:
+    def service(self) -> DistributionService:
         """The engine's DistributionService."""
         return self.herald.service
 

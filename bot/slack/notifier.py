@@ -37,54 +37,61 @@ from bot.slack.reads import StatusCache
 from bot.slack.timeline import render_timeline
 from engine.clock import SystemClock
 from engine.errors import HeraldError
+from engine.event_kinds import EventKind
 from engine.models import Distribution, DistributionStatus, Event
 from engine.ports import Clock
+from engine.queries import DistributionReads
 
 log = logging.getLogger("herald.slack.notifier")
 
 CARD_EVENTS = frozenset(
     {
-        "distribution.created",
-        "distribution.planned",
-        "distribution.simulated",
-        "distribution.approved",
-        "distribution.rejected",
-        "distribution.started",
-        "distribution.paused",
-        "distribution.resumed",
-        "distribution.cancelled",
-        "distribution.halted",
-        "distribution.completed",
+        EventKind.DISTRIBUTION_CREATED,
+        EventKind.DISTRIBUTION_PLANNED,
+        EventKind.DISTRIBUTION_SIMULATED,
+        EventKind.DISTRIBUTION_APPROVED,
+        EventKind.DISTRIBUTION_REJECTED,
+        EventKind.DISTRIBUTION_STARTED,
+        EventKind.DISTRIBUTION_PAUSED,
+        EventKind.DISTRIBUTION_RESUMED,
+        EventKind.DISTRIBUTION_CANCELLED,
+        EventKind.DISTRIBUTION_HALTED,
+        EventKind.DISTRIBUTION_COMPLETED,
     }
 )
 STATUS_EVENTS = frozenset(
     {
-        "distribution.approved",
-        "distribution.started",
-        "distribution.paused",
-        "distribution.resumed",
-        "distribution.cancelled",
-        "distribution.halted",
-        "distribution.completed",
-        "slot.published",
-        "slot.failed",
-        "slot.retry_scheduled",
-        "slot.redistributed",
-        "slot.outcome_unknown",
-        "slot.skipped",
+        EventKind.DISTRIBUTION_APPROVED,
+        EventKind.DISTRIBUTION_STARTED,
+        EventKind.DISTRIBUTION_PAUSED,
+        EventKind.DISTRIBUTION_RESUMED,
+        EventKind.DISTRIBUTION_CANCELLED,
+        EventKind.DISTRIBUTION_HALTED,
+        EventKind.DISTRIBUTION_COMPLETED,
+        EventKind.SLOT_PUBLISHED,
+        EventKind.SLOT_FAILED,
+        EventKind.SLOT_RETRY_SCHEDULED,
+        EventKind.SLOT_REDISTRIBUTED,
+        EventKind.SLOT_OUTCOME_UNKNOWN,
+        EventKind.SLOT_SKIPPED,
     }
 )
 REPLY_EVENTS = frozenset(
     {
-        "distribution.paused",
-        "distribution.resumed",
-        "distribution.cancelled",
-        "distribution.halted",
-        "slot.redistributed",
+        EventKind.DISTRIBUTION_PAUSED,
+        EventKind.DISTRIBUTION_RESUMED,
+        EventKind.DISTRIBUTION_CANCELLED,
+        EventKind.DISTRIBUTION_HALTED,
+        EventKind.SLOT_REDISTRIBUTED,
     }
 )
 ALERT_EVENTS = frozenset(
-    {"risk.alert", "distribution.halted", "account.suspended", "account.rate_limited"}
+    {
+        EventKind.RISK_ALERT,
+        EventKind.DISTRIBUTION_HALTED,
+        EventKind.ACCOUNT_SUSPENDED,
+        EventKind.ACCOUNT_RATE_LIMITED,
+    }
 )
 MAX_FAILURE_REPLIES = 20
 # Outbox kind of a plan-card edit that waits for Slack: re-rendered when re-sent.
@@ -99,6 +106,8 @@ class SlackNotifier:
         client: AsyncWebClient,
         settings: Settings,
         *,
+        queries: DistributionReads,
+        reads: StatusCache | None = None,
         outbox: Outbox | None = None,
         clock: Clock | None = None,
         status_interval: float | None = None,
@@ -117,8 +126,9 @@ class SlackNotifier:
         self.delivery = SlackDelivery(client, outbox=outbox, clock=self.clock, metrics=self.metrics)
         self.delivery.redo[REFRESH_CARD] = self._redo_card
         self.timeline = timeline
-        self._service: Any = None
-        self.reads: StatusCache = StatusCache(None)
+        self._queries = queries
+        # The bot's shared status reads make most status-line edits a cheap count.
+        self.reads: StatusCache = reads or StatusCache(queries)
         self._queue: asyncio.Queue[Event] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._adopted: dict[str, str] = {}  # key or id -> channel, for cards without origin
@@ -132,18 +142,6 @@ class SlackNotifier:
         self._status_locks: dict[str, asyncio.Lock] = {}
         # Who rejected, halted or cancelled (the engine keeps only approvers on the record).
         self._deciders: dict[str, str] = {}
-
-    # --- wiring
-    def bind(
-        self, service: Any, *, clock: Clock | None = None, reads: StatusCache | None = None
-    ) -> None:
-        """Give the notifier the service it reads distributions from (after construction,
-        since the service itself is built with this notifier), and the bot's shared status
-        reads (which make most status-line edits a cheap count)."""
-        self._service = service
-        self.reads = reads or StatusCache(service)
-        if clock is not None:
-            self.clock = self.delivery.clock = clock
 
     def adopt_channel(self, key: str, channel: str) -> None:
         """Post the card of `key` (id or name) in `channel` if it has no card yet."""
@@ -227,24 +225,28 @@ class SlackNotifier:
                 self._queue.task_done()
 
     async def _handle(self, event: Event) -> None:
-        if self._service is None or event.distribution_id is None:
+        if event.distribution_id is None:
             if event.kind in ALERT_EVENTS:
                 await self._general_alert(event)
             return
         dist_id = event.distribution_id
-        if event.kind in {"distribution.rejected", "distribution.halted", "distribution.cancelled"}:
+        if event.kind in {
+            EventKind.DISTRIBUTION_REJECTED,
+            EventKind.DISTRIBUTION_HALTED,
+            EventKind.DISTRIBUTION_CANCELLED,
+        }:
             self._deciders[dist_id] = event.actor
         if event.kind in CARD_EVENTS:
             await self.refresh_card(dist_id)
-        if event.kind == "distribution.planned" and self.timeline:
+        if event.kind == EventKind.DISTRIBUTION_PLANNED and self.timeline:
             await self._upload_timeline(dist_id)
         if event.kind in STATUS_EVENTS:
             self._schedule_status(dist_id)
         if event.kind in REPLY_EVENTS:
             await self._reply(dist_id, text=build_event_reply(event))
-        if event.kind in {"slot.failed", "slot.outcome_unknown"}:
+        if event.kind in {EventKind.SLOT_FAILED, EventKind.SLOT_OUTCOME_UNKNOWN}:
             await self._failure(event)
-        if event.kind == "distribution.completed":
+        if event.kind == EventKind.DISTRIBUTION_COMPLETED:
             await self._completion(dist_id, event)
         if event.kind in ALERT_EVENTS:
             await self._alert(dist_id, event)
@@ -254,8 +256,8 @@ class SlackNotifier:
     ) -> dict[str, Any] | None:
         """Re-render the plan card from the current state (posting it if it has none).
         Returns Slack's answer, or None when nothing was sent."""
-        dist: Distribution = await self._service.resolve(distribution_id)
-        slots = await self._service.progress(dist.id)
+        dist: Distribution = await self._queries.resolve(distribution_id)
+        slots = await self._queries.progress(dist.id)
         blocks = build_plan_card(dist, slots, decided_by=self._deciders.get(dist.id))
         text = plan_card_text(dist, len(slots))
         ref = self.card_ref(dist)
@@ -290,7 +292,7 @@ class SlackNotifier:
         return self._cards.get(dist.id)
 
     async def _thread(self, distribution_id: str) -> tuple[str, str] | None:
-        dist = await self._service.resolve(distribution_id)
+        dist = await self._queries.resolve(distribution_id)
         return self.card_ref(dist)
 
     async def _reply(
@@ -305,7 +307,7 @@ class SlackNotifier:
         ref = await self._thread(distribution_id)
         if ref is None:
             return
-        slots = await self._service.progress(distribution_id)
+        slots = await self._queries.progress(distribution_id)
         png, legend = await asyncio.to_thread(render_timeline, slots)
         try:
             await self.client.files_upload_v2(
@@ -427,26 +429,26 @@ class SlackNotifier:
             error=str(data.get("reason") or data.get("error") or ""),
             kind=str(data.get("kind") or data.get("failure_kind") or "error"),
             attempts=int(data.get("attempts", 0) or 0),
-            outcome_unknown=event.kind == "slot.outcome_unknown",
+            outcome_unknown=event.kind == EventKind.SLOT_OUTCOME_UNKNOWN,
         )
         text = f"A {data.get('platform', '')} post on {event.account_id or 'an account'} failed"
         await self._reply(event.distribution_id, text=text, blocks=blocks)
 
     async def _completion(self, distribution_id: str, event: Event) -> None:
-        view = await self._service.status(distribution_id)
+        view = await self._queries.status(distribution_id)
         blocks = build_completion_report(view.distribution, view.counts, at=event.at)
         await self._reply(distribution_id, text=f"{view.distribution.name} finished", blocks=blocks)
 
     # --- alerts
     async def _alert(self, distribution_id: str, event: Event) -> None:
         channel = self.settings.alerts_channel
-        dist = await self._service.resolve(distribution_id)
+        dist = await self._queries.resolve(distribution_id)
         blocks = build_risk_alert(event, dist)
         reason = (event.data or {}).get("reason", event.kind)
         text = f"Risk alert for {dist.name}: {reason}"
         if channel is None:
             # No alerts channel configured: the alert goes into the card's own thread.
-            if event.kind != "distribution.halted":
+            if event.kind != EventKind.DISTRIBUTION_HALTED:
                 await self._reply(distribution_id, text=text, blocks=blocks)
             return
         parent = await self._message_ref(self._alerts, f"alerts:{dist.id}")

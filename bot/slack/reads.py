@@ -20,18 +20,21 @@ from dataclasses import replace
 from typing import Any
 
 from engine.models import DistributionStatus, SlotStatus
+from engine.ports import Repository
+from engine.queries import DistributionReads
 
 _RUNNING = {DistributionStatus.EXECUTING, DistributionStatus.PAUSED}
 
 
 class StatusCache:
-    """`status(key)` and `accounts()` through the service, reused for a few seconds."""
+    """`status(key)` and `accounts()` through the read-only queries, reused for a few
+    seconds."""
 
     def __init__(
         self,
-        service: Any,
+        service: DistributionReads,
         *,
-        repository: Any = None,
+        repository: Repository | None = None,
         ttl: float = 2.0,
         full_every: float = 30.0,
         accounts_ttl: float = 60.0,

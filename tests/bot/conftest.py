@@ -59,8 +59,8 @@ def make_herald(
     settings: Settings,
     *,
     clock: Any,
-    notifier: Any,
     repository: Any = None,
+    outbox: Any = None,
     llm_clients: Sequence[Any] = (),
 ) -> Any:
     """The engine through the composition root (bot.bootstrap.build_herald); with
@@ -72,7 +72,11 @@ def make_herald(
     if llm_clients:
         advisor = Advisor(LLMGateway(llm_clients, clock, deadline_s=5.0))
     return build_herald(
-        settings, repository=repository, clock=clock, notifier=notifier, advisor=advisor
+        settings,
+        repository=repository,
+        clock=clock,
+        advisor=advisor,
+        outbox=outbox or MemoryOutbox(clock),
     )
 
 
@@ -145,11 +149,8 @@ async def start_harness(
     settings = bot_settings(fake.api_url, **extra)
     clock = ManualClock(T0)
     client = build_client(settings)
-    notifier = SlackNotifier(
-        client, settings, outbox=MemoryOutbox(clock), clock=clock, status_interval=0
-    )
-    herald = make_herald(settings, clock=clock, notifier=notifier, llm_clients=llm_clients)
-    app = create_app(settings, herald=herald, client=client)
+    herald = make_herald(settings, clock=clock, llm_clients=llm_clients)
+    app = create_app(settings, herald=herald, client=client, status_interval=0)
     runner = web.AppRunner(build_web_app(app))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

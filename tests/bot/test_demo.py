@@ -55,7 +55,7 @@ class TestBuildHerald:
         try:
             assert isinstance(herald, Herald)
             assert isinstance(herald.publisher, SimulatedPublisher)
-            assert isinstance(herald.notifier, LoggingNotifier)
+            assert [type(m) for m in herald.notifier.members] == [LoggingNotifier]
             assert await herald.service.list() == []
             await herald.start()
             assert herald.runner.running

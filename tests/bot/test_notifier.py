@@ -204,11 +204,11 @@ class TestRestart:
             restarted = SlackNotifier(
                 build_client(h.deps.settings),
                 h.deps.settings,
+                queries=h.deps.herald.queries,
                 outbox=h.notifier.outbox,
                 clock=h.clock,
                 status_interval=0,
             )
-            restarted.bind(h.service, clock=h.clock)
             edits = fake.count("chat.update")
             event = Event("e-restart", h.clock.now(), "slot.published", SYSTEM.id, dist_id)
             await restarted.notify(event)

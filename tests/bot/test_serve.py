@@ -11,7 +11,6 @@ import pytest
 from bot.cli.serve import serve
 from bot.settings import load_settings
 from bot.slack.app import build_client, check_settings
-from bot.slack.notifier import SlackNotifier
 from engine.clock import ManualClock
 from engine.errors import InvalidInput
 from storage.outbox import MemoryOutbox
@@ -60,14 +59,14 @@ class TestStartChecks:
         """A token Slack refuses stops `serve` before anything runs, naming the variable."""
         settings = bot_settings(fake.api_url, SLACK_BOT_TOKEN="xoxb-wrong")
         clock = ManualClock(T0)
-        herald = make_herald(settings, clock=clock, notifier=None)
+        herald = make_herald(settings, clock=clock)
         with pytest.raises(InvalidInput, match="SLACK_BOT_TOKEN was refused by Slack"):
             await serve(settings, port=free_port(), herald=herald, client=build_client(settings))
 
     async def test_unreachable_api_url_fails_the_start(self) -> None:
         """An SLACK_API_URL nobody answers on is named at start."""
         settings = bot_settings(f"http://127.0.0.1:{free_port()}/api/")
-        herald = make_herald(settings, clock=ManualClock(T0), notifier=None)
+        herald = make_herald(settings, clock=ManualClock(T0))
         with pytest.raises(InvalidInput, match=r"SLACK_API_URL .* is unreachable"):
             await serve(settings, port=free_port(), herald=herald, client=build_client(settings))
 
@@ -154,8 +153,7 @@ class TestSocketMode:
         settings = bot_settings(fake.api_url, SLACK_APP_TOKEN="xapp-test-token")
         clock = ManualClock(T0)
         client = build_client(settings)
-        notifier = SlackNotifier(client, settings, outbox=MemoryOutbox(clock), clock=clock)
-        herald = make_herald(settings, clock=clock, notifier=notifier)
+        herald = make_herald(settings, clock=clock, outbox=MemoryOutbox(clock))
         stop, started = asyncio.Event(), asyncio.Event()
         task = asyncio.create_task(
             serve(

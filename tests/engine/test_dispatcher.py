@@ -15,7 +15,7 @@ from engine.errors import (
     RateLimited,
     UnknownPublishError,
 )
-from engine.fallback import RetryPolicy
+from engine.fallback import RedistributionPolicy
 from engine.models import AccountState, DistributionStatus, SafetyMode, SlotStatus
 from engine.simulated_publisher import FailureRates, SimulatedPublisher
 from tests.engine.execution_support import (
@@ -178,7 +178,11 @@ class TestDispatcher:
         distribution, slots = await seed_run(repository, make_accounts(1, ["twitter"]))
         publisher = ScriptedPublisher({slots[0].id: [NetworkError("reset")] * 5})
         dispatcher = _dispatcher(
-            repository, publisher, clock, RecordingNotifier(), policy=RetryPolicy(max_attempts=3)
+            repository,
+            publisher,
+            clock,
+            RecordingNotifier(),
+            policy=RedistributionPolicy(max_attempts=3),
         )
         await run_until(dispatcher, clock, T0 + timedelta(hours=3), timedelta(minutes=15))
         slot = (await slots_of(repository, distribution.id))[0]

@@ -16,7 +16,7 @@ from engine.errors import (
 )
 from engine.fallback import (
     FallbackAction,
-    RetryPolicy,
+    RedistributionPolicy,
     account_available,
     choose_replacement,
     decide,
@@ -52,47 +52,55 @@ def _slot(attempts: int = 1, **changes: object) -> Slot:
 class TestRetryPolicy:
     def test_is_frozen_and_validated(self) -> None:
         """A policy cannot be changed in place, and nonsense values are refused."""
-        policy = RetryPolicy()
+        policy = RedistributionPolicy()
         with pytest.raises(AttributeError):
             policy.max_attempts = 9  # type: ignore[misc]
         with pytest.raises(ValueError, match="max_attempts"):
-            RetryPolicy(max_attempts=0)
+            RedistributionPolicy(max_attempts=0)
 
 
 class TestDecide:
     def test_rate_limit_defaults_to_two_hours_and_limits_the_account(self) -> None:
         """Rate limit: retry in 2 h, account RATE_LIMITED until then."""
-        d = decide(_slot(), RateLimited("429"), T0, RetryPolicy())
+        d = decide(_slot(), RateLimited("429"), T0, RedistributionPolicy())
         assert d.action == FallbackAction.RETRY and d.retry_at == T0 + timedelta(hours=2)
         assert d.account_change and d.account_change.state == AccountState.RATE_LIMITED
         assert d.account_change.until == d.retry_at
 
     def test_retry_after_is_capped(self) -> None:
         """A huge Retry-After is capped by max_retry_after."""
-        policy = RetryPolicy(max_retry_after=timedelta(hours=3))
+        policy = RedistributionPolicy(max_retry_after=timedelta(hours=3))
         d = decide(_slot(), RateLimited("429", retry_after=timedelta(days=9)), T0, policy)
         assert d.retry_at == T0 + timedelta(hours=3)
 
     def test_network_retries_after_thirty_minutes_until_the_bound(self) -> None:
         """Network: retry in 30 min; at max_attempts it FAILS."""
-        assert decide(_slot(1), NetworkError("x"), T0, RetryPolicy()).retry_at == T0 + timedelta(
-            minutes=30
-        )
-        final = decide(_slot(3), NetworkError("x"), T0, RetryPolicy(max_attempts=3))
+        assert decide(
+            _slot(1), NetworkError("x"), T0, RedistributionPolicy()
+        ).retry_at == T0 + timedelta(minutes=30)
+        final = decide(_slot(3), NetworkError("x"), T0, RedistributionPolicy(max_attempts=3))
         assert final.action == FallbackAction.FAIL and "3 attempts" in final.reason
 
     def test_suspension_redistributes_a_bounded_number_of_times(self) -> None:
         """Suspended: redistribute, but not beyond max_redistributions hops."""
-        assert decide(_slot(), AccountSuspended("x"), T0, RetryPolicy()).action == "redistribute"
+        assert (
+            decide(_slot(), AccountSuspended("x"), T0, RedistributionPolicy()).action
+            == "redistribute"
+        )
         hopped = _slot(id="d-x.0.r2", redistributed_from="d-x.0.r1")
-        d = decide(hopped, AccountSuspended("x"), T0, RetryPolicy(max_redistributions=2))
+        d = decide(hopped, AccountSuspended("x"), T0, RedistributionPolicy(max_redistributions=2))
         assert d.action == FallbackAction.FAIL
         assert d.account_change and d.account_change.state == AccountState.SUSPENDED
 
     def test_unknown_fails_and_outcome_unknown_is_not_retried(self) -> None:
         """Unknown -> FAIL; OutcomeUnknown -> OUTCOME_UNKNOWN whatever the attempts."""
-        assert decide(_slot(), UnknownPublishError("x"), T0, RetryPolicy()).action == "fail"
-        assert decide(_slot(), OutcomeUnknown("x"), T0, RetryPolicy()).action == "outcome_unknown"
+        assert (
+            decide(_slot(), UnknownPublishError("x"), T0, RedistributionPolicy()).action == "fail"
+        )
+        assert (
+            decide(_slot(), OutcomeUnknown("x"), T0, RedistributionPolicy()).action
+            == "outcome_unknown"
+        )
 
 
 class TestChooseReplacement:

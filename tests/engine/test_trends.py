@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from engine.adapters.file_trends import FileTrendSource
 from engine.errors import InvalidInput
 from engine.ports import Trend
-from engine.trends import FileTrendSource, parse_trends, trend_score
+from engine.trends import parse_trends, trend_score
 
 TRENDS = [
     Trend("tiktok", "winter", 0.8, 18, 22),

@@ -20,6 +20,7 @@ from bot.slack.blocks.common import (
     slack_time,
     table,
 )
+from engine.event_kinds import EventKind
 from engine.models import Distribution, Event, Slot, SlotStatus
 
 BAR_WIDTH = 20
@@ -135,10 +136,10 @@ def build_event_reply(event: Event) -> str:
     reason = data.get("reason")
     tail = f": {escape(clip(str(reason), 500))}" if reason else ""
     who = f" by <@{event.actor}>" if event.actor and event.actor != "system" else ""
-    if event.kind == "slot.redistributed":
+    if event.kind == EventKind.SLOT_REDISTRIBUTED:
         to = data.get("to_account") or data.get("account_id") or "another account"
         return f"↪️ A post of `{event.account_id}` moved to `{to}`{tail}"
-    if event.kind == "slot.outcome_unknown":
+    if event.kind == EventKind.SLOT_OUTCOME_UNKNOWN:
         return f"❓ A post on `{event.account_id}` may or may not have gone out{tail}"
     verb = event.kind.split(".", 1)[-1].replace("_", " ")
     return f"• {verb.capitalize()}{who}{tail}"

@@ -1,0 +1,46 @@
+"""Every kind of audit `Event`, one `StrEnum` used by the engine, storage and the bot.
+
+Members compare equal to their string values, so stored events and old callers still match.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventKind(StrEnum):
+    """What happened, as recorded in the audit log and sent to notifiers."""
+
+    ACCOUNT_IMPORTED = "account.imported"
+    ACCOUNT_RATE_LIMITED = "account.rate_limited"
+    ACCOUNT_SUSPENDED = "account.suspended"
+    DISTRIBUTION_CREATED = "distribution.created"
+    DISTRIBUTION_PLANNED = "distribution.planned"
+    DISTRIBUTION_SIMULATED = "distribution.simulated"
+    DISTRIBUTION_APPROVED = "distribution.approved"
+    DISTRIBUTION_REJECTED = "distribution.rejected"
+    DISTRIBUTION_STARTED = "distribution.started"
+    DISTRIBUTION_PAUSED = "distribution.paused"
+    DISTRIBUTION_RESUMED = "distribution.resumed"
+    DISTRIBUTION_CANCELLED = "distribution.cancelled"
+    DISTRIBUTION_HALTED = "distribution.halted"
+    DISTRIBUTION_COMPLETED = "distribution.completed"
+    DISTRIBUTION_RETRIED = "distribution.retried"
+    SLOT_PUBLISHED = "slot.published"
+    SLOT_FAILED = "slot.failed"
+    SLOT_RETRY_SCHEDULED = "slot.retry_scheduled"
+    SLOT_REDISTRIBUTED = "slot.redistributed"
+    SLOT_OUTCOME_UNKNOWN = "slot.outcome_unknown"
+    SLOT_SKIPPED = "slot.skipped"
+    RISK_ALERT = "risk.alert"
+
+
+ENDING_KINDS = frozenset(
+    {
+        EventKind.DISTRIBUTION_COMPLETED,
+        EventKind.DISTRIBUTION_CANCELLED,
+        EventKind.DISTRIBUTION_HALTED,
+        EventKind.DISTRIBUTION_REJECTED,
+    }
+)
+"""Kinds after which a distribution never runs again: per-distribution state is released."""
