@@ -34,9 +34,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.accounts_csv import parse_accounts_csv  # noqa: E402
+from engine.eligibility import gate_accounts  # noqa: E402
 from engine.models import Account, PlanResult  # noqa: E402
 from engine.peaks import is_peak, peak_hours_by_weekday, peak_intervals  # noqa: E402
-from engine.planner import gate_accounts, plan_distribution  # noqa: E402
+from engine.planner import plan_distribution  # noqa: E402
 from engine.platforms import DEFAULT_PLATFORMS  # noqa: E402
 from engine.request import DistributionRequest, parse_request  # noqa: E402
 from engine.selection import select_accounts  # noqa: E402

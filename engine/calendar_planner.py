@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from engine.captions import account_offset, caption_variants
+from engine.eligibility import gate_accounts
 from engine.models import Account, PlannedSlot, PlanResult, RiskLevel, Unscheduled
 from engine.peaks import peak_hours_by_weekday, peak_intervals, zone
 from engine.platforms import PlatformTable
@@ -67,7 +68,6 @@ def plan_calendar(
     max_risk: float = 0.8,
 ) -> PlanResult:
     """Plan a calendar-mode request; see the module docstring. Pure and deterministic."""
-    from engine.planner import gate_accounts
 
     top_rate = max(
         min(platforms[p].max_posts_per_day, math.ceil(request.velocity)) for p in request.platforms

@@ -9,33 +9,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from engine.calendar_planner import plan_calendar
 from engine.captions import account_offset, caption_variants
 from engine.durations import format_duration
-from engine.errors import InvalidInput, InvalidRequest
+from engine.eligibility import gate_accounts
+from engine.errors import InvalidRequest
 from engine.models import Account, PlannedSlot, PlanResult, RiskLevel, Unscheduled
 from engine.peaks import peak_hours_by_weekday, peak_intervals, zone
-from engine.platforms import DEFAULT_PLATFORMS, PlatformRules, PlatformTable
+from engine.platforms import DEFAULT_PLATFORMS, PlatformTable
 from engine.ports import Trend
 from engine.request import DistributionRequest
-from engine.risk import risk_reason, slot_risk
-from engine.safety import CRITICAL_RISK
 from engine.scheduling import Candidate, schedule_window
-from engine.selection import earliest_post, ineligible_reason, select_accounts
+from engine.selection import select_accounts
 from engine.trends import hourly_scores
-
-
-@dataclass(slots=True)
-class Eligible:
-    """An account that passed every per-account gate, with what the schedulers need."""
-
-    account: Account
-    rules: PlatformRules
-    language: str
-    earliest: datetime
-    risk: float
 
 
 def check_request(request: DistributionRequest, platforms: PlatformTable) -> None:
@@ -48,90 +36,6 @@ def check_request(request: DistributionRequest, platforms: PlatformTable) -> Non
         request.min_gap.total_seconds()
     ):
         raise InvalidRequest("max_gap_minutes", "must be at least min_gap (to the second)")
-
-
-def slot_language(account: Account, request: DistributionRequest) -> str:
-    """The account's language when requested, else the first requested language."""
-    return account.language if account.language in request.languages else request.languages[0]
-
-
-def gate_accounts(
-    request: DistributionRequest,
-    accounts: Sequence[Account],
-    platforms: PlatformTable,
-    *,
-    max_risk: float,
-    posts_in_window: int = 1,
-) -> tuple[list[Eligible], list[Unscheduled], list[str]]:
-    """Split accounts on requested platforms into eligible ones and left-outs with reasons,
-    plus warnings summarising the left-outs that are not simply inactive.
-
-    Accounts on other platforms are ignored. Raises InvalidInput naming an account whose
-    time zone is unknown.
-    """
-    wanted = set(request.platforms)
-    end = request.end
-    eligible: list[Eligible] = []
-    left: list[Unscheduled] = []
-    content_type = request.content.type
-    late = risky = 0
-    for account in accounts:
-        if account.platform not in wanted:
-            continue
-        try:
-            zone(account.timezone)
-        except InvalidInput:
-            raise InvalidInput(
-                f"account {account.id}: unknown time zone {account.timezone!r}"
-            ) from None
-        reason = ineligible_reason(account, window_end=end)
-        if reason:
-            left.append(Unscheduled(account.id, reason))
-            continue
-        rules = platforms[account.platform]
-        earliest = earliest_post(account, rules, request.start)
-        if earliest > end:
-            left.append(Unscheduled(account.id, _late_reason(account, rules, earliest)))
-            late += 1
-            continue
-        recent = (
-            account.last_posted_at is not None
-            and request.start - account.last_posted_at < timedelta(days=1)
-        )
-        risk = slot_risk(
-            account, rules, content_type=content_type, posts_in_window=posts_in_window + recent
-        )
-        if risk >= max_risk or RiskLevel.from_score(risk) is RiskLevel.CRITICAL:
-            left.append(Unscheduled(account.id, risk_reason(risk, max_risk)))
-            risky += 1
-            continue
-        eligible.append(Eligible(account, rules, slot_language(account, request), earliest, risk))
-    warnings = []
-    if late:
-        warnings.append(
-            f"{late} active account(s) cannot post before the end: the platform's min gap since "
-            "their last post, or a rate limit, runs past it"
-        )
-    if risky:
-        limit = min(max_risk, CRITICAL_RISK)
-        warnings.append(
-            f"{risky} account(s) left for review: risk at or above {limit:.2f} "
-            "(CRITICAL is never scheduled)"
-        )
-    return eligible, left, warnings
-
-
-def _late_reason(account: Account, rules: PlatformRules, earliest: datetime) -> str:
-    if (
-        account.rate_limited_until is not None
-        and earliest <= account.rate_limited_until + timedelta(seconds=1)
-    ):
-        return f"rate-limited until {account.rate_limited_until:%Y-%m-%dT%H:%MZ}, after the window"
-    return (
-        f"posted at {account.last_posted_at:%Y-%m-%dT%H:%MZ}; the {rules.name} min gap of "
-        f"{format_duration(rules.min_gap)} allows it only from {earliest:%Y-%m-%dT%H:%MZ}, "
-        "after the window"
-    )
 
 
 def plan_distribution(
@@ -147,8 +51,6 @@ def plan_distribution(
     one) go to `unscheduled` with the reason. Raises InvalidRequest / InvalidInput."""
     check_request(request, platforms)
     if request.mode == "calendar":
-        from engine.calendar_planner import plan_calendar
-
         return plan_calendar(
             request,
             accounts,

@@ -59,3 +59,114 @@ class TestEngineImports:
             and (node.module or "").startswith("engine.adapters")
         ]
         assert offenders == []
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _runtime_imports(path: Path, known: set[str]) -> set[str]:
+    """Modules of ours `path` imports at run time, lazy imports included (a function-level
+    import still closes a circle); `if TYPE_CHECKING:` blocks are left out."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    typing_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for inner in ast.walk(node)
+    }
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name in known)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module in known:
+                found.add(node.module)
+            found.update(
+                f"{node.module}.{alias.name}"
+                for alias in node.names
+                if f"{node.module}.{alias.name}" in known
+            )
+    return found
+
+
+def _import_graph() -> dict[str, set[str]]:
+    files = {
+        _module_name(path): path
+        for package in ("engine", "storage", "bot")
+        for path in (ROOT / package).rglob("*.py")
+        if "migrations" not in path.parts
+    }
+    known = set(files)
+    return {name: _runtime_imports(path, known) - {name} for name, path in files.items()}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for other in graph[node]:
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in on_stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in graph:
+        if node not in index:
+            visit(node)
+    return found
+
+
+class TestWiring:
+    def test_no_import_circle(self) -> None:
+        """No two modules of engine, storage or bot import each other, even lazily."""
+        assert _cycles(_import_graph()) == []
+
+    def test_cycle_finder_finds_a_circle(self) -> None:
+        """The circle check itself reports a two-module circle."""
+        assert _cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]
+
+    def test_only_the_composition_root_touches_storage(self) -> None:
+        """Outside bot/bootstrap.py nothing in bot/ imports storage (implementations,
+        migrations): every entry point gets its adapters from build_herald."""
+        graph = _import_graph()
+        offenders = {
+            name: sorted(d for d in deps if d.split(".")[0] == "storage")
+            for name, deps in graph.items()
+            if name.startswith("bot") and name != "bot.bootstrap"
+        }
+        assert {k: v for k, v in offenders.items() if v} == {}
+
+    def test_bot_layout_separates_slack_cli_and_root(self) -> None:
+        """Slack listeners live in bot/slack, CLI commands in bot/cli; bot/ itself keeps
+        only the composition root and what both share (settings, platforms, metrics)."""
+        flat = sorted(p.name for p in (ROOT / "bot").glob("*.py"))
+        assert flat == [
+            "__init__.py",
+            "bootstrap.py",
+            "metrics.py",
+            "platforms_file.py",
+            "settings.py",
+        ]

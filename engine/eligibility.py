@@ -1,0 +1,115 @@
+"""Which accounts may take a slot: the per-account gates both planners share.
+
+Its own module so that the window planner and the calendar planner import it, not each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from engine.durations import format_duration
+from engine.errors import InvalidInput
+from engine.models import Account, RiskLevel, Unscheduled
+from engine.peaks import zone
+from engine.platforms import PlatformRules, PlatformTable
+from engine.request import DistributionRequest
+from engine.risk import risk_reason, slot_risk
+from engine.safety import CRITICAL_RISK
+from engine.selection import earliest_post, ineligible_reason
+
+
+@dataclass(slots=True)
+class Eligible:
+    """An account that passed every per-account gate, with what the schedulers need."""
+
+    account: Account
+    rules: PlatformRules
+    language: str
+    earliest: datetime
+    risk: float
+
+
+def slot_language(account: Account, request: DistributionRequest) -> str:
+    """The account's language when requested, else the first requested language."""
+    return account.language if account.language in request.languages else request.languages[0]
+
+
+def gate_accounts(
+    request: DistributionRequest,
+    accounts: Sequence[Account],
+    platforms: PlatformTable,
+    *,
+    max_risk: float,
+    posts_in_window: int = 1,
+) -> tuple[list[Eligible], list[Unscheduled], list[str]]:
+    """Split accounts on requested platforms into eligible ones and left-outs with reasons,
+    plus warnings summarising the left-outs that are not simply inactive.
+
+    Accounts on other platforms are ignored. Raises InvalidInput naming an account whose
+    time zone is unknown.
+    """
+    wanted = set(request.platforms)
+    end = request.end
+    eligible: list[Eligible] = []
+    left: list[Unscheduled] = []
+    content_type = request.content.type
+    late = risky = 0
+    for account in accounts:
+        if account.platform not in wanted:
+            continue
+        try:
+            zone(account.timezone)
+        except InvalidInput:
+            raise InvalidInput(
+                f"account {account.id}: unknown time zone {account.timezone!r}"
+            ) from None
+        reason = ineligible_reason(account, window_end=end)
+        if reason:
+            left.append(Unscheduled(account.id, reason))
+            continue
+        rules = platforms[account.platform]
+        earliest = earliest_post(account, rules, request.start)
+        if earliest > end:
+            left.append(Unscheduled(account.id, _late_reason(account, rules, earliest)))
+            late += 1
+            continue
+        recent = (
+            account.last_posted_at is not None
+            and request.start - account.last_posted_at < timedelta(days=1)
+        )
+        risk = slot_risk(
+            account, rules, content_type=content_type, posts_in_window=posts_in_window + recent
+        )
+        if risk >= max_risk or RiskLevel.from_score(risk) is RiskLevel.CRITICAL:
+            left.append(Unscheduled(account.id, risk_reason(risk, max_risk)))
+            risky += 1
+            continue
+        eligible.append(Eligible(account, rules, slot_language(account, request), earliest, risk))
+    warnings = []
+    if late:
+        warnings.append(
+            f"{late} active account(s) cannot post before the end: the platform's min gap since "
+            "their last post, or a rate limit, runs past it"
+        )
+    if risky:
+        limit = min(max_risk, CRITICAL_RISK)
+        warnings.append(
+            f"{risky} account(s) left for review: risk at or above {limit:.2f} "
+            "(CRITICAL is never scheduled)"
+        )
+    return eligible, left, warnings
+
+
+def _late_reason(account: Account, rules: PlatformRules, earliest: datetime) -> str:
+    if (
+        account.rate_limited_until is not None
+        and earliest <= account.rate_limited_until + timedelta(seconds=1)
+    ):
+        return f"rate-limited until {account.rate_limited_until:%Y-%m-%dT%H:%MZ}, after the window"
+    return (
+        f"posted at {account.last_posted_at:%Y-%m-%dT%H:%MZ}; the {rules.name} min gap of "
+        f"{format_duration(rules.min_gap)} allows it only from {earliest:%Y-%m-%dT%H:%MZ}, "
+        "after the window"
+    )
