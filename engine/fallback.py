@@ -21,8 +21,9 @@ from engine.errors import (
     PublishError,
     RateLimited,
 )
-from engine.models import Account, AccountState, Slot, SlotStatus
+from engine.models import Account, AccountState, Distribution, Slot, SlotStatus
 from engine.platforms import PlatformRules, PlatformTable
+from engine.ports import UnitOfWork
 from engine.repurpose import fit_caption, target_type
 
 
@@ -249,3 +250,36 @@ def redistributed_slot(
         idempotency_key=f"herald:{new_id}",
         redistributed_from=slot.id,
     )
+
+
+async def move_to_another_account(
+    uow: UnitOfWork,
+    slot: Slot,
+    distribution: Distribution,
+    accounts: Sequence[Account],
+    siblings: list[Slot],
+    *,
+    table: PlatformTable,
+    now: datetime,
+    due: datetime | None = None,
+) -> Slot | None:
+    """Redistribution, written once (the dispatcher's outcomes and `retry_failed` use it):
+    add a copy of `slot` on another eligible account, due at `due` (default `now`) with
+    the next sequence number, and append it to `siblings`. None when no account fits."""
+    source_type = distribution.request.content.type
+    target = choose_replacement(
+        slot,
+        accounts,
+        siblings,
+        platforms=distribution.request.platforms,
+        table=table,
+        now=now,
+        source_type=source_type,
+    )
+    if target is None:
+        return None
+    moved = redistributed_slot(slot, target, table=table, now=due or now, source_type=source_type)
+    moved = replace(moved, seq=max((s.seq for s in siblings), default=0) + 1)
+    await uow.add_slots([moved])
+    siblings.append(moved)
+    return moved

@@ -25,9 +25,8 @@ from engine.fallback import (
     FallbackAction,
     FallbackDecision,
     RedistributionPolicy,
-    choose_replacement,
     decide,
-    redistributed_slot,
+    move_to_another_account,
 )
 from engine.lifecycle import OPEN_SLOT_STATUSES, advance_distribution, advance_slot
 from engine.models import (
@@ -263,27 +262,9 @@ class OutcomeWriter:
     ) -> Slot | None:
         accounts = await uow.list_accounts()
         siblings = await uow.list_slots(slot.distribution_id)
-        target = choose_replacement(
-            slot,
-            accounts,
-            siblings,
-            platforms=distribution.request.platforms,
-            table=self._platforms,
-            now=now,
-            source_type=distribution.request.content.type,
+        return await move_to_another_account(
+            uow, slot, distribution, accounts, siblings, table=self._platforms, now=now
         )
-        if target is None:
-            return None
-        moved = redistributed_slot(
-            slot,
-            target,
-            table=self._platforms,
-            now=now,
-            source_type=distribution.request.content.type,
-        )
-        moved = replace(moved, seq=max((s.seq for s in siblings), default=0) + 1)
-        await uow.add_slots([moved])
-        return moved
 
 
 async def complete_if_done(

@@ -14,7 +14,7 @@ FULL_AUTONOMOUS must be enabled in config; its plans may start without an approv
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,7 +28,7 @@ from engine.errors import (
     NotAllowed,
 )
 from engine.event_kinds import EventKind
-from engine.fallback import account_available, choose_replacement, redistributed_slot
+from engine.fallback import account_available, move_to_another_account
 from engine.lifecycle import advance_distribution, advance_slot, slot_sources
 from engine.models import (
     Actor,
@@ -63,6 +63,7 @@ from engine.service_support import (
     slot_from_plan,
 )
 from engine.simulation import simulate
+from engine.unit_of_change import Change, write
 
 
 class DistributionService(DistributionReads):
@@ -125,11 +126,11 @@ class DistributionService(DistributionReads):
             after={"status": str(distribution.status)},
             data={"name": distribution.name, "platforms": request.platforms, "mode": str(mode)},
         )
-        async with self._repository.unit_of_work() as uow:
+        async with self._write() as change:
+            uow = change.uow
             await uow.add_distribution(distribution)
-            await uow.append_event(event)
+            change.record(event)
             distribution = await uow.get_distribution(distribution.id)
-        await self._notifier.notify(event)
         return distribution
 
     async def plan(self, actor: Actor, key: str) -> PlanView:
@@ -181,7 +182,8 @@ class DistributionService(DistributionReads):
                 advice["caption_variants"] = variants
         slots = [slot_from_plan(d.id, i, p, by_id) for i, p in enumerate(planned)]
         now = self._clock.now()
-        async with self._repository.unit_of_work() as uow:
+        async with self._write() as change:
+            uow = change.uow
             current = await uow.get_distribution(d.id)
             check_version(current, d.version)
             target = advance_distribution(current.status, "plan", what=describe(current))
@@ -209,8 +211,7 @@ class DistributionService(DistributionReads):
                     "advice_source": advice.get("source") if advice else None,
                 },
             )
-            await uow.append_event(event)
-        await self._notifier.notify(event)
+            change.record(event)
         return PlanView(d, slots, list(result.unscheduled), list(d.warnings))
 
     async def _refuse_a_late_start(self, uow: UnitOfWork, d: Distribution, now: datetime) -> None:
@@ -249,7 +250,8 @@ class DistributionService(DistributionReads):
         """The simulation report of the stored plan, also stored on the distribution."""
         require_role(actor, Role.OPERATOR, "simulate a distribution")
         now = self._clock.now()
-        async with self._repository.unit_of_work() as uow:
+        async with self._write() as change:
+            uow = change.uow
             d = await resolve_distribution(uow, key)
             advance_distribution(d.status, "simulate", what=describe(d))
             slots = await uow.list_slots(d.id)
@@ -271,8 +273,7 @@ class DistributionService(DistributionReads):
             event = distribution_event(
                 now, EventKind.DISTRIBUTION_SIMULATED, actor, d, data={"report": report}
             )
-            await uow.append_event(event)
-        await self._notifier.notify(event)
+            change.record(event)
         return report
 
     # ------------------------------------------------------------------ decisions
@@ -288,7 +289,8 @@ class DistributionService(DistributionReads):
         """Approve the plan and start it in the same transaction (PLANNED slots -> QUEUED)."""
         require_role(actor, Role.APPROVER, "approve a distribution")
         now = self._clock.now()
-        async with self._repository.unit_of_work() as uow:
+        async with self._write() as change:
+            uow = change.uow
             d = await resolve_distribution(uow, key)
             check_version(d, expected_version)
             self._check_mode(d.safety_mode)
@@ -325,9 +327,7 @@ class DistributionService(DistributionReads):
                     data={"queued": queued, "name": d.name},
                 ),
             ]
-            for event in events:
-                await uow.append_event(event)
-        await self._notify(events)
+            change.record(*events)
         return d
 
     async def reject(
@@ -350,7 +350,8 @@ class DistributionService(DistributionReads):
         """Start an APPROVED distribution; in FULL_AUTONOMOUS, a planned one without approval."""
         require_role(actor, Role.OPERATOR, "start a distribution")
         now = self._clock.now()
-        async with self._repository.unit_of_work() as uow:
+        async with self._write() as change:
+            uow = change.uow
             d = await resolve_distribution(uow, key)
             self._check_mode(d.safety_mode)
             action = "start"
@@ -378,8 +379,7 @@ class DistributionService(DistributionReads):
                 after={"status": str(d.status)},
                 data={"queued": queued, "name": d.name, "auto": action == "autostart"},
             )
-            await uow.append_event(event)
-        await self._notifier.notify(event)
+            change.record(event)
         return d
 
     async def pause(self, actor: Actor, key: str, *, reason: str | None = None) -> Distribution:
@@ -420,7 +420,8 @@ class DistributionService(DistributionReads):
         cancel_slots: bool = False,
     ) -> Distribution:
         now = self._clock.now()
-        async with self._repository.unit_of_work() as uow:
+        async with self._write() as change:
+            uow = change.uow
             d = await resolve_distribution(uow, key)
             check_version(d, expected_version)
             if action == "resume" and d.status == DistributionStatus.HALTED:
@@ -447,8 +448,7 @@ class DistributionService(DistributionReads):
                 after={"status": str(d.status)},
                 data=data,
             )
-            await uow.append_event(event)
-        await self._notifier.notify(event)
+            change.record(event)
         return d
 
     # ------------------------------------------------------------------ slots
@@ -458,7 +458,8 @@ class DistributionService(DistributionReads):
         move the others to another eligible account. Returns how many were re-planned."""
         require_role(actor, Role.OPERATOR, "retry failed slots")
         now = self._clock.now()
-        async with self._repository.unit_of_work() as uow:
+        async with self._write() as change:
+            uow = change.uow
             d = await resolve_distribution(uow, key)
             failed = await uow.list_slots(d.id, [SlotStatus.FAILED])
             if not failed:
@@ -467,7 +468,6 @@ class DistributionService(DistributionReads):
             accounts = await uow.list_accounts()
             by_id = {a.id: a for a in accounts}
             siblings = await uow.list_slots(d.id)
-            seq = max((s.seq for s in siblings), default=0)
             moved = 0
             for slot in failed:
                 due = now + self.config.retry_stagger * moved
@@ -479,31 +479,11 @@ class DistributionService(DistributionReads):
                     await uow.save_slot(slot)
                     moved += 1
                     continue
-                others = [a for a in accounts if a.id != slot.account_id]
-                replacement = choose_replacement(
-                    slot,
-                    others,
-                    siblings,
-                    platforms=d.request.platforms,
-                    table=self._platforms,
-                    now=now,
-                    source_type=d.request.content.type,
+                new = await move_to_another_account(
+                    uow, slot, d, accounts, siblings, table=self._platforms, now=now, due=due
                 )
-                if replacement is None:
+                if new is None:
                     continue
-                seq += 1
-                new = replace(
-                    redistributed_slot(
-                        slot,
-                        replacement,
-                        table=self._platforms,
-                        now=due,
-                        source_type=d.request.content.type,
-                    ),
-                    seq=seq,
-                )
-                await uow.add_slots([new])
-                siblings.append(new)
                 slot.status = advance_slot(slot.status, "redistribute")
                 slot.error = f"{slot.error}; re-planned on {new.account_id} ({new.platform})"
                 await uow.save_slot(slot)
@@ -521,8 +501,7 @@ class DistributionService(DistributionReads):
                 after={"status": str(d.status)},
                 data={"failed": len(failed), "retried": moved, "name": d.name},
             )
-            await uow.append_event(event)
-        await self._notifier.notify(event)
+            change.record(event)
         return moved
 
     async def retry_slot(self, actor: Actor, slot_id: str) -> Slot:
@@ -530,7 +509,8 @@ class DistributionService(DistributionReads):
         idempotency key (a de-duplicating publisher will not post it twice)."""
         require_role(actor, Role.OPERATOR, "retry a slot")
         now = self._clock.now()
-        async with self._repository.unit_of_work() as uow:
+        async with self._write() as change:
+            uow = change.uow
             slot = await uow.get_slot(slot_id)
             d = await uow.get_distribution(slot.distribution_id)
             target = advance_distribution(d.status, "retry", what=describe(d))
@@ -553,15 +533,15 @@ class DistributionService(DistributionReads):
                 data={"manual": True},
                 actor=actor,
             )
-            await uow.append_event(event)
-        await self._notifier.notify(event)
+            change.record(event)
         return slot
 
     async def skip_slot(self, actor: Actor, slot_id: str) -> Slot:
         """Give up on one slot that is not claimed or finished (SKIPPED)."""
         require_role(actor, Role.OPERATOR, "skip a slot")
         now = self._clock.now()
-        async with self._repository.unit_of_work() as uow:
+        async with self._write() as change:
+            uow = change.uow
             slot = await uow.get_slot(slot_id)
             before = {"status": str(slot.status), "error": slot.error}
             slot.status = advance_slot(slot.status, "skip", what=f"slot {slot.id}")
@@ -570,8 +550,7 @@ class DistributionService(DistributionReads):
             event = slot_event(
                 now, EventKind.SLOT_SKIPPED, slot, before=before, data={"manual": True}, actor=actor
             )
-            await uow.append_event(event)
-        await self._notifier.notify(event)
+            change.record(event)
         await complete_if_done(self._repository, self._notifier, self._clock, slot.distribution_id)
         return slot
 
@@ -588,10 +567,10 @@ class DistributionService(DistributionReads):
             actor.id,
             data={"imported": len(accounts), "errors": len(messages)},
         )
-        async with self._repository.unit_of_work() as uow:
+        async with self._write() as change:
+            uow = change.uow
             written = await uow.upsert_accounts(accounts) if accounts else 0
-            await uow.append_event(event)
-        await self._notifier.notify(event)
+            change.record(event)
         return ImportReport(written, messages)
 
     # ------------------------------------------------------------------ helpers
@@ -603,9 +582,10 @@ class DistributionService(DistributionReads):
                 "(set HERALD_ENABLE_FULL_AUTONOMOUS=true to allow it)"
             )
 
-    async def _notify(self, events: Sequence[Event]) -> None:
-        for event in events:
-            await self._notifier.notify(event)
+    def _write(self) -> AbstractAsyncContextManager[Change]:
+        """The one write path: a unit of work whose recorded events are appended to the
+        audit log in the same transaction and handed to the notifier after the commit."""
+        return write(self._repository, self._notifier)
 
 
 __all__ = [

@@ -114,11 +114,15 @@ async def on_simulate(ack: Any, body: dict[str, Any], respond: Any, context: Any
 
 
 async def _slot_action(
-    body: dict[str, Any], client: AsyncWebClient, context: Any, method: str, verb: str
+    body: dict[str, Any], client: AsyncWebClient, context: Any, skip: bool, verb: str
 ) -> None:
     deps = deps_of(context)
     value = _value(body)
-    slot = await getattr(deps.service, method)(deps.actor(_user(body)), value["s"])
+    actor = deps.actor(_user(body))
+    if skip:
+        slot = await deps.service.skip_slot(actor, value["s"])
+    else:
+        slot = await deps.service.retry_slot(actor, value["s"])
     container = body.get("container") or {}
     if container.get("channel_id") and container.get("message_ts"):
         await client.chat_update(
@@ -134,7 +138,7 @@ async def on_retry_slot(
 ) -> None:
     """Retry a failed slot from its thread reply."""
     await ack()
-    await _slot_action(body, client, context, "retry_slot", "Retried")
+    await _slot_action(body, client, context, False, "Retried")
 
 
 async def on_skip_slot(
@@ -142,7 +146,7 @@ async def on_skip_slot(
 ) -> None:
     """Skip a failed slot from its thread reply."""
     await ack()
-    await _slot_action(body, client, context, "skip_slot", "Skipped")
+    await _slot_action(body, client, context, True, "Skipped")
 
 
 async def _alert_decided(body: dict[str, Any], client: AsyncWebClient, verb: str) -> None:
@@ -193,8 +197,10 @@ async def run_intent(deps: BotDeps, user: str, intent: Intent) -> str:
         dist = await service.reject(actor, key, reason=reason or "rejected in chat")
     elif intent.action == "halt":
         dist = await service.halt(actor, key, reason=reason or "halted in chat")
-    elif intent.action in {"pause", "cancel"}:
-        dist = await getattr(service, intent.action)(actor, key, reason=reason)
+    elif intent.action == "pause":
+        dist = await service.pause(actor, key, reason=reason)
+    elif intent.action == "cancel":
+        dist = await service.cancel(actor, key, reason=reason)
     elif intent.action == "resume":
         dist = await service.resume(actor, key)
     elif intent.action == "simulate":

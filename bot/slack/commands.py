@@ -29,8 +29,9 @@ from bot.slack.context import BotDeps, deps_of
 from bot.slack.failures import guarded
 from bot.slack.grammar import Command, parse_command, request_from_command
 from engine.errors import HeraldError, InvalidInput
-from engine.models import DistributionStatus, Role
-from engine.platforms import DEFAULT_PLATFORMS
+from engine.models import Actor, Distribution, DistributionStatus, Role
+from engine.platforms import PlatformTable
+from engine.service import DistributionService
 
 SLASH_COMMAND = "/herald"
 
@@ -71,12 +72,12 @@ async def on_herald(
         )
         await client.views_open(trigger_id=command["trigger_id"], view=view)
         return
-    text_out, blocks = await HANDLERS[parsed.name](deps, parsed, command, client)
-    await respond(text=text_out, blocks=blocks, response_type="ephemeral")
+    text_out, answer_blocks = await HANDLERS[parsed.name](deps, parsed, command, client)
+    await respond(text=text_out, blocks=answer_blocks, response_type="ephemeral")
 
 
-def _platforms(deps: BotDeps) -> Any:
-    return getattr(deps.herald, "platforms", None) or DEFAULT_PLATFORMS
+def _platforms(deps: BotDeps) -> PlatformTable:
+    return deps.herald.platforms
 
 
 def _actor(deps: BotDeps, body: dict[str, Any]) -> Any:
@@ -115,20 +116,17 @@ async def _simulate(
     return "Simulation", [section("*Simulation*\n" + simulation_summary(report))]
 
 
-def _simple(
-    verb: str, method: str, *, reason_kw: str | None = None, note_kw: str | None = None
-) -> Handler:
+Move = Callable[[DistributionService, Actor, Command], Awaitable[Distribution]]
+"""One typed lifecycle call on the service (the grammar has already required a reason)."""
+
+
+def _simple(verb: str, move: Move) -> Handler:
     """A handler for a lifecycle command: one service call, a one-line answer."""
 
     async def handle(
         deps: BotDeps, cmd: Command, body: dict[str, Any], client: AsyncWebClient
     ) -> Answer:
-        kwargs: dict[str, Any] = {}
-        if reason_kw and cmd.rest:
-            kwargs[reason_kw] = cmd.rest
-        if note_kw and cmd.rest:
-            kwargs[note_kw] = cmd.rest
-        dist = await getattr(deps.service, method)(_actor(deps, body), cmd.key, **kwargs)
+        dist = await move(deps.service, _actor(deps, body), cmd)
         return f"{verb} *{dist.name}* (`{dist.id}`): now {dist.status.value}", None
 
     return handle
@@ -210,13 +208,13 @@ HANDLERS: dict[str, Handler] = {
     "create": _create,
     "plan": _plan,
     "simulate": _simulate,
-    "approve": _simple("Approved", "approve", note_kw="note"),
-    "reject": _simple("Rejected", "reject", reason_kw="reason"),
-    "start": _simple("Started", "start"),
-    "pause": _simple("Paused", "pause", reason_kw="reason"),
-    "resume": _simple("Resumed", "resume"),
-    "cancel": _simple("Cancelled", "cancel", reason_kw="reason"),
-    "halt": _simple("Halted", "halt", reason_kw="reason"),
+    "approve": _simple("Approved", lambda s, a, c: s.approve(a, c.key, note=c.rest or None)),
+    "reject": _simple("Rejected", lambda s, a, c: s.reject(a, c.key, reason=c.rest or "")),
+    "start": _simple("Started", lambda s, a, c: s.start(a, c.key)),
+    "pause": _simple("Paused", lambda s, a, c: s.pause(a, c.key, reason=c.rest or None)),
+    "resume": _simple("Resumed", lambda s, a, c: s.resume(a, c.key)),
+    "cancel": _simple("Cancelled", lambda s, a, c: s.cancel(a, c.key, reason=c.rest or None)),
+    "halt": _simple("Halted", lambda s, a, c: s.halt(a, c.key, reason=c.rest or "")),
     "retry": _retry,
     "status": _status,
     "list": _list,

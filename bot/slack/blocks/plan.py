@@ -94,7 +94,7 @@ def simulation_summary(simulation: dict[str, Any] | None) -> str:
     """The simulation report's headline numbers (scalars only; nested detail stays in the DB)."""
     if not simulation:
         return "_not simulated yet: press *Simulate*_"
-    lines = []
+    lines: list[str] = []
     for key, value in simulation.items():
         if isinstance(value, bool | int | float | str) and len(lines) < 12:
             shown = f"{value:,.2f}" if isinstance(value, float) else str(value)
