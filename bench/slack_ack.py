@@ -70,6 +70,9 @@ class BenchClock:
             return self._start
         return self._start + timedelta(seconds=(time.monotonic() - self._origin) * self.speed)
 
+    def monotonic(self) -> float:
+        return time.monotonic()
+
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds) / self.speed)
 

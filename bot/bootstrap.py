@@ -6,6 +6,8 @@ builds Herald here; nothing else in bot/ names a storage implementation or runs 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import inspect
 import logging
 from collections.abc import Callable
@@ -22,7 +24,7 @@ from engine.advisor import Advisor
 from engine.clock import SystemClock
 from engine.dispatcher import Dispatcher, DispatcherConfig, default_worker_id
 from engine.durations import parse_duration
-from engine.errors import InvalidInput
+from engine.errors import HeraldError, InvalidInput
 from engine.fallback import RedistributionPolicy
 from engine.models import Event
 from engine.monitoring import MonitorConfig, RunMonitor
@@ -107,6 +109,26 @@ class Herald:
     _owned: list[_Closeable] = field(default_factory=list, repr=False)
     _database_url: str | None = field(default=None, repr=False)
     _schema_checked: bool = field(default=False, repr=False)
+    _housekeeping: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    async def prune_outbox(self) -> int:
+        """Delete delivered outbox entries and seen Slack event ids older than
+        `HERALD_OUTBOX_RETENTION_HOURS`; how many went."""
+        if self.outbox is None:
+            return 0
+        retention = timedelta(hours=self.settings.outbox_retention_hours)
+        return await self.outbox.prune(self.clock.now() - retention)
+
+    async def _prune_outbox(self, outbox: Outbox) -> None:
+        # Without this the outbox and seen_events tables only ever grow.
+        while True:
+            try:
+                pruned = await self.prune_outbox()
+                if pruned:
+                    log.info("outbox pruned: %d old entries", pruned)
+            except HeraldError as exc:
+                log.warning("outbox prune failed (%s); trying again later", exc)
+            await asyncio.sleep(self.settings.outbox_prune_interval_seconds)
 
     def add_notifier(self, notifier: Notifier) -> None:
         """Let `notifier` hear every domain event from now on."""
@@ -143,9 +165,16 @@ class Herald:
         if not self._schema_checked:
             await self.ensure_schema()
         await self.runner.start()
+        if self.outbox is not None and self._housekeeping is None:
+            self._housekeeping = asyncio.create_task(self._prune_outbox(self.outbox))
 
     async def stop(self) -> None:
         """Stop dispatching, then release what `build_herald` created."""
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
+            self._housekeeping = None
         await self.runner.stop()
         for resource in reversed(self._owned):
             result = resource.close()
@@ -189,7 +218,7 @@ def build_herald(
             database_url = settings.database_url
     if outbox is None:
         outbox = _outbox(settings.database_url, clock)
-        owned.append(outbox)  # type: ignore[arg-type]
+        owned.append(outbox)
     if publisher is None:
         publisher = _publisher(settings, clock)
         owned.append(publisher)  # type: ignore[arg-type]

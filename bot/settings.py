@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     slack_status_interval_seconds: float = Field(default=3.0, ge=0)
     slack_outbox_interval_seconds: float = Field(default=5.0, gt=0)
     slack_status_cache_seconds: float = Field(default=2.0, ge=0)
+    outbox_retention_hours: float = Field(default=48.0, gt=0)
+    outbox_prune_interval_seconds: float = Field(default=3600.0, gt=0)
 
     # --- platforms
     platforms_file: Path | None = None

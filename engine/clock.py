@@ -27,6 +27,9 @@ class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
+    def monotonic(self) -> float:
+        return time.monotonic()
+
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds))
 
@@ -51,6 +54,10 @@ class ScaledClock:
         elapsed = (time.monotonic() - self._origin) * self.speed
         return self._start + timedelta(seconds=elapsed)
 
+    def monotonic(self) -> float:
+        """Wall seconds: budgets and throttles stay in real time at any speed."""
+        return time.monotonic()
+
     def pause(self) -> None:
         """Stop time where it is."""
         self._start, self._origin = self.now(), None
@@ -72,16 +79,25 @@ class ManualClock:
 
     def __init__(self, start: datetime) -> None:
         self._now = utc(start)
+        self._skipped = 0.0  # seconds `advance`/`sleep` added to the steady counter
 
     def now(self) -> datetime:
         return self._now
 
+    def monotonic(self) -> float:
+        """Wall seconds plus every second this clock was advanced: throttles and caches
+        keyed on it expire when a test advances the clock, and never run backwards."""
+        return time.monotonic() + self._skipped
+
     def advance(self, delta: timedelta) -> None:
         self._now += delta
+        self._skipped += max(0.0, delta.total_seconds())
 
     def set(self, value: datetime) -> None:
-        self._now = utc(value)
+        value = utc(value)
+        self._skipped += max(0.0, (value - self._now).total_seconds())
+        self._now = value
 
     async def sleep(self, seconds: float) -> None:
-        self._now += timedelta(seconds=max(0.0, seconds))
+        self.advance(timedelta(seconds=max(0.0, seconds)))
         await asyncio.sleep(0)

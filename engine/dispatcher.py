@@ -17,7 +17,6 @@ import contextlib
 import logging
 import os
 import secrets
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -128,7 +127,8 @@ class Dispatcher:
         self._lock = asyncio.Lock()
         self._last_idle_check = float("-inf")
         self._completion_checked: dict[str, float] = {}
-        # Request, content and safety mode never change after creation: cached for good.
+        # Request, content and safety mode never change after creation: cached while the
+        # run goes on, released when it ends (see `_forget`).
         self._distributions: dict[str, Distribution] = {}
         # Account state is cached briefly (wall seconds) and dropped when we change it.
         self._accounts: dict[str, tuple[float, Account]] = {}
@@ -161,7 +161,7 @@ class Dispatcher:
     async def _tick(self, report: TickReport) -> None:
         await self._reclaim_expired(report)
         touched: set[str] = set()
-        started = time.monotonic()
+        started = self._clock.monotonic()
         while True:
             slots = await self._repository.claim_due_slots(
                 now=self._clock.now(),
@@ -177,13 +177,13 @@ class Dispatcher:
             # Drain a backlog in one tick, but give the loop back now and then.
             if len(slots) < self.config.batch_size:
                 break
-            if time.monotonic() - started > self.config.max_drain_seconds:
+            if self._clock.monotonic() - started > self.config.max_drain_seconds:
                 break
         if self._monitor is not None:
             for distribution_id in sorted(touched):
                 if await self._monitor.enforce(distribution_id):
                     report.paused.append(distribution_id)
-        now_mono = time.monotonic()
+        now_mono = self._clock.monotonic()
         if not touched and now_mono - self._last_idle_check >= self.config.idle_check_seconds:
             # Runs whose last outcome was written by a process that then died, or whose
             # last slots were skipped by hand, are completed here.
@@ -191,6 +191,11 @@ class Dispatcher:
             async with self._repository.unit_of_work() as uow:
                 executing = await uow.list_distributions([DistributionStatus.EXECUTING], limit=100)
             touched.update(d.id for d in executing)
+            if len(executing) < 100:
+                # Nothing is due: runs that are no longer executing (cancelled, halted,
+                # paused) need nothing cached until they are claimed again.
+                for distribution_id in set(self._distributions) - {d.id for d in executing}:
+                    self._forget(distribution_id)
         await self._complete_finished(touched, report)
 
     async def _complete_finished(self, touched: set[str], report: TickReport) -> None:
@@ -199,7 +204,7 @@ class Dispatcher:
         if not touched:
             return
         nothing_due = await self._repository.next_due_at() is None
-        now_mono = time.monotonic()
+        now_mono = self._clock.monotonic()
         for distribution_id in sorted(touched):
             last = self._completion_checked.get(distribution_id, float("-inf"))
             if not nothing_due and now_mono - last < self.config.completion_check_seconds:
@@ -209,7 +214,16 @@ class Dispatcher:
                 self._repository, self._notifier, self._clock, distribution_id
             ):
                 report.completed.append(distribution_id)
-                self._completion_checked.pop(distribution_id, None)
+                self._forget(distribution_id)
+
+    def _forget(self, distribution_id: str) -> None:
+        """Release what is kept about a distribution that has ended."""
+        self._distributions.pop(distribution_id, None)
+        self._completion_checked.pop(distribution_id, None)
+
+    def tracked(self) -> int:
+        """How many distributions have state kept here (it falls as they end)."""
+        return len(self._distributions.keys() | self._completion_checked.keys())
 
     # --- leases
 
@@ -280,7 +294,7 @@ class Dispatcher:
             await self._record_chunk(pairs[start : start + size], context, report)
 
     async def _context(self, slots: list[Slot]) -> _Context:
-        now_mono = time.monotonic()
+        now_mono = self._clock.monotonic()
         ttl = self.config.account_cache_seconds
         missing = {s.distribution_id for s in slots} - self._distributions.keys()
         stale = {

@@ -35,12 +35,6 @@ class EventKind(StrEnum):
     RISK_ALERT = "risk.alert"
 
 
-ENDING_KINDS = frozenset(
-    {
-        EventKind.DISTRIBUTION_COMPLETED,
-        EventKind.DISTRIBUTION_CANCELLED,
-        EventKind.DISTRIBUTION_HALTED,
-        EventKind.DISTRIBUTION_REJECTED,
-    }
-)
-"""Kinds after which a distribution never runs again: per-distribution state is released."""
+ENDING_KINDS = frozenset({EventKind.DISTRIBUTION_COMPLETED, EventKind.DISTRIBUTION_CANCELLED})
+"""Kinds after which a distribution never runs again (a halted one may be continued, a
+rejected one re-planned): per-distribution state held in memory is released."""

@@ -36,6 +36,11 @@ class Clock(Protocol):
         """The current UTC-aware time."""
         ...
 
+    def monotonic(self) -> float:
+        """Seconds on a steady counter that never runs backwards (for throttles, caches and
+        time budgets; only differences mean anything). Raises nothing."""
+        ...
+
     async def sleep(self, seconds: float) -> None:
         """Wait `seconds` of this clock's time."""
         ...

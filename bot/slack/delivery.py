@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -84,7 +83,7 @@ class SlackDelivery:
         """One Web API call; on a temporary failure the call goes to the outbox (if
         `persist`; as `persist_as` = (kind, payload) when given) and None is returned.
         Honours Retry-After for later calls too."""
-        wait = self._blocked_until - time.monotonic()
+        wait = self._blocked_until - self.clock.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
         try:
@@ -96,7 +95,7 @@ class SlackDelivery:
             status = exc.response.status_code if exc.response is not None else 0
             if status == 429:
                 retry_after = float(exc.response.headers.get("Retry-After", 1) or 1)
-                self._blocked_until = time.monotonic() + retry_after
+                self._blocked_until = self.clock.monotonic() + retry_after
             temporary = status == 429 or status >= 500 or error in TEMPORARY_SLACK_ERRORS
             self.metrics.inc("herald_slack_calls_total", method=method, result=error or str(status))
             if not temporary:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from typing import Any
 
 import aiohttp
@@ -37,7 +36,7 @@ from bot.slack.reads import StatusCache
 from bot.slack.timeline import render_timeline
 from engine.clock import SystemClock
 from engine.errors import HeraldError
-from engine.event_kinds import EventKind
+from engine.event_kinds import ENDING_KINDS, EventKind
 from engine.models import Distribution, DistributionStatus, Event
 from engine.ports import Clock
 from engine.queries import DistributionReads
@@ -162,8 +161,8 @@ class SlackNotifier:
 
     async def idle(self, timeout: float = 10.0) -> None:
         """Wait until every queued event and pending status edit has been sent (tests)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        deadline = self.clock.monotonic() + timeout
+        while self.clock.monotonic() < deadline:
             busy = self._in_flight > 0 or any(not t.done() for t in self._pending_status.values())
             if not busy:
                 return
@@ -250,6 +249,37 @@ class SlackNotifier:
             await self._completion(dist_id, event)
         if event.kind in ALERT_EVENTS:
             await self._alert(dist_id, event)
+        if event.kind in ENDING_KINDS:
+            self._release(dist_id)
+
+    def _release(self, distribution_id: str) -> None:
+        """Forget what is kept per distribution once it has ended, after its last status
+        edit (places of messages stay in the outbox's store)."""
+
+        def forget(_: object = None) -> None:
+            for state in (
+                self._adopted,
+                self._cards,
+                self._status,
+                self._alerts,
+                self._last_status,
+                self._pending_status,
+                self._failure_replies,
+                self._status_locks,
+                self._deciders,
+            ):
+                state.pop(distribution_id, None)
+
+        pending = self._pending_status.get(distribution_id)
+        if pending is not None and not pending.done():
+            pending.add_done_callback(forget)
+        else:
+            forget()
+
+    def tracked(self) -> int:
+        """How many distributions have state kept here (it falls as they end)."""
+        states = (self._cards, self._status, self._alerts, self._last_status)
+        return len(set().union(*states, self._failure_replies, self._deciders))
 
     async def refresh_card(
         self, distribution_id: str, *, persist: bool = True
@@ -328,7 +358,9 @@ class SlackNotifier:
         if pending is not None and not pending.done():
             return  # coalesced into the edit already scheduled
         last = self._last_status.get(distribution_id)
-        delay = 0.0 if last is None else max(0.0, last + self.status_interval - time.monotonic())
+        delay = (
+            0.0 if last is None else max(0.0, last + self.status_interval - self.clock.monotonic())
+        )
         self._pending_status[distribution_id] = asyncio.get_running_loop().create_task(
             self._status_after(distribution_id, delay)
         )
@@ -336,7 +368,7 @@ class SlackNotifier:
     async def _status_after(self, distribution_id: str, delay: float) -> None:
         await asyncio.sleep(delay)
         # Mark before the call: events arriving during it schedule the next edit.
-        self._last_status[distribution_id] = time.monotonic()
+        self._last_status[distribution_id] = self.clock.monotonic()
         self._pending_status.pop(distribution_id, None)
         try:
             await self._update_status(distribution_id)

@@ -38,6 +38,14 @@ class Outbox(Protocol):
         """Keep where a long-lived message (status line, alert thread) is."""
         ...
 
+    async def prune(self, before: datetime) -> int:
+        """Forget delivered entries and seen event ids older than `before`; how many."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections (an in-memory outbox has none)."""
+        ...
+
     async def find_message(self, key: str) -> tuple[str, str] | None:
         """(channel, ts) remembered under `key`, if any."""
         ...
