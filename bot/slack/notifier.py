@@ -159,11 +159,13 @@ class SlackNotifier:
         except Exception:  # the engine's transaction already committed: never fail it
             log.exception("could not queue event %s", event.kind)
 
-    async def idle(self, timeout: float = 10.0) -> None:
-        """Wait until every queued event and pending status edit has been sent (tests)."""
+    async def idle(self, timeout: float = 10.0, *, edits: bool = True) -> None:
+        """Wait until every queued event (and with `edits`, every pending status edit)
+        has been sent (tests)."""
         deadline = self.clock.monotonic() + timeout
         while self.clock.monotonic() < deadline:
-            busy = self._in_flight > 0 or any(not t.done() for t in self._pending_status.values())
+            pending = edits and any(not t.done() for t in self._pending_status.values())
+            busy = self._in_flight > 0 or pending
             if not busy:
                 return
             await asyncio.sleep(0.01)
@@ -366,7 +368,10 @@ class SlackNotifier:
         )
 
     async def _status_after(self, distribution_id: str, delay: float) -> None:
-        await asyncio.sleep(delay)
+        # Wait on the injected clock (a test advancing it lets the edit through at once).
+        due = self.clock.monotonic() + delay
+        while (left := due - self.clock.monotonic()) > 0:
+            await asyncio.sleep(min(left, 0.1))
         # Mark before the call: events arriving during it schedule the next edit.
         self._last_status[distribution_id] = self.clock.monotonic()
         self._pending_status.pop(distribution_id, None)
