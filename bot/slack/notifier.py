@@ -370,7 +370,7 @@ class SlackNotifier:
     async def _status_after(self, distribution_id: str, delay: float) -> None:
         # Wait on the injected clock (a test advancing it lets the edit through at once).
         due = self.clock.monotonic() + delay
-        while (left := due - self.clock.monotonic()) > 0:
+        while (left := due - self.clock.monotonic()) > 0:  # noqa: ASYNC110 (polls the clock)
             await asyncio.sleep(min(left, 0.1))
         # Mark before the call: events arriving during it schedule the next edit.
         self._last_status[distribution_id] = self.clock.monotonic()

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from bot.slack import ids
 from bot.slack.blocks.alerts import build_risk_alert
@@ -22,13 +21,12 @@ from engine.models import (
     Distribution,
     DistributionStatus,
     Event,
-    RiskLevel,
     SafetyMode,
-    Slot,
     SlotStatus,
 )
 from engine.request import request_from_fields
 from tests.bot.fake_slack import check_blocks, check_view
+from tests.bot.support import slots
 
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 PLATFORMS = ("tiktok", "instagram", "youtube", "twitter", "facebook", "linkedin")
@@ -59,32 +57,6 @@ def distribution(
         version=3,
         **kw,
     )  # type: ignore[arg-type]
-
-
-def slots(n: int) -> list[Slot]:
-    rnd = random.Random(1)
-    out = []
-    for i in range(n):
-        at = T0 + timedelta(minutes=rnd.randrange(14 * 24 * 60))
-        score = rnd.random()
-        out.append(
-            Slot(
-                f"d-1.{i}",
-                "d-1",
-                i,
-                f"acc-{i % 900}",
-                PLATFORMS[i % 6],
-                "en",
-                "UTC",
-                at,
-                at,
-                "c",
-                (),
-                score,
-                RiskLevel.from_score(score),
-            )
-        )
-    return out
 
 
 class TestPlanCard:

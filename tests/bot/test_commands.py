@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.models import DistributionStatus
 from tests.bot.conftest import APPROVER, OPERATOR, Harness
-from tests.bot.test_events import run_spring
+from tests.bot.support import run_spring
 
 
 async def ask(h: Harness, text: str, expect: str, *, user: str = OPERATOR) -> str:

@@ -10,15 +10,8 @@ from bot.slack import ids
 from engine.models import DistributionStatus
 from engine.ports import LLMCall, LLMReply
 from tests.bot.conftest import ACCOUNTS_CSV, APPROVER, CHANNEL, OPERATOR, VIEWER, Harness
-from tests.bot.test_flow import create_and_plan
+from tests.bot.support import create_and_plan, run_spring
 from tests.engine.fake_llm import ScriptedClient, Step
-
-
-async def run_spring(h: Harness) -> str:
-    dist_id = await create_and_plan(h)
-    await h.service.approve(h.deps.actor(APPROVER), dist_id)
-    await h.settle()
-    return dist_id
 
 
 class TestEvents:

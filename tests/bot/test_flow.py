@@ -7,21 +7,7 @@ import json
 from bot.slack import ids
 from engine.models import DistributionStatus
 from tests.bot.conftest import APPROVER, CHANNEL, OPERATOR, Harness
-
-CREATE = (
-    'create name=spring caption="Spring is here" hashtags=spring,launch '
-    "platforms=tiktok,instagram window=2h start=2026-12-01T11:00Z"
-)
-
-
-async def create_and_plan(h: Harness) -> str:
-    await h.import_accounts()
-    await h.driver.command(CREATE, user=OPERATOR)
-    await h.settle(until=lambda: "Created draft" in h.fake.responses_text())
-    await h.driver.command("plan spring", user=OPERATOR)
-    await h.settle(until=lambda: "Planned" in h.fake.responses_text())
-    dist = await h.service.resolve("spring")
-    return str(dist.id)
+from tests.bot.support import CREATE, create_and_plan
 
 
 class TestFlow:

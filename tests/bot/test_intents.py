@@ -21,7 +21,7 @@ from bot.slack.timeline import render_timeline
 from engine.clock import ManualClock
 from engine.llm_gateway import DATA_RULE, LLMGateway
 from tests.bot.conftest import T0
-from tests.bot.test_blocks import slots
+from tests.bot.support import slots
 from tests.engine.fake_llm import ScriptedClient
 
 

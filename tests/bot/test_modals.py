@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.slack import ids
 from engine.models import DistributionStatus
 from tests.bot.conftest import APPROVER, CHANNEL, OPERATOR, VIEWER, Harness
-from tests.bot.test_flow import create_and_plan
+from tests.bot.support import create_and_plan
 
 FORM = {
     ids.F_NAME: "autumn",

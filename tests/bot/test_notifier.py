@@ -9,9 +9,9 @@ from datetime import timedelta
 from bot.slack import ids
 from engine.models import SYSTEM, DistributionStatus, Event, SlotStatus
 from tests.bot.conftest import ALERTS, APPROVER, CHANNEL, Harness, start_harness
+from tests.bot.conftest import T0 as SYSTEM_AT
 from tests.bot.fake_slack import FakeSlack
-from tests.bot.test_events import run_spring
-from tests.bot.test_flow import create_and_plan
+from tests.bot.support import create_and_plan, run_spring
 
 
 def risk_alert(dist_id: str, *, paused: bool = True) -> Event:
@@ -28,9 +28,6 @@ def risk_alert(dist_id: str, *, paused: bool = True) -> Event:
             "paused": paused,
         },
     )
-
-
-from tests.bot.conftest import T0 as SYSTEM_AT  # noqa: E402
 
 
 class TestStatusLine:

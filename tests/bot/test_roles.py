@@ -12,7 +12,7 @@ from bot.slack.roles import RoleDirectory
 from engine.models import DistributionStatus, Role
 from tests.bot.conftest import OPERATOR, Harness, start_harness
 from tests.bot.fake_slack import FakeSlack
-from tests.bot.test_flow import create_and_plan
+from tests.bot.support import create_and_plan
 
 GROUP, LEAD = "S0APPROVERS", "U_LEAD"
 

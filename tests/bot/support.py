@@ -1,0 +1,60 @@
+"""Helpers the Slack tests share: the spring distribution's story and synthetic slots."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from engine.models import RiskLevel, Slot
+from tests.bot.conftest import APPROVER, OPERATOR, Harness
+
+BLOCKS_T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+PLATFORMS = ("tiktok", "instagram", "youtube", "twitter", "facebook", "linkedin")
+
+CREATE = (
+    'create name=spring caption="Spring is here" hashtags=spring,launch '
+    "platforms=tiktok,instagram window=2h start=2026-12-01T11:00Z"
+)
+
+
+async def create_and_plan(h: Harness) -> str:
+    await h.import_accounts()
+    await h.driver.command(CREATE, user=OPERATOR)
+    await h.settle(until=lambda: "Created draft" in h.fake.responses_text())
+    await h.driver.command("plan spring", user=OPERATOR)
+    await h.settle(until=lambda: "Planned" in h.fake.responses_text())
+    dist = await h.service.resolve("spring")
+    return str(dist.id)
+
+
+async def run_spring(h: Harness) -> str:
+    dist_id = await create_and_plan(h)
+    await h.service.approve(h.deps.actor(APPROVER), dist_id)
+    await h.settle()
+    return dist_id
+
+
+def slots(n: int) -> list[Slot]:
+    rnd = random.Random(1)
+    out = []
+    for i in range(n):
+        at = BLOCKS_T0 + timedelta(minutes=rnd.randrange(14 * 24 * 60))
+        score = rnd.random()
+        out.append(
+            Slot(
+                f"d-1.{i}",
+                "d-1",
+                i,
+                f"acc-{i % 900}",
+                PLATFORMS[i % 6],
+                "en",
+                "UTC",
+                at,
+                at,
+                "c",
+                (),
+                score,
+                RiskLevel.from_score(score),
+            )
+        )
+    return out
