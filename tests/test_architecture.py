@@ -170,3 +170,19 @@ class TestWiring:
             "platforms_file.py",
             "settings.py",
         ]
+
+    def test_test_modules_do_not_import_each_other(self) -> None:
+        """Shared test helpers live in support modules, never in another test_*.py."""
+        offenders = {
+            str(path.relative_to(ROOT)): sorted(bad)
+            for path in sorted((ROOT / "tests").rglob("test_*.py"))
+            if (
+                bad := {
+                    node.module
+                    for node in ast.walk(ast.parse(path.read_text()))
+                    if isinstance(node, ast.ImportFrom)
+                    and (node.module or "").rsplit(".", 1)[-1].startswith("test_")
+                }
+            )
+        }
+        assert offenders == {}
