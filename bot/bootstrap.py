@@ -324,10 +324,15 @@ def _outbox(url: str, clock: Clock) -> Outbox:
 
 
 def _simulated(settings: Settings, clock: Clock) -> Publisher:
+    ledger = None
+    if settings.simulated_ledger is not None:
+        from engine.adapters.jsonl_ledger import JsonlLedger
+
+        ledger = JsonlLedger(settings.simulated_ledger)
     return SimulatedPublisher(
         seed=settings.simulated_seed,
         rates=FailureRates.parse(settings.simulated_failure_rates),
-        ledger=settings.simulated_ledger,
+        ledger=ledger,
         clock=clock,
     )
 

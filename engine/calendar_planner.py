@@ -27,7 +27,7 @@ import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from engine.captions import account_offset, caption_variants
+from engine.captions import Variant, account_offset, caption_variants
 from engine.eligibility import gate_accounts
 from engine.models import Account, PlannedSlot, PlanResult, RiskLevel, Unscheduled
 from engine.peaks import peak_hours_by_weekday, peak_intervals, zone
@@ -234,7 +234,7 @@ class CaptionSpacing:
         self.full_from: dict[tuple[int, int], int] = {}
 
     def first_free(
-        self, variants: tuple[tuple[str, tuple[str, ...], str], ...], first: int, lo: int, hi: int
+        self, variants: tuple[Variant, ...], first: int, lo: int, hi: int
     ) -> tuple[int, int] | None:
         """A free (time, variant index) in [lo, hi] on the minute grid: the account's variants
         in rotation order, each at its earliest free minute (first fit, for speed)."""
@@ -251,7 +251,7 @@ class CaptionSpacing:
         k = len(variants)
         for j in range(k):
             index = (first + j) % k
-            occ = used.get(variants[index][2])
+            occ = used.get(variants[index].variant_id)
             if occ is None:
                 return lo, index
             b = b_lo
@@ -278,7 +278,7 @@ def _place(
     accepted: list[int],
     gap: int,
     cap: int,
-    variants: tuple[tuple[str, tuple[str, ...], str], ...],
+    variants: tuple[Variant, ...],
     first_variant: int,
     spacing: CaptionSpacing,
 ) -> tuple[int, int] | None:
@@ -299,7 +299,7 @@ def _place(
         if found[0] != t and any(abs(found[0] - x) < gap for x in accepted):
             t = found[0]
             continue
-        spacing.take(variants[found[1]][2], found[0])
+        spacing.take(variants[found[1]].variant_id, found[0])
         return found
     return None
 

@@ -16,12 +16,22 @@ import hashlib
 import zlib
 from functools import lru_cache
 from itertools import combinations
+from typing import NamedTuple
 
 from engine.models import Account
 from engine.platforms import PlatformRules
 from engine.request import Content
 
-Variant = tuple[str, tuple[str, ...], str]
+
+class Variant(NamedTuple):
+    """One way to post the content: caption and hashtags, and the id that identical
+    renderings share (duplicate spacing is keyed on it)."""
+
+    caption: str
+    hashtags: tuple[str, ...]
+    variant_id: str
+
+
 MAX_VARIANTS = 40
 
 
@@ -84,7 +94,7 @@ def _variants(
     for subset in _subsets(tags, hashtag_limit):
         caption, kept = _fit(text, subset, caption_limit)
         vid = variant_id(caption, kept)
-        seen.setdefault(vid, (caption, kept, vid))
+        seen.setdefault(vid, Variant(caption, kept, vid))
     return tuple(seen.values())
 
 

@@ -128,7 +128,6 @@ class CircuitBreaker:
 
     def __init__(self, clock: Clock, *, threshold: int = 3, cooldown: timedelta) -> None:
         self._clock = clock
-        self.clock = clock
         self.threshold = threshold
         self.cooldown = cooldown
         self._failures: dict[str, int] = {}
@@ -151,9 +150,6 @@ class CircuitBreaker:
             log.warning(
                 "llm provider %s skipped for %s after %d failures", name, self.cooldown, count
             )
-
-    def is_open(self, name: str) -> bool:
-        return not self.allows(name)
 
 
 @dataclass

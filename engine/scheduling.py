@@ -108,7 +108,7 @@ def schedule_window(
         k = len(cand.variants)
         for j in range(k):
             index = (cand.variant_offset + j) % k
-            used = last_use.get(cand.variants[index][2])
+            used = last_use.get(cand.variants[index].variant_id)
             if used is None:
                 return index
             if used <= t - duplicate_gap and (best is None or used < best_use):
@@ -153,7 +153,7 @@ def schedule_window(
         i, t, v, peak = pick
         assigned[i] = True
         remaining -= 1
-        last_use[candidates[i].variants[v][2]] = t
+        last_use[candidates[i].variants[v].variant_id] = t
         placements.append(Placement(i, t, v, peak))
         prev = t
         if len(pool) > 32 and remaining < len(pool) // 2:
@@ -184,7 +184,8 @@ def _earliest_fit(
             continue
         cand = candidates[i]
         free_at = min(
-            last_use[v[2]] + duplicate_gap if v[2] in last_use else lo for v in cand.variants
+            last_use[v.variant_id] + duplicate_gap if v.variant_id in last_use else lo
+            for v in cand.variants
         )
         best = min(best, max(lo, cand.earliest, free_at))
     return best
@@ -363,17 +364,17 @@ def _rematch(
         best = None
         for j in range(k):
             index = (cand.variant_offset + j) % k
-            used = last_use.get(cand.variants[index][2])
+            used = last_use.get(cand.variants[index].variant_id)
             if used is None:
                 best = index
                 break
             if used <= t - duplicate_gap and (
-                best is None or used < last_use[cand.variants[best][2]]
+                best is None or used < last_use[cand.variants[best].variant_id]
             ):
                 best = index
         if best is None:
             return None
-        last_use[cand.variants[best][2]] = t
+        last_use[cand.variants[best].variant_id] = t
         out.append(Placement(i, t, best, interval))
     return out
 
@@ -407,7 +408,7 @@ def _smooth(
     next_same = [-1] * count
     seen: dict[str, int] = {}
     for idx, p in enumerate(placements):
-        vid = candidates[p.candidate].variants[p.variant][2]
+        vid = candidates[p.candidate].variants[p.variant].variant_id
         if vid in seen:
             prev_same[idx] = seen[vid]
             next_same[seen[vid]] = idx

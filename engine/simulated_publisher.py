@@ -3,20 +3,18 @@
 Each call's outcome depends only on (seed, idempotency key, how many times that key was
 tried), so runs are reproducible. Configurable rates of rate-limit, suspension, network,
 unknown and outcome-unknown errors let demos and tests exercise every fallback. A key that
-was posted once returns the same receipt without posting again. With a ledger path, every
-call appends one JSON line (slot, account, platform, caption, key, time, outcome) with a
-single O_APPEND write, so several processes can share one ledger file.
+was posted once returns the same receipt without posting again. With a `Ledger` (e.g.
+`engine.adapters.jsonl_ledger.JsonlLedger`), every call is recorded there.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
-import os
 import random
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
-from pathlib import Path
+from typing import Protocol
 
 from engine.clock import SystemClock
 from engine.errors import (
@@ -79,6 +77,22 @@ class FailureRates:
 DEMO_FAILURE_RATES = FailureRates(rate_limit=0.03, suspension=0.02, network=0.04, unknown=0.01)
 
 
+class Ledger(Protocol):
+    """Where the simulated publisher records every call (and finds what it posted before)."""
+
+    def records(self) -> Iterable[Mapping[str, object]]:
+        """Every record appended so far, oldest first. Raises OSError when unreadable."""
+        ...
+
+    def append(self, record: Mapping[str, object]) -> None:
+        """Record one call durably before returning. Raises OSError."""
+        ...
+
+    def close(self) -> None:
+        """Release the underlying file or connection."""
+        ...
+
+
 class SimulatedPublisher:
     """A deterministic fake of the operator's posting service (see module docstring)."""
 
@@ -89,7 +103,7 @@ class SimulatedPublisher:
         *,
         seed: int = 0,
         rates: FailureRates | None = None,
-        ledger: Path | str | None = None,
+        ledger: Ledger | None = None,
         clock: Clock | None = None,
         latency_seconds: float = 0.0,
     ) -> None:
@@ -102,27 +116,23 @@ class SimulatedPublisher:
         self._suspended: set[str] = set()
         self.calls = 0
         self.posts = 0
-        self._ledger_fd: int | None = None
+        self._ledger = ledger
         if ledger is not None:
-            path = Path(ledger)
-            self._load(path)
-            self._ledger_fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._load(ledger)
 
-    def _load(self, path: Path) -> None:
+    def _load(self, ledger: Ledger) -> None:
         # A restarted process must remember what it already posted, or a re-queued slot
         # would be posted twice: rebuild the receipts from the ledger.
-        if not path.exists():
-            return
-        with path.open(encoding="utf-8") as handle:
-            for line in handle:
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    continue  # a torn last line from a killed process
-                if record.get("posted") and record.get("idempotency_key"):
-                    self._posted[record["idempotency_key"]] = PublishReceipt(
-                        record["post_id"], record.get("url")
-                    )
+        for record in ledger.records():
+            key, post_id, url = (
+                record.get("idempotency_key"),
+                record.get("post_id"),
+                record.get("url"),
+            )
+            if record.get("posted") and key:
+                self._posted[str(key)] = PublishReceipt(
+                    str(post_id), str(url) if url is not None else None
+                )
 
     async def publish(self, request: PublishRequest) -> PublishReceipt:
         """Post (pretend), or raise the failure the seed and rates choose for this call."""
@@ -196,9 +206,9 @@ class SimulatedPublisher:
         posted: bool,
         receipt: PublishReceipt | None = None,
     ) -> None:
-        if self._ledger_fd is None:
+        if self._ledger is None:
             return
-        record = {
+        record: dict[str, object] = {
             "slot_id": request.slot_id,
             "distribution_id": request.distribution_id,
             "account_id": request.account.id,
@@ -210,26 +220,10 @@ class SimulatedPublisher:
             "posted": posted,
             "post_id": receipt.post_id if receipt else None,
             "url": receipt.url if receipt else None,
-            "pid": os.getpid(),
         }
-        # One write() of one line on an O_APPEND descriptor: lines from several processes
-        # interleave whole, and the kernel has the bytes before the receipt is returned.
-        os.write(self._ledger_fd, (json.dumps(record, ensure_ascii=False) + "\n").encode())
+        self._ledger.append(record)
 
     def close(self) -> None:
-        """Close the ledger file."""
-        if self._ledger_fd is not None:
-            os.close(self._ledger_fd)
-            self._ledger_fd = None
-
-
-def read_ledger(path: Path | str) -> list[dict[str, object]]:
-    """Every whole line of a ledger file, parsed (torn lines are skipped)."""
-    out: list[dict[str, object]] = []
-    with Path(path).open(encoding="utf-8") as handle:
-        for line in handle:
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                continue
-    return out
+        """Close the ledger."""
+        if self._ledger is not None:
+            self._ledger.close()

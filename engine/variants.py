@@ -169,12 +169,6 @@ def is_rtl(language: str) -> bool:
     return language.lower().split("-")[0] in RTL_LANGUAGES
 
 
-def bidi_isolate(text: str, language: str) -> str:
-    """`text` wrapped in Unicode isolates (RLI...PDI) for RTL languages, so Slack shows
-    Arabic captions right to left without scrambling the text around them."""
-    return f"\u2067{text}\u2069" if is_rtl(language) else text
-
-
 def _digits(text: str) -> str:
     return "".join(str(unicodedata.digit(c)) if c.isdigit() else c for c in text)
 

@@ -139,6 +139,48 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+FILE_IO_CALLS = {"open", "os.open", "os.write", "os.read", "io.open", ".read_text", ".write_text"}
+FILE_IO_CALLS |= {".read_bytes", ".write_bytes"}
+WALL_TIME_CALLS = {"time.monotonic", "time.time", "time.perf_counter", "datetime.now"}
+WALL_TIME_CALLS |= {"datetime.utcnow", "date.today"}
+
+
+def _calls(path: Path) -> set[str]:
+    """What `path` calls: `open`, `os.write`, `time.monotonic`, `.read_text` (any object)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name):
+            names.add(func.id)
+        elif isinstance(func, ast.Attribute):
+            names.add(f".{func.attr}")
+            if isinstance(func.value, ast.Name):
+                names.add(f"{func.value.id}.{func.attr}")
+    return names
+
+
+class TestCoreHygiene:
+    def test_core_does_no_file_io(self) -> None:
+        """The pure core opens, reads and writes no files (adapters in engine/adapters do)."""
+        offenders = {
+            str(path.relative_to(ROOT)): sorted(bad)
+            for path in _engine_files(core_only=True)
+            if (bad := _calls(path) & FILE_IO_CALLS)
+        }
+        assert offenders == {}
+
+    def test_core_reads_time_only_from_the_clock(self) -> None:
+        """Outside engine/clock.py the core never reads the wall clock itself."""
+        offenders = {
+            str(path.relative_to(ROOT)): sorted(bad)
+            for path in _engine_files(core_only=True)
+            if path.name != "clock.py" and (bad := _calls(path) & WALL_TIME_CALLS)
+        }
+        assert offenders == {}
+
+
 class TestWiring:
     def test_no_import_circle(self) -> None:
         """No two modules of engine, storage or bot import each other, even lazily."""

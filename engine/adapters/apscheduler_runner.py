@@ -125,10 +125,6 @@ class APSchedulerRunner:
                 scheduler.shutdown(wait=False)
             self._scheduler = None
 
-    async def tick_now(self) -> TickReport | None:
-        """Run one tick at once (None when stopped or a tick is already running)."""
-        return await self._tick()
-
     def healthy(self, max_silence: timedelta | None = None) -> tuple[bool, str]:
         """Whether ticks are happening: running and ticked within a few intervals."""
         if not self.running:

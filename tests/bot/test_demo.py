@@ -10,8 +10,9 @@ import pytest
 from bot.bootstrap import Herald, LoggingNotifier, build_herald
 from bot.cli import main
 from bot.settings import Settings
+from engine.adapters.jsonl_ledger import read_ledger
 from engine.errors import InvalidInput
-from engine.simulated_publisher import SimulatedPublisher, read_ledger
+from engine.simulated_publisher import SimulatedPublisher
 
 
 class TestDemo:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.adapters.jsonl_ledger import JsonlLedger, read_ledger
 from engine.errors import (
     AccountSuspended,
     InvalidInput,
@@ -18,7 +19,7 @@ from engine.errors import (
 )
 from engine.ports import PublishRequest
 from engine.request import Content
-from engine.simulated_publisher import FailureRates, SimulatedPublisher, read_ledger
+from engine.simulated_publisher import FailureRates, SimulatedPublisher
 from tests.engine.execution_support import make_accounts
 
 CONTENT = Content(id="c1", caption="hello")
@@ -104,10 +105,10 @@ class TestSimulatedPublisher:
     async def test_ledger_lines_and_restart_memory(self, tmp_path: Path) -> None:
         """Every call is one JSON line; a new publisher on the same ledger knows past posts."""
         ledger = tmp_path / "ledger.jsonl"
-        publisher = SimulatedPublisher(ledger=ledger)
+        publisher = SimulatedPublisher(ledger=JsonlLedger(ledger))
         receipt = await publisher.publish(_request(0))
         publisher.close()
-        restarted = SimulatedPublisher(ledger=ledger)
+        restarted = SimulatedPublisher(ledger=JsonlLedger(ledger))
         assert await restarted.publish(_request(0)) == receipt
         restarted.close()
         lines = read_ledger(ledger)
@@ -120,7 +121,7 @@ class TestSimulatedPublisher:
     async def test_concurrent_writers_keep_lines_whole(self, tmp_path: Path) -> None:
         """Three publishers appending to one ledger concurrently produce only whole lines."""
         ledger = tmp_path / "ledger.jsonl"
-        publishers = [SimulatedPublisher(seed=i, ledger=ledger) for i in range(3)]
+        publishers = [SimulatedPublisher(seed=i, ledger=JsonlLedger(ledger)) for i in range(3)]
         await asyncio.gather(
             *(
                 p.publish(_request(i * 1000 + j))

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from engine.adapters.jsonl_ledger import read_ledger
 from engine.models import Distribution, Slot
-from engine.simulated_publisher import read_ledger
 from storage.migrate import upgrade
 from storage.sqlalchemy_repository import SQLAlchemyRepository
 from tests.engine.execution_support import PLATFORMS, make_accounts, seed_run

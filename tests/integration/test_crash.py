@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.adapters.jsonl_ledger import read_ledger
 from engine.models import TERMINAL_SLOT_STATUSES, DistributionStatus, SlotStatus
-from engine.simulated_publisher import read_ledger
 from storage.sqlalchemy_repository import SQLAlchemyRepository
 from tests.integration.crash_support import (
     posts_per_slot,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.adapters.jsonl_ledger import read_ledger
 from engine.models import DistributionStatus, SlotStatus
-from engine.simulated_publisher import read_ledger
 from tests.integration.crash_support import (
     posts_per_slot,
     seed_sql_run,
