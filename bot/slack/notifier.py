@@ -141,6 +141,8 @@ class SlackNotifier:
         self._status_locks: dict[str, asyncio.Lock] = {}
         # Who rejected, halted or cancelled (the engine keeps only approvers on the record).
         self._deciders: dict[str, str] = {}
+        self._ended: set[str] = set()  # ended runs whose last status edit is under way
+        self._editing: dict[str, int] = {}  # status edits waiting or running, per run
 
     def adopt_channel(self, key: str, channel: str) -> None:
         """Post the card of `key` (id or name) in `channel` if it has no card yet."""
@@ -257,31 +259,35 @@ class SlackNotifier:
     def _release(self, distribution_id: str) -> None:
         """Forget what is kept per distribution once it has ended, after its last status
         edit (places of messages stay in the outbox's store)."""
+        self._ended.add(distribution_id)
+        self._forget_if_idle(distribution_id)
 
-        def forget(_: object = None) -> None:
-            for state in (
-                self._adopted,
-                self._cards,
-                self._status,
-                self._alerts,
-                self._last_status,
-                self._pending_status,
-                self._failure_replies,
-                self._status_locks,
-                self._deciders,
-            ):
-                state.pop(distribution_id, None)
-
+    def _forget_if_idle(self, distribution_id: str) -> None:
+        # Only when no status edit is waiting or running: one would put its state back.
         pending = self._pending_status.get(distribution_id)
-        if pending is not None and not pending.done():
-            pending.add_done_callback(forget)
-        else:
-            forget()
+        busy = pending is not None and not pending.done()
+        if distribution_id in self._ended and not busy and not self._editing.get(distribution_id):
+            self._forget(distribution_id)
+
+    def _forget(self, distribution_id: str) -> None:
+        self._ended.discard(distribution_id)
+        for state in (
+            self._adopted,
+            self._cards,
+            self._status,
+            self._alerts,
+            self._last_status,
+            self._pending_status,
+            self._failure_replies,
+            self._status_locks,
+            self._deciders,
+        ):
+            state.pop(distribution_id, None)
 
     def tracked(self) -> int:
         """How many distributions have state kept here (it falls as they end)."""
-        states = (self._cards, self._status, self._alerts, self._last_status)
-        return len(set().union(*states, self._failure_replies, self._deciders))
+        states = (self._cards, self._status, self._alerts, self._last_status, self._deciders)
+        return len(set().union(*states, self._failure_replies, self._status_locks))
 
     async def refresh_card(
         self, distribution_id: str, *, persist: bool = True
@@ -368,6 +374,16 @@ class SlackNotifier:
         )
 
     async def _status_after(self, distribution_id: str, delay: float) -> None:
+        self._editing[distribution_id] = self._editing.get(distribution_id, 0) + 1
+        try:
+            await self._status_after_delay(distribution_id, delay)
+        finally:
+            self._editing[distribution_id] -= 1
+            if not self._editing[distribution_id]:
+                del self._editing[distribution_id]
+            self._forget_if_idle(distribution_id)
+
+    async def _status_after_delay(self, distribution_id: str, delay: float) -> None:
         # Wait on the injected clock (a test advancing it lets the edit through at once).
         due = self.clock.monotonic() + delay
         while (left := due - self.clock.monotonic()) > 0:  # noqa: ASYNC110 (polls the clock)
