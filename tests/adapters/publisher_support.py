@@ -1,0 +1,148 @@
+"""Test support for the platform publishers: an in-memory TokenRefresher and MediaStore.
+
+`MemoryTokenRefresher` keeps credentials per account and refreshes them at a fake's OAuth
+token endpoint (refresh-token grant, rotation honoured) when forced or about to expire; an
+API-key service's "refresh" hands out the next key queued with `queue_key`.
+`MemoryMediaStore` serves bytes in chunks, counting the largest chunk it handed out.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+
+from engine.credentials import Credentials
+from engine.errors import AuthExpired, NetworkError, NotFound
+from engine.media import MediaAsset, MediaKind
+
+
+class MemoryTokenRefresher:
+    """TokenRefresher over a dict (see module docstring)."""
+
+    def __init__(
+        self,
+        token_url: str | None = None,
+        *,
+        client_id: str = "herald-client",
+        client_secret: str = "herald-secret",
+    ) -> None:
+        self.token_url = token_url
+        self._client = (client_id, client_secret)
+        self.stored: dict[str, Credentials] = {}
+        self.next_keys: dict[str, list[str]] = {}
+        self.refreshes = 0
+
+    def connect(
+        self,
+        account_id: str,
+        publisher: str,
+        user_id: str,
+        tokens: dict[str, object] | str,
+        *,
+        handle: str = "",
+    ) -> Credentials:
+        """Store credentials from a token endpoint answer (or a bare API key)."""
+        if isinstance(tokens, str):
+            tokens = {"access_token": tokens}
+        expires_in = tokens.get("expires_in")
+        credentials = Credentials(
+            account_id=account_id,
+            publisher=publisher,
+            platform_user_id=user_id,
+            access_token=str(tokens["access_token"]),
+            refresh_token=str(tokens["refresh_token"]) if tokens.get("refresh_token") else None,
+            expires_at=(
+                datetime.now(UTC) + timedelta(seconds=int(str(expires_in))) if expires_in else None
+            ),
+            handle=handle,
+        )
+        self.stored[account_id] = credentials
+        return credentials
+
+    def queue_key(self, account_id: str, key: str) -> None:
+        self.next_keys.setdefault(account_id, []).append(key)
+
+    async def credentials(self, account_id: str, *, force_refresh: bool = False) -> Credentials:
+        current = self.stored.get(account_id)
+        if current is None:
+            raise AuthExpired(f"{account_id} is not connected")
+        due = current.expires_within(datetime.now(UTC), timedelta(minutes=5))
+        if not (force_refresh or due):
+            return current
+        self.refreshes += 1
+        if self.next_keys.get(account_id):
+            fresh = replace(current, access_token=self.next_keys[account_id].pop(0))
+        elif self.token_url and current.refresh_token:
+            fresh = await self._refresh(current)
+        else:
+            return current  # nothing to refresh with: a second 401 means it is dead
+        self.stored[account_id] = fresh
+        return fresh
+
+    async def _refresh(self, current: Credentials) -> Credentials:
+        assert self.token_url is not None and current.refresh_token is not None
+        basic = base64.b64encode(f"{self._client[0]}:{self._client[1]}".encode()).decode()
+        form = {"grant_type": "refresh_token", "refresh_token": current.refresh_token}
+        try:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.post(
+                    self.token_url, data=form, headers={"Authorization": f"Basic {basic}"}
+                ) as response,
+            ):
+                body = await response.json(content_type=None)
+                status = response.status
+        except aiohttp.ClientError as exc:
+            raise NetworkError(f"token endpoint unreachable: {exc}") from None
+        if status == 400 and body.get("error") == "invalid_grant":
+            raise AuthExpired(f"refresh refused for {current.account_id}: reconnect it")
+        if status != 200:
+            raise NetworkError(f"token endpoint answered HTTP {status}")
+        return replace(
+            current,
+            access_token=str(body["access_token"]),
+            refresh_token=str(body.get("refresh_token") or current.refresh_token),
+            expires_at=datetime.now(UTC) + timedelta(seconds=int(body["expires_in"])),
+        )
+
+
+class MemoryMediaStore:
+    """MediaStore over a dict of bytes (see module docstring)."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[MediaAsset, bytes]] = {}
+        self.largest_chunk = 0
+
+    def add(self, media_id: str, data: bytes, *, kind: MediaKind, mime_type: str) -> MediaAsset:
+        asset = MediaAsset(
+            id=media_id,
+            kind=kind,
+            mime_type=mime_type,
+            size_bytes=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            filename=f"{media_id}.bin",
+        )
+        self.files[media_id] = (asset, data)
+        return asset
+
+    async def get(self, media_id: str) -> MediaAsset:
+        if media_id not in self.files:
+            raise NotFound(media_id)
+        return self.files[media_id][0]
+
+    async def chunks(
+        self, media_id: str, *, chunk_size: int, start: int = 0
+    ) -> AsyncIterator[bytes]:
+        data = self.files[media_id][1]
+        for offset in range(start, len(data), chunk_size):
+            chunk = data[offset : offset + chunk_size]
+            self.largest_chunk = max(self.largest_chunk, len(chunk))
+            yield chunk
+
+    def signed_url(self, media_id: str, *, ttl_seconds: int) -> str | None:
+        return None

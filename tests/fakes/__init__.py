@@ -1,0 +1,1 @@
+"""Local aiohttp fakes of the platform APIs, speaking their documented wire formats."""
