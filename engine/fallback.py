@@ -3,6 +3,8 @@
 Rate limit: retry after Retry-After (or 2 h) and mark the account RATE_LIMITED until then.
 Suspended: mark the account SUSPENDED and move the slot to another eligible account.
 Network: retry after 30 min. Unknown: FAILED. Outcome unknown: never retried blindly.
+Duplicate content and rejected content: FAILED at once, never retried (the same post would
+be refused again, and a duplicate may mean it is already up).
 Temporary failures are retried at most `max_attempts` times in all; everything is configurable.
 """
 
@@ -16,6 +18,8 @@ from enum import StrEnum
 from engine.errors import (
     AccountSuspended,
     AuthExpired,
+    ContentRejected,
+    DuplicateContent,
     NetworkError,
     OutcomeUnknown,
     PublishError,
@@ -83,6 +87,23 @@ def decide(
         return FallbackDecision(
             FallbackAction.OUTCOME_UNKNOWN,
             f"outcome unknown, a human decides (never retried blindly): {message}",
+            kind,
+        )
+    if isinstance(error, DuplicateContent):
+        existing = (
+            f" (the platform names {error.existing_post_id})" if error.existing_post_id else ""
+        )
+        return FallbackDecision(
+            FallbackAction.FAIL,
+            f"duplicate content, not retried: the platform already has this post{existing}: "
+            f"{message}",
+            kind,
+        )
+    if isinstance(error, ContentRejected):
+        return FallbackDecision(
+            FallbackAction.FAIL,
+            f"content rejected by the platform, not retried (edit the caption or media and "
+            f"retry by hand): {message}",
             kind,
         )
     if isinstance(error, AccountSuspended | AuthExpired):
