@@ -7,7 +7,13 @@ concurrently (bounded), and their outcomes written in chunked transactions with 
 events (`engine.outcomes`; a failing chunk is retried slot by slot); fallbacks
 (`engine.fallback`) decide retries and redistributions. A slot whose
 lease expired while CLAIMED (its worker died mid-publish) goes back to the queue only when
-the publisher de-duplicates by idempotency key; otherwise it becomes OUTCOME_UNKNOWN.
+the publisher de-duplicates by idempotency key, or can look up its own posts (a Reconciler);
+otherwise it becomes OUTCOME_UNKNOWN.
+
+Reconcile before retry: a slot that may already be posted (a timeout, reset or 5xx after
+sending, a worker killed mid-publish) is first looked up on the platform, after the
+platform's visibility delay. Found: PUBLISHED (`slot.reconciled`). Not found: sent once more.
+Cannot tell, or in doubt again after that one resend: OUTCOME_UNKNOWN, a human decides.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from engine.models import (
 )
 from engine.monitoring import RunMonitor
 from engine.outcomes import (
+    RECONCILE,
     OutcomeWriter,
     PublishOutcome,
     TickReport,
@@ -58,9 +65,11 @@ from engine.ports import (
     Notifier,
     Publisher,
     PublishRequest,
+    Reconciler,
     Repository,
     UnitOfWork,
 )
+from engine.publisher_routing import reconciler_for, visibility_delay
 
 log = logging.getLogger(__name__)
 
@@ -238,6 +247,9 @@ class Dispatcher:
         events: list[Event] = []
         async with self._repository.unit_of_work() as uow:
             current = await self._still_claimed(uow, expired)
+            accounts = {
+                a.id: a for a in await uow.get_accounts(sorted({s.account_id for s in expired}))
+            }
             for stale in expired:
                 slot = current.get(stale.id)
                 if (
@@ -250,7 +262,17 @@ class Dispatcher:
                     "status": str(slot.status),
                     "claimed_by": slot.claimed_by,
                 }
-                if idempotent:
+                account = accounts.get(slot.account_id)
+                if account is not None and reconciler_for(self._publisher, account) is not None:
+                    slot.status = advance_slot(slot.status, "release")
+                    slot.failure_kind = RECONCILE
+                    kind = "slot.retry_scheduled"
+                    reason = (
+                        f"worker {slot.claimed_by} stopped mid-publish; Herald looks for the "
+                        "post on the platform before sending it again"
+                    )
+                    report.requeued += 1
+                elif idempotent:
                     slot.status = advance_slot(slot.status, "release")
                     slot.failure_kind = IN_DOUBT
                     kind = EventKind.SLOT_RETRY_SCHEDULED
@@ -331,7 +353,9 @@ class Dispatcher:
         if account is None:
             message = f"account {slot.account_id} no longer exists"
             return PublishOutcome(now, error=UnknownPublishError(message))
-        if in_doubt:
+        if in_doubt or slot.failure_kind == RECONCILE:
+            if self._reconciler(distribution, account) is not None:
+                return await self._reconcile(slot, distribution, account)
             return await self._publish(slot, distribution, account)
         if account.state == AccountState.SUSPENDED:
             return PublishOutcome(
@@ -344,13 +368,43 @@ class Dispatcher:
             return PublishOutcome(now, error=UnknownPublishError(message))
         return await self._publish(slot, distribution, account)
 
-    async def _publish(
+    async def _reconcile(
         self, slot: Slot, distribution: Distribution, account: Account
     ) -> PublishOutcome:
-        publisher = self._publisher
+        """Look for the post an earlier attempt may have made; send once more if none."""
+        reconciler = self._reconciler(distribution, account)
+        assert reconciler is not None
+        # Every attempt of the slot was sent after it was first scheduled.
+        sent_at = slot.scheduled_at
+        request = self._request(slot, distribution, account, sent_before_at=sent_at)
+        try:
+            found = await reconciler.find_post(request, sent_at)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            message = (
+                f"may have been posted, and Herald could not check the platform "
+                f"({type(exc).__name__}: {exc}): mark it posted, retry or skip"
+            )
+            return PublishOutcome(self._clock.now(), error=OutcomeUnknown(message))
+        if found is not None:
+            return PublishOutcome(self._clock.now(), receipt=found)
+        return await self._publish(slot, distribution, account, resend=True)
+
+    def _reconciler(self, distribution: Distribution, account: Account) -> Reconciler | None:
         if distribution.safety_mode == SafetyMode.MANUAL and self._review_publisher is not None:
-            publisher = self._review_publisher
-        request = PublishRequest(
+            return None  # review-only runs post nowhere real
+        return reconciler_for(self._publisher, account)
+
+    def _request(
+        self,
+        slot: Slot,
+        distribution: Distribution,
+        account: Account,
+        *,
+        sent_before_at: datetime | None = None,
+    ) -> PublishRequest:
+        return PublishRequest(
             slot_id=slot.id,
             distribution_id=slot.distribution_id,
             account=account,
@@ -361,10 +415,27 @@ class Dispatcher:
             content=distribution.request.content,
             content_type=slot.content_type,
             idempotency_key=slot.idempotency_key or f"herald:{slot.id}",
+            sent_before_at=sent_before_at,
+        )
+
+    async def _publish(
+        self, slot: Slot, distribution: Distribution, account: Account, *, resend: bool = False
+    ) -> PublishOutcome:
+        publisher = self._publisher
+        if distribution.safety_mode == SafetyMode.MANUAL and self._review_publisher is not None:
+            publisher = self._review_publisher
+        request = self._request(
+            slot, distribution, account, sent_before_at=slot.scheduled_at if resend else None
         )
         try:
             receipt = await publisher.publish(request)
             return PublishOutcome(self._clock.now(), receipt=receipt)
+        except OutcomeUnknown as exc:
+            now = self._clock.now()
+            reconciler = None if resend else reconciler_for(publisher, account)
+            if reconciler is None:
+                return PublishOutcome(now, error=exc)
+            return PublishOutcome(now, error=exc, reconcile_at=now + visibility_delay(reconciler))
         except PublishError as exc:
             return PublishOutcome(self._clock.now(), error=exc)
         except asyncio.CancelledError:

@@ -32,6 +32,10 @@ class EventKind(StrEnum):
     SLOT_REDISTRIBUTED = "slot.redistributed"
     SLOT_OUTCOME_UNKNOWN = "slot.outcome_unknown"
     SLOT_SKIPPED = "slot.skipped"
+    # found on the platform after an answer that never came (reconcile before retry)
+    SLOT_RECONCILED = "slot.reconciled"
+    # a human checked the platform and marked an OUTCOME_UNKNOWN slot posted
+    SLOT_MARKED_POSTED = "slot.marked_posted"
     RISK_ALERT = "risk.alert"
 
 

@@ -69,14 +69,21 @@ class TickReport:
         self.stale += other.stale
 
 
+# failure_kind of a waiting slot that may already be on the platform: when it comes due, the
+# dispatcher looks for the post (Reconciler) before anything else, and sends at most once more.
+RECONCILE = "reconcile"
+
+
 @dataclass(slots=True)
 class PublishOutcome:
-    """What publishing one slot gave, and when (`at` is when the publisher answered)."""
+    """What publishing one slot gave, and when (`at` is when the publisher answered).
+    `reconcile_at` (with an OutcomeUnknown error): look for the post then, do not ask a human."""
 
     at: datetime
     receipt: PublishReceipt | None = None
     error: PublishError | None = None
     postpone_until: datetime | None = None
+    reconcile_at: datetime | None = None
 
 
 class OutcomeWriter:
@@ -128,16 +135,38 @@ class OutcomeWriter:
             slot.failure_kind = None
             kind = "published"
             report.published += 1
+            data: dict[str, object] = {
+                "post_id": slot.post_id,
+                "url": slot.post_url,
+                "lateness_s": round((now - slot.due_at).total_seconds(), 3),
+            }
+            if result.receipt.reconciled:
+                # Found on the platform after an answer that never came: not posted again.
+                data["reason"] = "found on the platform; it was posted by an earlier attempt"
+            event_kind = (
+                EventKind.SLOT_RECONCILED if result.receipt.reconciled else EventKind.SLOT_PUBLISHED
+            )
+            events.append(slot_event(now, event_kind, slot, before=before, data=data))
+        elif result.reconcile_at is not None:
+            # It may be out: check the platform after its visibility delay, before anything.
+            slot.status = advance_slot(slot.status, "schedule_retry")
+            slot.due_at = result.reconcile_at
+            slot.error = (
+                f"{result.error}; may have been posted: Herald checks the platform at "
+                f"{result.reconcile_at.isoformat()} before sending again"
+            )
+            slot.failure_kind = RECONCILE
+            report.retried += 1
             events.append(
                 slot_event(
                     now,
-                    EventKind.SLOT_PUBLISHED,
+                    EventKind.SLOT_RETRY_SCHEDULED,
                     slot,
                     before=before,
                     data={
-                        "post_id": slot.post_id,
-                        "url": slot.post_url,
-                        "lateness_s": round((now - slot.due_at).total_seconds(), 3),
+                        "retry_at": slot.due_at.isoformat(),
+                        "reason": slot.error,
+                        "kind": RECONCILE,
                     },
                 )
             )

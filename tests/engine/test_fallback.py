@@ -105,7 +105,7 @@ class TestDecide:
         )
 
     def test_duplicate_and_rejected_content_are_never_retried(self) -> None:
-        """Duplicate and rejected content fail on the first attempt, saying why, no account change."""
+        """Duplicate and rejected content fail at the first attempt, saying why."""
         duplicate = DuplicateContent("dup", existing_post_id="urn:li:share:1")
         d = decide(_slot(attempts=1), duplicate, T0, RetryPolicy(max_attempts=5))
         assert (d.action, d.kind, d.account_change) == (FallbackAction.FAIL, "duplicate", None)
