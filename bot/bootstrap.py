@@ -29,7 +29,16 @@ from engine.fallback import RedistributionPolicy
 from engine.models import Event
 from engine.monitoring import MonitorConfig, RunMonitor
 from engine.platforms import PlatformTable
-from engine.ports import Clock, LLMCallLog, Notifier, Publisher, Repository, TrendSource
+from engine.ports import (
+    Clock,
+    LLMCallLog,
+    MediaStore,
+    Notifier,
+    Publisher,
+    Repository,
+    TokenRefresher,
+    TrendSource,
+)
 from engine.queries import DistributionReads
 from engine.service import DistributionService, ServiceConfig
 from engine.simulated_publisher import FailureRates, SimulatedPublisher
@@ -194,6 +203,8 @@ def build_herald(
     platforms: PlatformTable | None = None,
     advisor: Advisor | None = None,
     trends: TrendSource | None = None,
+    token_refresher: TokenRefresher | None = None,
+    media_store: MediaStore | None = None,
 ) -> Herald:
     """Wire Herald from `settings`; any keyword given replaces what settings would build.
 
@@ -204,6 +215,8 @@ def build_herald(
     InvalidInput naming the setting that is wrong. The advisor fuses the models in
     `HERALD_LLM_MODELS` (litellm is imported only when one is active) and is the built-in
     deterministic advisor otherwise. Nothing here does I/O: `Herald.start` does.
+    Platform publishers (X, LinkedIn with `token_refresher`; Postiz, Mixpost from their
+    settings) are routed per account (`_platform_publishers`).
     """
     owned: list[_Closeable] = []
     clock = clock or SystemClock()
@@ -221,6 +234,8 @@ def build_herald(
         owned.append(outbox)
     if publisher is None:
         publisher = _publisher(settings, clock)
+        # issue 9: accounts whose `publisher` names a platform adapter post through it.
+        publisher = _platform_publishers(settings, publisher, clock, token_refresher, media_store)
         owned.append(publisher)  # type: ignore[arg-type]
     review = None
     if not settings.manual_publishes_for_real:
@@ -367,6 +382,70 @@ def _publisher(settings: Settings, clock: Clock) -> Publisher:
         names = " or ".join(sorted(PUBLISHERS))
         raise InvalidInput(f"HERALD_PUBLISHER: {settings.publisher!r} is not {names}")
     return factory(settings, clock)
+
+
+# --- issue 9 (publishers): platform API adapters, routed per account -----------------------
+
+
+def _platform_publishers(
+    settings: Settings,
+    default: Publisher,
+    clock: Clock,
+    token_refresher: TokenRefresher | None,
+    media_store: MediaStore | None,
+) -> Publisher:
+    """`default` alone when no platform adapter is configured (the demo, tests), else a
+    PublisherRouter: X and LinkedIn when tokens come from `token_refresher` (the OAuth
+    credential store), Postiz and Mixpost when their URL and key are set."""
+    from engine.publisher_routing import PublisherRouter
+
+    try:
+        adapters = _adapters(settings, token_refresher, media_store)
+    except ValueError as exc:  # a base URL that is not http(s)
+        raise InvalidInput(f"platform API settings: {exc}") from None
+    if not adapters:
+        return default
+    name = settings.publisher.strip().lower()
+    return PublisherRouter(default, adapters, default_name=name)
+
+
+def _adapters(
+    settings: Settings, token_refresher: TokenRefresher | None, media_store: MediaStore | None
+) -> dict[str, Publisher]:
+    adapters: dict[str, Publisher] = {}
+    timeout = settings.platform_timeout_seconds
+    if token_refresher is not None:
+        from engine.adapters.linkedin_publisher import LinkedInPublisher
+        from engine.adapters.x_publisher import XPublisher
+
+        adapters["x"] = XPublisher(
+            token_refresher, media=media_store, base_url=settings.x_api_url,
+            timeout_seconds=timeout,
+        )  # fmt: skip
+        adapters["linkedin"] = LinkedInPublisher(
+            token_refresher, media=media_store, base_url=settings.linkedin_api_url,
+            version=settings.linkedin_version, timeout_seconds=timeout,
+        )  # fmt: skip
+    if settings.postiz_url and settings.postiz_api_key is not None:
+        from engine.adapters.platform_http import StaticKeyTokens
+        from engine.adapters.postiz_publisher import PostizPublisher
+
+        key = StaticKeyTokens("postiz", settings.postiz_api_key.get_secret_value())
+        adapters["postiz"] = PostizPublisher(
+            key, base_url=settings.postiz_url, timeout_seconds=timeout
+        )
+    if settings.mixpost_url and settings.mixpost_token is not None:
+        if not settings.mixpost_workspace:
+            raise InvalidInput("HERALD_MIXPOST_URL needs HERALD_MIXPOST_WORKSPACE (its uuid)")
+        from engine.adapters.mixpost_publisher import MixpostPublisher
+        from engine.adapters.platform_http import StaticKeyTokens
+
+        token = StaticKeyTokens("mixpost", settings.mixpost_token.get_secret_value())
+        adapters["mixpost"] = MixpostPublisher(
+            token, base_url=settings.mixpost_url, workspace=settings.mixpost_workspace,
+            timeout_seconds=timeout,
+        )  # fmt: skip
+    return adapters
 
 
 def _call_log(repository: Repository, owned: list[_Closeable]) -> LLMCallLog | None:

@@ -68,6 +68,17 @@ class Settings(BaseSettings):
     simulated_ledger: Path | None = None
     simulated_seed: int = 0
     simulated_failure_rates: str = ""  # e.g. "rate_limit=0.02,network=0.01"
+    # --- platform APIs (issue 9 publishers; docs/publishing.md). Accounts whose `publisher`
+    # names one of these post through it; the others use HERALD_PUBLISHER.
+    x_api_url: str = "https://api.x.com"
+    linkedin_api_url: str = "https://api.linkedin.com"
+    linkedin_version: str = "202601"
+    postiz_url: str | None = None  # e.g. https://api.postiz.com/public/v1
+    postiz_api_key: SecretStr | None = None
+    mixpost_url: str | None = None  # e.g. https://mixpost.example.com/mixpost
+    mixpost_workspace: str | None = None
+    mixpost_token: SecretStr | None = None
+    platform_timeout_seconds: float = Field(default=15.0, gt=0)
 
     # --- dispatcher
     dispatch_interval_seconds: float = 1.0

@@ -5,6 +5,7 @@ webhook). `PublisherRouter` is itself a Publisher, so the dispatcher needs no ch
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
@@ -67,8 +68,9 @@ class PublisherRouter:
     async def close(self) -> None:
         for publisher in (*self._adapters.values(), self.default):
             close = getattr(publisher, "close", None)
-            if close is not None:
-                await close()
+            result = close() if close is not None else None
+            if inspect.isawaitable(result):
+                await result
 
 
 def route_publisher(publisher: Publisher, account: Account) -> Publisher:

@@ -178,8 +178,25 @@ async def with_token(
         return await attempt(credentials)
     except Unauthorized as exc:
         raise AuthExpired(
-            f"{platform} refused the refreshed token of {account_id} ({exc}): reconnect it"
+            f"{platform} refused the credentials of {account_id} again after a refresh "
+            f"({exc}): reconnect the account or replace its key"
         ) from None
+
+
+class StaticKeyTokens:
+    """TokenRefresher for an API-key service (Postiz, Mixpost): one configured key for every
+    account. Refreshing cannot help, so a key refused twice is AuthExpired."""
+
+    def __init__(self, publisher: str, key: str) -> None:
+        self._publisher = publisher
+        self._key = key
+
+    def __repr__(self) -> str:
+        return f"StaticKeyTokens({self._publisher!r})"
+
+    async def credentials(self, account_id: str, *, force_refresh: bool = False) -> Credentials:
+        """Never raises."""
+        return Credentials(account_id, self._publisher, "", self._key)
 
 
 def reset_after(headers: Mapping[str, str], now: datetime) -> timedelta | None:
