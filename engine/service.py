@@ -536,6 +536,34 @@ class DistributionService(DistributionReads):
             change.record(event)
         return slot
 
+    async def mark_posted(
+        self, actor: Actor, slot_id: str, *, post_id: str | None = None, url: str | None = None
+    ) -> Slot:
+        """A human checked the platform: the OUTCOME_UNKNOWN slot's post is out (PUBLISHED)."""
+        require_role(actor, Role.OPERATOR, "mark a slot posted")
+        now = self._clock.now()
+        async with self._write() as change:
+            uow = change.uow
+            slot = await uow.get_slot(slot_id)
+            before = {"status": str(slot.status), "error": slot.error}
+            slot.status = advance_slot(slot.status, "confirm_published", what=f"slot {slot.id}")
+            slot.executed_at = slot.executed_at or now
+            slot.post_id, slot.post_url = post_id or slot.post_id, url or slot.post_url
+            slot.error, slot.failure_kind = None, None
+            await uow.save_slot(slot)
+            change.record(
+                slot_event(
+                    now,
+                    EventKind.SLOT_MARKED_POSTED,
+                    slot,
+                    before=before,
+                    data={"manual": True},
+                    actor=actor,
+                )
+            )
+        await complete_if_done(self._repository, self._notifier, self._clock, slot.distribution_id)
+        return slot
+
     async def skip_slot(self, actor: Actor, slot_id: str) -> Slot:
         """Give up on one slot that is not claimed or finished (SKIPPED)."""
         require_role(actor, Role.OPERATOR, "skip a slot")

@@ -139,15 +139,19 @@ async def _accounts_list(args: argparse.Namespace, herald: Herald) -> int:
                         "followers": a.followers,
                         "health": a.health,
                         "state": str(a.state),
+                        "publisher": a.publisher or herald.settings.publisher,
                     }
                 )
             )
         return 0
-    print(f"{'id':<16} {'platform':<10} {'handle':<24} {'state':<13} {'followers':>9} health")
+    print(
+        f"{'id':<16} {'platform':<10} {'handle':<24} {'state':<13} {'followers':>9} health "
+        "publisher"
+    )
     for a in accounts:
         print(
             f"{a.id:<16} {a.platform:<10} {a.handle:<24} {a.state!s:<13} "
-            f"{a.followers:>9} {a.health:.2f}"
+            f"{a.followers:>9} {a.health:.2f}   {a.publisher or herald.settings.publisher}"
         )
     print(f"{len(accounts)} account(s)")
     return 0

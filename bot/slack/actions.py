@@ -32,6 +32,7 @@ def register(app: AsyncApp) -> None:
     app.action(ids.SIMULATE)(guarded(on_simulate))
     app.action(ids.RETRY_SLOT)(guarded(on_retry_slot))
     app.action(ids.SKIP_SLOT)(guarded(on_skip_slot))
+    app.action(ids.MARK_POSTED)(guarded(on_mark_posted))
     app.action(ids.HALT)(guarded(on_halt))
     app.action(ids.CONTINUE)(guarded(on_continue))
     app.action(ids.INTENT_CONFIRM)(guarded(on_intent_confirm))
@@ -114,13 +115,15 @@ async def on_simulate(ack: Any, body: dict[str, Any], respond: Any, context: Any
 
 
 async def _slot_action(
-    body: dict[str, Any], client: AsyncWebClient, context: Any, skip: bool, verb: str
+    body: dict[str, Any], client: AsyncWebClient, context: Any, action: str, verb: str
 ) -> None:
     deps = deps_of(context)
     value = _value(body)
     actor = deps.actor(_user(body))
-    if skip:
+    if action == "skip":
         slot = await deps.service.skip_slot(actor, value["s"])
+    elif action == "mark_posted":
+        slot = await deps.service.mark_posted(actor, value["s"])
     else:
         slot = await deps.service.retry_slot(actor, value["s"])
     container = body.get("container") or {}
@@ -138,7 +141,7 @@ async def on_retry_slot(
 ) -> None:
     """Retry a failed slot from its thread reply."""
     await ack()
-    await _slot_action(body, client, context, False, "Retried")
+    await _slot_action(body, client, context, "retry", "Retried")
 
 
 async def on_skip_slot(
@@ -146,7 +149,15 @@ async def on_skip_slot(
 ) -> None:
     """Skip a failed slot from its thread reply."""
     await ack()
-    await _slot_action(body, client, context, True, "Skipped")
+    await _slot_action(body, client, context, "skip", "Skipped")
+
+
+async def on_mark_posted(
+    ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any
+) -> None:
+    """Mark an OUTCOME_UNKNOWN slot posted after checking the platform."""
+    await ack()
+    await _slot_action(body, client, context, "mark_posted", "Marked posted")
 
 
 async def _alert_decided(body: dict[str, Any], client: AsyncWebClient, verb: str) -> None:

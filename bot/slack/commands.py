@@ -180,7 +180,8 @@ async def _accounts(
     platform = cmd.args[0].lower() if cmd.args else None
     if platform is not None:
         _platforms(deps)[platform]  # unknown platform -> InvalidInput listing the known ones
-    return "Accounts", build_accounts(await deps.service.accounts(platform), platform)
+    accounts = await deps.service.accounts(platform)
+    return "Accounts", build_accounts(accounts, platform, default_publisher=deps.settings.publisher)
 
 
 async def _velocity(

@@ -16,6 +16,7 @@ PLAN_DECISION_BLOCK = "herald.plan.decision"
 # --- progress thread (value: {"s": slot id, "d": distribution id})
 RETRY_SLOT = "herald.slot.retry"
 SKIP_SLOT = "herald.slot.skip"
+MARK_POSTED = "herald.slot.mark_posted"
 SLOT_ACTIONS_BLOCK = "herald.slot.actions"
 STATUS_BLOCK = "herald.status"
 
@@ -83,6 +84,7 @@ ALL_ACTION_IDS = (
     SIMULATE,
     RETRY_SLOT,
     SKIP_SLOT,
+    MARK_POSTED,
     HALT,
     CONTINUE,
     INTENT_CONFIRM,

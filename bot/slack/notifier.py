@@ -73,6 +73,8 @@ STATUS_EVENTS = frozenset(
         EventKind.SLOT_REDISTRIBUTED,
         EventKind.SLOT_OUTCOME_UNKNOWN,
         EventKind.SLOT_SKIPPED,
+        EventKind.SLOT_RECONCILED,
+        EventKind.SLOT_MARKED_POSTED,
     }
 )
 REPLY_EVENTS = frozenset(

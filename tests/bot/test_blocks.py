@@ -158,6 +158,21 @@ class TestOtherBuilders:
         values = [decode_value(el["value"]) for el in blocks[1]["elements"]]
         assert values == [{"s": "d-1.7", "d": "d-1"}] * 2
 
+    def test_outcome_unknown_reply_offers_mark_posted_retry_and_skip(self) -> None:
+        """An in-doubt slot's reply has Mark posted / Retry / Skip, in that order."""
+        blocks = build_failure_reply(
+            slot_id="d-1.7",
+            distribution_id="d-1",
+            platform="twitter",
+            account_id="x-1",
+            error="X did not answer in time after the post was sent",
+            kind="outcome_unknown",
+            outcome_unknown=True,
+        )
+        check_blocks(blocks, limit=50)
+        buttons = [el["action_id"] for el in blocks[1]["elements"]]
+        assert buttons == [ids.MARK_POSTED, ids.RETRY_SLOT, ids.SKIP_SLOT]
+
     def test_alert_and_report_and_help_fit(self) -> None:
         """Alerts, the completion report, help and history stay within limits."""
         event = Event(

@@ -137,3 +137,20 @@ class TestReconcileBeforeRetry:
         (slot,) = await slots_of(repository, d.id)
         assert slot.status == SlotStatus.OUTCOME_UNKNOWN
         assert len(default.calls) == 1 and platform.calls == []
+
+
+class TestMarkPosted:
+    async def test_mark_posted_publishes_an_outcome_unknown_slot(self) -> None:
+        """A human's Mark posted moves OUTCOME_UNKNOWN to PUBLISHED with an audit event."""
+        from engine.models import Actor, Role
+        from engine.service import DistributionService
+
+        publisher = ScriptedPublisher({"d-launch.0": [OutcomeUnknown("timeout")]})
+        publisher.supports_idempotency = False
+        repository, clock, notifier, _d, slot_id, dispatcher = await _run(publisher)
+        await dispatcher.tick()
+        service = DistributionService(repository, clock, notifier)
+        slot = await service.mark_posted(Actor("U_OPS", Role.OPERATOR), slot_id, post_id="p-7")
+        assert (slot.status, slot.post_id) == (SlotStatus.PUBLISHED, "p-7")
+        assert "slot.marked_posted" in notifier.kinds()
+        assert "distribution.completed" in notifier.kinds()

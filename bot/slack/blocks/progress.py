@@ -105,21 +105,23 @@ def build_failure_reply(
     )
     retry_confirm = None
     if outcome_unknown:
-        text += "\nIt may have been published: check the account before retrying."
+        text += (
+            "\nIt may have been published: check the account, then *Mark posted*, *Retry* "
+            "(Herald looks for it on the platform first where it can) or *Skip*."
+        )
         retry_confirm = confirm_dialog(
             "Retry this post?",
             "It will be queued again and may publish a second copy if the first one did "
             "reach the platform.",
             "Retry",
         )
-    return [
-        section(text),
-        actions(
-            ids.SLOT_ACTIONS_BLOCK,
-            button("Retry", ids.RETRY_SLOT, value, style="primary", confirm=retry_confirm),
-            button("Skip", ids.SKIP_SLOT, value),
-        ),
+    buttons = [
+        button("Retry", ids.RETRY_SLOT, value, style="primary", confirm=retry_confirm),
+        button("Skip", ids.SKIP_SLOT, value),
     ]
+    if outcome_unknown:
+        buttons.insert(0, button("Mark posted", ids.MARK_POSTED, value))
+    return [section(text), actions(ids.SLOT_ACTIONS_BLOCK, *buttons)]
 
 
 def build_slot_decided(slot: Slot, verb: str, user: str, at: datetime) -> list[Block]:

@@ -96,13 +96,22 @@ def build_history(events: Sequence[Event]) -> list[Block]:
     return fit([section("\n".join(lines[i : i + 15])) for i in range(0, len(lines), 15)])
 
 
-def build_accounts(accounts: Sequence[Account], platform: str | None = None) -> list[Block]:
+def build_accounts(
+    accounts: Sequence[Account], platform: str | None = None, *, default_publisher: str = "default"
+) -> list[Block]:
     if not accounts:
         where = f" on {platform}" if platform else ""
         return [section(f"No accounts{where}. Import a CSV with `/herald import`.")]
-    rows = [["account", "platform", "state", "health", "lang"]]
+    rows = [["account", "platform", "state", "health", "lang", "publisher"]]
     rows += [
-        [clip(a.handle or a.id, 24), a.platform, a.state.value, f"{a.health:.2f}", a.language]
+        [
+            clip(a.handle or a.id, 24),
+            a.platform,
+            a.state.value,
+            f"{a.health:.2f}",
+            a.language,
+            a.publisher or default_publisher,
+        ]
         for a in accounts
     ]
     states: dict[str, int] = {}
