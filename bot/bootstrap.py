@@ -289,6 +289,7 @@ def build_herald(
         default_safety_mode=settings.safety_mode,
         enable_full_autonomous=settings.enable_full_autonomous,
         allow_self_approval=settings.allow_self_approval,
+        default_publisher=settings.publisher.strip().lower(),  # issue 9: plan card
     )
     service = DistributionService(
         repository,

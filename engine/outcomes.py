@@ -84,6 +84,7 @@ class PublishOutcome:
     error: PublishError | None = None
     postpone_until: datetime | None = None
     reconcile_at: datetime | None = None
+    postpone_reason: str | None = None
 
 
 class OutcomeWriter:
@@ -175,7 +176,10 @@ class OutcomeWriter:
             slot.status = advance_slot(slot.status, "schedule_retry")
             slot.attempts = max(0, slot.attempts - 1)
             slot.due_at = result.postpone_until
-            slot.error = f"account rate-limited until {result.postpone_until.isoformat()}"
+            slot.error = (
+                result.postpone_reason
+                or f"account rate-limited until {result.postpone_until.isoformat()}"
+            )
             slot.failure_kind = "rate_limit"
             report.postponed += 1
             events.append(

@@ -94,13 +94,52 @@ DEFAULT_RULES: tuple[PlatformRules, ...] = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class PostLimit:
+    """A documented posting limit of a publisher's API, respected before sending: at most
+    `posts` per `window`, per connected account or for the whole app (one API key / app).
+    `utc_day` windows reset at 00:00 UTC instead of rolling."""
+
+    publisher: str
+    posts: int
+    window: timedelta
+    per: str = "account"  # "account" | "app"
+    utc_day: bool = False
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PostCost:
+    """What one post costs through a publisher's API (X bills per request)."""
+
+    publisher: str
+    per_post_usd: float
+    per_link_post_usd: float
+    source: str = ""
+
+
+# From /work/shared/PLATFORM-APIS.md (sources and dates there; docs/publishing.md).
+DEFAULT_POST_LIMITS: tuple[PostLimit, ...] = (
+    PostLimit("x", 100, timedelta(minutes=15), "account", source="X rate limits, 2026-08-28"),
+    PostLimit("x", 10_000, timedelta(hours=24), "app", source="X rate limits, 2026-08-28"),
+    PostLimit("linkedin", 150, timedelta(days=1), "account", True, "Ayrshare, 2026"),
+    PostLimit("postiz", 30, timedelta(hours=1), "app", source="Postiz API_LIMIT default"),
+)
+DEFAULT_POST_COSTS: tuple[PostCost, ...] = (
+    PostCost("x", 0.015, 0.200, "docs.x.com pricing, 2026: Content: Create (with URL)"),
+)
+
+
 @dataclass(frozen=True)
 class PlatformTable:
-    """The platforms Herald knows, by lower-case name."""
+    """The platforms Herald knows, by lower-case name, and the posting limits and costs of
+    the publishers' APIs (by publisher name: `x`, `linkedin`, `postiz`, ...)."""
 
     rules: Mapping[str, PlatformRules] = field(
         default_factory=lambda: {r.name: r for r in DEFAULT_RULES}
     )
+    post_limits: tuple[PostLimit, ...] = DEFAULT_POST_LIMITS
+    post_costs: tuple[PostCost, ...] = DEFAULT_POST_COSTS
 
     def __getitem__(self, name: str) -> PlatformRules:
         try:
@@ -151,7 +190,7 @@ class PlatformTable:
                 raise InvalidInput(f"platform {name}: peak hours must be 0-23")
             if rules.max_posts_per_day < 1:
                 raise InvalidInput(f"platform {name}: max_posts_per_day must be at least 1")
-        return PlatformTable(merged)
+        return replace(self, rules=merged)
 
 
 DEFAULT_PLATFORMS = PlatformTable()

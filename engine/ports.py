@@ -145,6 +145,14 @@ class UnitOfWork(Protocol):
         slots, whatever the distribution's status; None when none waits."""
         ...
 
+    async def posts_in_window(
+        self, account_ids: Sequence[str], since: datetime
+    ) -> tuple[int, datetime | None]:
+        """For posting limits shared by every replica: how many slots of these accounts
+        (any distribution) were PUBLISHED at or after `since` or are CLAIMED now, and the
+        earliest such publish time (None when none was published)."""
+        ...
+
     # --- audit log (append-only)
     async def append_event(self, event: Event) -> None:
         """Append to the audit log."""

@@ -46,6 +46,7 @@ from engine.plan_captions import add_translations, apply_caption_variants
 from engine.planner import plan_distribution
 from engine.platforms import DEFAULT_PLATFORMS, PlatformTable
 from engine.ports import Clock, Notifier, Repository, TrendSource, UnitOfWork
+from engine.post_limits import plan_costs
 from engine.queries import DistributionReads
 from engine.request import DistributionRequest
 from engine.safety import SafetyPolicy
@@ -268,6 +269,11 @@ class DistributionService(DistributionReads):
                 platforms=self._platforms,
                 unscheduled=unscheduled,
             ).to_dict()
+            # Which publishers the plan posts through, and what the billed APIs cost (X).
+            live = [s for s in slots if s.status != SlotStatus.CANCELLED]
+            report.update(
+                plan_costs(live, accounts, self._platforms, self.config.default_publisher)
+            )
             d.simulation, d.updated_at = report, now
             d = await uow.save_distribution(d)
             event = distribution_event(

@@ -37,6 +37,8 @@ class ServiceConfig:
     allow_self_approval: bool = False
     late_after: timedelta = timedelta(minutes=1)
     retry_stagger: timedelta = timedelta(seconds=30)
+    # The publisher of accounts without their own (HERALD_PUBLISHER), named on simulations.
+    default_publisher: str = "simulated"
 
 
 @dataclass(frozen=True)

@@ -241,6 +241,22 @@ class _MemoryUnitOfWork:
             if s.status in CLAIMABLE and s.due_at < before
         )
 
+    async def posts_in_window(
+        self, account_ids: Sequence[str], since: datetime
+    ) -> tuple[int, datetime | None]:
+        """Published-since or claimed slots of these accounts, and the earliest publish."""
+        wanted = set(account_ids)
+        count, oldest = 0, None
+        for s in self._state.slots.values():
+            if s.account_id not in wanted:
+                continue
+            if s.status == SlotStatus.CLAIMED:
+                count += 1
+            elif s.status == SlotStatus.PUBLISHED and s.executed_at and s.executed_at >= since:
+                count += 1
+                oldest = s.executed_at if oldest is None else min(oldest, s.executed_at)
+        return count, oldest
+
     async def next_slot_due_at(self, distribution_id: str) -> datetime | None:
         """The earliest due_at of the distribution's waiting slots."""
         waiting = (s.due_at for s in self._slots_of(distribution_id) if s.status in CLAIMABLE)

@@ -439,6 +439,30 @@ class SQLAlchemyUnitOfWork:
         )
         return int(result.scalar_one())
 
+    async def posts_in_window(
+        self, account_ids: Sequence[str], since: datetime
+    ) -> tuple[int, datetime | None]:
+        """Published-since or claimed slots of these accounts (the account_id index), and
+        the earliest publish time among them."""
+        if not account_ids:
+            return 0, None
+        s = t.slots
+        published = (s.c.status == SlotStatus.PUBLISHED.value) & (s.c.executed_at >= since)
+        count, oldest = 0, None
+        ids = list(account_ids)
+        for start in range(0, len(ids), 500):  # stay under bound-parameter limits
+            result = await self._session.execute(
+                select(func.count(), func.min(s.c.executed_at)).where(
+                    s.c.account_id.in_(ids[start : start + 500]),
+                    or_(published, s.c.status == SlotStatus.CLAIMED.value),
+                )
+            )
+            n, first = result.one()
+            count += int(n)
+            if first is not None:
+                oldest = first if oldest is None else min(oldest, first)
+        return count, oldest
+
     async def next_slot_due_at(self, distribution_id: str) -> datetime | None:
         """The earliest due_at of the distribution's waiting slots (one MIN)."""
         s = t.slots

@@ -330,6 +330,34 @@ class TestSlots:
             assert await uow.count_late_slots(dist.id, T0 + timedelta(hours=1)) == 0
             assert await uow.next_slot_due_at("missing") is None
 
+    async def test_posts_in_window_counts_published_since_and_claimed(
+        self, repository: Any
+    ) -> None:
+        """posts_in_window: PUBLISHED at/after `since` plus CLAIMED, per accounts, any run."""
+        dist, other = distribution(), distribution()
+        published = SlotStatus.PUBLISHED
+        at = T0 + timedelta(minutes=10)
+        async with repository.unit_of_work() as uow:
+            await uow.add_distribution(dist)
+            await uow.add_distribution(other)
+            await uow.add_slots(
+                [
+                    slot(dist.id, 0, account_id="x-1", status=published, executed_at=T0),
+                    slot(dist.id, 1, account_id="x-1", status=published, executed_at=at),
+                    slot(dist.id, 2, account_id="x-1", status=SlotStatus.CLAIMED),
+                    slot(dist.id, 3, account_id="x-1", status=SlotStatus.FAILED),
+                    slot(other.id, 4, account_id="x-1", status=published, executed_at=at),
+                    slot(other.id, 5, account_id="x-2", status=published, executed_at=at),
+                ]
+            )
+        async with repository.unit_of_work() as uow:
+            since = T0 + timedelta(minutes=5)
+            assert await uow.posts_in_window(["x-1"], since) == (3, at)
+            assert await uow.posts_in_window(["x-1", "x-2"], since) == (4, at)
+            assert await uow.posts_in_window(["x-1"], T0) == (4, T0)
+            assert await uow.posts_in_window(["nobody"], T0) == (0, None)
+            assert await uow.posts_in_window([], T0) == (0, None)
+
     async def test_returned_objects_are_copies(self, repository: Any) -> None:
         """Mutating a returned slot or distribution does not change what is stored."""
         dist = distribution()
