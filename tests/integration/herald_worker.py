@@ -4,6 +4,8 @@ Usage: python tests/integration/herald_worker.py URL LEDGER WORKER_ID DISTRIBUTI
 It builds Herald through the real composition root (SQL repository, simulated publisher
 writing LEDGER, dispatcher, APScheduler runner), runs until the distribution is finished,
 then prints one JSON line with what this process did. Killing it at any moment is allowed.
+With `--x-api URL --x-tokens FILE` it publishes through XPublisher to that (fake) X API,
+FILE mapping account id -> {"user_id", "access_token", "handle"}.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ import asyncio
 import json
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bot.bootstrap import build_herald
 from bot.settings import Settings
+from engine.adapters.x_publisher import XPublisher
+from engine.credentials import Credentials
 from engine.models import DistributionStatus
 
 FINISHED = {DistributionStatus.COMPLETED, DistributionStatus.CANCELLED, DistributionStatus.HALTED}
@@ -40,7 +45,8 @@ async def main(args: argparse.Namespace) -> None:
         retry_network_delay=args.retry_delay,
         monitor_auto_pause=False,
     )
-    herald = build_herald(settings)
+    x_publisher = _x_publisher(args) if args.x_api else None
+    herald = build_herald(settings, publisher=x_publisher)
     started = time.monotonic()
     await herald.start()
     try:
@@ -53,6 +59,8 @@ async def main(args: argparse.Namespace) -> None:
             await asyncio.sleep(0.1)
     finally:
         await herald.stop()
+        if x_publisher is not None:
+            await x_publisher.close()
     print(
         json.dumps(
             {
@@ -63,6 +71,28 @@ async def main(args: argparse.Namespace) -> None:
             }
         ),
         flush=True,
+    )
+
+
+class _FileTokens:
+    """TokenRefresher over a JSON file of ready tokens (the fake X's long-lived ones)."""
+
+    def __init__(self, path: str) -> None:
+        self._tokens = json.loads(Path(path).read_text())
+
+    async def credentials(self, account_id: str, *, force_refresh: bool = False) -> Credentials:
+        entry = self._tokens[account_id]
+        return Credentials(
+            account_id, "x", entry["user_id"], entry["access_token"], handle=entry["handle"]
+        )
+
+
+def _x_publisher(args: argparse.Namespace) -> XPublisher:
+    return XPublisher(
+        _FileTokens(args.x_tokens),
+        base_url=args.x_api,
+        timeout_seconds=5.0,
+        visibility_delay=timedelta(0),
     )
 
 
@@ -80,6 +110,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--retry-delay", default="1s")
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--x-api", default="")
+    parser.add_argument("--x-tokens", default="")
     return parser.parse_args(argv)
 
 
