@@ -69,8 +69,8 @@ from engine.ports import (
     Repository,
     UnitOfWork,
 )
-from engine.post_limits import Hold, hold_over_limit
-from engine.publisher_routing import PublisherRouter, reconciler_for, visibility_delay
+from engine.post_limits import held_by_limits
+from engine.publisher_routing import publisher_name, reconciler_for, visibility_delay
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +304,18 @@ class Dispatcher:
 
     async def _process(self, slots: list[Slot], report: TickReport) -> None:
         context = await self._context(slots)
-        held = await self._held_by_limits(slots, context)
+        # In-doubt slots are not held by limits: they may need no send at all.
+        held = await held_by_limits(
+            self._repository,
+            [
+                (s, context.accounts[s.account_id])
+                for s in slots
+                if s.account_id in context.accounts and s.failure_kind not in (RECONCILE, IN_DOUBT)
+            ],
+            table=self._platforms,
+            publisher_of=lambda account: publisher_name(self._publisher, account),
+            now=self._clock.now(),
+        )
         limit = asyncio.Semaphore(self.config.concurrency)
 
         async def one(slot: Slot) -> PublishOutcome:
@@ -320,40 +331,6 @@ class Dispatcher:
         size = max(1, self.config.record_chunk)
         for start in range(0, len(pairs), size):
             await self._record_chunk(pairs[start : start + size], context, report)
-
-    async def _held_by_limits(self, slots: list[Slot], context: _Context) -> dict[str, Hold]:
-        """Slots that would exceed a known API posting limit (counted in the database, so
-        replicas agree); in-doubt slots are not held: they may need no send at all."""
-        publisher_of = self._publisher_of
-        limited = {limit.publisher for limit in self._platforms.post_limits}
-        batch = [
-            (slot, context.accounts[slot.account_id])
-            for slot in slots
-            if slot.account_id in context.accounts
-            and slot.failure_kind not in (RECONCILE, IN_DOUBT)
-            and publisher_of(context.accounts[slot.account_id]) in limited
-        ]
-        if not batch:
-            return {}
-        names = {publisher_of(a) for _, a in batch}
-        app_wide = any(
-            limit.per == "app" and limit.publisher in names for limit in self._platforms.post_limits
-        )
-        async with self._repository.unit_of_work() as uow:
-            accounts = await uow.list_accounts() if app_wide else []
-            return await hold_over_limit(
-                uow,
-                batch,
-                table=self._platforms,
-                publisher_of=publisher_of,
-                now=self._clock.now(),
-                all_accounts=accounts,
-            )
-
-    def _publisher_of(self, account: Account) -> str:
-        if isinstance(self._publisher, PublisherRouter):
-            return self._publisher.name_for(account)
-        return account.publisher.strip().lower()
 
     async def _context(self, slots: list[Slot]) -> _Context:
         now_mono = self._clock.monotonic()

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from engine.models import Account, Slot
 from engine.platforms import PlatformTable, PostLimit
-from engine.ports import UnitOfWork
+from engine.ports import Repository, UnitOfWork
 
 PublisherOf = Callable[[Account], str]
 
@@ -87,6 +87,29 @@ async def hold_over_limit(
                     "held until the window resets",
                 )
     return held
+
+
+async def held_by_limits(
+    repository: Repository,
+    batch: Sequence[tuple[Slot, Account]],
+    *,
+    table: PlatformTable,
+    publisher_of: PublisherOf,
+    now: datetime,
+) -> dict[str, Hold]:
+    """`hold_over_limit` for a claimed batch in one transaction; no query at all when no
+    slot's publisher has a known limit. Raises StorageError."""
+    limited = {limit.publisher for limit in table.post_limits}
+    batch = [(slot, account) for slot, account in batch if publisher_of(account) in limited]
+    if not batch:
+        return {}
+    names = {publisher_of(account) for _, account in batch}
+    app_wide = any(limit.per == "app" and limit.publisher in names for limit in table.post_limits)
+    async with repository.unit_of_work() as uow:
+        accounts = await uow.list_accounts() if app_wide else []
+        return await hold_over_limit(
+            uow, batch, table=table, publisher_of=publisher_of, now=now, all_accounts=accounts
+        )
 
 
 def plan_costs(

@@ -95,6 +95,13 @@ def visibility_delay(reconciler: Reconciler) -> timedelta:
     return delay if isinstance(delay, timedelta) else timedelta(0)
 
 
+def publisher_name(publisher: Publisher, account: Account) -> str:
+    """The name of the publisher that posts for `account` ("" for an unnamed default)."""
+    if isinstance(publisher, PublisherRouter):
+        return publisher.name_for(account)
+    return account.publisher.strip().lower()
+
+
 def publisher_names(publisher: Publisher, accounts: Iterable[Account]) -> dict[str, int]:
     """How many of `accounts` each publisher posts for (for the plan card)."""
     counts: dict[str, int] = {}
