@@ -70,7 +70,12 @@ from engine.ports import (
     UnitOfWork,
 )
 from engine.post_limits import held_by_limits
-from engine.publisher_routing import publisher_name, reconciler_for, visibility_delay
+from engine.publisher_routing import (
+    publisher_name,
+    reconciler_for,
+    route_publisher,
+    visibility_delay,
+)
 
 log = logging.getLogger(__name__)
 
@@ -242,9 +247,7 @@ class Dispatcher:
         expired = await self._repository.expired_claims(now=now, limit=500)
         if not expired:
             return
-        idempotent = self._publisher.supports_idempotency and (
-            self._review_publisher is None or self._review_publisher.supports_idempotency
-        )
+        review_ok = self._review_publisher is None or self._review_publisher.supports_idempotency
         events: list[Event] = []
         async with self._repository.unit_of_work() as uow:
             current = await self._still_claimed(uow, expired)
@@ -264,6 +267,9 @@ class Dispatcher:
                     "claimed_by": slot.claimed_by,
                 }
                 account = accounts.get(slot.account_id)
+                # Each account's own publisher decides (a router mixes kinds).
+                routed = route_publisher(self._publisher, account) if account else self._publisher
+                idempotent = routed.supports_idempotency and review_ok
                 if account is not None and reconciler_for(self._publisher, account) is not None:
                     slot.status = advance_slot(slot.status, "release")
                     slot.failure_kind = RECONCILE

@@ -125,8 +125,8 @@ class MixpostPublisher:
                     raise error
                 raise OutcomeUnknown(f"cannot list Mixpost posts: {error}")
             for post in answer.json().get("data") or []:
-                created = datetime.fromisoformat(str(post.get("created_at")))
-                if created < since or not same_text(_body(post), wanted):
+                created = _created_at(post)
+                if (created is not None and created < since) or not same_text(_body(post), wanted):
                     continue
                 status = str(post.get("status", "")).lower()
                 if status == "published":
@@ -212,6 +212,13 @@ class MixpostPublisher:
 
     async def close(self) -> None:
         await self._api.close()
+
+
+def _created_at(post: dict[str, Any]) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(post.get("created_at")).replace("Z", "+00:00"))
+    except ValueError:
+        return None  # unreadable: match on the text alone
 
 
 def _body(post: dict[str, Any]) -> str:

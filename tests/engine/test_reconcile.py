@@ -138,6 +138,22 @@ class TestReconcileBeforeRetry:
         assert slot.status == SlotStatus.OUTCOME_UNKNOWN
         assert len(default.calls) == 1 and platform.calls == []
 
+    async def test_dead_worker_on_an_idempotent_default_is_requeued_behind_a_router(
+        self,
+    ) -> None:
+        """A router mixing publishers judges each account by its own publisher."""
+        default = ScriptedPublisher()  # de-duplicates by idempotency key
+        router = PublisherRouter(default, {"x": ScriptedReconciler()})
+        repository, clock, _notifier, d, _slot_id, dispatcher = await _run(router)
+        await repository.claim_due_slots(
+            now=T0, limit=10, worker_id="dead", lease=timedelta(minutes=2)
+        )
+        clock.advance(timedelta(minutes=3))
+        assert (await dispatcher.tick()).requeued == 1
+        await dispatcher.tick()
+        (slot,) = await slots_of(repository, d.id)
+        assert slot.status == SlotStatus.PUBLISHED and len(default.calls) == 1
+
 
 class TestMarkPosted:
     async def test_mark_posted_publishes_an_outcome_unknown_slot(self) -> None:
