@@ -27,17 +27,18 @@ class PublisherRouter:
         self.default = default
         self.default_name = default_name
         self._adapters: dict[str, Publisher] = dict(adapters or {})
+        # True only when every route de-duplicates (see `route_publisher` per account).
+        self.supports_idempotency = self._all_idempotent()
 
     def __repr__(self) -> str:
         return f"PublisherRouter(default={self.default_name!r}, adapters={sorted(self._adapters)})"
 
-    @property
-    def supports_idempotency(self) -> bool:
-        """True only when every route de-duplicates (see `idempotent_for` per account)."""
+    def _all_idempotent(self) -> bool:
         return all(p.supports_idempotency for p in (self.default, *self._adapters.values()))
 
     def register(self, name: str, publisher: Publisher) -> None:
         self._adapters[name.strip().lower()] = publisher
+        self.supports_idempotency = self._all_idempotent()
 
     def names(self) -> list[str]:
         return sorted(self._adapters)

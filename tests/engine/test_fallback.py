@@ -107,10 +107,12 @@ class TestDecide:
     def test_duplicate_and_rejected_content_are_never_retried(self) -> None:
         """Duplicate and rejected content fail at the first attempt, saying why."""
         duplicate = DuplicateContent("dup", existing_post_id="urn:li:share:1")
-        d = decide(_slot(attempts=1), duplicate, T0, RetryPolicy(max_attempts=5))
+        d = decide(_slot(attempts=1), duplicate, T0, RedistributionPolicy(max_attempts=5))
         assert (d.action, d.kind, d.account_change) == (FallbackAction.FAIL, "duplicate", None)
         assert "not retried" in d.reason and "urn:li:share:1" in d.reason
-        r = decide(_slot(attempts=1), ContentRejected("too long"), T0, RetryPolicy(max_attempts=5))
+        r = decide(
+            _slot(attempts=1), ContentRejected("too long"), T0, RedistributionPolicy(max_attempts=5)
+        )
         assert (r.action, r.kind) == (FallbackAction.FAIL, "content_rejected")
         assert "content rejected" in r.reason and "too long" in r.reason
 
