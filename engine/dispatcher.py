@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from engine.anomalies import Outcome
+from engine.catch_up import CatchUp
 from engine.errors import (
     AccountSuspended,
     ConcurrentModification,
@@ -153,6 +154,8 @@ class Dispatcher:
             platforms,
             forget_account=lambda account_id: self._accounts.pop(account_id, None),
         )
+        # Late slots are re-spaced before publishing, never sent in a burst (engine.catch_up).
+        self._catch_up = CatchUp(repository, platforms, self.config.worker_id)
         self.last_tick_at: datetime | None = None
         self.ticks = 0
 
@@ -310,6 +313,10 @@ class Dispatcher:
 
     async def _process(self, slots: list[Slot], report: TickReport) -> None:
         context = await self._context(slots)
+        # Late slots are re-spaced first (engine.catch_up): only those due now go on.
+        slots, events = await self._catch_up.space(slots, context.distributions, self._clock.now())
+        report.respaced += sum(int(e.data.get("slots", 0)) for e in events)
+        await self._notify(events)
         # In-doubt slots are not held by limits: they may need no send at all.
         held = await held_by_limits(
             self._repository,

@@ -67,6 +67,8 @@ SLOT_TRANSITIONS: Mapping[str, Mapping[S, S]] = MappingProxyType(
         "redistribute": {S.CLAIMED: S.SKIPPED, S.FAILED: S.SKIPPED},
         # a lease expired and the publisher de-duplicates by idempotency key
         "release": {S.CLAIMED: S.QUEUED},
+        # a late slot that no longer fits its window waits for a human (engine.catch_up)
+        "hold": {S.CLAIMED: S.PLANNED},
         "skip": dict.fromkeys(
             (S.PLANNED, S.QUEUED, S.RETRY_SCHEDULED, S.FAILED, S.OUTCOME_UNKNOWN), S.SKIPPED
         ),

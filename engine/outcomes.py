@@ -57,6 +57,8 @@ class TickReport:
     outcome_unknown: int = 0
     requeued: int = 0
     stale: int = 0
+    # late slots re-timed or held by the catch-up spacing (engine.catch_up)
+    respaced: int = 0
     completed: list[str] = field(default_factory=list)
     paused: list[str] = field(default_factory=list)
 
@@ -67,6 +69,7 @@ class TickReport:
         self.outcome_unknown += other.outcome_unknown
         self.requeued += other.requeued
         self.stale += other.stale
+        self.respaced += other.respaced
 
 
 # failure_kind of a waiting slot that may already be on the platform: when it comes due, the

@@ -20,6 +20,7 @@ from typing import Any
 
 from engine.accounts_csv import read_accounts_csv
 from engine.advisor import Advisor
+from engine.catch_up import CATCH_UP_CHOICES, HELD_PAST_WINDOW, PAST_WINDOW_ALLOWED
 from engine.dispatcher import IN_DOUBT
 from engine.durations import format_duration
 from engine.errors import (
@@ -587,6 +588,48 @@ class DistributionService(DistributionReads):
             change.record(event)
         await complete_if_done(self._repository, self._notifier, self._clock, slot.distribution_id)
         return slot
+
+    async def decide_held(self, actor: Actor, key: str, choice: str) -> int:
+        """Answer the card's question about late slots held past the window
+        (`distribution.catch_up_held`): `replan` spreads them over a fresh window of the
+        plan's length from now, `publish` sends them spaced by the plan's rules past the
+        window, `skip` gives them up. The dispatcher keeps every gap either way. Returns how
+        many slots the choice moved; raises InvalidInput for another choice."""
+        require_role(actor, Role.OPERATOR, "decide about late posts")
+        if choice not in CATCH_UP_CHOICES:
+            raise InvalidInput(f"choice: {choice!r} is not one of {', '.join(CATCH_UP_CHOICES)}")
+        now = self._clock.now()
+        async with self._repository.unit_of_work() as uow:
+            d = await resolve_distribution(uow, key)
+            advance_distribution(d.status, "retry", what=describe(d))
+            held = [
+                s
+                for s in await uow.list_slots(d.id, [SlotStatus.PLANNED])
+                if s.failure_kind == HELD_PAST_WINDOW
+            ]
+            length = d.request.end - d.request.start
+            step = max(d.request.min_gap, length / max(1, len(held)))
+            for index, slot in enumerate(held):
+                if choice == "skip":
+                    slot.status = advance_slot(slot.status, "skip", what=f"slot {slot.id}")
+                    slot.error = "skipped: the window ended before it could go out in its gaps"
+                else:
+                    slot.status = advance_slot(slot.status, "queue", what=f"slot {slot.id}")
+                    slot.failure_kind, slot.error = PAST_WINDOW_ALLOWED, None
+                    slot.due_at = now + step * index if choice == "replan" else now
+                await uow.save_slot(slot)
+            event = distribution_event(
+                now,
+                "distribution.catch_up_decided",
+                actor,
+                d,
+                data={"choice": choice, "slots": len(held), "name": d.name},
+            )
+            await uow.append_event(event)
+        await self._notifier.notify(event)
+        if choice == "skip":
+            await complete_if_done(self._repository, self._notifier, self._clock, d.id)
+        return len(held)
 
     async def import_accounts(self, actor: Actor, csv_text: str) -> ImportReport:
         """Upsert the valid rows of an accounts CSV; every bad row is reported by line."""
