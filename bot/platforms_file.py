@@ -35,5 +35,5 @@ def load_platforms(path: Path | None) -> PlatformTable:
         raise InvalidInput(f"platforms file {path}: expected a mapping of platform -> fields")
     try:
         return DEFAULT_PLATFORMS.with_overrides(data)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidInput(f"platforms file {path}: {exc}") from None

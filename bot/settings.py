@@ -23,7 +23,10 @@ CsvList = Annotated[list[str], NoDecode]
 class Settings(BaseSettings):
     """Every setting Herald reads. See the README's Configuration table."""
 
-    model_config = SettingsConfigDict(env_prefix="HERALD_", extra="ignore", frozen=True)
+    # Non-finite numbers (inf, nan) are refused for every setting.
+    model_config = SettingsConfigDict(
+        env_prefix="HERALD_", extra="ignore", frozen=True, allow_inf_nan=False
+    )
 
     # --- Slack (Slack's own names)
     slack_bot_token: SecretStr | None = Field(

@@ -31,6 +31,10 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "rate_limited_until",
 )
 OPTIONAL_COLUMNS: tuple[str, ...] = ("suspensions", "recent_failures", "recent_posts")
+# Bounds: a SQL BIGINT holds any count below these; timestamps stay in date-safe years.
+MAX_FOLLOWERS = 10**12
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 @lru_cache(maxsize=1024)
@@ -55,18 +59,25 @@ def parse_utc(text: str, what: str) -> datetime:
         ) from None
     if value.tzinfo is None or value.utcoffset() != timedelta(0):
         raise ValueError(f"{what} {text!r} is not UTC (end it with Z or +00:00)")
+    if not EARLIEST <= value <= LATEST:
+        # A year-9999 last post would overflow every plan's date arithmetic later.
+        raise ValueError(f"{what} {text!r} is out of range (between 2000 and 2100)")
     return value.astimezone(UTC)
 
 
-def _int(value: str, column: str, default: int = 0) -> int:
+def _int(value: str, column: str, default: int = 0, *, most: int = 10**6) -> int:
     if not value:
         return default
+    if len(value) > 20:
+        raise ValueError(f"{column} {value[:20]!r}... is too long for a number")
     try:
         number = int(value)
     except ValueError:
         raise ValueError(f"{column} {value!r} is not a whole number") from None
     if number < 0:
         raise ValueError(f"{column} {number} is negative")
+    if number > most:
+        raise ValueError(f"{column} {number} is out of range (at most {most})")
     return number
 
 
@@ -74,6 +85,8 @@ def _row_to_account(row: Mapping[str, str], platforms: PlatformTable) -> Account
     account_id = row["id"]
     if not account_id:
         raise ValueError("id is empty")
+    if len(account_id) > 200:
+        raise ValueError(f"id {account_id[:20]!r}... is longer than 200 characters")
     platform = row["platform"].lower()
     if platform not in platforms:
         known = ", ".join(sorted(platforms.names()))
@@ -81,6 +94,8 @@ def _row_to_account(row: Mapping[str, str], platforms: PlatformTable) -> Account
     handle = row["handle"]
     if not handle:
         raise ValueError("handle is empty")
+    if len(handle) > 200:
+        raise ValueError(f"handle {handle[:20]!r}... is longer than 200 characters")
     timezone = row["timezone"]
     if not valid_timezone(timezone):
         raise ValueError(f"timezone {timezone!r} is not an IANA time zone (e.g. Europe/Madrid)")
@@ -90,7 +105,7 @@ def _row_to_account(row: Mapping[str, str], platforms: PlatformTable) -> Account
     health_text = row["health"]
     try:
         health = float(health_text) if health_text else 1.0
-    except ValueError:
+    except (ValueError, OverflowError):
         raise ValueError(f"health {health_text!r} is not a number between 0 and 1") from None
     if not 0.0 <= health <= 1.0:
         raise ValueError(f"health {health_text} is outside 0..1")
@@ -108,7 +123,7 @@ def _row_to_account(row: Mapping[str, str], platforms: PlatformTable) -> Account
         handle=handle,
         timezone=timezone,
         language=language,
-        followers=_int(row["followers"], "followers"),
+        followers=_int(row["followers"], "followers", most=MAX_FOLLOWERS),
         health=health,
         state=state,
         last_posted_at=parse_utc(last, "last_posted_at") if last else None,

@@ -169,7 +169,28 @@ class PlatformTable:
             name = raw_name.lower()
             values = dict(fields)
             if "min_gap_hours" in values:
-                values["min_gap"] = timedelta(hours=float(values.pop("min_gap_hours")))
+                hours = values.pop("min_gap_hours")
+                if isinstance(hours, bool) or not isinstance(hours, int | float):
+                    raise InvalidInput(f"platform {name}: min_gap_hours must be a number")
+                if not 0 <= hours <= 24 * 31:  # NaN fails this too
+                    raise InvalidInput(f"platform {name}: min_gap_hours must be 0-744")
+                values["min_gap"] = timedelta(hours=float(hours))
+            for key in ("max_posts_per_day", "caption_limit", "hashtag_limit"):
+                number = values.get(key)
+                if key in values and (
+                    isinstance(number, bool)
+                    or not isinstance(number, int)
+                    or not 0 <= number <= 1_000_000
+                ):
+                    raise InvalidInput(f"platform {name}: {key} must be a whole number 0-1000000")
+            for key in ("risk", "reach_factor"):
+                number = values.get(key)
+                if key in values and (
+                    isinstance(number, bool)
+                    or not isinstance(number, int | float)
+                    or not 0 <= number <= 1
+                ):
+                    raise InvalidInput(f"platform {name}: {key} must be a number 0-1")
             for key in ("peak_hours", "weekend_peak_hours", "content_types"):
                 if key in values:
                     values[key] = tuple(values[key])

@@ -25,6 +25,14 @@ from pydantic import (
 from engine.durations import parse_duration
 from engine.errors import InvalidRequest
 
+# Bounds at the edge: every number a user can type is finite and inside these, so nothing
+# downstream (datetime arithmetic, SQL integers, the planner's loops) can overflow.
+EARLIEST_START = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_START = datetime(2100, 1, 1, tzinfo=UTC)
+MAX_GAP_MINUTES = 31 * 24 * 60.0
+MAX_ACCOUNTS = 1_000_000
+MAX_SEED = 2**63 - 1
+
 
 class Content(BaseModel):
     """What is distributed. `translations` maps a language code to a translated caption."""
@@ -33,10 +41,20 @@ class Content(BaseModel):
 
     id: str = Field(min_length=1, max_length=200)
     caption: str = Field(min_length=1, max_length=10_000)
-    hashtags: list[str] = Field(default_factory=list)
-    type: str = "video"
-    translations: dict[str, str] = Field(default_factory=dict)
-    media_url: str | None = None
+    hashtags: list[str] = Field(default_factory=list, max_length=100)
+    type: str = Field(default="video", min_length=1, max_length=40)
+    translations: dict[str, str] = Field(default_factory=dict, max_length=100)
+    media_url: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("translations")
+    @classmethod
+    def _translations_bounded(cls, value: dict[str, str]) -> dict[str, str]:
+        for language, caption in value.items():
+            if not 1 <= len(language) <= 20 or not 1 <= len(caption) <= 10_000:
+                raise ValueError(
+                    f"translation {language[:20]!r}: 1-20 character code, 1-10000 character caption"
+                )
+        return value
 
     @field_validator("hashtags", mode="before")
     @classmethod
@@ -51,8 +69,8 @@ class Content(BaseModel):
         seen: list[str] = []
         for tag in value:
             clean = tag.strip().lstrip("#")
-            if not clean or any(ch.isspace() for ch in clean):
-                raise ValueError(f"{tag!r} is not a hashtag")
+            if not clean or any(ch.isspace() for ch in clean) or len(clean) > 100:
+                raise ValueError(f"{tag[:40]!r} is not a hashtag")
             if clean not in seen:
                 seen.append(clean)
         return seen
@@ -73,35 +91,64 @@ def _duration_in(unit_seconds: float) -> Any:
 class DistributionRequest(BaseModel):
     """Everything needed to plan a distribution. Defaults follow the seeds."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # Non-finite numbers (JSON `Infinity`, `NaN`) are refused everywhere, as out of range.
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     name: str = Field(default="distribution", min_length=1, max_length=80)
     content: Content
-    platforms: list[str] = Field(min_length=1)
-    languages: list[str] = Field(default_factory=lambda: ["en"], min_length=1)
+    platforms: list[str] = Field(min_length=1, max_length=50)
+    languages: list[str] = Field(default_factory=lambda: ["en"], min_length=1, max_length=50)
     mode: Literal["window", "calendar"] = "window"
     start: datetime
     spread_hours: float = Field(
         default=6.0, gt=0, le=24 * 31, validation_alias=AliasChoices("spread_hours", "window")
     )
     min_gap_minutes: float = Field(
-        default=2.0, ge=0, validation_alias=AliasChoices("min_gap_minutes", "min_gap")
+        default=2.0,
+        ge=0,
+        le=MAX_GAP_MINUTES,
+        validation_alias=AliasChoices("min_gap_minutes", "min_gap"),
     )
     max_gap_minutes: float = Field(
-        default=15.0, gt=0, validation_alias=AliasChoices("max_gap_minutes", "max_gap")
+        default=15.0,
+        gt=0,
+        le=MAX_GAP_MINUTES,
+        validation_alias=AliasChoices("max_gap_minutes", "max_gap"),
     )
     duplicate_gap_minutes: float = Field(
         default=5.0,
         ge=0,
+        le=MAX_GAP_MINUTES,
         validation_alias=AliasChoices("duplicate_gap_minutes", "duplicate_gap"),
     )
     account_count: int | None = Field(
-        default=None, ge=1, validation_alias=AliasChoices("account_count", "accounts")
+        default=None,
+        ge=1,
+        le=MAX_ACCOUNTS,
+        validation_alias=AliasChoices("account_count", "accounts"),
     )
     days: int = Field(default=7, ge=1, le=31)
     velocity: float = Field(default=1.0, gt=0, le=10)
     trend_weighted: bool = False
-    seed: int = 0
+    seed: int = Field(default=0, ge=-MAX_SEED, le=MAX_SEED)
+
+    @field_validator(
+        "spread_hours",
+        "min_gap_minutes",
+        "max_gap_minutes",
+        "duplicate_gap_minutes",
+        "account_count",
+        "days",
+        "velocity",
+        "seed",
+        mode="before",
+    )
+    @classmethod
+    def _not_a_boolean(cls, value: Any) -> Any:
+        # JSON `true` is not the number 1 here: a typo must not plan one day or one account.
+        if isinstance(value, bool):
+            raise ValueError("must be a number, not true/false")
+        return value
 
     _spread = field_validator("spread_hours", mode="before")(
         classmethod(lambda cls, v: _duration_in(3600.0)(v))
@@ -109,6 +156,13 @@ class DistributionRequest(BaseModel):
     _gaps = field_validator(
         "min_gap_minutes", "max_gap_minutes", "duplicate_gap_minutes", mode="before"
     )(classmethod(lambda cls, v: _duration_in(60.0)(v)))
+
+    @field_validator("trend_weighted", mode="before")
+    @classmethod
+    def _strict_flag(cls, value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError("must be true or false, not a number")
+        return value
 
     @field_validator("days", mode="before")
     @classmethod
@@ -153,6 +207,8 @@ class DistributionRequest(BaseModel):
                 raise ValueError(
                     f"{value.isoformat()} is not UTC (end it with Z, e.g. 2026-12-01T14:00Z)"
                 )
+            if not EARLIEST_START <= value <= LATEST_START:
+                raise ValueError(f"{value:%Y-%m-%dT%H:%MZ} is out of range (between 2000 and 2100)")
             return value.astimezone(UTC)
         return value
 
@@ -229,7 +285,10 @@ def request_from_fields(
         elif key == "trend_weighted":
             data[key] = value.strip().lower() in {"1", "true", "yes", "on", "y"}
         elif key == "start" and now is not None and (value == "now" or value.startswith("+")):
-            offset = timedelta(0) if value == "now" else parse_duration(value[1:])
+            try:
+                offset = timedelta(0) if value == "now" else parse_duration(value[1:])
+            except ValueError as exc:
+                raise InvalidRequest("start", str(exc)) from None
             data[key] = (now + offset).astimezone(UTC).replace(microsecond=0)
         else:
             data[key] = value

@@ -54,10 +54,19 @@ def earliest_post(account: Account, rules: PlatformRules, start: datetime) -> da
     after its last post, and strictly after its rate limit lifts."""
     earliest = start
     if account.last_posted_at is not None:
-        earliest = max(earliest, account.last_posted_at + rules.min_gap)
+        earliest = max(earliest, _later(account.last_posted_at, rules.min_gap))
     if account.rate_limited_until is not None:
-        earliest = max(earliest, account.rate_limited_until + timedelta(seconds=1))
+        earliest = max(earliest, _later(account.rate_limited_until, timedelta(seconds=1)))
     return earliest
+
+
+def _later(at: datetime, delta: timedelta) -> datetime:
+    """`at + delta`, saturating at the last representable time: an account stored with a
+    far-future time (older imports did not bound them) is late for every plan, not a crash."""
+    try:
+        return at + delta
+    except OverflowError:
+        return datetime.max.replace(tzinfo=at.tzinfo)
 
 
 def _ranked_tiers(accounts: Sequence[Account], now: datetime) -> dict[int, list[Account]]:

@@ -66,6 +66,8 @@ def load_request_file(path: Path) -> Any:
         raise InvalidInput(
             f"request {path}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
         ) from None
+    except RecursionError:
+        raise InvalidInput(f"request {path}: JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise InvalidInput(f"request {path}: expected a JSON object")
     return parse_request(data)
