@@ -4,9 +4,9 @@ A slot claimed late (after a pause, an outage or a restart) is given the earlies
 or after now at which every rule of its plan still holds against the distribution's posts
 (published, in flight, or already re-timed): the chain's `min_gap` (window mode), the
 `duplicate_gap` between identical caption+hashtags, and per account the platform's min gap
-and `max_posts_per_day` in any 24 hours (calendar mode). A rule never asks for more than
-the plan itself gave the two posts (their distance in the plan), so a plan made closer on
-purpose is kept as planned; a valid plan always gives at least the rule, so the rule holds.
+and `max_posts_per_day` in any 24 hours (calendar mode). A rule is kept between two posts when
+their plan kept it (a valid plan keeps every rule for every pair); a plan made dense on
+purpose (tests, hand-made plans) is published as planned.
 A slot whose new time falls past the plan's end is held for a human decision.
 """
 
@@ -112,36 +112,46 @@ class DistributionSpacing:
         # at the nearest SCAN_LIMIT on each side keeps a 10 000-slot burst plan cheap.
         middle = bisect.bisect_left(self.times, (t, ""), lo, hi)
         lo, hi = max(lo, middle - SCAN_LIMIT), min(hi, middle + SCAN_LIMIT)
+        latest: datetime | None = None
         for at, other_id in self.times[lo:hi]:
             if other_id == slot.id:
                 continue
             post = self.posts[other_id]
             planned = abs(slot.scheduled_at - post.scheduled)
-            need = min(request.min_gap, planned) if window else timedelta(0)
+            need = _kept(request.min_gap, planned) if window else timedelta(0)
             if post.text == text:
-                need = max(need, min(request.duplicate_gap, planned))
+                need = max(need, _kept(request.duplicate_gap, planned))
             if need >= RESOLUTION and abs(t - at) < need:
-                return at + need
-        return None
+                # Jump past every conflict in view at once, not one post at a time.
+                latest = at + need if latest is None else max(latest, at + need)
+        return latest
 
     def _account_conflict(
         self, slot: Slot, t: datetime, gap: timedelta, cap: int
     ) -> datetime | None:
         """The time `slot` must move to past its account's min gap and daily cap, or None."""
+        moved = False
         mine = sorted(
             (self.posts[sid].at, self.posts[sid].scheduled)
             for sid in self.by_account.get(slot.account_id, ())
             if sid != slot.id
         )
         for at, scheduled in mine:
-            need = min(gap, abs(slot.scheduled_at - scheduled))
+            need = _kept(gap, abs(slot.scheduled_at - scheduled))
             if need >= RESOLUTION and abs(t - at) < need:
-                return at + need
+                t = at + need  # posts are in time order: later ones are checked from here
+                moved = True
         if cap:
             recent = [at for at, _ in mine if t - DAY < at <= t]
             if len(recent) >= cap:
                 return recent[len(recent) - cap] + DAY
-        return None
+        return t if moved else None
+
+
+def _kept(rule: timedelta, planned: timedelta) -> timedelta:
+    """The gap to keep between two posts: the rule when their plan kept it, else none (a
+    plan made dense on purpose, or a hand-made one, is not re-spaced)."""
+    return rule if planned >= rule - RESOLUTION else timedelta(0)
 
 
 def spacing_from_slots(
