@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from engine.captions import caption_refusal
 from engine.durations import format_duration
 from engine.errors import InvalidInput
 from engine.models import Account, RiskLevel, Unscheduled
@@ -56,6 +57,7 @@ def gate_accounts(
     left: list[Unscheduled] = []
     content_type = request.content.type
     late = risky = 0
+    refused: dict[str, int] = {}
     for account in accounts:
         if account.platform not in wanted:
             continue
@@ -86,8 +88,15 @@ def gate_accounts(
             left.append(Unscheduled(account.id, risk_reason(risk, max_risk)))
             risky += 1
             continue
-        eligible.append(Eligible(account, rules, slot_language(account, request), earliest, risk))
-    warnings = []
+        language = slot_language(account, request)
+        refusal = caption_refusal(request.content, rules, language)
+        if refusal:
+            # Never post a caption cut through its link or #ad: refuse it for the platform.
+            left.append(Unscheduled(account.id, refusal))
+            refused[refusal] = refused.get(refusal, 0) + 1
+            continue
+        eligible.append(Eligible(account, rules, language, earliest, risk))
+    warnings = [f"{count} account(s) left out: {why}" for why, count in refused.items()]
     if late:
         warnings.append(
             f"{late} active account(s) cannot post before the end: the platform's min gap since "

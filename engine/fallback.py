@@ -220,6 +220,8 @@ def choose_replacement(
         if not account_available(account, now):
             continue
         rules = table[account.platform]
+        if fit_caption(slot.caption, rules.caption_limit) is None:
+            continue  # the caption would lose a link, mention, number or #ad there
         if _content_type_for(slot, source_type, rules) is None:
             continue
         times = by_account.get(account.id, [])
@@ -256,7 +258,7 @@ def redistributed_slot(
         platform=account.platform,
         timezone=account.timezone,
         due_at=now,
-        caption=fit_caption(slot.caption, rules.caption_limit),
+        caption=fit_caption(slot.caption, rules.caption_limit) or slot.caption,
         hashtags=slot.hashtags[: rules.hashtag_limit],
         content_type=_content_type_for(slot, source_type, rules) or slot.content_type,
         status=SlotStatus.QUEUED,

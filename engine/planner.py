@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from engine.calendar_planner import plan_calendar
-from engine.captions import account_offset, caption_variants
+from engine.captions import account_offset, caption_variants, distinct_captions
 from engine.durations import format_duration
 from engine.eligibility import gate_accounts
 from engine.errors import InvalidRequest
@@ -194,4 +194,5 @@ def plan_to_dict(result: PlanResult) -> dict[str, object]:
             {"account_id": u.account_id, "reason": u.reason} for u in result.unscheduled
         ],
         "warnings": list(result.warnings),
+        "captions": distinct_captions(result.slots),
     }

@@ -9,6 +9,7 @@ import builtins
 from collections.abc import Sequence
 from typing import Any
 
+from engine.captions import distinct_captions
 from engine.models import Account, Distribution, DistributionStatus, Event, Slot, SlotStatus
 from engine.platforms import DEFAULT_PLATFORMS, PlatformTable
 from engine.ports import Clock, Repository
@@ -72,6 +73,12 @@ class DistributionReads:
         async with self._repository.unit_of_work() as uow:
             d = await resolve_distribution(uow, key)
             return await uow.list_slots(d.id)
+
+    async def captions(self, key: str) -> builtins.list[dict[str, Any]]:
+        """Every distinct caption + hashtags of the plan by platform and language, with
+        its slot count (`engine.captions.distinct_captions`): model-written captions
+        and translations, readable before approval."""
+        return distinct_captions(await self.progress(key))
 
     async def history(self, *, key: str | None = None, limit: int = 20) -> builtins.list[Event]:
         """The audit log, newest first, of one distribution or of everything."""

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from engine.errors import InvalidInput
+from engine.faithful import DISCLOSURE_TAGS, protected
 from engine.platforms import DEFAULT_PLATFORMS, PlatformRules, PlatformTable
 from engine.request import Content
 
@@ -80,15 +81,25 @@ def target_type(source_type: str, rules: PlatformRules) -> tuple[str, float] | N
     return best
 
 
-def fit_caption(caption: str, limit: int) -> str:
-    """`caption` cut at a word boundary to at most `limit` characters (ending in `…`)."""
+def fit_caption(caption: str, limit: int) -> str | None:
+    """`caption` cut at a word boundary to at most `limit` characters (ending in `…`), or
+    None when the cut would lose a link, @mention, number or disclosure."""
     text = " ".join(caption.split())
     if len(text) <= limit:
         return text
     cut = text[: max(0, limit - 1)]
     if " " in cut:
         cut = cut[: cut.rfind(" ")]
-    return cut.rstrip(" ,;:-") + "…"
+    fitted = cut.rstrip(" ,;:-") + "…"
+    return None if protected(text) - protected(fitted) else fitted
+
+
+def _keep_disclosures(tags: Sequence[str], limit: int) -> tuple[str, ...]:
+    """The first `limit` hashtags, disclosures (#ad) always among them."""
+    first = [t for t in tags if t.lower() in DISCLOSURE_TAGS]
+    rest = [t for t in tags if t.lower() not in DISCLOSURE_TAGS]
+    chosen = set(first + rest[: max(0, limit - len(first))])
+    return tuple(t for t in tags if t in chosen)
 
 
 def repurpose(
@@ -113,6 +124,14 @@ def repurpose(
             impossible.append(f"{name} ({'/'.join(rules.content_types)})")
             continue
         kind, fit = mapped
+        caption = fit_caption(content.caption, rules.caption_limit)
+        if caption is None:
+            lost = ", ".join(sorted(protected(content.caption)))
+            impossible.append(
+                f"{name} (the caption does not fit {rules.caption_limit} characters without "
+                f"cutting {lost})"
+            )
+            continue
         aspect, duration = (
             VIDEO_FORMATS.get(name, ("16:9", None))
             if kind == "video"
@@ -128,11 +147,12 @@ def repurpose(
             max_duration_s=duration,
             caption_limit=rules.caption_limit,
             hashtag_limit=rules.hashtag_limit,
-            caption=fit_caption(content.caption, rules.caption_limit),
-            hashtags=tuple(content.hashtags[: rules.hashtag_limit]),
+            caption=caption,
+            hashtags=_keep_disclosures(content.hashtags, rules.hashtag_limit),
         )
     if impossible:
         raise InvalidInput(
-            f"content type {content.type!r} cannot be posted to: {', '.join(impossible)}"
+            f"content type {content.type!r} or its caption cannot be posted to: "
+            f"{', '.join(impossible)}"
         )
     return out

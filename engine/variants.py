@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.captions import caption_for, caption_text, render_post, variant_id
 from engine.errors import LLMBudgetExceeded, LLMInvalidAnswer
+from engine.faithful import faithfulness_problems
 from engine.llm_gateway import LLMGateway, ModelAnswer, make_call
 from engine.models import Account
 from engine.platforms import DEFAULT_PLATFORMS, PlatformRules, PlatformTable
@@ -209,10 +210,12 @@ def check_caption(
     language: str,
     rules: PlatformRules,
     allowed_hashtags: Sequence[str],
+    source_hashtags: Sequence[str] = (),
+    translated: bool = False,
 ) -> None:
     """Raise LLMInvalidAnswer unless `caption` + `hashtags` is a faithful, postable variant
-    of `source`: limits, language, no added links/mentions/hashtags, same numbers and
-    disclosures."""
+    of `source`: limits, language, no added hashtags, and `engine.faithful`'s rules (every
+    link, @mention, number and disclosure kept whole, none added, no added sentence)."""
     # Hashtags written inside the source caption (#ad) are part of the allowed set too.
     allowed = {_tag(t) for t in allowed_hashtags} | {_tag(t) for t in _HASHTAG.findall(source)}
     tags = [_tag(t) for t in hashtags]
@@ -229,26 +232,16 @@ def check_caption(
     length = len(render_post(caption, tuple(hashtags)))
     if length > rules.caption_limit:
         raise LLMInvalidAnswer(f"{length} characters, {rules.name} allows {rules.caption_limit}")
-    new_links = set(_URL.findall(caption)) - set(_URL.findall(source))
-    if new_links:
-        raise LLMInvalidAnswer(f"links not in the source caption: {sorted(new_links)}")
-    src_mentions = {m.lower() for m in _MENTION.findall(source)}
-    new_mentions = {m.lower() for m in _MENTION.findall(caption)} - src_mentions
-    if new_mentions:
-        raise LLMInvalidAnswer(f"@mentions not in the source caption: {sorted(new_mentions)}")
-    missing = set(_NUMBER.findall(_digits(_URL.sub("", source)))) - set(
-        _NUMBER.findall(_digits(_URL.sub("", caption)))
+    problems = faithfulness_problems(
+        caption,
+        tags,
+        source=source,
+        source_hashtags=source_hashtags,
+        translated=translated,
     )
-    if missing:
-        raise LLMInvalidAnswer(f"numbers of the source missing: {sorted(missing)}")
-    if _has_disclosure(source, ()) and not _has_disclosure(caption, tags):
-        raise LLMInvalidAnswer("the source's disclosure (ad / sponsored) is missing")
+    if problems:
+        raise LLMInvalidAnswer("; ".join(problems))
     check_language(caption, language)
-
-
-def _has_disclosure(text: str, tags: Sequence[str]) -> bool:
-    low = text.lower()
-    return any(d in low for d in DISCLOSURES) or any(f"#{t}" in DISCLOSURES for t in tags)
 
 
 def _key(caption: str, hashtags: Sequence[str]) -> tuple[str, tuple[str, ...]]:
@@ -376,6 +369,7 @@ class VariantWriter:
                     language=language,
                     rules=rules,
                     allowed_hashtags=allowed,
+                    source_hashtags=content.hashtags,
                 )
                 keys.add(_key(item.caption, item.hashtags))
             if len(keys) != len(answer.variants):
@@ -443,6 +437,8 @@ class VariantWriter:
                     language=language,
                     rules=rules,
                     allowed_hashtags=content.hashtags,
+                    source_hashtags=content.hashtags,
+                    translated=True,
                 )
 
             data = {

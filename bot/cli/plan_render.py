@@ -112,6 +112,25 @@ def render_plan(
             console.print(f"    … and {len(result.unscheduled) - 15} more (see --json)")
     for warning in result.warnings:
         console.print(f"  [bold yellow]warning:[/] {warning}")
+    _render_captions(result, console)
+
+
+def _render_captions(result: PlanResult, console: Console) -> None:
+    """Every distinct post, whole, by platform and language: read them before approving."""
+    from engine.captions import distinct_captions
+
+    captions = distinct_captions(result.slots)
+    if not captions:
+        return
+    console.print(f"  captions ({len(captions)} distinct, by platform/language):")
+    for item in captions:
+        tags = " ".join("#" + t for t in item["hashtags"])
+        console.print(
+            f"    {item['platform']}/{item['language']} ×{item['slots']}: "
+            f"{item['caption']}" + (f"  {tags}" if tags else ""),
+            markup=False,
+            highlight=False,
+        )
 
 
 def render_simulation(

@@ -101,7 +101,7 @@ class TestRequestBounds:
     def test_inline_window_values_are_refused(self, value: str) -> None:
         """`/herald create ... window=inf` is a clear error, not a traceback."""
         fields = {"caption": "hi", "platforms": "tiktok", "start": "+5m", "window": value}
-        with pytest.raises(InvalidRequest, match="^window: "):
+        with pytest.raises(InvalidRequest, match=r"^window: "):
             request_from_fields(fields, now=NOW)
 
     def test_a_relative_start_too_far_away_names_start(self) -> None:

@@ -51,7 +51,9 @@ def good_variants(data: dict[str, Any]) -> dict[str, Any]:
     return {
         "variants": [
             {
-                "caption": f"Take {k + 1} ({data['platform']})! {data['source_caption']}",
+                # No added number or sentence: a variant adds nothing to the source.
+                "caption": f"Take {'abcdefghijklmnop'[k]} ({data['platform']}): "
+                f"{data['source_caption']}",
                 "hashtags": tags,
             }
             for k in range(data["variants_wanted"])
