@@ -16,7 +16,8 @@ from engine.request import Content, parse_request
 from engine.variants import check_caption
 from tests.engine.execution_support import make_accounts
 
-SOURCE = "Meet the new Aero blender by @kitchenlab: 30% off until Friday at https://shop.example/aero #ad"
+LINK = "https://shop.example/aero"
+SOURCE = f"Meet the new Aero blender by @kitchenlab: 30% off until Friday at {LINK} #ad"
 TWITTER = DEFAULT_PLATFORMS["twitter"]
 INSTAGRAM = DEFAULT_PLATFORMS["instagram"]
 
@@ -35,32 +36,30 @@ def _check(caption: str, tags: tuple[str, ...] = (), source: str = SOURCE) -> No
 class TestVariantChecks:
     def test_a_faithful_rewording_passes(self) -> None:
         """Same link, mention, number and #ad, reworded: accepted."""
-        _check(
-            "The new Aero blender by @kitchenlab is 30% off until Friday at https://shop.example/aero #ad"
-        )
+        _check(f"The new Aero blender by @kitchenlab is 30% off until Friday at {LINK} #ad")
 
     @pytest.mark.parametrize(
         ("caption", "problem"),
         [
             ("Meet the new Aero blender by @kitchenlab: 30% off until Friday #ad", "links"),
             (
-                "Meet the new Aero blender: 30% off until Friday at https://shop.example/aero #ad",
+                f"Meet the new Aero blender: 30% off until Friday at {LINK} #ad",
                 "@mentions",
             ),
             (
-                "Meet the new Aero blender by @kitchenlab: 30% off until Friday at https://shop.example/aero #adventure",
+                f"Meet the Aero by @kitchenlab: 30% off until Friday at {LINK} #adventure",
                 "disclosure",
             ),
             (
-                "Meet the Aero by @kitchenlab: 30% off until Friday, was $99.99, at https://shop.example/aero #ad",
+                f"Meet the Aero by @kitchenlab: 30% off until Friday, was $99.99, at {LINK} #ad",
                 "numbers not in the source",
             ),
             (
-                "Meet the Aero by @kitchenlab: 30% off until Friday at https://shop.example/aero. Limited stock! #ad",
+                f"Meet the Aero by @kitchenlab: 30% off until Friday at {LINK}. Limited stock! #ad",
                 "sentence",
             ),
             (
-                "Meet the new Aero blender by @kitchenlab: 30% off until Friday at https://shop.example/aero/x #ad",
+                f"Meet the Aero by @kitchenlab: 30% off until Friday at {LINK}/x #ad",
                 "links",
             ),
         ],
