@@ -24,6 +24,7 @@ from engine.platforms import PlatformTable
 from engine.ports import Repository
 
 DAY = timedelta(days=1)
+ZERO = timedelta(0)
 # A slot claimed this much after its due time makes the dispatcher re-read what the
 # distribution already posted (another process may have published since we last looked).
 LATE_TOLERANCE = timedelta(seconds=30)
@@ -31,7 +32,7 @@ LATE_TOLERANCE = timedelta(seconds=30)
 # resolution (a tick is about a second), and posts planned that close are a burst on purpose.
 RESOLUTION = timedelta(seconds=1)
 # Posts looked at on each side of a candidate time (see _distribution_conflict).
-SCAN_LIMIT = 64
+SCAN_LIMIT = 16
 # failure_kind of a slot held past its window until a human chooses (see Dispatcher).
 HELD_PAST_WINDOW = "held_past_window"
 # failure_kind of a slot a human allowed to publish past its window.
@@ -118,7 +119,9 @@ class DistributionSpacing:
                 continue
             post = self.posts[other_id]
             planned = abs(slot.scheduled_at - post.scheduled)
-            need = _kept(request.min_gap, planned) if window else timedelta(0)
+            if planned < RESOLUTION:
+                continue  # planned together on purpose: nothing to keep between them
+            need = _kept(request.min_gap, planned) if window else ZERO
             if post.text == text:
                 need = max(need, _kept(request.duplicate_gap, planned))
             if need >= RESOLUTION and abs(t - at) < need:
@@ -151,7 +154,7 @@ class DistributionSpacing:
 def _kept(rule: timedelta, planned: timedelta) -> timedelta:
     """The gap to keep between two posts: the rule when their plan kept it, else none (a
     plan made dense on purpose, or a hand-made one, is not re-spaced)."""
-    return rule if planned >= rule - RESOLUTION else timedelta(0)
+    return rule if planned >= rule - RESOLUTION else ZERO
 
 
 def spacing_from_slots(

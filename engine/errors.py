@@ -192,7 +192,18 @@ class LLMError(HeraldError):
 
 
 class LLMTemporaryError(LLMError):
+    """`retry_after` (seconds) is the provider's own wait (a 429's Retry-After), if given."""
+
     temporary = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class LLMConfigurationError(LLMError):
+    """The model cannot work as configured (credentials, unknown model, bad endpoint):
+    never temporary; the gateway reports it once and stops asking that model."""
 
 
 class LLMInvalidAnswer(LLMError):

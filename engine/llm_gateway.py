@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from engine.errors import (
     HeraldError,
     LLMBudgetExceeded,
+    LLMConfigurationError,
     LLMError,
     LLMInvalidAnswer,
     LLMTemporaryError,
@@ -27,6 +28,15 @@ from engine.errors import (
 from engine.ports import Clock, LLMCall, LLMCallLog, LLMClient, LLMReply
 
 log = logging.getLogger(__name__)
+
+
+def usd(amount: float) -> str:
+    """Dollars readable at any size: `$1.25`, and sub-cent budgets as `$0.0035`, never
+    `$0.00`."""
+    if amount == 0 or abs(amount) >= 0.01:
+        return f"${amount:,.2f}"
+    return f"${amount:.2g}" if abs(amount) >= 1e-6 else f"${amount:.1e}"
+
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -201,6 +211,12 @@ class LLMGateway:
         self.breaker = CircuitBreaker(clock, threshold=breaker_threshold, cooldown=breaker_cooldown)
         self._records: deque[CallRecord] = deque(maxlen=max_records)
         self._spent: dict[str, float] = {}
+        # Estimates of calls in flight per plan, the most one call of a model has cost,
+        # the steps skipped for budget per plan, and models that cannot work as configured.
+        self._reserved: dict[str, float] = {}
+        self._max_cost: dict[str, float] = {}
+        self._skipped: dict[str, list[str]] = {}
+        self._misconfigured: dict[str, str] = {}
         self.call_log = call_log
         # Cancelled stragglers, kept referenced until they finish unwinding.
         self._orphans: set[asyncio.Task[Any]] = set()
@@ -260,31 +276,52 @@ class LLMGateway:
         """Ask every available model `call`; return the answers that validate against `schema`
         (and pass `check`, which raises ValueError or LLMInvalidAnswer to reject one).
 
-        Raises LLMBudgetExceeded when `plan_id` has spent its budget. Provider failures are
+        Raises LLMBudgetExceeded when `plan_id` has spent its budget (the step is then
+        listed by `skipped_for_budget`). Each call reserves its estimate before it starts,
+        so concurrent asks of one plan spend at most the budget plus one call's estimate
+        (when calls cost no more than their estimate). A model that answers with a
+        configuration error is logged once and not asked again. Provider failures are
         never raised: they are recorded, and the result simply holds fewer answers.
         """
         await self._load_spent(plan_id)
-        if self.spent(plan_id) >= self.budget_usd:
-            raise LLMBudgetExceeded(
-                f"plan {plan_id} spent ${self.spent(plan_id):.4f} of its "
-                f"${self.budget_usd:.2f} model budget"
-            )
         loop = asyncio.get_running_loop()
         start = loop.time()
         deadline = start + self.deadline_s
         records: list[CallRecord] = []
         tasks: dict[asyncio.Task[_Outcome], LLMClient] = {}
+        reserved: dict[str, float] = {}
+        blocked = False
         for client in self.clients:
+            if client.name in self._misconfigured:
+                continue  # reported once when it happened; asking again cannot help
             if not self.breaker.allows(client.name):
                 records.append(
                     self._record(client, call, plan_id, _Outcome("circuit_open", 0, 0.0))
                 )
                 continue
+            # Reserve before the call (not after): concurrent steps see each other's
+            # calls in flight, so spend stays under budget + one call's estimate.
+            committed = self.spent(plan_id) + self._reserved.get(plan_id, 0.0)
+            if committed >= self.budget_usd:
+                blocked = True
+                continue
+            estimate = self._estimate(client, call)
+            reserved[client.name] = estimate
+            self._reserved[plan_id] = self._reserved.get(plan_id, 0.0) + estimate
             task = asyncio.create_task(self._one(client, call, schema, check, deadline))
             tasks[task] = client
+        if not tasks and blocked:
+            self._skipped.setdefault(plan_id, []).append(call.schema_name)
+            raise LLMBudgetExceeded(
+                f"plan {plan_id} spent {usd(self.spent(plan_id))} of its "
+                f"{usd(self.budget_usd)} model budget"
+            )
         answers: list[ModelAnswer[T]] = []
         if tasks:
             done, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - loop.time()))
+            self._reserved[plan_id] = max(
+                0.0, self._reserved.get(plan_id, 0.0) - sum(reserved.values())
+            )
             for task in pending:
                 task.cancel()
                 self._orphans.add(task)
@@ -304,6 +341,21 @@ class LLMGateway:
         records.sort(key=lambda r: order[r.model])
         await self._persist(records)
         return GatewayResult(answers, records, loop.time() - start)
+
+    def skipped_for_budget(self, plan_id: str) -> list[str]:
+        """The steps (answer schemas) of `plan_id` not asked because the budget was spent."""
+        return list(self._skipped.get(plan_id, []))
+
+    def _estimate(self, client: LLMClient, call: LLMCall) -> float:
+        """The most `call` may cost on `client`: its own estimate when it gives one, else
+        the most one of its calls has cost so far."""
+        estimate = getattr(client, "estimate_usd", None)
+        if callable(estimate):
+            try:
+                return max(0.0, float(estimate(call)))
+            except Exception:  # an estimate must never sink the call
+                log.warning("could not estimate the cost of %s", client.name)
+        return self._max_cost.get(client.name, 0.0)
 
     async def _load_spent(self, plan_id: str) -> None:
         """Once per plan and process: start from what the call log says was spent, so a
@@ -332,6 +384,10 @@ class LLMGateway:
         cost = sum(r.cost_usd for r in o.spent)
         if cost:
             self._spent[plan_id] = self._spent.get(plan_id, 0.0) + cost
+            self._max_cost[client.name] = max(self._max_cost.get(client.name, 0.0), cost)
+        if o.outcome == "misconfigured" and client.name not in self._misconfigured:
+            self._misconfigured[client.name] = o.error or "misconfigured"
+            log.error("llm model %s disabled until restart: %s", client.name, o.error)
         return self._record(client, call, plan_id, o)
 
     def _record(self, client: LLMClient, call: LLMCall, plan_id: str, o: _Outcome) -> CallRecord:
@@ -376,10 +432,15 @@ class LLMGateway:
             except (LLMTemporaryError, TimeoutError) as exc:
                 error = str(exc) or f"timed out after {timeout:.2f}s"
                 pause = self.retry.delay(attempt)
+                # The provider's own Retry-After wins; past the deadline we stop asking.
+                pause = max(pause, getattr(exc, "retry_after", None) or 0.0)
                 if attempt < self.retry.attempts and loop.time() + pause < deadline:
                     await asyncio.sleep(pause)
                     continue
                 return _Outcome("temporary", attempt, loop.time() - start, error=error, spent=spent)
+            except LLMConfigurationError as exc:
+                outcome = "misconfigured"
+                return _Outcome(outcome, attempt, loop.time() - start, error=str(exc), spent=spent)
             except LLMError as exc:
                 return _Outcome("error", attempt, loop.time() - start, error=str(exc), spent=spent)
             except Exception as exc:  # an adapter bug must not sink the other providers

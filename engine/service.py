@@ -183,6 +183,13 @@ class DistributionService(DistributionReads):
             if variants:
                 advice["caption_variants"] = variants
         slots = [slot_from_plan(d.id, i, p, by_id) for i, p in enumerate(planned)]
+        if self._advisor is not None and self._advisor.gateway is not None:
+            skipped = self._advisor.gateway.skipped_for_budget(d.id)
+            if skipped:
+                counts = ", ".join(f"{n} ×{skipped.count(n)}" for n in dict.fromkeys(skipped))
+                warnings.append(
+                    f"model budget spent: these steps used the built-in advisor: {counts}"
+                )
         now = self._clock.now()
         async with self._write() as change:
             uow = change.uow

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from engine.errors import InvalidInput, LLMError, LLMTemporaryError
+from engine.errors import InvalidInput, LLMConfigurationError, LLMError, LLMTemporaryError
 from engine.platforms import DEFAULT_PLATFORMS, PlatformTable
 from engine.ports import LLMCall, LLMCallLog, LLMReply
 
@@ -61,15 +61,18 @@ class ModelSpec(BaseModel):
     api_key_env: str | None = None
     weight: float = Field(default=1.0, gt=0, le=10)
     timeout: float = Field(default=15.0, gt=0, le=300)
-    max_tokens: int | None = Field(default=None, gt=0)
+    max_tokens: int | None = Field(default=None, gt=0, le=100_000)
+    # Price for the budget when litellm knows none (local models: set 0 if truly free).
+    usd_per_1k_tokens: float | None = Field(default=None, ge=0, le=1000, allow_inf_nan=False)
 
 
 class LiteLLMClient:
     """An `LLMClient` calling `litellm.acompletion` with an explicit timeout, a JSON-schema
     `response_format`, and this model's own `api_base` and key.
 
-    Errors become `LLMTemporaryError` (timeouts, connection trouble, 408/429/5xx) or
-    `LLMError` (everything else: bad key, bad request, unknown model).
+    Errors become `LLMTemporaryError` (timeouts, connection trouble, 408/429/5xx, with a
+    429's Retry-After), `LLMConfigurationError` (missing or bad credentials, unknown model,
+    401/403/404: never retried) or `LLMError` (everything else).
     """
 
     def __init__(
@@ -82,8 +85,10 @@ class LiteLLMClient:
         weight: float = 1.0,
         timeout: float = 15.0,
         max_tokens: int | None = None,
+        usd_per_1k_tokens: float | None = None,
     ) -> None:
         self.name = name
+        self.usd_per_1k_tokens = usd_per_1k_tokens
         self.model = model
         self.api_base = api_base
         self._api_key = api_key
@@ -119,6 +124,10 @@ class LiteLLMClient:
             kwargs["api_base"] = self.api_base
         if self._api_key:
             kwargs["api_key"] = self._api_key
+        elif self.api_base:
+            # A local OpenAI-compatible server needs no key, but the OpenAI SDK under litellm
+            # refuses to send a request without one ("Missing credentials").
+            kwargs["api_key"] = LOCAL_DUMMY_KEY
         start = time.monotonic()
         try:
             response = await asyncio.wait_for(litellm.acompletion(**kwargs), timeout)
@@ -138,14 +147,63 @@ class LiteLLMClient:
             latency_s=latency,
             prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
             completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-            cost_usd=_cost(litellm, response),
+            cost_usd=_cost(litellm, response, self.model, self.usd_per_1k_tokens),
         )
+
+    def estimate_usd(self, call: LLMCall) -> float:
+        """The most one `call` may cost: its prompt (about 3 characters a token) and
+        `max_tokens` of answer, at litellm's price for the model, or at the configured
+        `usd_per_1k_tokens`, or, for a model with no known price, at UNPRICED_USD_PER_1K
+        (never free)."""
+        if self._litellm is None:
+            self._litellm = import_litellm()
+        prompt = (len(call.system) + len(call.user)) // 3 + 1
+        completion = self.max_tokens or call.max_tokens
+        return _price(self._litellm, self.model, self.usd_per_1k_tokens, prompt, completion)
+
+
+def _retry_after(exc: Exception) -> float | None:
+    """A 429's Retry-After in seconds (delta form), when the provider sent one."""
+    # litellm keeps the provider's headers on `litellm_response_headers` (its `response`
+    # is often a stand-in without them).
+    response = getattr(exc, "response", None)
+    headers = (
+        getattr(exc, "litellm_response_headers", None)
+        or getattr(response, "headers", None)
+        or getattr(exc, "headers", None)
+        or {}
+    )
+    try:
+        value = float(headers.get("retry-after") or headers.get("Retry-After") or "")
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return value if 0 <= value <= 3600 else None
+
+
+# Messages litellm and the OpenAI SDK give for a setup that can never work as is.
+_CONFIG_HINTS = ("credential", "api_key", "api key", "llm provider not provided", "model not found")
 
 
 def _map_error(name: str, exc: Exception, litellm: Any) -> LLMError:
     errors = litellm.exceptions
     status = getattr(exc, "status_code", None)
     summary = f"{name}: {type(exc).__name__}" + (f" {status}" if status else "")
+    text = str(exc).lower()
+    config_types = tuple(
+        getattr(errors, n)
+        for n in ("AuthenticationError", "PermissionDeniedError", "NotFoundError")
+        if hasattr(errors, n)
+    )
+    if (
+        isinstance(exc, config_types)
+        or status in (401, 403, 404)
+        or any(hint in text for hint in _CONFIG_HINTS)
+    ):
+        log.info("%s: %s", summary, str(exc)[:300])
+        return LLMConfigurationError(
+            f"{summary}: the model is misconfigured (credentials, model name or api_base): "
+            f"{str(exc)[:160]}"
+        )
     temporary = isinstance(
         exc,
         (
@@ -158,15 +216,41 @@ def _map_error(name: str, exc: Exception, litellm: Any) -> LLMError:
         ),
     ) or (isinstance(status, int) and status in TEMPORARY_STATUSES)
     log.info("%s: %s", summary, str(exc)[:300])
-    return LLMTemporaryError(summary) if temporary else LLMError(summary)
+    if temporary:
+        return LLMTemporaryError(summary, retry_after=_retry_after(exc))
+    return LLMError(summary)
 
 
-def _cost(litellm: Any, response: Any) -> float:
-    # completion_cost raises for models litellm has no price for (local servers): cost 0.
+LOCAL_DUMMY_KEY = "sk-local-no-key"
+# A model litellm has no price for is charged at this rate against the plan budget (a
+# conservative list price), unless its spec sets `usd_per_1k_tokens` (0 for a free one).
+UNPRICED_USD_PER_1K = 0.015
+
+
+def _price(
+    litellm: Any, model: str, configured: float | None, prompt: int, completion: int
+) -> float:
+    if configured is not None:
+        return configured * (prompt + completion) / 1000
     try:
-        return float(litellm.completion_cost(completion_response=response) or 0.0)
-    except Exception:
-        return 0.0
+        cost = litellm.cost_per_token(
+            model=model, prompt_tokens=prompt, completion_tokens=completion
+        )
+        return float(sum(cost))
+    except Exception:  # litellm raises for a model it has no price for
+        return UNPRICED_USD_PER_1K * (prompt + completion) / 1000
+
+
+def _cost(litellm: Any, response: Any, model: str, configured: float | None) -> float:
+    usage = getattr(response, "usage", None)
+    prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
+    completion = int(getattr(usage, "completion_tokens", 0) or 0)
+    if configured is None:
+        try:
+            return float(litellm.completion_cost(completion_response=response) or 0.0)
+        except Exception:
+            pass  # no price known: not free, see UNPRICED_USD_PER_1K
+    return _price(litellm, model, configured, prompt, completion)
 
 
 def parse_model_specs(text: str) -> list[ModelSpec]:
@@ -218,6 +302,7 @@ def build_llm_clients(
                 weight=spec.weight,
                 timeout=spec.timeout,
                 max_tokens=spec.max_tokens,
+                usd_per_1k_tokens=spec.usd_per_1k_tokens,
             )
         )
     if clients:
