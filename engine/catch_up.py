@@ -125,8 +125,7 @@ class DistributionSpacing:
             if post.text == text:
                 need = max(need, _kept(request.duplicate_gap, planned))
             if need >= RESOLUTION and abs(t - at) < need:
-                # Jump past every conflict in view at once, not one post at a time.
-                latest = at + need if latest is None else max(latest, at + need)
+                return at + need  # the earliest conflict in time order: move past it
         return latest
 
     def _account_conflict(
@@ -217,7 +216,9 @@ class CatchUp:
                 spacing.loaded_at = now
                 self._spacing[distribution_id] = spacing
             assert spacing is not None
-            end = distribution.request.end
+            # Slack past the end: the plan's own chain lets a post trail the previous one by
+            # max_gap, so a late post that many minutes past the window is not held.
+            end = distribution.request.end + distribution.request.max_gap
             for slot in group:
                 spacing.remove(slot.id)
                 at = spacing.earliest(slot, now, self._platforms)

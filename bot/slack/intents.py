@@ -240,11 +240,34 @@ def _words(text: str) -> list[str]:
     return [w for w in re.split(r"[^\w]+", text.lower()) if w]
 
 
+# More ways of saying a state-changing verb than the keyword parser matches on.
+_MORE_VERBS: dict[str, tuple[str, ...]] = {
+    "approve": ("go ahead", "green light", "greenlight", "lgtm", "accept", "okay it", "ok it"),
+    "halt": ("kill", "emergency"),
+    "cancel": ("call off", "scrap", "delete"),
+    "pause": ("suspend", "on ice", "hold off", "put on hold"),
+    "reject": ("refuse", "turn down", "deny"),
+    "plan": ("replan", "re-plan", "schedule"),
+    "retry": ("rerun", "re-run", "repost"),
+}
+
+
+def asks_for(action: str, message: str) -> bool:
+    """Whether `message` uses a verb (or an inflection of it) that asks for `action`."""
+    phrases = dict(_ACTIONS).get(action, ()) + _MORE_VERBS.get(action, ())
+    text = message.lower()
+    return any(re.search(r"(?<!\w)" + re.escape(p) + r"\w*", text) for p in phrases)
+
+
 def check_intent_answer(answer: IntentAnswer, message: str) -> None:
     """Reject an answer whose key is not taken from `message` (a model must not pick a
-    distribution the user never named). Raises ValueError."""
+    distribution the user never named), or whose state-changing action no verb of the
+    message asks for. Raises ValueError."""
     if answer.action not in {*KNOWN_ACTIONS, NO_INTENT}:
         raise ValueError(f"unknown action {answer.action!r}")
+    if answer.action in CHANGES_STATE and not asks_for(answer.action, message):
+        # "how is the spring launch doing?" must never be offered as Approve.
+        raise ValueError(f"the message does not ask to {answer.action}")
     if answer.key is None or answer.action in {"help", "list", NO_INTENT}:
         return
     said = set(_words(message))

@@ -63,7 +63,8 @@ def _setup(speed: float, interval: float, publisher=None, **options):  # type: i
 class TestAPSchedulerRunner:
     async def test_runs_a_compressed_six_hour_window(self) -> None:
         """36 slots over 6 h at 36000x publish in about a second, each on time, two jobs only."""
-        repository, clock, runner = _setup(36000, 0.1)
+        # Wake-ups finer than the slots' 10 min (17 ms wall): late slots would be re-spaced.
+        repository, clock, runner = _setup(36000, 0.1, min_wakeup_seconds=0.002)
         distribution, _ = await seed_run(repository, make_accounts(12), start=clock.now())
         await runner.start()
         try:

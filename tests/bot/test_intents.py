@@ -8,6 +8,8 @@ import typing
 import zlib
 from typing import Any
 
+import pytest
+
 from bot.slack.intents import (
     KNOWN_ACTIONS,
     NO_INTENT,
@@ -99,12 +101,37 @@ class TestLLMIntentParser:
         intent = await llm_parser(gpt).parse("how is spring doing?")
         assert intent == Intent("status", "spring") and intent.source == "keywords"
 
+    @pytest.mark.parametrize(
+        ("message", "action"),
+        [
+            ("how is the spring launch doing?", "approve"),
+            ("how is the spring launch doing?", "cancel"),
+            ("show me spring launch", "halt"),
+            ("is spring launch approved yet?", "reject"),
+        ],
+    )
+    async def test_an_action_the_words_do_not_ask_for_is_refused(
+        self, message: str, action: str
+    ) -> None:
+        """A model's state-changing action must match a verb in the user's words."""
+        gpt = ScriptedClient("gpt", [answer(action, "spring launch")])
+        intent = await llm_parser(gpt).parse(message)
+        assert intent is None or intent.action != action
+        assert intent is None or intent.source == "keywords"
+
+    async def test_an_inflected_verb_still_agrees(self) -> None:
+        """ "Please get spring launch approved" may be proposed as Approve."""
+        gpt = ScriptedClient("gpt", [answer("approve", "spring launch")])
+        intent = await llm_parser(gpt).parse("please get spring launch approved")
+        assert intent is not None and intent.action == "approve"
+        assert intent.source == "models: gpt"
+
     async def test_weighted_vote_and_invented_reason_dropped(self) -> None:
         """Models are fused by weighted vote; a reason not in the message is not kept."""
         gpt = ScriptedClient("gpt", [answer("cancel", "spring", "budget cut")], weight=1.0)
         claude = ScriptedClient("claude", [answer("cancel", "spring")], weight=1.0)
         grok = ScriptedClient("grok", [answer("halt", "spring")], weight=1.5)
-        intent = await llm_parser(gpt, claude, grok).parse("spring needs to go away for good")
+        intent = await llm_parser(gpt, claude, grok).parse("drop spring, it goes away for good")
         assert intent == Intent("cancel", "spring", {})
         assert intent is not None and intent.source == "models: gpt, claude"
 
