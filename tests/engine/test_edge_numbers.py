@@ -262,3 +262,31 @@ class TestCsvBounds:
         again, errors = read_accounts_csv(accounts_to_csv(accounts))
         assert not errors and len(again) == 1
         plan_distribution(parse_request(_request(platforms=["tiktok"])), accounts)
+
+
+class TestSettingsBounds:
+    @pytest.mark.parametrize(
+        ("name", "value"),
+        [
+            ("HERALD_DISPATCH_INTERVAL_SECONDS", "inf"),
+            ("HERALD_LLM_PLAN_BUDGET_USD", "nan"),
+            ("HERALD_CLAIM_LEASE_SECONDS", "-inf"),
+        ],
+    )
+    def test_non_finite_settings_are_refused_naming_the_variable(
+        self, name: str, value: str
+    ) -> None:
+        """`HERALD_...=inf` or `nan` is a one-line error naming the variable."""
+        from bot.settings import load_settings
+
+        with pytest.raises(InvalidInput, match=name):
+            load_settings({name: value})
+
+    def test_a_platforms_file_with_infinite_gaps_is_refused(self, tmp_path: Path) -> None:
+        """A platforms file with `min_gap_hours: .inf` names the platform and the field."""
+        from bot.platforms_file import load_platforms
+
+        path = tmp_path / "platforms.yaml"
+        path.write_text("tiktok:\n  min_gap_hours: .inf\n")
+        with pytest.raises(InvalidInput, match="tiktok: min_gap_hours"):
+            load_platforms(path)

@@ -83,3 +83,39 @@ class TestBudget:
     def test_usd_is_readable_at_any_size(self, amount: float, text: str) -> None:
         """Dollar amounts keep their significant digits below a cent."""
         assert usd(amount) == text
+
+
+class TestPlanSaysWhatWasSkipped:
+    async def test_the_plan_names_the_steps_skipped_for_budget(self) -> None:
+        """A plan whose model budget ran out says which steps used the built-in advisor."""
+        from datetime import timedelta
+
+        from engine.advisor import Advisor
+        from engine.service import DistributionService
+        from tests.engine.execution_support import RecordingNotifier, memory_repository
+        from tests.engine.test_plan_captions import (
+            OPERATOR,
+            T0,
+            RoutedClient,
+            accounts,
+            french,
+            good_variants,
+            request,
+        )
+
+        repository = memory_repository()
+        clock = ManualClock(T0 - timedelta(hours=1))
+        client = RoutedClient("gpt", {"VariantSet": good_variants, "TranslationAnswer": french})
+        gateway = LLMGateway(
+            [client], clock, retry=RetryPolicy(attempts=1), deadline_s=5, budget_usd=0.0015
+        )
+        service = DistributionService(
+            repository, clock, RecordingNotifier(), advisor=Advisor(gateway)
+        )
+        async with repository.unit_of_work() as uow:
+            await uow.upsert_accounts(accounts())
+        d = await service.create(OPERATOR, request())
+        view = await service.plan(OPERATOR, d.id)
+        assert gateway.spent(d.id) <= 0.0015 + 0.001 + 1e-9
+        skipped = [w for w in view.warnings if w.startswith("model budget spent")]
+        assert skipped and "VariantSet" in skipped[0]
