@@ -26,6 +26,10 @@ class EventKind(StrEnum):
     DISTRIBUTION_HALTED = "distribution.halted"
     DISTRIBUTION_COMPLETED = "distribution.completed"
     DISTRIBUTION_RETRIED = "distribution.retried"
+    # late slots re-timed by the catch-up spacing, held past the window, and the answer
+    DISTRIBUTION_RESPACED = "distribution.respaced"
+    DISTRIBUTION_CATCH_UP_HELD = "distribution.catch_up_held"
+    DISTRIBUTION_CATCH_UP_DECIDED = "distribution.catch_up_decided"
     SLOT_PUBLISHED = "slot.published"
     SLOT_FAILED = "slot.failed"
     SLOT_RETRY_SCHEDULED = "slot.retry_scheduled"

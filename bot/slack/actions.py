@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import ids
 from bot.slack.blocks.alerts import build_alert_decided
+from bot.slack.blocks.catch_up import build_catch_up_decided
 from bot.slack.blocks.common import decode_value, section
 from bot.slack.blocks.modals import build_create_modal, build_reject_modal
 from bot.slack.blocks.progress import build_slot_decided
@@ -40,6 +41,8 @@ def register(app: AsyncApp) -> None:
     app.action(ids.CHOOSE_DISTRIBUTION)(guarded(on_choose))
     app.action(ids.HOME_REFRESH)(guarded(on_home_refresh))
     app.action(ids.HOME_OPEN_CREATE)(guarded(on_home_create))
+    for action_id in (ids.CATCH_UP_REPLAN, ids.CATCH_UP_PUBLISH, ids.CATCH_UP_SKIP):
+        app.action(action_id)(guarded(on_catch_up))
 
 
 def _value(body: dict[str, Any]) -> dict[str, Any]:
@@ -193,6 +196,25 @@ async def on_continue(ack: Any, body: dict[str, Any], client: AsyncWebClient, co
     if dist.status == DistributionStatus.PAUSED:
         await deps.service.resume(actor, dist.id)
     await _alert_decided(body, client, "▶️ Continued")
+
+
+async def on_catch_up(ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
+    """Late posts past the window: Re-plan the rest / Publish spaced past it / Skip them."""
+    await ack()
+    deps = deps_of(context)
+    value = _value(body)
+    choice = str(value.get("c", ""))
+    moved = await deps.service.decide_held(deps.actor(_user(body)), value["d"], choice)
+    container = body.get("container") or {}
+    first = ((body.get("message") or {}).get("blocks") or [{}])[0]
+    text = (first.get("text") or {}).get("text", "Late posts")
+    if container.get("channel_id") and container.get("message_ts"):
+        await client.chat_update(
+            channel=container["channel_id"],
+            ts=container["message_ts"],
+            text=f"{choice} by <@{_user(body)}>",
+            blocks=build_catch_up_decided(text, choice, _user(body), moved),
+        )
 
 
 async def run_intent(deps: BotDeps, user: str, intent: Intent) -> str:

@@ -94,3 +94,9 @@ ALL_ACTION_IDS = (
     HOME_OPEN_CREATE,
 )
 ALL_CALLBACK_IDS = (CREATE_MODAL, REJECT_MODAL)
+
+# --- late posts that no longer fit the window (value: {"d": distribution id, "c": choice})
+CATCH_UP_REPLAN = "herald.catchup.replan"
+CATCH_UP_PUBLISH = "herald.catchup.publish"
+CATCH_UP_SKIP = "herald.catchup.skip"
+CATCH_UP_BLOCK = "herald.catchup.actions"

@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.slack.blocks.alerts import build_alert_parent, build_risk_alert
+from bot.slack.blocks.catch_up import build_catch_up_question, catch_up_text
 from bot.slack.blocks.plan import build_plan_card, plan_card_text
 from bot.slack.blocks.progress import (
     build_completion_report,
@@ -249,6 +250,11 @@ class SlackNotifier:
             self._schedule_status(dist_id)
         if event.kind in REPLY_EVENTS:
             await self._reply(dist_id, text=build_event_reply(event))
+        if event.kind == EventKind.DISTRIBUTION_RESPACED:
+            await self._reply(dist_id, text=f":hourglass: {catch_up_text(event)}")
+        if event.kind == EventKind.DISTRIBUTION_CATCH_UP_HELD:
+            blocks = build_catch_up_question(event)
+            await self._reply(dist_id, text=catch_up_text(event), blocks=blocks)
         if event.kind in {EventKind.SLOT_FAILED, EventKind.SLOT_OUTCOME_UNKNOWN}:
             await self._failure(event)
         if event.kind == EventKind.DISTRIBUTION_COMPLETED:
