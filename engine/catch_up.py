@@ -56,6 +56,8 @@ class DistributionSpacing:
     times: list[tuple[datetime, str]] = field(default_factory=list)
     by_account: dict[str, set[str]] = field(default_factory=dict)
     loaded_at: datetime | None = None
+    # Gaps shorter than this are not enforced (see RESOLUTION and CatchUp).
+    resolution: timedelta = RESOLUTION
 
     def add(self, slot: Slot, at: datetime) -> None:
         self.remove(slot.id)
@@ -119,12 +121,12 @@ class DistributionSpacing:
                 continue
             post = self.posts[other_id]
             planned = abs(slot.scheduled_at - post.scheduled)
-            if planned < RESOLUTION:
+            if planned < self.resolution:
                 continue  # planned together on purpose: nothing to keep between them
             need = _kept(request.min_gap, planned) if window else ZERO
             if post.text == text:
                 need = max(need, _kept(request.duplicate_gap, planned))
-            if need >= RESOLUTION and abs(t - at) < need:
+            if need >= self.resolution and abs(t - at) < need:
                 return at + need  # the earliest conflict in time order: move past it
         return latest
 
@@ -140,7 +142,7 @@ class DistributionSpacing:
         )
         for at, scheduled in mine:
             need = _kept(gap, abs(slot.scheduled_at - scheduled))
-            if need >= RESOLUTION and abs(t - at) < need:
+            if need >= self.resolution and abs(t - at) < need:
                 t = at + need  # posts are in time order: later ones are checked from here
                 moved = True
         if cap:
@@ -179,7 +181,17 @@ class CatchUp:
     """The dispatcher's spacing step: decides, for each claimed slot, publish now, re-time
     (back to QUEUED at its new due time) or hold past the window (PLANNED, for a human)."""
 
-    def __init__(self, repository: Repository, platforms: PlatformTable, worker_id: str) -> None:
+    def __init__(
+        self,
+        repository: Repository,
+        platforms: PlatformTable,
+        worker_id: str,
+        *,
+        resolution: timedelta = RESOLUTION,
+    ) -> None:
+        # A fast simulated clock (`herald demo`) cannot wake finer than ~50 ms of wall time,
+        # which is minutes of its time: gaps below `resolution` are left as planned.
+        self._resolution = resolution
         self._repository = repository
         self._platforms = platforms
         self._worker_id = worker_id
@@ -214,6 +226,7 @@ class CatchUp:
                     rows = await uow.list_slots(distribution_id)
                 spacing = spacing_from_slots(distribution, rows, deciding={s.id for s in group})
                 spacing.loaded_at = now
+                spacing.resolution = self._resolution
                 self._spacing[distribution_id] = spacing
             assert spacing is not None
             # Slack past the end: the plan's own chain lets a post trail the previous one by

@@ -123,9 +123,12 @@ class Harness:
         await self.service.import_accounts(SYSTEM, ACCOUNTS_CSV)
 
     async def run_until_done(
-        self, step: timedelta = timedelta(minutes=10), limit: int = 200
+        self, step: timedelta = timedelta(minutes=1), limit: int = 600
     ) -> None:
-        """Advance the clock and tick the dispatcher until nothing is left to publish."""
+        """Advance the clock and tick the dispatcher until nothing is left to publish.
+
+        Ticks as often as posts are due: coarser ticks make every post late, and late posts
+        are re-spaced by the plan's gaps (engine.catch_up), not published in a burst."""
         dispatcher = self.deps.herald.dispatcher
         for _ in range(limit):
             self.clock.advance(step)

@@ -98,6 +98,14 @@ class TestAutoPause:
         )
         try:
             dist_id = await run_spring(h)
+            # A plan without gaps, so the late posts may all go out in one tick (catch-up
+            # spacing keeps gaps only where the plan has them; tests/engine/test_catch_up.py).
+            async with h.deps.herald.repository.unit_of_work() as uow:
+                d = await uow.get_distribution(dist_id)
+                d.request = d.request.model_copy(
+                    update={"min_gap_minutes": 0.0, "duplicate_gap_minutes": 0.0}
+                )
+                await uow.save_distribution(d)
             h.clock.advance(timedelta(hours=3))
             await h.deps.herald.dispatcher.tick()
             await h.settle(until=lambda: fake.channel_messages(ALERTS))

@@ -52,11 +52,11 @@ def write_csv(tmp_path: Path, *rows: str) -> Path:
 
 class TestPlanCommand:
     def test_json_contract(self, capsys: pytest.CaptureFixture[str]) -> None:
-        """--json prints slots, unscheduled and warnings with the contract's fields."""
+        """--json prints slots, unscheduled, warnings and captions with the contract's fields."""
         code, out, err = run(capsys, "plan", str(REQUEST), "--accounts", str(ACCOUNTS), "--json")
         assert code == 0 and err == ""
         data = json.loads(out)
-        assert set(data) == {"slots", "unscheduled", "warnings"}
+        assert set(data) == {"slots", "unscheduled", "warnings", "captions"}
         assert len(data["slots"]) > 100
         assert set(data["slots"][0]) >= SLOT_KEYS
         assert data["slots"][0]["scheduled_at"].endswith("Z")
