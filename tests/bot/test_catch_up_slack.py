@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot import ids
+from bot.slack import ids
 from engine.catch_up import HELD_PAST_WINDOW
 from engine.models import SlotStatus
 from tests.bot.conftest import CHANNEL, Harness

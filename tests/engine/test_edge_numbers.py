@@ -162,7 +162,7 @@ class TestRequestBounds:
 class TestDeepJson:
     def test_a_deeply_nested_request_file_is_a_clear_error(self, tmp_path: Path) -> None:
         """`herald plan` reading a 100 000-deep JSON array says so in one line."""
-        from bot.plan_cli import load_request_file
+        from bot.cli.plan import load_request_file
 
         path = tmp_path / "deep.json"
         path.write_text("[" * 100_000 + "]" * 100_000)
