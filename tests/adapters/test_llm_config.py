@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -14,9 +15,24 @@ from engine.adapters.litellm_client import UNPRICED_USD_PER_1K, LiteLLMClient, b
 from engine.clock import ManualClock
 from engine.errors import LLMConfigurationError
 from engine.fusion import SuggestionAnswer
-from engine.llm_gateway import LLMGateway, RetryPolicy
+from engine.llm_gateway import LLMGateway, RetryPolicy, make_call
 from tests.adapters.fake_llm_servers import FakeLLMServer, error, reply
-from tests.adapters.test_litellm_client import CALL, PLATFORMS, suggestion
+
+CALL = make_call("Advise.", {"platforms": ["tiktok"]}, SuggestionAnswer)
+PLATFORMS = ["tiktok", "youtube", "instagram"]
+
+
+def suggestion(order: list[str]) -> dict[str, Any]:
+    """A valid SuggestionAnswer body."""
+    peaks = {"tiktok": [10, 14, 18, 20], "youtube": [12, 18], "instagram": [9, 12, 17, 21]}
+    return {
+        "platform_order": order,
+        "order_confidence": 0.85,
+        "platforms": [
+            {"platform": p, "peak_hours": h, "confidence": 0.8, "risk_notes": []}
+            for p, h in peaks.items()
+        ],
+    }
 
 
 @dataclass

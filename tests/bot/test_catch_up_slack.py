@@ -8,7 +8,7 @@ from bot.slack import ids
 from engine.catch_up import HELD_PAST_WINDOW
 from engine.models import SlotStatus
 from tests.bot.conftest import CHANNEL, Harness
-from tests.bot.test_events import run_spring
+from tests.bot.support import run_spring
 
 
 class TestCatchUpQuestion:

@@ -7,13 +7,21 @@ import contextlib
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import BaseModel, Field
 
 from engine.clock import ManualClock
 from engine.errors import LLMBudgetExceeded
 from engine.llm_gateway import LLMGateway, RetryPolicy, make_call, usd
 from engine.ports import LLMCall
 from tests.engine.fake_llm import ScriptedClient
-from tests.engine.test_llm_gateway import GOOD, Pick
+
+
+class Pick(BaseModel):
+    choice: str = Field(min_length=1)
+    score: float = Field(ge=0, le=1)
+
+
+GOOD = {"choice": "a", "score": 0.9}
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 CALL = make_call("Pick one.", {"options": ["a", "b"]}, Pick)
@@ -91,21 +99,19 @@ class TestPlanSaysWhatWasSkipped:
         from datetime import timedelta
 
         from engine.advisor import Advisor
+        from engine.models import Actor, Role
         from engine.service import DistributionService
-        from tests.engine.execution_support import RecordingNotifier, memory_repository
-        from tests.engine.test_plan_captions import (
-            OPERATOR,
+        from tests.engine.execution_support import (
             T0,
-            RoutedClient,
-            accounts,
-            french,
-            good_variants,
-            request,
+            RecordingNotifier,
+            make_accounts,
+            make_request,
+            memory_repository,
         )
 
         repository = memory_repository()
         clock = ManualClock(T0 - timedelta(hours=1))
-        client = RoutedClient("gpt", {"VariantSet": good_variants, "TranslationAnswer": french})
+        client = ScriptedClient("gpt", ["{}"] * 20, cost=0.001)  # answers that do not validate
         gateway = LLMGateway(
             [client], clock, retry=RetryPolicy(attempts=1), deadline_s=5, budget_usd=0.0015
         )
@@ -113,9 +119,10 @@ class TestPlanSaysWhatWasSkipped:
             repository, clock, RecordingNotifier(), advisor=Advisor(gateway)
         )
         async with repository.unit_of_work() as uow:
-            await uow.upsert_accounts(accounts())
-        d = await service.create(OPERATOR, request())
-        view = await service.plan(OPERATOR, d.id)
+            await uow.upsert_accounts(make_accounts(3))
+        operator = Actor("U_OPS", Role.OPERATOR, "ops")
+        d = await service.create(operator, make_request())
+        view = await service.plan(operator, d.id)
         assert gateway.spent(d.id) <= 0.0015 + 0.001 + 1e-9
         skipped = [w for w in view.warnings if w.startswith("model budget spent")]
         assert skipped and "VariantSet" in skipped[0]
