@@ -250,8 +250,6 @@ class SlackNotifier:
             self._schedule_status(dist_id)
         if event.kind in REPLY_EVENTS:
             await self._reply(dist_id, text=build_event_reply(event))
-        if event.kind == EventKind.DISTRIBUTION_RESPACED:
-            await self._reply(dist_id, text=f":hourglass: {catch_up_text(event)}")
         if event.kind == EventKind.DISTRIBUTION_CATCH_UP_HELD:
             blocks = build_catch_up_question(event)
             await self._reply(dist_id, text=catch_up_text(event), blocks=blocks)

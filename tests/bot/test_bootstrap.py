@@ -114,6 +114,9 @@ class TestBoundedState:
         dist_id = await run_spring(h)
         await h.run_until_done()
         await h.settle()
+        # The last status edit waits for the status interval on the injected clock.
+        h.clock.advance(timedelta(minutes=1))
+        await h.settle()
         assert (await h.service.resolve(dist_id)).status == DistributionStatus.COMPLETED
         assert h.deps.herald.dispatcher.tracked() == 0
         assert h.notifier.tracked() == 0

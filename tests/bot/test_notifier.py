@@ -40,6 +40,15 @@ class TestStatusLine:
             # Measured on the injected clock: wall time alone never lets an edit through.
             h.notifier.status_interval = 30.0
             before = fake.count("chat.update")
+            # A plan without gaps, so its late posts may go out in one burst (catch-up
+            # spacing keeps gaps only where the plan has them).
+            spring = await h.service.resolve("spring")
+            async with h.deps.herald.repository.unit_of_work() as uow:
+                d = await uow.get_distribution(spring.id)
+                d.request = d.request.model_copy(
+                    update={"min_gap_minutes": 0.0, "duplicate_gap_minutes": 0.0}
+                )
+                await uow.save_distribution(d)
             h.clock.advance(timedelta(hours=12))  # every slot is due: one burst
             for _ in range(20):
                 await h.deps.herald.dispatcher.tick()
