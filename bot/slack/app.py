@@ -122,11 +122,27 @@ def create_app(
         name="herald",
     )
     app._herald_deps = deps  # type: ignore[attr-defined]  # for serve, tests and the bench
+    _use_safe_verifier(app, signing)
     _install_middleware(app, deps)
     for surface in (commands, actions, views, events, home):
         surface.register(app)
     app.error(report_error)
     return app
+
+
+def _use_safe_verifier(app: AsyncApp, signing: str) -> None:
+    """Bolt's own check (second line after serve's gate) must never raise on bad headers:
+    its error would reach `report_error` with the unverified body's response_url."""
+    from slack_bolt.middleware.request_verification.async_request_verification import (
+        AsyncRequestVerification,
+    )
+
+    from bot.slack.signing import SafeRequestVerification
+
+    chain = getattr(app, "_async_middleware_list", [])
+    for index, middleware in enumerate(chain):
+        if isinstance(middleware, AsyncRequestVerification) and signing:
+            chain[index] = SafeRequestVerification(signing)
 
 
 def build_intent_parser(herald: Herald) -> IntentParser:
