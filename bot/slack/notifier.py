@@ -154,6 +154,12 @@ class SlackNotifier:
     async def notify(self, event: Event) -> None:
         """Queue `event` for rendering; returns at once and never raises."""
         try:
+            # Before anyone can ask again: `/herald status` right after a pause says PAUSED.
+            # Slot events only move counts, which the cache may keep for its few seconds.
+            if event.distribution_id is not None and not event.kind.startswith("slot."):
+                self.reads.invalidate(event.distribution_id)
+            if event.kind.startswith("account"):
+                self.reads.invalidate_accounts()
             if self._queue is None:
                 self._queue = asyncio.Queue()
             self._queue.put_nowait(event)
