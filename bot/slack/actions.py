@@ -7,6 +7,7 @@ clicker's role, so an unauthorized click changes nothing and gets an ephemeral a
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -37,7 +38,7 @@ def register(app: AsyncApp) -> None:
     app.action(ids.CONTINUE)(guarded(on_continue))
     app.action(ids.INTENT_CONFIRM)(guarded(on_intent_confirm))
     app.action(ids.INTENT_CANCEL)(guarded(on_intent_cancel))
-    app.action(ids.CHOOSE_DISTRIBUTION)(guarded(on_choose))
+    app.action(re.compile(ids.CHOOSE_PATTERN))(guarded(on_choose))
     app.action(ids.HOME_REFRESH)(guarded(on_home_refresh))
     app.action(ids.HOME_OPEN_CREATE)(guarded(on_home_create))
 

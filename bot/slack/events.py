@@ -14,7 +14,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import ids
-from bot.slack.blocks.common import actions, button, context, escape, section
+from bot.slack.blocks.common import actions, button, clip, context, escape, section
 from bot.slack.blocks.reports import build_help, build_list, build_status
 from bot.slack.context import BotDeps, deps_of
 from bot.slack.failures import guarded
@@ -108,7 +108,8 @@ async def answer_text(
 
 def propose(intent: Intent, dist: Distribution, user: str) -> tuple[str, list[Any]]:
     """The message that shows what a state-changing intent will do, with Confirm / Cancel."""
-    args = dict(intent.args)
+    # Clipped: the Confirm button carries them, and a button value holds 2 000 characters.
+    args = {k: clip(str(v), 300) for k, v in list(intent.args.items())[:10]}
     if intent.action in NEEDS_REASON and "reason" not in args:
         args["reason"] = f"requested in chat by {user}"
     if intent.action == "approve":

@@ -26,7 +26,7 @@ from engine.models import Account, Distribution, Event
 
 def build_help(topic: str | None = None) -> list[Block]:
     """`/herald help` (all commands) or `/herald <command> help` (one, with an example)."""
-    if topic:
+    if topic and topic in COMMANDS:
         usage, text = COMMANDS[topic]
         example = _EXAMPLES.get(topic)
         blocks = [section(f"*`/herald {usage}`*\n{text}")]
@@ -161,14 +161,17 @@ def _short(value: Any) -> str:
 def build_choice(
     command: str, candidates: Sequence[tuple[str, str]], rest: str | None
 ) -> list[Block]:
-    """Ambiguous name: one button per candidate, each re-running the command on it."""
+    """Ambiguous name: one button per candidate, each re-running the command on it.
+    Each button needs its own action_id (Slack refuses a message with two alike); the
+    rest of the command rides along, clipped so the value stays under Slack's 2 000."""
+    rest = clip(rest or "", 1000)
     buttons = [
         button(
             clip(f"{name} ({id_})", 75),
-            ids.CHOOSE_DISTRIBUTION,
+            f"{ids.CHOOSE_DISTRIBUTION}.{n}",
             {"d": id_, "c": command, "r": rest or ""},
         )
-        for id_, name in candidates[:5]
+        for n, (id_, name) in enumerate(candidates[:5])
     ]
     return [
         section(f"Several distributions match. Which one should I *{command}*?"),
