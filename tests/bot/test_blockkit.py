@@ -90,6 +90,14 @@ CASES: dict[str, list[tuple[str, Callable[[], Any]]]] = {
             lambda: alerts.build_risk_alert(event("distribution.halted", reason=LONG), dist()),
         ),
     ],
+    "alerts.build_account_alert": [
+        ("one", lambda: alerts.build_account_alert("account.rate_limited", dist(), ["@tiktok1"])),
+        (
+            "many",
+            lambda: alerts.build_account_alert("account.suspended", dist(LONG), [LONG] * 5000),
+        ),
+        ("no run", lambda: alerts.build_account_alert("account.other", None, ["x"])),
+    ],
     "alerts.build_alert_decided": [
         ("long", lambda: alerts.build_alert_decided(LONG, "Halted", "U_BOSS")),
     ],
