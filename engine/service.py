@@ -93,6 +93,22 @@ class DistributionService(DistributionReads):
 
     # ------------------------------------------------------------------ create / plan
 
+    def check_create(
+        self,
+        actor: Actor,
+        request: DistributionRequest,
+        *,
+        safety_mode: SafetyMode | None = None,
+    ) -> SafetyMode:
+        """Raise what `create` would (NotAllowed, InvalidInput), changing nothing: adapters
+        call it before they show anything in public. Returns the safety mode to use."""
+        require_role(actor, Role.OPERATOR, "create a distribution")
+        mode = safety_mode or self.config.default_safety_mode
+        self._check_mode(mode)
+        for platform in request.platforms:
+            self._platforms[platform]  # raises InvalidInput naming the unknown platform
+        return mode
+
     async def create(
         self,
         actor: Actor,
@@ -102,11 +118,7 @@ class DistributionService(DistributionReads):
         safety_mode: SafetyMode | None = None,
     ) -> Distribution:
         """Store a new DRAFT distribution for `request`."""
-        require_role(actor, Role.OPERATOR, "create a distribution")
-        mode = safety_mode or self.config.default_safety_mode
-        self._check_mode(mode)
-        for platform in request.platforms:
-            self._platforms[platform]  # raises InvalidInput naming the unknown platform
+        mode = self.check_create(actor, request, safety_mode=safety_mode)
         now = self._clock.now()
         distribution = Distribution(
             id=new_id("d"),
