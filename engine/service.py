@@ -194,6 +194,8 @@ class DistributionService(DistributionReads):
             if variants:
                 advice["caption_variants"] = variants
         slots = [slot_from_plan(d.id, i, p, by_id) for i, p in enumerate(planned)]
+        # Planning simulates: an approver only ever sees (and approves) a simulated plan.
+        report = self._simulation_report(slots, accounts, d, len(result.unscheduled))
         now = self._clock.now()
         async with self._write() as change:
             uow = change.uow
@@ -203,7 +205,7 @@ class DistributionService(DistributionReads):
             await uow.replace_slots(d.id, slots)
             before = current.status
             current.status, current.updated_at = target, now
-            current.warnings, current.simulation = [*warnings, *result.warnings], None
+            current.warnings, current.simulation = [*warnings, *result.warnings], report
             current.advice = advice
             d = await uow.save_distribution(current)
             event = distribution_event(
@@ -259,6 +261,23 @@ class DistributionService(DistributionReads):
         }
         return self._platforms.with_overrides(overrides) if overrides else self._platforms
 
+    def _simulation_report(
+        self, slots: Sequence[Slot], accounts: Sequence[Any], d: Distribution, unscheduled: int
+    ) -> dict[str, Any]:
+        """The simulation of `slots` (pure): what `simulate` stores and planning stores too."""
+        report = simulate(
+            [planned_from_slot(s) for s in slots if s.status != SlotStatus.CANCELLED],
+            accounts,
+            request=d.request,
+            mode=d.safety_mode,
+            platforms=self._platforms,
+            unscheduled=unscheduled,
+        ).to_dict()
+        # Which publishers the plan posts through, and what the billed APIs cost (X).
+        live = [s for s in slots if s.status != SlotStatus.CANCELLED]
+        report.update(plan_costs(live, accounts, self._platforms, self.config.default_publisher))
+        return report
+
     async def simulate(self, actor: Actor, key: str) -> dict[str, Any]:
         """The simulation report of the stored plan, also stored on the distribution."""
         require_role(actor, Role.OPERATOR, "simulate a distribution")
@@ -273,19 +292,7 @@ class DistributionService(DistributionReads):
                 distribution_id=d.id, kind_prefix=EventKind.DISTRIBUTION_PLANNED, limit=1
             )
             unscheduled = int(planned_events[0].data.get("unscheduled", 0)) if planned_events else 0
-            report = simulate(
-                [planned_from_slot(s) for s in slots if s.status != SlotStatus.CANCELLED],
-                accounts,
-                request=d.request,
-                mode=d.safety_mode,
-                platforms=self._platforms,
-                unscheduled=unscheduled,
-            ).to_dict()
-            # Which publishers the plan posts through, and what the billed APIs cost (X).
-            live = [s for s in slots if s.status != SlotStatus.CANCELLED]
-            report.update(
-                plan_costs(live, accounts, self._platforms, self.config.default_publisher)
-            )
+            report = self._simulation_report(slots, accounts, d, unscheduled)
             d.simulation, d.updated_at = report, now
             d = await uow.save_distribution(d)
             event = distribution_event(
@@ -318,6 +325,11 @@ class DistributionService(DistributionReads):
                     "(set HERALD_ALLOW_SELF_APPROVAL=true to allow it)"
                 )
             approved = advance_distribution(d.status, "approve", what=describe(d))
+            if not d.simulation:
+                # Approval applies to the plan that was simulated (planning simulates).
+                raise NotAllowed(
+                    f"{d.name!r} has no simulation of its current plan; simulate it first"
+                )
             executing = advance_distribution(approved, "start", what=describe(d))
             before = d.status
             queued = await uow.set_slot_status(d.id, [SlotStatus.PLANNED], SlotStatus.QUEUED)
