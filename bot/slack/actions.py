@@ -64,9 +64,29 @@ async def _current(deps: BotDeps, value: dict[str, Any]) -> Distribution:
     return dist
 
 
+# What a plan in each state can no longer be decided because of (a click on its card).
+_NO_LONGER = {
+    DistributionStatus.CANCELLED: "was cancelled",
+    DistributionStatus.HALTED: "was halted",
+    DistributionStatus.REJECTED: "was rejected",
+    DistributionStatus.COMPLETED: "has finished",
+    DistributionStatus.APPROVED: "is already approved",
+    DistributionStatus.EXECUTING: "is already approved and running",
+    DistributionStatus.PAUSED: "is already approved (now paused)",
+}
+
+
 async def _stale(deps: BotDeps, distribution_id: str) -> None:
+    """Refuse a click on an out-of-date card, saying why: the plan's state when it can
+    no longer be decided (cancelled, halted, ...), else that the plan changed."""
     if deps.notifier is not None:
         await deps.notifier.refresh_card(distribution_id)
+    dist: Distribution = await deps.service.resolve(distribution_id)
+    gone = _NO_LONGER.get(dist.status)
+    if gone is not None:
+        raise ConcurrentModification(
+            f"*{dist.name}* {gone}; there is nothing to decide on this card any more."
+        )
     raise ConcurrentModification(
         "this plan changed since the card was shown; the card now shows the current plan. "
         "Look again, then decide."

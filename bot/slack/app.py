@@ -159,6 +159,16 @@ def deps_of_app(app: AsyncApp) -> BotDeps:
     return app._herald_deps  # type: ignore[attr-defined, no-any-return]
 
 
+def _remember_name(deps: BotDeps, body: dict[str, Any]) -> None:
+    """The name a (verified) request carries for its user, for refusals that name them."""
+    user = body.get("user")
+    if isinstance(user, dict):
+        name = user.get("name") or user.get("username")
+        deps.remember_name(str(user.get("id") or ""), str(name or ""))
+    elif body.get("user_id") and body.get("user_name"):
+        deps.remember_name(str(body["user_id"]), str(body["user_name"]))
+
+
 class _SeenEvents:
     """A bounded in-process event-id log, used only when no outbox store is configured."""
 
@@ -181,6 +191,7 @@ def _install_middleware(app: AsyncApp, deps: BotDeps) -> None:
     @app.middleware
     async def inject(context: Any, body: dict[str, Any], next: Any) -> Any:
         context[DEPS] = deps
+        _remember_name(deps, body)
         kind = body.get("type") or ("command" if "command" in body else "unknown")
         deps.metrics.inc("herald_slack_requests_total", kind=str(kind))
         if kind == "event_callback" and body.get("event_id"):

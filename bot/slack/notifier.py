@@ -46,6 +46,7 @@ from engine.event_kinds import ENDING_KINDS, EventKind
 from engine.models import Distribution, DistributionStatus, Event
 from engine.ports import Clock
 from engine.queries import DistributionReads
+from engine.wording import platform_name, with_article
 
 log = logging.getLogger("herald.slack.notifier")
 
@@ -501,7 +502,9 @@ class SlackNotifier:
             attempts=int(data.get("attempts", 0) or 0),
             outcome_unknown=event.kind == EventKind.SLOT_OUTCOME_UNKNOWN,
         )
-        text = f"A {data.get('platform', '')} post on {event.account_id or 'an account'} failed"
+        platform = platform_name(str(data.get("platform") or "social"))
+        where = event.account_id or "an account"
+        text = f"{with_article(platform, capital=True)} post on {where} failed"
         await self._reply(event.distribution_id, text=text, blocks=blocks)
 
     async def _completion(self, distribution_id: str, event: Event) -> None:
@@ -544,7 +547,7 @@ class SlackNotifier:
         detail = ", ".join(
             p
             for p in (
-                str(data.get("platform") or ""),
+                platform_name(str(data.get("platform") or "")),
                 f"until {data['until'][11:16]} UTC" if data.get("until") else "",
             )
             if p
