@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from bot import ids
 from engine.models import DistributionStatus
-from tests.bot.conftest import CHANNEL, OPERATOR, VIEWER, Harness, start_harness
+from tests.bot.conftest import ACCOUNTS_CSV, CHANNEL, OPERATOR, VIEWER, Harness, start_harness
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.test_events import run_spring
 from tests.bot.test_flow import create_and_plan
@@ -106,6 +106,17 @@ class TestNoLongEcho:
             assert "z" * 100 not in answer.lower(), (text[:20], len(answer))
             assert "zzz" in answer.lower(), answer  # an excerpt is still shown
             assert len(answer) < 2000
+
+    async def test_csv_rows_with_long_values_are_quoted_short(self, harness: Harness) -> None:
+        """A refused CSV row with a 5 000-character value is quoted as a short excerpt."""
+        h = harness
+        header = ACCOUNTS_CSV.splitlines()[0]
+        csv = f"{header}\nx-1,tiktok,@x,{'Q' * 5000},en,1,0.9,ACTIVE,,\n"
+        file = h.fake.add_file(csv.encode())
+        await h.driver.dm("import these", subtype="file_share", files=[file])
+        await h.settle(until=lambda: any("Imported" in m.text for m in h.fake.messages))
+        text = h.fake.messages[-1].all_text()
+        assert "refused" in text and "Q" * 100 not in text and "QQQ" in text, text[:500]
 
     async def test_mrkdwn_in_echoed_input_is_neutralised(self, harness: Harness) -> None:
         """Input like <!channel> in a refusal cannot ping a channel."""
