@@ -150,6 +150,7 @@ class SlackNotifier:
         self._pending_status: dict[str, asyncio.Task[None]] = {}
         self._failure_replies: dict[str, int] = {}
         self._in_flight = 0  # events queued or being rendered
+        self._status_running = 0  # status-line edits being sent
         self._status_locks: dict[str, asyncio.Lock] = {}
         # Who rejected, halted or cancelled (the engine keeps only approvers on the record).
         self._deciders: dict[str, str] = {}
@@ -184,7 +185,10 @@ class SlackNotifier:
         has been sent (tests)."""
         deadline = self.clock.monotonic() + timeout
         while self.clock.monotonic() < deadline:
-            pending = edits and any(not t.done() for t in self._pending_status.values())
+            pending = edits and (
+                self._status_running > 0
+                or any(not t.done() for t in self._pending_status.values())
+            )
             busy = self._in_flight > 0 or pending
             if not busy:
                 return
@@ -409,10 +413,13 @@ class SlackNotifier:
         # Mark before the call: events arriving during it schedule the next edit.
         self._last_status[distribution_id] = self.clock.monotonic()
         self._pending_status.pop(distribution_id, None)
+        self._status_running += 1  # no longer pending, not yet sent: `idle` waits for it
         try:
             await self._update_status(distribution_id)
         except Exception:
             log.exception("status update failed for %s", distribution_id)
+        finally:
+            self._status_running -= 1
 
     async def _update_status(self, distribution_id: str) -> None:
         # One edit at a time per distribution: two concurrent first edits would post twice.
