@@ -22,6 +22,7 @@ from bot.slack.blocks.common import (
 from bot.slack.blocks.progress import build_status_line
 from bot.slack.grammar import COMMANDS
 from engine.models import Account, Distribution, Event
+from engine.wording import platform_name
 
 
 def build_help(topic: str | None = None) -> list[Block]:
@@ -127,7 +128,8 @@ def build_velocity(rules: Any, profile: Any = None) -> list[Block]:
     peaks = ", ".join(f"{h}:00" for h in rules.peak_hours)
     weekend = ", ".join(f"{h}:00" for h in rules.weekend_peak_hours)
     text = (
-        f"*{rules.name}*\n• at most *{rules.max_posts_per_day}* posts a day per account\n"
+        f"*{platform_name(rules.name)}*\n"
+        f"• at most *{rules.max_posts_per_day}* posts a day per account\n"
         f"• at least *{rules.min_gap}* between posts\n• peaks {peaks} (weekend {weekend})\n"
         f"• content {', '.join(rules.content_types)} · caption ≤ {rules.caption_limit} · "
         f"hashtags ≤ {rules.hashtag_limit} · platform risk {rules.risk:.2f}"
