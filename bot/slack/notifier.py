@@ -186,8 +186,7 @@ class SlackNotifier:
         deadline = self.clock.monotonic() + timeout
         while self.clock.monotonic() < deadline:
             pending = edits and (
-                self._status_running > 0
-                or any(not t.done() for t in self._pending_status.values())
+                self._status_running > 0 or any(not t.done() for t in self._pending_status.values())
             )
             busy = self._in_flight > 0 or pending
             if not busy:

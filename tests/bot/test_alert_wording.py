@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from tests.bot.conftest import ALERTS, start_harness
 from tests.bot.fake_slack import FakeSlack
-from tests.bot.test_events import run_spring
+from tests.bot.support import run_spring
 
 INTERNAL = re.compile(
     r"\{'|\"kind\"|account\.rate_limited|account\.suspended|risk\.alert|rate_limits\b"
@@ -46,9 +46,10 @@ class TestAlertWording:
 
     async def test_risk_alert_lists_anomalies_as_sentences(self, fake: FakeSlack) -> None:
         """A monitor alert's anomalies read as sentences with their level, not dicts."""
-        from bot.blocks.alerts import build_risk_alert
+        from bot.slack.blocks.alerts import build_risk_alert
         from engine.models import Event
-        from tests.bot.test_blocks import T0, distribution
+        from tests.bot.support import BLOCKS_T0 as T0
+        from tests.bot.support import sample_distribution as distribution
 
         event = Event(
             "e1",

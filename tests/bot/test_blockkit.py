@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from bot import ids
-from bot.blocks import alerts, home, modals, plan, progress, reports
-from bot.events import propose
-from bot.intents import Intent
+from bot.slack import ids
+from bot.slack.blocks import alerts, home, modals, plan, progress, reports
+from bot.slack.events import propose
+from bot.slack.intents import Intent
 from engine.models import (
     Account,
     AccountState,
@@ -26,7 +26,9 @@ from engine.service_support import StatusView
 from tests.bot.blockkit import BlockKitError, validate_blocks, validate_view
 from tests.bot.conftest import OPERATOR, Harness
 from tests.bot.fake_slack import Message
-from tests.bot.test_blocks import T0, distribution, slots
+from tests.bot.support import BLOCKS_T0 as T0
+from tests.bot.support import sample_distribution as distribution
+from tests.bot.support import slots
 
 LONG = "🌸 *Spring* <b>&" + "x" * 6000
 NAMES = ("spring", "s" * 200, "🌸" * 80, "<!channel> *bold* _it_ `code` &amp;")
@@ -290,7 +292,7 @@ def test_every_builder_has_cases() -> None:
                     continue  # text for a message, not blocks
                 found.add(f"{module.__name__.rsplit('.', 1)[-1]}.{name}")
     assert found - set(CASES) == set()
-    assert importlib.import_module("bot.events").propose is propose
+    assert importlib.import_module("bot.slack.events").propose is propose
 
 
 class TestValidator:

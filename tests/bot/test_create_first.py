@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from bot import ids
+from bot.slack import ids
 from tests.bot.conftest import OPERATOR, VIEWER, Harness
-from tests.bot.test_modals import FORM
+
+FORM = {
+    ids.F_NAME: "autumn",
+    ids.F_CAPTION: "Leaves are falling",
+    ids.F_PLATFORMS: "tiktok,instagram",
+    ids.F_START: "2026-12-01T12:00Z",
+    ids.F_WINDOW: "3h",
+}
 
 
 def nothing_public(h: Harness) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot import ids
+from bot.slack import ids
 from engine.errors import NotAllowed
 from tests.bot.conftest import APPROVER, OPERATOR, Harness
-from tests.bot.test_flow import create_and_plan
+from tests.bot.support import create_and_plan
 
 NOT_SIMULATED = "not simulated yet"
 

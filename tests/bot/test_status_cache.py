@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.models import DistributionStatus
 from tests.bot.conftest import APPROVER, OPERATOR, Harness, make_herald
-from tests.bot.test_events import run_spring
+from tests.bot.support import run_spring
 
 
 async def status_text(h: Harness, key: str = "spring") -> str:
@@ -41,9 +41,7 @@ class TestStatusAfterOwnWrites:
         h = harness
         dist_id = await run_spring(h)
         assert "EXECUTING" in await status_text(h)
-        other = make_herald(
-            h.deps.settings, clock=h.clock, notifier=None, repository=h.deps.herald.repository
-        )
+        other = make_herald(h.deps.settings, clock=h.clock, repository=h.deps.herald.repository)
         await other.service.pause(h.deps.actor(OPERATOR), dist_id, reason="from the CLI")
         assert (await h.service.resolve(dist_id)).status == DistributionStatus.PAUSED
         after = await status_text(h)

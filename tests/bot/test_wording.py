@@ -6,12 +6,11 @@ import json
 import re
 from datetime import timedelta
 
-from bot import ids
+from bot.slack import ids
 from engine.models import DistributionStatus
 from tests.bot.conftest import ACCOUNTS_CSV, CHANNEL, OPERATOR, VIEWER, Harness, start_harness
 from tests.bot.fake_slack import FakeSlack
-from tests.bot.test_events import run_spring
-from tests.bot.test_flow import create_and_plan
+from tests.bot.support import create_and_plan, run_spring
 
 BAD_ARTICLE = re.compile(
     r"\b[Aa] (operator|approver|instagram|Instagram|X)\b|\ban (viewer|TikTok)\b"
