@@ -198,7 +198,7 @@ class OutcomeWriter:
             assert result.error is not None
             decision = decide(slot, result.error, now, self._policy)
             kind = decision.kind
-            events += await self._apply_account_change(uow, decision, now)
+            events += await self._apply_account_change(uow, decision, now, slot.distribution_id)
             events += await self._apply_decision(
                 uow, slot, distribution, decision, before, now, report
             )
@@ -208,7 +208,11 @@ class OutcomeWriter:
         return events, kind
 
     async def _apply_account_change(
-        self, uow: UnitOfWork, decision: FallbackDecision, now: datetime
+        self,
+        uow: UnitOfWork,
+        decision: FallbackDecision,
+        now: datetime,
+        distribution_id: str | None = None,
     ) -> list[Event]:
         change = decision.account_change
         if change is None:
@@ -234,7 +238,11 @@ class OutcomeWriter:
             if change.state == AccountState.SUSPENDED
             else EventKind.ACCOUNT_RATE_LIMITED
         )
-        data: dict[str, object] = {"reason": decision.reason, "platform": account.platform}
+        data: dict[str, object] = {
+            "reason": decision.reason,
+            "platform": account.platform,
+            "handle": account.handle,
+        }
         if change.until:
             data["until"] = change.until.isoformat()
         return [
@@ -243,6 +251,8 @@ class OutcomeWriter:
                 now,
                 kind,
                 SYSTEM.id,
+                # The distribution whose post met it: its alerts are grouped per run.
+                distribution_id=distribution_id,
                 account_id=account.id,
                 before=before,
                 after={"state": str(updated.state)},

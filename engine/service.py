@@ -94,6 +94,22 @@ class DistributionService(DistributionReads):
 
     # ------------------------------------------------------------------ create / plan
 
+    def check_create(
+        self,
+        actor: Actor,
+        request: DistributionRequest,
+        *,
+        safety_mode: SafetyMode | None = None,
+    ) -> SafetyMode:
+        """Raise what `create` would (NotAllowed, InvalidInput), changing nothing: adapters
+        call it before they show anything in public. Returns the safety mode to use."""
+        require_role(actor, Role.OPERATOR, "create a distribution")
+        mode = safety_mode or self.config.default_safety_mode
+        self._check_mode(mode)
+        for platform in request.platforms:
+            self._platforms[platform]  # raises InvalidInput naming the unknown platform
+        return mode
+
     async def create(
         self,
         actor: Actor,
@@ -103,11 +119,7 @@ class DistributionService(DistributionReads):
         safety_mode: SafetyMode | None = None,
     ) -> Distribution:
         """Store a new DRAFT distribution for `request`."""
-        require_role(actor, Role.OPERATOR, "create a distribution")
-        mode = safety_mode or self.config.default_safety_mode
-        self._check_mode(mode)
-        for platform in request.platforms:
-            self._platforms[platform]  # raises InvalidInput naming the unknown platform
+        mode = self.check_create(actor, request, safety_mode=safety_mode)
         now = self._clock.now()
         distribution = Distribution(
             id=new_id("d"),
@@ -190,6 +202,8 @@ class DistributionService(DistributionReads):
                 warnings.append(
                     f"model budget spent: these steps used the built-in advisor: {counts}"
                 )
+        # Planning simulates: an approver only ever sees (and approves) a simulated plan.
+        report = self._simulation_report(slots, accounts, d, len(result.unscheduled))
         now = self._clock.now()
         async with self._write() as change:
             uow = change.uow
@@ -199,7 +213,7 @@ class DistributionService(DistributionReads):
             await uow.replace_slots(d.id, slots)
             before = current.status
             current.status, current.updated_at = target, now
-            current.warnings, current.simulation = [*warnings, *result.warnings], None
+            current.warnings, current.simulation = [*warnings, *result.warnings], report
             current.advice = advice
             d = await uow.save_distribution(current)
             event = distribution_event(
@@ -255,6 +269,23 @@ class DistributionService(DistributionReads):
         }
         return self._platforms.with_overrides(overrides) if overrides else self._platforms
 
+    def _simulation_report(
+        self, slots: Sequence[Slot], accounts: Sequence[Any], d: Distribution, unscheduled: int
+    ) -> dict[str, Any]:
+        """The simulation of `slots` (pure): what `simulate` stores and planning stores too."""
+        report = simulate(
+            [planned_from_slot(s) for s in slots if s.status != SlotStatus.CANCELLED],
+            accounts,
+            request=d.request,
+            mode=d.safety_mode,
+            platforms=self._platforms,
+            unscheduled=unscheduled,
+        ).to_dict()
+        # Which publishers the plan posts through, and what the billed APIs cost (X).
+        live = [s for s in slots if s.status != SlotStatus.CANCELLED]
+        report.update(plan_costs(live, accounts, self._platforms, self.config.default_publisher))
+        return report
+
     async def simulate(self, actor: Actor, key: str) -> dict[str, Any]:
         """The simulation report of the stored plan, also stored on the distribution."""
         require_role(actor, Role.OPERATOR, "simulate a distribution")
@@ -269,19 +300,7 @@ class DistributionService(DistributionReads):
                 distribution_id=d.id, kind_prefix=EventKind.DISTRIBUTION_PLANNED, limit=1
             )
             unscheduled = int(planned_events[0].data.get("unscheduled", 0)) if planned_events else 0
-            report = simulate(
-                [planned_from_slot(s) for s in slots if s.status != SlotStatus.CANCELLED],
-                accounts,
-                request=d.request,
-                mode=d.safety_mode,
-                platforms=self._platforms,
-                unscheduled=unscheduled,
-            ).to_dict()
-            # Which publishers the plan posts through, and what the billed APIs cost (X).
-            live = [s for s in slots if s.status != SlotStatus.CANCELLED]
-            report.update(
-                plan_costs(live, accounts, self._platforms, self.config.default_publisher)
-            )
+            report = self._simulation_report(slots, accounts, d, unscheduled)
             d.simulation, d.updated_at = report, now
             d = await uow.save_distribution(d)
             event = distribution_event(
@@ -314,6 +333,11 @@ class DistributionService(DistributionReads):
                     "(set HERALD_ALLOW_SELF_APPROVAL=true to allow it)"
                 )
             approved = advance_distribution(d.status, "approve", what=describe(d))
+            if not d.simulation:
+                # Approval applies to the plan that was simulated (planning simulates).
+                raise NotAllowed(
+                    f"{d.name!r} has no simulation of its current plan; simulate it first"
+                )
             executing = advance_distribution(approved, "start", what=describe(d))
             before = d.status
             queued = await uow.set_slot_status(d.id, [SlotStatus.PLANNED], SlotStatus.QUEUED)

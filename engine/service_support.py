@@ -24,6 +24,7 @@ from engine.models import (
     new_id,
 )
 from engine.ports import UnitOfWork
+from engine.wording import with_article
 
 _RANK = {Role.VIEWER: 0, Role.OPERATOR: 1, Role.APPROVER: 2}
 
@@ -89,7 +90,8 @@ def require_role(actor: Actor, role: Role, doing: str) -> None:
     """Raise NotAllowed unless `actor` has at least `role` (viewer < operator < approver)."""
     if _RANK[actor.role] < _RANK[role]:
         raise NotAllowed(
-            f"{actor.display or actor.id} is a {actor.role} and cannot {doing} (needs {role})"
+            f"{actor.display or actor.id} is {with_article(str(actor.role))} and cannot "
+            f"{doing} (needs {role})"
         )
 
 

@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import math
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from engine.event_kinds import EventKind
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 DEFAULT_FAILURES = "rate_limit=0.03,suspension=0.02,network=0.04,unknown=0.01"
 DEMO_SECONDS = 30.0
+MAX_SPEED = 1_000_000.0
 # Per platform: slots planned there, slots moved there from a suspended account, and
 # what happened (a slot moved away counts as redistributed on its original platform).
 REPORT_COLUMNS = (
@@ -42,8 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser, name: str = "demo") -> None:
     parser.add_argument("--seed", type=int, default=7, help="simulated publisher seed (7)")
     parser.add_argument(
         "--speed",
-        type=float,
-        help="clock speed-up (default: the request's window takes about 30 s)",
+        type=_positive("--speed", MAX_SPEED),
+        help="clock speed-up, > 0 (default: the request's window takes about 30 s)",
     )
     parser.add_argument("--json", action="store_true", help="print the final report as JSON")
     parser.add_argument(
@@ -65,16 +67,42 @@ def add_arguments(parser: argparse.ArgumentParser, name: str = "demo") -> None:
     )
     parser.add_argument("--ledger", type=Path, help="append every publish call to this JSONL file")
     parser.add_argument(
-        "--timeout", type=float, default=300.0, help="give up after this many wall seconds"
+        "--timeout",
+        type=_positive("--timeout", 86_400.0),
+        default=300.0,
+        help="give up after this many wall seconds (300)",
     )
 
 
+def _positive(option: str, largest: float) -> Any:
+    """An argparse type: a finite number in (0, largest]; anything else exits 2, named."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{option} must be a number, not {text[:20]!r}"
+            ) from None
+        if not math.isfinite(value) or value <= 0 or value > largest:
+            raise argparse.ArgumentTypeError(
+                f"{option} must be more than 0 and at most {largest:g}, not {text[:20]}"
+            )
+        return value
+
+    return parse
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run the demo; 0 when the distribution completed."""
-    return asyncio.run(_demo(args))
+    """Run the demo; 0 when the distribution completed. Without `--db` its database lives
+    in a temporary folder that is removed afterwards, even after Ctrl-C or an error."""
+    if args.db is not None:
+        return asyncio.run(_demo(args, args.db))
+    with tempfile.TemporaryDirectory(prefix="herald-demo-", ignore_cleanup_errors=True) as tmp:
+        return asyncio.run(_demo(args, Path(tmp) / "herald.db", temporary=True))
 
 
-async def _demo(args: argparse.Namespace) -> int:
+async def _demo(args: argparse.Namespace, db: Path, *, temporary: bool = False) -> int:
     from rich.console import Console
 
     from bot.bootstrap import build_herald
@@ -88,7 +116,6 @@ async def _demo(args: argparse.Namespace) -> int:
     if not console.is_terminal:
         # Piped or logged output: rich would assume 80 columns and cut the report's headers.
         console = Console(stderr=args.json, width=120)
-    db = args.db or Path(tempfile.mkdtemp(prefix="herald-demo-")) / "herald.db"
     url = f"sqlite+aiosqlite:///{db}"
 
     try:
@@ -120,28 +147,43 @@ async def _demo(args: argparse.Namespace) -> int:
     operator = Actor("demo-operator", Role.OPERATOR, "Demo operator")
     approver = Actor("demo-approver", Role.APPROVER, "Demo approver")
     service = herald.service
+    where = "a temporary database, removed at the end" if temporary else str(db)
     try:
         imported = await service.import_accounts(operator, csv_text)
         distribution = await service.create(operator, request)
         view = await service.plan(operator, distribution.id)
         simulation = await service.simulate(operator, distribution.id)
+        verdict = str(simulation.get("recommended_action"))
+        if verdict == "ABORT" or not view.slots:
+            # An approver would not approve this: neither does the demo.
+            reasons = "; ".join(str(r) for r in simulation.get("reasons") or []) or "no slots"
+            print(
+                f"herald demo: the simulation says {verdict} "
+                f"({imported.imported} accounts imported, {len(view.slots)} slots planned): "
+                f"{reasons}. Nothing was approved or published.",
+                file=sys.stderr,
+            )
+            return 1
         await service.approve(approver, distribution.id, note="approved by the demo")
         console.print(
             f"[bold]Herald demo[/]: {imported.imported} accounts, {len(view.slots)} slots planned "
             f"over {spread_hours:g} h on {', '.join(request.platforms)} "
             f"({len(view.unscheduled)} left out); simulation says "
-            f"[bold]{simulation.get('recommended_action')}[/]; approved by {approver.display}; "
-            f"running at {speed:g}x ({db})"
+            f"[bold]{verdict}[/]; approved by {approver.display}; "
+            f"running at {speed:g}x ({where})"
         )
+        console.print(_failures_line(args.failures))
         started = time.monotonic()
         clock.resume()
         await herald.start()
-        resumed = await _watch(herald, distribution.id, approver, console, args.timeout)
+        resumed = await _watch(
+            herald, distribution.id, approver, console, args.timeout, planned=len(view.slots)
+        )
         wall = time.monotonic() - started
         await herald.stop()
         report = await _report(herald, distribution.id, speed, wall, resumed)
         report.update(
-            database=str(db),
+            database=where,
             ledger=str(args.ledger) if args.ledger else None,
             seed=args.seed,
             simulation=simulation,
@@ -152,14 +194,50 @@ async def _demo(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2, default=str))
     else:
         _print_report(console, report)
-    return 0 if report["status"] == DistributionStatus.COMPLETED else 1
+    if report["status"] == DistributionStatus.COMPLETED:
+        return 0
+    done = sum(report["totals"].get(k, 0) for k in ("published", "failed", "unknown"))
+    print(
+        f"herald demo: gave up after --timeout {args.timeout:g} s of wall time, "
+        f"{done} of {report['totals'].get('planned', 0)} planned posts done; the run is "
+        f"{report['status']}. Try a larger --timeout or --speed.",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _failures_line(failures: str) -> str:
+    """Says that the failures the demo injects are simulated, and which."""
+    from dataclasses import fields
+
+    from engine.simulated_publisher import FailureRates
+
+    rates = FailureRates.parse(failures)
+    shown = [
+        f"{f.name.replace('_', ' ')} {getattr(rates, f.name):.0%}"
+        for f in fields(rates)
+        if getattr(rates, f.name) > 0
+    ]
+    if not shown:
+        return "No failures are injected (--failures is empty)."
+    return (
+        "[yellow]Simulated failures[/] are injected so retries and redistributions show "
+        f"(nothing real is posted or fails): {', '.join(shown)}"
+    )
 
 
 async def _watch(
-    herald: Any, distribution_id: str, approver: Any, console: Any, timeout: float
+    herald: Any,
+    distribution_id: str,
+    approver: Any,
+    console: Any,
+    timeout: float,
+    *,
+    planned: int,
 ) -> int:
     """Show progress until the run finishes; resume it after a risk auto-pause. Returns
-    how many times it was resumed."""
+    how many times it was resumed. The bar counts the planned posts: a post moved to
+    another account is done when its replacement is (so it ends at planned/planned)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from engine.models import DistributionStatus
@@ -187,7 +265,10 @@ async def _watch(
                 f"published {status.published}  retrying {c.get('RETRY_SCHEDULED', 0)}  "
                 f"failed {status.failed}  clock {herald.clock.now():%H:%M}"
             )
-            progress.update(task, total=status.total, completed=status.done, detail=detail)
+            slots = await herald.service.progress(distribution_id)
+            moved_in = sum(1 for slot in slots if slot.redistributed_from is not None)
+            done = min(planned, max(0, status.done - moved_in))
+            progress.update(task, total=planned, completed=done, detail=detail)
             if status.distribution.status in finished:
                 break
             if status.distribution.status == DistributionStatus.PAUSED:

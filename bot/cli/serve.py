@@ -61,11 +61,19 @@ def build_web_app(bolt_app: AsyncApp, *, with_events: bool = True) -> web.Applic
     from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 
     from bot.slack.app import deps_of_app
+    from bot.slack.signing import headers_signed
 
     deps = deps_of_app(bolt_app)
+    secret = deps.settings.slack_signing_secret
+    signing_secret = secret.get_secret_value() if secret is not None else ""
 
     async def events(request: web.Request) -> web.Response:
         started = time.perf_counter()
+        # Verified before bolt parses anything: an unsigned body is never read, answered
+        # or used (its response_url could name any host).
+        if not headers_signed(signing_secret, request.headers, await request.read()):
+            deps.metrics.inc("herald_slack_unverified_requests_total")
+            return web.json_response({"error": "invalid request"}, status=401)
         bolt_response = await bolt_app.async_dispatch(await to_bolt_request(request))
         # process_before_response=False: bolt answers as soon as the listener acked.
         deps.metrics.observe("herald_slack_ack_seconds", time.perf_counter() - started)

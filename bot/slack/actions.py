@@ -7,6 +7,7 @@ clicker's role, so an unauthorized click changes nothing and gets an ephemeral a
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -38,7 +39,7 @@ def register(app: AsyncApp) -> None:
     app.action(ids.CONTINUE)(guarded(on_continue))
     app.action(ids.INTENT_CONFIRM)(guarded(on_intent_confirm))
     app.action(ids.INTENT_CANCEL)(guarded(on_intent_cancel))
-    app.action(ids.CHOOSE_DISTRIBUTION)(guarded(on_choose))
+    app.action(re.compile(ids.CHOOSE_PATTERN))(guarded(on_choose))
     app.action(ids.HOME_REFRESH)(guarded(on_home_refresh))
     app.action(ids.HOME_OPEN_CREATE)(guarded(on_home_create))
     for action_id in (ids.CATCH_UP_REPLAN, ids.CATCH_UP_PUBLISH, ids.CATCH_UP_SKIP):
@@ -66,9 +67,29 @@ async def _current(deps: BotDeps, value: dict[str, Any]) -> Distribution:
     return dist
 
 
+# What a plan in each state can no longer be decided because of (a click on its card).
+_NO_LONGER = {
+    DistributionStatus.CANCELLED: "was cancelled",
+    DistributionStatus.HALTED: "was halted",
+    DistributionStatus.REJECTED: "was rejected",
+    DistributionStatus.COMPLETED: "has finished",
+    DistributionStatus.APPROVED: "is already approved",
+    DistributionStatus.EXECUTING: "is already approved and running",
+    DistributionStatus.PAUSED: "is already approved (now paused)",
+}
+
+
 async def _stale(deps: BotDeps, distribution_id: str) -> None:
+    """Refuse a click on an out-of-date card, saying why: the plan's state when it can
+    no longer be decided (cancelled, halted, ...), else that the plan changed."""
     if deps.notifier is not None:
         await deps.notifier.refresh_card(distribution_id)
+    dist: Distribution = await deps.service.resolve(distribution_id)
+    gone = _NO_LONGER.get(dist.status)
+    if gone is not None:
+        raise ConcurrentModification(
+            f"*{dist.name}* {gone}; there is nothing to decide on this card any more."
+        )
     raise ConcurrentModification(
         "this plan changed since the card was shown; the card now shows the current plan. "
         "Look again, then decide."

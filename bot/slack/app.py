@@ -122,11 +122,27 @@ def create_app(
         name="herald",
     )
     app._herald_deps = deps  # type: ignore[attr-defined]  # for serve, tests and the bench
+    _use_safe_verifier(app, signing)
     _install_middleware(app, deps)
     for surface in (commands, actions, views, events, home):
         surface.register(app)
     app.error(report_error)
     return app
+
+
+def _use_safe_verifier(app: AsyncApp, signing: str) -> None:
+    """Bolt's own check (second line after serve's gate) must never raise on bad headers:
+    its error would reach `report_error` with the unverified body's response_url."""
+    from slack_bolt.middleware.request_verification.async_request_verification import (
+        AsyncRequestVerification,
+    )
+
+    from bot.slack.signing import SafeRequestVerification
+
+    chain = getattr(app, "_async_middleware_list", [])
+    for index, middleware in enumerate(chain):
+        if isinstance(middleware, AsyncRequestVerification) and signing:
+            chain[index] = SafeRequestVerification(signing)
 
 
 def build_intent_parser(herald: Herald) -> IntentParser:
@@ -141,6 +157,16 @@ def build_intent_parser(herald: Herald) -> IntentParser:
 def deps_of_app(app: AsyncApp) -> BotDeps:
     """The BotDeps `create_app` built for `app`."""
     return app._herald_deps  # type: ignore[attr-defined, no-any-return]
+
+
+def _remember_name(deps: BotDeps, body: dict[str, Any]) -> None:
+    """The name a (verified) request carries for its user, for refusals that name them."""
+    user = body.get("user")
+    if isinstance(user, dict):
+        name = user.get("name") or user.get("username")
+        deps.remember_name(str(user.get("id") or ""), str(name or ""))
+    elif body.get("user_id") and body.get("user_name"):
+        deps.remember_name(str(body["user_id"]), str(body["user_name"]))
 
 
 class _SeenEvents:
@@ -165,6 +191,7 @@ def _install_middleware(app: AsyncApp, deps: BotDeps) -> None:
     @app.middleware
     async def inject(context: Any, body: dict[str, Any], next: Any) -> Any:
         context[DEPS] = deps
+        _remember_name(deps, body)
         kind = body.get("type") or ("command" if "command" in body else "unknown")
         deps.metrics.inc("herald_slack_requests_total", kind=str(kind))
         if kind == "event_callback" and body.get("event_id"):

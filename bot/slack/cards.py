@@ -25,9 +25,13 @@ async def create_with_card(
 ) -> Distribution:
     """Post a placeholder card in `channel`, create the draft with the card as its origin.
 
-    If the engine refuses the request the placeholder is deleted, so a refusal leaves
-    nothing behind.
+    Everything the engine would refuse is refused before anything is posted (the error
+    reaches only the caller); if the engine still refuses (a race), the placeholder is
+    deleted.
     """
+    check = getattr(deps.service, "check_create", None)
+    if check is not None:
+        check(actor, request)
     origin: dict[str, str] = {"channel": channel, "user": actor.id}
     posted: dict[str, Any] | None = None
     if deps.notifier is not None:

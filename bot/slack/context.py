@@ -17,6 +17,7 @@ from engine.models import Actor, Role
 from engine.ports import Clock
 from engine.service import DistributionService
 from engine.service_support import StatusView
+from engine.wording import with_article
 
 if TYPE_CHECKING:
     from bot.bootstrap import Herald
@@ -40,6 +41,7 @@ class BotDeps:
     metrics: Metrics = field(default_factory=Metrics)
     reads: StatusCache | None = None
     roles: RoleDirectory = field(init=False)
+    names: dict[str, str] = field(default_factory=dict)  # user id -> name Slack sent
 
     def __post_init__(self) -> None:
         self.roles = RoleDirectory(self.settings)
@@ -56,15 +58,29 @@ class BotDeps:
         return self.herald.service
 
     def actor(self, user_id: str, display: str = "") -> Actor:
-        """The engine actor for a Slack user, with the role the settings give them."""
-        return Actor(user_id, self.roles.role_of(user_id), display or user_id)
+        """The engine actor for a Slack user, with the role the settings give them. Its
+        display (in refusals) is the name Slack last sent for them, else a mention, which
+        Slack shows as their name: never the raw id."""
+        name = display or self.names.get(user_id) or f"<@{user_id}>"
+        return Actor(user_id, self.roles.role_of(user_id), name)
+
+    def remember_name(self, user_id: str, name: str) -> None:
+        """Keep the name a request carried for `user_id` (bounded: the oldest go first)."""
+        if not user_id or not name or len(name) > 80:
+            return
+        self.names.pop(user_id, None)
+        self.names[user_id] = name
+        if len(self.names) > 5000:
+            self.names.pop(next(iter(self.names)))
 
     def require(self, user_id: str, role: Role, doing: str) -> Actor:
         """The actor, or NotAllowed before anything is touched (the service checks again)."""
         actor = self.actor(user_id)
         order = [Role.VIEWER, Role.OPERATOR, Role.APPROVER]
         if order.index(actor.role) < order.index(role):
-            raise NotAllowed(f"only {role.value}s can {doing}; you are a {actor.role.value}")
+            raise NotAllowed(
+                f"only {role.value}s can {doing}; you are {with_article(actor.role.value)}"
+            )
         return actor
 
 

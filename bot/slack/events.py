@@ -14,10 +14,10 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import ids
-from bot.slack.blocks.common import actions, button, context, escape, section
+from bot.slack.blocks.common import actions, button, clip, context, escape, section
 from bot.slack.blocks.reports import build_help, build_list, build_status
 from bot.slack.context import BotDeps, deps_of
-from bot.slack.failures import guarded
+from bot.slack.failures import guarded, safe_excerpt
 from bot.slack.intents import NEEDS_REASON, Intent, describe, name_candidates
 from engine.errors import AmbiguousName, DistributionNotFound, InvalidInput
 from engine.models import Distribution, Role
@@ -108,9 +108,10 @@ async def answer_text(
 
 def propose(intent: Intent, dist: Distribution, user: str) -> tuple[str, list[Any]]:
     """The message that shows what a state-changing intent will do, with Confirm / Cancel."""
-    args = dict(intent.args)
+    # Clipped: the Confirm button carries them, and a button value holds 2 000 characters.
+    args = {k: clip(str(v), 300) for k, v in list(intent.args.items())[:10]}
     if intent.action in NEEDS_REASON and "reason" not in args:
-        args["reason"] = f"requested in chat by {user}"
+        args["reason"] = f"requested in chat by <@{user}>"
     if intent.action == "approve":
         args["v"] = str(dist.version)
     value = {"a": intent.action, "d": dist.id, "x": args}
@@ -161,9 +162,12 @@ async def import_csv(deps: BotDeps, client: AsyncWebClient, event: dict[str, Any
         raise InvalidInput(f"the CSV is larger than {MAX_CSV_BYTES // 1_000_000} MB")
     report = await deps.service.import_accounts(actor, data.decode("utf-8-sig"))
     errors = list(getattr(report, "errors", []) or [])
-    text = f"Imported *{report.imported}* accounts from {file.get('name', 'the CSV')}."
+    name = safe_excerpt(str(file.get("name") or "the CSV"), 100)
+    text = f"Imported *{report.imported}* accounts from {name}."
     if errors:
-        text += f" {len(errors)} rows were refused:\n" + "\n".join(f"• {e}" for e in errors[:10])
+        # A refused row quotes its values: shown as short, escaped excerpts.
+        shown = "\n".join(f"• {safe_excerpt(str(e), 300)}" for e in errors[:10])
+        text += f" {len(errors)} rows were refused:\n{shown}"
     await client.chat_postMessage(channel=str(event["channel"]), text=text, blocks=[section(text)])
 
 

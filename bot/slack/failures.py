@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import inspect
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.blocks.common import section
+from bot.slack.blocks.common import clip, escape, section
 from bot.slack.blocks.reports import build_choice
 from bot.slack.context import DEPS
 from bot.slack.grammar import parse_command
@@ -58,7 +59,7 @@ async def report_error(
 ) -> None:
     """The person who caused `error` sees a specific, ephemeral message; bugs are logged."""
     if isinstance(error, HeraldError):
-        text = f"⚠️ {error}"
+        text = f"⚠️ {safe_excerpt(str(error))}"
     else:
         log.error("unexpected error in a Slack listener", exc_info=error)
         text = "⚠️ Something went wrong on Herald's side; it is logged. Please try again."
@@ -73,6 +74,23 @@ async def report_error(
         await tell_user(client, body, text, blocks, respond=context.get("respond"))
     except Exception:
         log.exception("could not tell the user about %s", type(error).__name__)
+
+
+_LONG_WORD = re.compile(r"\S{61,}")
+_MENTION = re.compile(r"<[@#][A-Z0-9]{2,20}(?:\|[^<>\n]{0,80})?>")
+
+
+def safe_excerpt(text: str, limit: int = 600) -> str:
+    """`text` (which may quote what the user typed) fit to show back: a long word is cut
+    to a short excerpt with its length, and `<`, `>`, `&` are escaped, so echoed input
+    cannot ping (`<!channel>`) or link; user and channel mentions stay."""
+    text = _LONG_WORD.sub(lambda m: f"{m.group(0)[:40]}…({len(m.group(0)):,} characters)", text)
+    parts, last = [], 0
+    for mention in _MENTION.finditer(text):
+        parts += [escape(text[last : mention.start()]), mention.group(0)]
+        last = mention.end()
+    parts.append(escape(text[last:]))
+    return clip("".join(parts), limit)
 
 
 def _command_of(body: dict[str, Any]) -> tuple[str, str | None]:

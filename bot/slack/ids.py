@@ -31,7 +31,9 @@ INTENT_CANCEL = "herald.intent.cancel"
 INTENT_ACTIONS_BLOCK = "herald.intent.actions"
 
 # --- ambiguity: pick one of several distributions (value: {"d": id, "c": command})
+# Slack refuses two elements with one action_id in a message: each button gets `.{n}`.
 CHOOSE_DISTRIBUTION = "herald.choose"
+CHOOSE_PATTERN = r"^herald\.choose(\.\d+)?$"
 CHOOSE_BLOCK = "herald.choose.block"
 
 # --- App Home

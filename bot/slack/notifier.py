@@ -21,8 +21,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.metrics import Metrics
 from bot.settings import Settings
-from bot.slack.blocks.alerts import build_alert_parent, build_risk_alert
+from bot.slack.blocks.alerts import (
+    ACCOUNT_CAUSES,
+    build_account_alert,
+    build_alert_parent,
+    build_risk_alert,
+)
 from bot.slack.blocks.catch_up import build_catch_up_question, catch_up_text
+from bot.slack.blocks.common import clip
 from bot.slack.blocks.plan import build_plan_card, plan_card_text
 from bot.slack.blocks.progress import (
     build_completion_report,
@@ -41,6 +47,7 @@ from engine.event_kinds import ENDING_KINDS, EventKind
 from engine.models import Distribution, DistributionStatus, Event
 from engine.ports import Clock
 from engine.queries import DistributionReads
+from engine.wording import platform_name, with_article
 
 log = logging.getLogger("herald.slack.notifier")
 
@@ -137,10 +144,14 @@ class SlackNotifier:
         self._cards: dict[str, tuple[str, str]] = {}  # id -> (channel, ts) posted here
         self._status: dict[str, tuple[str, str]] = {}
         self._alerts: dict[str, tuple[str, str]] = {}
+        # "<distribution or 'accounts'>:<cause>" -> account id -> worded line, and its message
+        self._account_alerts: dict[str, dict[str, str]] = {}
+        self._account_alert_refs: dict[str, tuple[str, str]] = {}
         self._last_status: dict[str, float] = {}
         self._pending_status: dict[str, asyncio.Task[None]] = {}
         self._failure_replies: dict[str, int] = {}
         self._in_flight = 0  # events queued or being rendered
+        self._status_running = 0  # status-line edits being sent
         self._status_locks: dict[str, asyncio.Lock] = {}
         # Who rejected, halted or cancelled (the engine keeps only approvers on the record).
         self._deciders: dict[str, str] = {}
@@ -155,6 +166,12 @@ class SlackNotifier:
     async def notify(self, event: Event) -> None:
         """Queue `event` for rendering; returns at once and never raises."""
         try:
+            # Before anyone can ask again: `/herald status` right after a pause says PAUSED.
+            # Slot events only move counts, which the cache may keep for its few seconds.
+            if event.distribution_id is not None and not event.kind.startswith("slot."):
+                self.reads.invalidate(event.distribution_id)
+            if event.kind.startswith("account"):
+                self.reads.invalidate_accounts()
             if self._queue is None:
                 self._queue = asyncio.Queue()
             self._queue.put_nowait(event)
@@ -169,7 +186,9 @@ class SlackNotifier:
         has been sent (tests)."""
         deadline = self.clock.monotonic() + timeout
         while self.clock.monotonic() < deadline:
-            pending = edits and any(not t.done() for t in self._pending_status.values())
+            pending = edits and (
+                self._status_running > 0 or any(not t.done() for t in self._pending_status.values())
+            )
             busy = self._in_flight > 0 or pending
             if not busy:
                 return
@@ -397,10 +416,13 @@ class SlackNotifier:
         # Mark before the call: events arriving during it schedule the next edit.
         self._last_status[distribution_id] = self.clock.monotonic()
         self._pending_status.pop(distribution_id, None)
+        self._status_running += 1  # no longer pending, not yet sent: `idle` waits for it
         try:
             await self._update_status(distribution_id)
         except Exception:
             log.exception("status update failed for %s", distribution_id)
+        finally:
+            self._status_running -= 1
 
     async def _update_status(self, distribution_id: str) -> None:
         # One edit at a time per distribution: two concurrent first edits would post twice.
@@ -490,7 +512,9 @@ class SlackNotifier:
             attempts=int(data.get("attempts", 0) or 0),
             outcome_unknown=event.kind == EventKind.SLOT_OUTCOME_UNKNOWN,
         )
-        text = f"A {data.get('platform', '')} post on {event.account_id or 'an account'} failed"
+        platform = platform_name(str(data.get("platform") or "social"))
+        where = event.account_id or "an account"
+        text = f"{with_article(platform, capital=True)} post on {where} failed"
         await self._reply(event.distribution_id, text=text, blocks=blocks)
 
     async def _completion(self, distribution_id: str, event: Event) -> None:
@@ -500,11 +524,13 @@ class SlackNotifier:
 
     # --- alerts
     async def _alert(self, distribution_id: str, event: Event) -> None:
-        channel = self.settings.alerts_channel
         dist = await self._queries.resolve(distribution_id)
+        if event.kind in ACCOUNT_CAUSES:
+            await self._account_alert(event, dist)
+            return
+        channel = self.settings.alerts_channel
         blocks = build_risk_alert(event, dist)
-        reason = (event.data or {}).get("reason", event.kind)
-        text = f"Risk alert for {dist.name}: {reason}"
+        text = f"Risk alert for {dist.name}: {_words(event)}"
         if channel is None:
             # No alerts channel configured: the alert goes into the card's own thread.
             if event.kind != EventKind.DISTRIBUTION_HALTED:
@@ -523,11 +549,56 @@ class SlackNotifier:
             await self._keep_message_ref(self._alerts, f"alerts:{dist.id}", parent)
         await self.post(channel=parent[0], thread_ts=parent[1], text=text, blocks=blocks)
 
+    async def _account_alert(self, event: Event, dist: Distribution | None) -> None:
+        """Accounts of one run hitting one cause share one message, edited as more do
+        (it was a top-level post per account, named by the internal event kind)."""
+        data = event.data or {}
+        who = str(data.get("handle") or event.account_id or "an account")
+        detail = ", ".join(
+            p
+            for p in (
+                platform_name(str(data.get("platform") or "")),
+                f"until {data['until'][11:16]} UTC" if data.get("until") else "",
+            )
+            if p
+        )
+        key = f"{dist.id if dist else 'accounts'}:{event.kind}"
+        seen = self._account_alerts.setdefault(key, {})
+        seen[str(event.account_id or who)] = f"{who} ({detail})" if detail else who
+        blocks = build_account_alert(event.kind, dist, list(seen.values()))
+        _, words, _ = ACCOUNT_CAUSES[event.kind]
+        text = f"{len(seen)} account(s) {words}" + (
+            f" while publishing {dist.name}" if dist else ""
+        )
+        ref = self._account_alert_refs.get(key)
+        if ref is not None:
+            await self.call("chat.update", channel=ref[0], ts=ref[1], text=text, blocks=blocks)
+            return
+        channel = self.settings.alerts_channel
+        if channel is not None:
+            posted = await self.post(channel=channel, text=text, blocks=blocks)
+        elif dist is not None and (thread := self.card_ref(dist)) is not None:
+            posted = await self.post(
+                channel=thread[0], thread_ts=thread[1], text=text, blocks=blocks
+            )
+        else:
+            return
+        if posted and posted.get("ts"):
+            self._account_alert_refs[key] = (str(posted.get("channel", channel)), str(posted["ts"]))
+
     async def _general_alert(self, event: Event) -> None:
+        if event.kind in ACCOUNT_CAUSES:
+            await self._account_alert(event, None)
+            return
         channel = self.settings.alerts_channel
         if channel is None:
             return
-        reason = (event.data or {}).get("reason", "")
-        await self.post(
-            channel=channel, text=f"⚠️ {event.kind} `{event.account_id or ''}` {reason}".strip()
-        )
+        await self.post(channel=channel, text=f"⚠️ {_words(event)}")
+
+
+def _words(event: Event) -> str:
+    """What happened, for a notification's text: the engine's reason, not its event kind."""
+    reason = (event.data or {}).get("reason")
+    if reason:
+        return clip(str(reason), 300)
+    return event.kind.split(".", 1)[-1].replace("_", " ")

@@ -6,7 +6,10 @@ next due time and the late count): ~100 ms of event-loop CPU on a 10 000-slot ru
 
 - the counts (one GROUP BY through the Repository port) are read for every answer, and
   the next due time and late count come from a full read at most `full_every` s old;
-- answers are reused for `ttl` seconds, and concurrent askers share one read.
+- answers are reused for `ttl` seconds, and concurrent askers share one read;
+- a write never hides behind the cache: Herald's own writes `invalidate` (the notifier
+  hears every one), and a reused answer is checked against the distribution's version, so
+  a write by another process (the CLI, a replica) shows at once too.
 
 The Home tab's account summary (every account) is cached the same way, a little longer.
 """
@@ -52,7 +55,32 @@ class StatusCache:
         """The StatusView of `key` (id or name). Its counts are at most `ttl` seconds old
         (current with `fresh`); next due time and late count at most `full_every`."""
         ttl = 0.0 if fresh else self.ttl
+        cached = self._values.get(f"status:{key}")
+        if cached is not None and not fresh and not await self._current(cached[1]):
+            self.invalidate(cached[1].distribution.id)
         return await self._read(f"status:{key}", ttl, lambda: self._compose(key))
+
+    async def _current(self, view: Any) -> bool:
+        """Whether `view` still shows the distribution's latest saved version (one
+        single-row read; another process may have written since)."""
+        try:
+            dist = await self._service.resolve(view.distribution.id)
+        except Exception:  # gone or unreadable: the full read answers (or raises) properly
+            return False
+        return bool(dist.version == view.distribution.version)
+
+    def invalidate(self, distribution_id: str | None = None) -> None:
+        """Forget what is cached about `distribution_id` (under any key: id or name), or
+        about every distribution."""
+        for cache in (self._values, self._full):
+            for key, (_, value) in list(cache.items()):
+                dist = getattr(value, "distribution", None)
+                if dist is not None and distribution_id in (None, dist.id):
+                    cache.pop(key, None)
+
+    def invalidate_accounts(self) -> None:
+        """Forget the account summary (an account's state or health changed)."""
+        self._values.pop("accounts", None)
 
     async def accounts(self, *, fresh: bool = False) -> Any:
         """Every account (the Home tab's health summary), at most `accounts_ttl` seconds old."""

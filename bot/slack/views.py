@@ -67,13 +67,20 @@ async def on_create_submitted(
     """Validate the form, then create the draft and its card in the origin channel."""
     deps = deps_of(context)
     fields = create_fields_from_state(body["view"]["state"]["values"])
+    user = str(body["user"]["id"])
     try:
         request = request_from_fields(fields, now=deps.clock.now())
+        check = getattr(deps.service, "check_create", None)
+        if check is not None:
+            check(deps.actor(user), request)  # what the engine refuses, before any post
     except InvalidRequest as exc:
         await ack(response_action="errors", errors={_block_for(exc.field): exc.problem[:150]})
         return
+    except InvalidInput as exc:
+        block = ids.F_PLATFORMS if "platform" in str(exc) else ids.F_NAME
+        await ack(response_action="errors", errors={block: str(exc)[:150]})
+        return
     await ack()
-    user = str(body["user"]["id"])
     actor = deps.require(user, Role.OPERATOR, "create distributions")
     channel = str(_meta(body).get("c") or user)
     dist = await create_with_card(deps, client, actor, request, channel)

@@ -3,9 +3,9 @@
 An aiohttp app on 127.0.0.1 that speaks the Web API's wire format: form-encoded or JSON
 requests with a bearer token, `{"ok": ...}` answers, HTTP 429 with `Retry-After` when a
 test injects it. It keeps messages, threads, ephemerals, views and uploaded files so
-tests assert on what a user would see, and refuses what Slack refuses: more than 50 blocks
-(100 in views), section text over 3 000 characters, button values over 2 000, modal titles
-over 24, reused or unknown trigger ids.
+tests assert on what a user would see, and refuses what Slack refuses: blocks that break a
+Block Kit rule (tests/bot/blockkit.py: counts, lengths, duplicate action_ids, missing
+fields) with `invalid_blocks`, reused or unknown trigger ids.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
+
+from tests.bot.blockkit import MESSAGE_BLOCKS, BlockKitError, validate_blocks, validate_view
 
 BOT_USER = "UHERALD"
 BOT_ID = "BHERALD"
@@ -74,6 +76,7 @@ class FakeSlack:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # why blocks were refused, for asserts
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
     down: bool = False
     usergroups: dict[str, list[str]] = field(default_factory=dict)  # group id -> user ids
@@ -257,6 +260,8 @@ class FakeSlack:
         try:
             result = await handler(args)
         except SlackError as exc:
+            if exc.detail:
+                self.problems.append(f"{method}: {exc.detail}")
             return self._error(method, exc.error)
         return web.json_response({"ok": True, **result})
 
@@ -275,6 +280,7 @@ class FakeSlack:
             check_blocks(body.get("blocks"), limit=50)
         except SlackError as exc:
             self.rejected.append(("response_url", exc.error))
+            self.problems.append(f"response_url: {exc.detail}")
             return web.Response(status=400, text=exc.error)
         self.responses[rid].append(body)
         return web.Response(text="ok")
@@ -462,11 +468,12 @@ class FakeSlack:
 
 
 class SlackError(Exception):
-    """A Web API error answer (`ok: false`)."""
+    """A Web API error answer (`ok: false`); `detail` is what a test reads in `rejected`."""
 
-    def __init__(self, error: str) -> None:
+    def __init__(self, error: str, detail: str = "") -> None:
         self.error = error
-        super().__init__(error)
+        self.detail = detail
+        super().__init__(f"{error}: {detail}" if detail else error)
 
 
 def _require(args: dict[str, Any], name: str) -> str:
@@ -477,49 +484,16 @@ def _require(args: dict[str, Any], name: str) -> str:
 
 
 def check_blocks(blocks: Any, *, limit: int) -> None:
-    """Refuse blocks the way Slack does (`invalid_blocks`)."""
-    if blocks is None:
-        return
-    if not isinstance(blocks, list) or len(blocks) > limit:
-        raise SlackError("invalid_blocks")
-    block_ids: set[str] = set()
-    for block in blocks:
-        block_id = block.get("block_id")
-        if block_id is not None:
-            if block_id in block_ids or len(block_id) > 255:
-                raise SlackError("invalid_blocks")
-            block_ids.add(block_id)
-        kind = block.get("type")
-        if kind == "section":
-            text = (block.get("text") or {}).get("text", "")
-            if len(text) > 3000 or (not text and not block.get("fields")):
-                raise SlackError("invalid_blocks")
-            if any(len(f.get("text", "")) > 2000 for f in block.get("fields") or []):
-                raise SlackError("invalid_blocks")
-        elif kind == "header":
-            if len((block.get("text") or {}).get("text", "")) > 150:
-                raise SlackError("invalid_blocks")
-        elif kind == "actions":
-            elements = block.get("elements") or []
-            if not elements or len(elements) > 25:
-                raise SlackError("invalid_blocks")
-            for el in elements:
-                if (
-                    len(str(el.get("value", ""))) > 2000
-                    or len(el.get("text", {}).get("text", "")) > 75
-                ):
-                    raise SlackError("invalid_blocks")
-                if not el.get("action_id"):
-                    raise SlackError("invalid_blocks")
-        elif kind == "context" and (not block.get("elements") or len(block["elements"]) > 10):
-            raise SlackError("invalid_blocks")
+    """Refuse blocks the way Slack does (`invalid_blocks`), by tests/bot/blockkit.py's rules."""
+    try:
+        validate_blocks(blocks, limit=limit, in_view=limit > MESSAGE_BLOCKS)
+    except BlockKitError as exc:
+        raise SlackError("invalid_blocks", str(exc)) from None
 
 
 def check_view(view: dict[str, Any]) -> None:
-    if view.get("type") not in {"modal", "home"}:
-        raise SlackError("invalid_arguments")
-    if len((view.get("title") or {}).get("text", "")) > 24:
-        raise SlackError("invalid_arguments")
-    if len(view.get("private_metadata", "")) > 3000:
-        raise SlackError("invalid_arguments")
-    check_blocks(view.get("blocks") or [], limit=100)
+    """Refuse a view the way Slack does (`invalid_arguments`)."""
+    try:
+        validate_view(view)
+    except BlockKitError as exc:
+        raise SlackError("invalid_arguments", str(exc)) from None

@@ -5,7 +5,14 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from engine.models import RiskLevel, Slot
+from engine.models import (
+    Distribution,
+    DistributionStatus,
+    RiskLevel,
+    SafetyMode,
+    Slot,
+)
+from engine.request import request_from_fields
 from tests.bot.conftest import APPROVER, OPERATOR, Harness
 
 BLOCKS_T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -58,3 +65,31 @@ def slots(n: int) -> list[Slot]:
             )
         )
     return out
+
+
+def sample_distribution(
+    status: DistributionStatus = DistributionStatus.AWAITING_APPROVAL, **kw: object
+) -> Distribution:
+    """A 14-day calendar distribution on six platforms with a long caption (for builders)."""
+    request = request_from_fields(
+        {
+            "name": "spring",
+            "caption": "Spring " * 1400,
+            "platforms": ",".join(PLATFORMS),
+            "mode": "calendar",
+            "days": "14",
+            "start": "2026-12-01T10:00Z",
+        }
+    )
+    return Distribution(
+        "d-1",
+        "spring",
+        request,
+        status,
+        SafetyMode.SEMI_AUTONOMOUS,
+        "U_OP",
+        BLOCKS_T0,
+        BLOCKS_T0,
+        version=3,
+        **kw,  # type: ignore[arg-type]
+    )

@@ -142,7 +142,7 @@ class TestAlerts:
         parents = fake_parents = h.fake.channel_messages(ALERTS)
         assert len(parents) == 1, "one thread per distribution"
         alerts = h.fake.thread(ALERTS, fake_parents[0].ts)
-        assert len(alerts) == 2 and "CRITICAL" in alerts[0].all_text()
+        assert len(alerts) == 2 and "Critical risk" in alerts[0].all_text()
         await h.driver.click(alerts[0], ids.HALT, user="U_OP")  # operators may not halt
         await h.settle(until=lambda: "cannot" in h.fake.responses_text())
         assert (await h.service.resolve(dist_id)).status == DistributionStatus.EXECUTING

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.slack import ids
 from bot.slack.blocks.common import (
     Block,
@@ -32,12 +34,18 @@ def build_alert_parent(distribution: Distribution) -> list[Block]:
 def build_risk_alert(event: Event, distribution: Distribution) -> list[Block]:
     """One alert (risk, auto-pause, anomaly, halt) with Halt / Continue for approvers."""
     data = event.data or {}
-    level = str(data.get("level", "HIGH")).upper()
-    reason = escape(clip(str(data.get("reason", event.kind)), 1000))
-    anomalies = [escape(clip(str(a), 200)) for a in list(data.get("anomalies") or [])[:10]]
+    level = _level(data.get("level"))
+    anomalies = [_anomaly_words(a) for a in list(data.get("anomalies") or [])[:10]]
+    reason = data.get("reason") or ("Halted" if event.kind.endswith("halted") else "")
     paused = bool(data.get("auto_paused") or data.get("paused"))
-    lines = [f"{_LEVEL_EMOJI.get(level, '⚠️')} *{level}* {reason}"]
-    lines += [f"• {a}" for a in anomalies]
+    headline = f"{_LEVEL_EMOJI.get(level, '⚠️')} *{level.capitalize()} risk*"
+    if distribution.name:
+        headline += f" on *{escape(clip(distribution.name, 200))}*"
+    lines = [headline]
+    if len(anomalies) == 1 or (not anomalies and reason):
+        lines[0] += ": " + (anomalies[0] if anomalies else escape(clip(str(reason), 1000)))
+    else:
+        lines += [f"• {a}" for a in anomalies]
     if paused:
         lines.append("⏸️ The distribution was paused automatically.")
     blocks: list[Block] = [section("\n".join(lines))]
@@ -65,6 +73,57 @@ def build_risk_alert(event: Event, distribution: Distribution) -> list[Block]:
     )
     blocks.append(context(f"Approvers only · {slack_time(event.at, '{time}')}"))
     return blocks
+
+
+def _level(value: object) -> str:
+    level = str(value or "HIGH").upper()
+    return level if level in _LEVEL_EMOJI else "HIGH"
+
+
+def _anomaly_words(anomaly: object) -> str:
+    """One anomaly as a sentence: the engine's reason (its kind is an internal name)."""
+    if isinstance(anomaly, dict):
+        text = str(anomaly.get("reason") or "something looks wrong")
+        level = str(anomaly.get("level") or "").lower()
+        text += f" ({level} risk)" if level in {"low", "medium", "high", "critical"} else ""
+    else:
+        text = str(anomaly)
+    return escape(clip(text, 300))
+
+
+# What each account cause is called, and what Herald does about it.
+ACCOUNT_CAUSES = {
+    "account.rate_limited": (
+        "⏳",
+        "rate-limited",
+        "Their posts wait for the limit to lift and are tried again.",
+    ),
+    "account.suspended": (
+        "⛔",
+        "suspended",
+        "Their remaining posts move to other accounts or are skipped.",
+    ),
+}
+
+
+def build_account_alert(
+    kind: str, distribution: Distribution | None, accounts: Sequence[str]
+) -> list[Block]:
+    """One message for every account of a run that hit the same cause (edited as more do):
+    `accounts` are already-worded lines, e.g. "@tiktok1 (tiktok, until 14:05)"."""
+    emoji, words, then = ACCOUNT_CAUSES.get(kind, ("⚠️", "in trouble", ""))
+    n = len(accounts)
+    where = (
+        f" while publishing *{escape(clip(distribution.name, 200))}* (`{distribution.id}`)"
+        if distribution is not None
+        else ""
+    )
+    shown = ", ".join(escape(clip(a, 120)) for a in accounts[:20])
+    more = f" and {n - 20} more" if n > 20 else ""
+    return [
+        section(f"{emoji} *{n} account{'s' if n != 1 else ''} {words}*{where}"),
+        section(f"{shown}{more}.\n{then}".strip()),
+    ]
 
 
 def build_alert_decided(text: str, verb: str, user: str) -> list[Block]:

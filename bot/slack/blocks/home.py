@@ -20,7 +20,7 @@ from bot.slack.blocks.common import (
     section,
 )
 from bot.slack.blocks.progress import progress_bar
-from engine.models import Account, AccountState, Distribution, SlotStatus
+from engine.models import Account, AccountState, Distribution, DistributionStatus, SlotStatus
 
 _DONE = {
     s.value
@@ -41,7 +41,10 @@ def build_home(
     accounts: Sequence[Account],
     can_approve: bool,
 ) -> dict[str, Any]:
-    """The Home tab view for one user."""
+    """The Home tab view for one user: running, paused (its own heading: nothing of it is
+    going out), waiting for approval, accounts."""
+    paused = [(d, c) for d, c in active if d.status == DistributionStatus.PAUSED]
+    active = [(d, c) for d, c in active if d.status != DistributionStatus.PAUSED]
     blocks: list[Block] = [
         header("Herald"),
         actions(
@@ -62,6 +65,18 @@ def build_home(
             section(
                 f"*{escape(dist.name)}* `{dist.id}` {dist.status.value}\n"
                 f"{progress_bar(done, total)} ({done:,}/{total:,})"
+            )
+        )
+    if paused:
+        blocks += [divider(), header("Paused")]
+    for dist, counts in paused[:20]:
+        by_name = {str(getattr(k, "value", k)): v for k, v in counts.items()}
+        total = sum(by_name.values())
+        done = sum(v for k, v in by_name.items() if k in _DONE)
+        blocks.append(
+            section(
+                f"⏸️ *{escape(dist.name)}* `{dist.id}` paused at {done:,}/{total:,}: "
+                f"`/herald resume {dist.id}` to go on"
             )
         )
     blocks += [divider(), header("Waiting for approval")]

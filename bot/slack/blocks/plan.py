@@ -28,6 +28,7 @@ from bot.slack.blocks.common import (
     table,
 )
 from engine.models import Distribution, DistributionStatus, RiskLevel, Slot
+from engine.wording import platform_name
 
 _DECIDABLE = {DistributionStatus.AWAITING_APPROVAL, DistributionStatus.PLANNED}
 _STATUS_EMOJI = {
@@ -163,7 +164,8 @@ def build_plan_card(
         else f"{req.spread_hours:g} h window"
     )
     summary = (
-        f"*{len(slots):,} slots* on *{accounts:,} accounts* · {', '.join(req.platforms)} · "
+        f"*{len(slots):,} slots* on *{accounts:,} accounts* · "
+        f"{', '.join(platform_name(p) for p in req.platforms)} · "
         f"languages {', '.join(req.languages)}\n"
         f"Starts {slack_time(req.start)} · {window} · velocity {req.velocity:g}"
         + (" · trend-weighted" if req.trend_weighted else "")

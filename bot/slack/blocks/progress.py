@@ -22,6 +22,7 @@ from bot.slack.blocks.common import (
 )
 from engine.event_kinds import EventKind
 from engine.models import Distribution, Event, Slot, SlotStatus
+from engine.wording import platform_name, with_article
 
 BAR_WIDTH = 20
 _DONE = {
@@ -99,7 +100,8 @@ def build_failure_reply(
     """A thread reply for a failed slot, with Retry / Skip buttons."""
     value = {"s": slot_id, "d": distribution_id}
     text = (
-        f"⚠️ *{platform}* post on `{account_id}` failed"
+        f"⚠️ {with_article(f'*{platform_name(platform)}*', capital=True)} post on "
+        f"`{account_id}` failed"
         + (f" (attempt {attempts}, {kind})" if attempts else f" ({kind})")
         + f":\n> {escape(clip(error or kind, 1500))}"
     )
@@ -127,7 +129,10 @@ def build_failure_reply(
 def build_slot_decided(slot: Slot, verb: str, user: str, at: datetime) -> list[Block]:
     """A failure reply once someone chose Retry or Skip."""
     return [
-        section(f"~{slot.platform} post on `{slot.account_id}` failed~ → {slot.status.value}"),
+        section(
+            f"~{platform_name(slot.platform)} post on `{slot.account_id}` failed~ → "
+            f"{slot.status.value}"
+        ),
         context(f"{verb} by <@{user}> at {slack_time(at, '{time}')}"),
     ]
 

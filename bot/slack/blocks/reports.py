@@ -22,11 +22,12 @@ from bot.slack.blocks.common import (
 from bot.slack.blocks.progress import build_status_line
 from bot.slack.grammar import COMMANDS
 from engine.models import Account, Distribution, Event
+from engine.wording import platform_name
 
 
 def build_help(topic: str | None = None) -> list[Block]:
     """`/herald help` (all commands) or `/herald <command> help` (one, with an example)."""
-    if topic:
+    if topic and topic in COMMANDS:
         usage, text = COMMANDS[topic]
         example = _EXAMPLES.get(topic)
         blocks = [section(f"*`/herald {usage}`*\n{text}")]
@@ -127,7 +128,8 @@ def build_velocity(rules: Any, profile: Any = None) -> list[Block]:
     peaks = ", ".join(f"{h}:00" for h in rules.peak_hours)
     weekend = ", ".join(f"{h}:00" for h in rules.weekend_peak_hours)
     text = (
-        f"*{rules.name}*\n• at most *{rules.max_posts_per_day}* posts a day per account\n"
+        f"*{platform_name(rules.name)}*\n"
+        f"• at most *{rules.max_posts_per_day}* posts a day per account\n"
         f"• at least *{rules.min_gap}* between posts\n• peaks {peaks} (weekend {weekend})\n"
         f"• content {', '.join(rules.content_types)} · caption ≤ {rules.caption_limit} · "
         f"hashtags ≤ {rules.hashtag_limit} · platform risk {rules.risk:.2f}"
@@ -161,14 +163,17 @@ def _short(value: Any) -> str:
 def build_choice(
     command: str, candidates: Sequence[tuple[str, str]], rest: str | None
 ) -> list[Block]:
-    """Ambiguous name: one button per candidate, each re-running the command on it."""
+    """Ambiguous name: one button per candidate, each re-running the command on it.
+    Each button needs its own action_id (Slack refuses a message with two alike); the
+    rest of the command rides along, clipped so the value stays under Slack's 2 000."""
+    rest = clip(rest or "", 1000)
     buttons = [
         button(
             clip(f"{name} ({id_})", 75),
-            ids.CHOOSE_DISTRIBUTION,
+            f"{ids.CHOOSE_DISTRIBUTION}.{n}",
             {"d": id_, "c": command, "r": rest or ""},
         )
-        for id_, name in candidates[:5]
+        for n, (id_, name) in enumerate(candidates[:5])
     ]
     return [
         section(f"Several distributions match. Which one should I *{command}*?"),
