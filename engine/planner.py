@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from engine.calendar_planner import plan_calendar
 from engine.captions import account_offset, caption_variants
+from engine.chain_capacity import chain_capacity, pick_for_chain
 from engine.durations import format_duration
 from engine.eligibility import gate_accounts
 from engine.errors import InvalidRequest
@@ -78,19 +79,80 @@ def _plan_window(
     chosen, not_chosen = select_accounts(
         [e.account for e in eligible], asked, now=request.start, rotation=rotation
     )
-    for account in not_chosen:
-        unscheduled.append(
-            Unscheduled(
-                account.id,
-                f"not selected: {asked} of {len(eligible)} eligible accounts were asked for "
-                "(tiers balanced, rotated across distributions)",
-            )
-        )
     start = math.ceil(request.start.timestamp())
     end = math.floor(request.end.timestamp())
     min_gap = math.ceil(request.min_gap.total_seconds())
     max_gap = math.floor(request.max_gap.total_seconds())
     dup_gap = math.ceil(request.duplicate_gap.total_seconds())
+    # Selection order: the chosen accounts, then the spares; a chosen account that cannot
+    # be placed gives its turn to the next spare.
+    order = chosen + not_chosen
+    earliest = [max(start, math.ceil(by_id[a.id].earliest.timestamp())) for a in order]
+    wanted = len(chosen)
+    # Identical posts stay dup_gap apart: with V distinct caption variants in all, at most
+    # V posts fit in each stretch of dup_gap; with one, dup_gap is simply the chain's gap.
+    texts = {
+        v[2]
+        for a in order
+        for v in caption_variants(request.content, by_id[a.id].rules, by_id[a.id].language)
+    }
+    chain_gap = max(min_gap, dup_gap) if len(texts) == 1 else min_gap
+    capacity = chain_capacity(earliest, start=start, end=end, min_gap=chain_gap)
+    caption_room = len(texts) * ((end - start) // dup_gap + 1) if dup_gap > 0 else capacity
+    caption_bound = caption_room <= capacity and chain_gap > min_gap or caption_room < capacity
+    capacity = min(capacity, caption_room)
+    picked, skipped = pick_for_chain(earliest, min(wanted, capacity), end=end, min_gap=chain_gap)
+    chosen = [order[i] for i in picked]
+    taken = set(picked) | set(skipped)
+    window_bound = min_gap > 0 and (wanted - 1) * min_gap > end - start
+    if wanted > capacity:
+        if caption_bound:
+            why = (
+                f"identical captions must be {format_duration(request.duplicate_gap)} apart "
+                f"and the content yields {len(texts)} caption variant(s) in all, so the "
+                f"window holds at most {capacity} posts"
+            )
+        elif window_bound and capacity == (end - start) // min_gap + 1:
+            why = (
+                f"{wanted} accounts need at least "
+                f"{format_duration(timedelta(seconds=(wanted - 1) * min_gap))} "
+                f"at a {format_duration(request.min_gap)} gap; the window is "
+                f"{format_duration(request.spread)}"
+            )
+        else:
+            why = (
+                f"only {capacity} posts fit at a {format_duration(request.min_gap)} gap before "
+                "the end once the accounts' earliest times (last post + platform min gap, "
+                "rate limits) are counted"
+            )
+        warnings.append(f"{wanted - capacity} of {wanted} selected accounts left out: {why}")
+    else:
+        why = ""
+    late_from = end - (len(picked) - 1) * chain_gap
+
+    def too_late(a: Account) -> Unscheduled:
+        return Unscheduled(
+            a.id,
+            f"no room: may post only from {by_id[a.id].earliest:%Y-%m-%dT%H:%MZ} (last post "
+            "+ platform min gap, or its rate limit); the other posts need the time before "
+            f"the end at a {format_duration(request.min_gap)} gap",
+        )
+
+    unscheduled.extend(too_late(order[i]) for i in skipped)
+    for i, a in enumerate(order):
+        if i in taken:
+            continue
+        if i < wanted:
+            late = not caption_bound and not window_bound and earliest[i] > late_from
+            unscheduled.append(too_late(a) if late else Unscheduled(a.id, f"no room: {why}"))
+        else:
+            unscheduled.append(
+                Unscheduled(
+                    a.id,
+                    f"not selected: {asked} of {len(eligible)} eligible accounts were asked "
+                    "for (tiers balanced, rotated across distributions)",
+                )
+            )
     candidates = []
     trend_tables: dict[str, tuple[float, ...]] = {
         name: hourly_scores(trends, name) for name in request.platforms
@@ -112,7 +174,7 @@ def _plan_window(
         candidates,
         start=start,
         end=end,
-        min_gap=min_gap,
+        min_gap=chain_gap,
         max_gap=max_gap,
         duplicate_gap=dup_gap,
         seed=request.seed,
@@ -140,29 +202,17 @@ def _plan_window(
             )
         )
     if result.left_out:
-        wanted = len(candidates)
-        need = (wanted - 1) * min_gap
-        capacity = (end - start) // min_gap + 1 if min_gap else len(candidates)
-        if need > end - start and len(slots) >= capacity:
-            why = (
-                f"{wanted} accounts need at least {format_duration(timedelta(seconds=need))} "
-                f"at a {format_duration(request.min_gap)} gap; the window is "
-                f"{format_duration(request.spread)}"
-            )
-        elif set(result.left_out.values()) == {"gap"}:
-            why = (
-                "no account could post within max_gap "
-                f"({format_duration(request.max_gap)}) of the previous post: their earliest "
-                "times leave a longer hole"
-            )
-        else:
-            kinds = min(len(c.variants) for c in candidates)
-            why = (
-                f"identical captions must be {format_duration(request.duplicate_gap)} apart "
-                f"and the content yields as few as {kinds} caption variant(s), so the window "
-                "holds fewer posts"
-            )
-        warnings.append(f"{len(result.left_out)} of {wanted} selected accounts left out: {why}")
+        # The chain's selection already fits the window and the earliest times, so only
+        # caption spacing (identical posts duplicate_gap apart) can leave accounts out.
+        kinds = min(len(c.variants) for c in candidates)
+        why = (
+            f"identical captions must be {format_duration(request.duplicate_gap)} apart "
+            f"and the content yields as few as {kinds} caption variant(s), so the window "
+            "holds fewer posts"
+        )
+        warnings.append(
+            f"{len(result.left_out)} of {len(candidates)} selected accounts left out: {why}"
+        )
         for i in sorted(result.left_out):
             unscheduled.append(Unscheduled(candidates[i].key, f"no room: {why}"))
     if not slots and not warnings:
