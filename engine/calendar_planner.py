@@ -86,12 +86,11 @@ def plan_calendar(
     chosen, not_chosen = select_accounts(
         [e.account for e in eligible], asked, now=request.start, rotation=rotation
     )
-    unscheduled += [
-        Unscheduled(
-            a.id, f"not selected: {asked} of {len(eligible)} eligible accounts were asked for"
-        )
-        for a in not_chosen
-    ]
+    # Selection order, spares last: an account that gets no post does not count against
+    # account_count, the next one takes its turn.
+    order = chosen + not_chosen
+    wanted = len(chosen)
+    posting = 0
     start = math.ceil(request.start.timestamp())
     end = math.floor(request.end.timestamp())
     origin = start - start % 60
@@ -106,7 +105,16 @@ def plan_calendar(
     short: dict[str, int] = {}
     content_type = request.content.type
 
-    for order, account in enumerate(chosen):
+    for rank, account in enumerate(order):
+        if posting == wanted:
+            unscheduled += [
+                Unscheduled(
+                    a.id,
+                    f"not selected: {asked} of {len(eligible)} eligible accounts were asked for",
+                )
+                for a in order[rank:]
+            ]
+            break
         e = by_id[account.id]
         rules = e.rules
         peaks = peak_hours_by_weekday(rules)
@@ -135,11 +143,16 @@ def plan_calendar(
         if account.last_posted_at is not None:
             accepted.append(math.floor(account.last_posted_at.timestamp()))
         mine: list[tuple[int, int]] = []
-        for day in range(request.days):
-            quota = daily_quota(request.velocity, day, phase, cap)
-            asked_posts += quota
+        quotas = [daily_quota(request.velocity, day, phase, cap) for day in range(request.days)]
+        if not any(quotas):
+            unscheduled.append(Unscheduled(account.id, _no_quota_reason(request)))
+            continue
+        asked_posts += sum(quotas)
+        for day, quota in enumerate(quotas):
             hours = by_day.get(day, [])
             if not quota or not hours:
+                if quota:
+                    short[account.platform] = short.get(account.platform, 0) + quota
                 continue
             turn = (crc + day + rotation) % len(hours)
             ordered = hours[turn:] + hours[:turn]
@@ -169,8 +182,11 @@ def plan_calendar(
             if got < quota:
                 short[account.platform] = short.get(account.platform, 0) + quota - got
         if not mine:
-            unscheduled.append(Unscheduled(account.id, _empty_reason(by_day, request.days)))
+            unscheduled.append(
+                Unscheduled(account.id, _empty_reason(by_day, quotas, request.days))
+            )
             continue
+        posting += 1
         zi = zone(account.timezone)
         times = sorted(accepted)
         for t, v in mine:
@@ -191,7 +207,7 @@ def plan_calendar(
             slots.append(
                 (
                     t,
-                    order,
+                    rank,
                     PlannedSlot(
                         account_id=account.id,
                         platform=account.platform,
@@ -304,7 +320,16 @@ def _place(
     return None
 
 
-def _empty_reason(by_day: dict[int, list[int]], days: int) -> str:
+def _no_quota_reason(request: DistributionRequest) -> str:
+    return (
+        f"velocity {request.velocity:g} (posts per account per day) gives this account no "
+        f"post in the {request.days}-day calendar"
+    )
+
+
+def _empty_reason(by_day: dict[int, list[int]], quotas: list[int], days: int) -> str:
     if not by_day:
         return f"no peak hour in the {days}-day calendar after its earliest allowed time"
+    if not any(quota and day in by_day for day, quota in enumerate(quotas)):
+        return "its peak hours fall on none of the days its velocity share gives it a post"
     return "every peak hour was taken by its min gap, daily cap or identical captions nearby"

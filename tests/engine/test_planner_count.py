@@ -169,3 +169,15 @@ def test_count_is_the_exact_maximum(instance: tuple[DistributionRequest, list[Ac
     result = plan_distribution(req, accounts)
     assert window_violations(req, accounts, result) == []
     assert len(result.slots) == exact_count(req, accounts)
+
+
+def test_calendar_accounts_without_posts_do_not_count() -> None:
+    """Velocity 0.3 over 2 days: accounts given no post are replaced until 5 accounts post."""
+    accounts = [tiktok(i) for i in range(40)]
+    req = request(mode="calendar", days=2, velocity=0.3, account_count=5)
+    result = plan_distribution(req, accounts)
+    assert len({s.account_id for s in result.slots}) == 5
+    reasons = [u.reason for u in result.unscheduled]
+    assert not any("every peak hour was taken" in r for r in reasons)
+    assert any(r.startswith("velocity 0.3 (posts per account per day)") for r in reasons)
+    assert sum(r.startswith("not selected") for r in reasons) >= 20
