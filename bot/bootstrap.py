@@ -290,6 +290,7 @@ def build_herald(
         enable_full_autonomous=settings.enable_full_autonomous,
         allow_self_approval=settings.allow_self_approval,
         default_publisher=settings.publisher.strip().lower(),  # issue 9: plan card
+        duplicate_gap_floor_minutes=settings.duplicate_gap_floor_minutes,
     )
     service = DistributionService(
         repository,

@@ -27,8 +27,26 @@ from engine.selection import select_accounts
 from engine.trends import hourly_scores
 
 
-def check_request(request: DistributionRequest, platforms: PlatformTable) -> None:
-    """Raise InvalidRequest for what the request model cannot know (the platform table)."""
+# Seed 000: never the same content on 2+ accounts within 5 minutes. Only the operator
+# setting HERALD_DUPLICATE_GAP_FLOOR_MINUTES (tests and demos) may lower it.
+DUPLICATE_GAP_FLOOR_MINUTES = 5.0
+
+
+def check_request(
+    request: DistributionRequest,
+    platforms: PlatformTable,
+    *,
+    duplicate_floor_minutes: float = DUPLICATE_GAP_FLOOR_MINUTES,
+) -> None:
+    """Raise InvalidRequest for what the request model cannot know (the platform table,
+    the operator's duplicate-gap floor)."""
+    if request.duplicate_gap_minutes < duplicate_floor_minutes:
+        raise InvalidRequest(
+            "duplicate_gap_minutes",
+            f"{request.duplicate_gap_minutes:g} is below the {duplicate_floor_minutes:g}-minute "
+            "floor: the same text never goes to two accounts within "
+            f"{duplicate_floor_minutes:g} minutes (seed 000 rule)",
+        )
     for name in request.platforms:
         if name not in platforms:
             known = ", ".join(sorted(platforms.names()))
@@ -47,12 +65,14 @@ def plan_distribution(
     trends: Sequence[Trend] = (),
     rotation: int = 0,
     max_risk: float = 0.8,
+    duplicate_floor_minutes: float = DUPLICATE_GAP_FLOOR_MINUTES,
 ) -> PlanResult:
     """Plan `request` over `accounts`. Slots at or above `max_risk` (and every CRITICAL
-    one) go to `unscheduled` with the reason. Raises InvalidRequest / InvalidInput."""
-    check_request(request, platforms)
+    one) go to `unscheduled` with the reason. Raises InvalidRequest (a duplicate gap below
+    `duplicate_floor_minutes` included) / InvalidInput."""
+    check_request(request, platforms, duplicate_floor_minutes=duplicate_floor_minutes)
     if request.mode == "calendar":
-        return plan_calendar(
+        result = plan_calendar(
             request,
             accounts,
             platforms=platforms,
@@ -60,7 +80,42 @@ def plan_distribution(
             rotation=rotation,
             max_risk=max_risk,
         )
-    return _plan_window(request, accounts, platforms, trends, rotation, max_risk)
+    else:
+        result = _plan_window(request, accounts, platforms, trends, rotation, max_risk)
+    result.warnings.extend(request_warnings(request, result, trends))
+    return result
+
+
+def request_warnings(
+    request: DistributionRequest, result: PlanResult, trends: Sequence[Trend]
+) -> list[str]:
+    """What the plan keeps but the operator probably did not mean: a requested language no
+    scheduled account speaks or without a translation, trend weighting with no trend data."""
+    out: list[str] = []
+    counts: dict[str, int] = {}
+    for slot in result.slots:
+        counts[slot.language] = counts.get(slot.language, 0) + 1
+    first = request.languages[0]
+    for language in request.languages:
+        if result.slots and language not in counts:
+            out.append(
+                f"language {language!r} was requested but no scheduled account speaks it"
+            )
+        elif (
+            language != first
+            and counts.get(language)
+            and language not in request.content.translations
+        ):
+            out.append(
+                f"language {language!r} has no translation: its {counts.get(language, 0)} "
+                f"slot(s) carry the {first!r} caption"
+            )
+    if request.trend_weighted and not trends:
+        out.append(
+            "trend_weighted is set but there is no trend data (no trends source configured, "
+            "or it returned none): every trend score is 0"
+        )
+    return out
 
 
 def _plan_window(

@@ -43,7 +43,7 @@ from engine.models import (
 )
 from engine.outcomes import complete_if_done, slot_event
 from engine.plan_captions import add_translations, apply_caption_variants
-from engine.planner import plan_distribution
+from engine.planner import check_request, plan_distribution
 from engine.platforms import DEFAULT_PLATFORMS, PlatformTable
 from engine.ports import Clock, Notifier, Repository, TrendSource, UnitOfWork
 from engine.post_limits import plan_costs
@@ -107,6 +107,11 @@ class DistributionService(DistributionReads):
         self._check_mode(mode)
         for platform in request.platforms:
             self._platforms[platform]  # raises InvalidInput naming the unknown platform
+        check_request(
+            request,
+            self._platforms,
+            duplicate_floor_minutes=self.config.duplicate_gap_floor_minutes,
+        )
         now = self._clock.now()
         distribution = Distribution(
             id=new_id("d"),
@@ -172,6 +177,7 @@ class DistributionService(DistributionReads):
             trends=trends,
             rotation=rotation,
             max_risk=SafetyPolicy.for_mode(d.safety_mode).max_risk,
+            duplicate_floor_minutes=self.config.duplicate_gap_floor_minutes,
         )
         by_id = {a.id: a for a in accounts}
         planned = list(result.slots)

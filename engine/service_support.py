@@ -39,6 +39,7 @@ class ServiceConfig:
     retry_stagger: timedelta = timedelta(seconds=30)
     # The publisher of accounts without their own (HERALD_PUBLISHER), named on simulations.
     default_publisher: str = "simulated"
+    duplicate_gap_floor_minutes: float = 5.0
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,7 @@ def scenarios(draw: st.DrawFn) -> tuple[DistributionRequest, list[Account]]:
         "start": start.isoformat(),
         "days": draw(st.integers(1, 7)),
         "velocity": draw(st.sampled_from([0.5, 1, 1.5, 3, 8])),
-        "duplicate_gap_minutes": draw(st.sampled_from([0, 5, 30])),
+        "duplicate_gap_minutes": draw(st.sampled_from([5, 30, 60])),
         "trend_weighted": draw(st.booleans()),
     }
     return parse_request(data), accounts

@@ -181,3 +181,29 @@ def test_calendar_accounts_without_posts_do_not_count() -> None:
     assert not any("every peak hour was taken" in r for r in reasons)
     assert any(r.startswith("velocity 0.3 (posts per account per day)") for r in reasons)
     assert sum(r.startswith("not selected") for r in reasons) >= 20
+
+
+def test_duplicate_gap_floor_holds() -> None:
+    """A duplicate gap under 5 minutes is refused, naming the rule; the operator floor may lower it."""
+    import pytest
+
+    from engine.errors import InvalidRequest
+
+    with pytest.raises(InvalidRequest) as caught:
+        plan_distribution(request(duplicate_gap_minutes=0), [tiktok(0)])
+    assert caught.value.field == "duplicate_gap_minutes"
+    assert "5-minute floor" in str(caught.value)
+    result = plan_distribution(
+        request(duplicate_gap_minutes=0), [tiktok(0)], duplicate_floor_minutes=0
+    )
+    assert len(result.slots) == 1
+
+
+def test_language_and_trend_warnings() -> None:
+    """A language nobody speaks, one without a translation and trends without data are warned."""
+    accounts = [tiktok(0, language="es"), tiktok(1, language="en")]
+    req = request(languages=["en", "es", "fr"], trend_weighted=True)
+    warnings = plan_distribution(req, accounts).warnings
+    assert "language 'fr' was requested but no scheduled account speaks it" in warnings
+    assert any(w.startswith("language 'es' has no translation: its 1 slot(s)") for w in warnings)
+    assert any(w.startswith("trend_weighted is set but there is no trend data") for w in warnings)
