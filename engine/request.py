@@ -37,6 +37,21 @@ class Content(BaseModel):
     type: str = "video"
     translations: dict[str, str] = Field(default_factory=dict)
     media_url: str | None = None
+    link: str | None = Field(default=None, max_length=2_000)
+    # Library tags (for `queue_tag`), never posted; unlike hashtags.
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _split_tags(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part for part in value.replace(",", " ").split() if part]
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _normalise_tags(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(tag.strip().lower() for tag in value if tag.strip()))
 
     @field_validator("hashtags", mode="before")
     @classmethod

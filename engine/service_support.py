@@ -146,6 +146,7 @@ def slot_from_plan(
         trend_score=planned.trend_score,
         content_type=planned.content_type,
         variant_id=planned.variant_id,
+        content_id=planned.content_id,
         status=SlotStatus.PLANNED,
         # Stable per slot: a repeated publish of the same slot cannot post twice.
         idempotency_key=f"herald:{slot_id}",
@@ -171,6 +172,7 @@ def planned_from_slot(slot: Slot) -> PlannedSlot:
         trend_score=slot.trend_score,
         content_type=slot.content_type,
         variant_id=slot.variant_id,
+        content_id=slot.content_id,
     )
 
 
