@@ -22,6 +22,7 @@ from engine.adapters.apscheduler_runner import APSchedulerRunner
 from engine.adapters.litellm_client import build_advisor
 from engine.advisor import Advisor
 from engine.clock import SystemClock
+from engine.content_library import ContentLibrary
 from engine.dispatcher import Dispatcher, DispatcherConfig, default_worker_id
 from engine.durations import parse_duration
 from engine.errors import HeraldError, InvalidInput
@@ -168,6 +169,11 @@ class Herald:
         from storage.database import safe_url
 
         return safe_url(self.settings.database_url)
+
+    @property
+    def content(self) -> ContentLibrary:
+        """The content library over the same repository, clock and notifier."""
+        return ContentLibrary(self.repository, self.clock, self.notifier)
 
     async def start(self) -> None:
         """Check the schema (a SQL database built here) and start the dispatcher's runner."""

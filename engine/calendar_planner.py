@@ -182,9 +182,7 @@ def plan_calendar(
             if got < quota:
                 short[account.platform] = short.get(account.platform, 0) + quota - got
         if not mine:
-            unscheduled.append(
-                Unscheduled(account.id, _empty_reason(by_day, quotas, request.days))
-            )
+            unscheduled.append(Unscheduled(account.id, _empty_reason(by_day, quotas, request.days)))
             continue
         posting += 1
         zi = zone(account.timezone)

@@ -72,7 +72,8 @@ def parse_content_file(
         if content.id in first:
             errors.append(
                 InvalidCsvRow(
-                    line, f"duplicate id {content.id!r} (first on line {first[content.id]})",
+                    line,
+                    f"duplicate id {content.id!r} (first on line {first[content.id]})",
                     source=source,
                 )
             )
@@ -150,7 +151,9 @@ def _json_rows(text: str, source: str) -> list[Row]:
         try:
             value, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
-            rows.append((exc.lineno, InvalidCsvRow(exc.lineno, f"not JSON ({exc.msg})", source=source)))
+            rows.append(
+                (exc.lineno, InvalidCsvRow(exc.lineno, f"not JSON ({exc.msg})", source=source))
+            )
             break
         if isinstance(value, dict):
             rows.append((line, value))
@@ -213,7 +216,9 @@ class ContentLibrary:
             await self._notifier.notify(event)
         return items
 
-    async def list(self, *, tag: str | None = None, archived: bool = False) -> list[ContentItem]:
+    async def list_items(
+        self, *, tag: str | None = None, archived: bool = False
+    ) -> list[ContentItem]:
         """Items (with `tag`), oldest first; archived ones only when asked."""
         async with self._repository.unit_of_work() as uow:
             items = await uow.list_content_items(include_archived=archived)
@@ -245,7 +250,7 @@ class ContentLibrary:
         """The contents of a calendar queue given by item ids (in order) or a tag.
         Raises ContentNotFound; an archived item or an empty tag is InvalidRequest."""
         if tag is not None:
-            found = [i.content for i in await self.list(tag=tag)]
+            found = [i.content for i in await self.list_items(tag=tag)]
             if not found:
                 raise InvalidRequest("queue_tag", f"no active library item has tag {tag!r}")
             return found

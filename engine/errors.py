@@ -74,9 +74,7 @@ class InvalidImport(InvalidInput):
         self.errors = errors
         shown = "; ".join(str(e) for e in errors[:20])
         more = f"; and {len(errors) - 20} more" if len(errors) > 20 else ""
-        super().__init__(
-            f"{source}: {len(errors)} bad row(s), nothing imported: {shown}{more}"
-        )
+        super().__init__(f"{source}: {len(errors)} bad row(s), nothing imported: {shown}{more}")
 
 
 class NotFound(HeraldError):

@@ -98,9 +98,7 @@ def request_warnings(
     first = request.languages[0]
     for language in request.languages:
         if result.slots and language not in counts:
-            out.append(
-                f"language {language!r} was requested but no scheduled account speaks it"
-            )
+            out.append(f"language {language!r} was requested but no scheduled account speaks it")
         elif (
             language != first
             and counts.get(language)
@@ -154,7 +152,7 @@ def _plan_window(
     chain_gap = max(min_gap, dup_gap) if len(texts) == 1 else min_gap
     capacity = chain_capacity(earliest, start=start, end=end, min_gap=chain_gap)
     caption_room = len(texts) * ((end - start) // dup_gap + 1) if dup_gap > 0 else capacity
-    caption_bound = caption_room <= capacity and chain_gap > min_gap or caption_room < capacity
+    caption_bound = (caption_room <= capacity and chain_gap > min_gap) or caption_room < capacity
     capacity = min(capacity, caption_room)
     picked, skipped = pick_for_chain(earliest, min(wanted, capacity), end=end, min_gap=chain_gap)
     chosen = [order[i] for i in picked]

@@ -16,8 +16,8 @@ from typing import Any
 
 from engine.errors import (
     AccountNotFound,
-    ContentNotFound,
     ConcurrentModification,
+    ContentNotFound,
     DistributionNotFound,
     SlotNotFound,
     StorageError,

@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from engine.errors import (
     AccountNotFound,
-    ContentNotFound,
     ConcurrentModification,
+    ContentNotFound,
     DistributionNotFound,
     SlotNotFound,
     StorageError,
@@ -510,9 +510,7 @@ class SQLAlchemyUnitOfWork:
 
     async def list_content_items(self, *, include_archived: bool = False) -> list[ContentItem]:
         """Library items, oldest first (then by id); archived ones only when asked."""
-        query = select(t.content_items).order_by(
-            t.content_items.c.created_at, t.content_items.c.id
-        )
+        query = select(t.content_items).order_by(t.content_items.c.created_at, t.content_items.c.id)
         if not include_archived:
             query = query.where(t.content_items.c.archived_at.is_(None))
         return [_row_to_item(r) for r in await self._rows(query)]

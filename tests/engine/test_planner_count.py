@@ -184,7 +184,7 @@ def test_calendar_accounts_without_posts_do_not_count() -> None:
 
 
 def test_duplicate_gap_floor_holds() -> None:
-    """A duplicate gap under 5 minutes is refused, naming the rule; the operator floor may lower it."""
+    """A duplicate gap under 5 min is refused, naming the rule; the operator floor lowers it."""
     import pytest
 
     from engine.errors import InvalidRequest
