@@ -104,6 +104,10 @@ def plan_calendar(
     asked_posts = placed_posts = 0
     short: dict[str, int] = {}
     content_type = request.content.type
+    items = request.items
+    repeat = request.max_per_account
+    budget = len(items) * repeat
+    queue_cut = 0
 
     for rank, account in enumerate(order):
         if posting == wanted:
@@ -130,8 +134,10 @@ def plan_calendar(
         if account.platform not in trend_tables:
             trend_tables[account.platform] = hourly_scores(trends, account.platform)
         trend = trend_tables[account.platform]
-        variants = caption_variants(request.content, rules, e.language)
-        first_variant = account_offset(account.id, len(variants))
+        choices = [caption_variants(item, rules, e.language) for item in items]
+        firsts = [account_offset(account.id, len(v)) for v in choices]
+        uses = [0] * len(items)
+        item_start = (crc + rotation) % len(items)
         gap = math.ceil(rules.min_gap.total_seconds())
         cap = rules.max_posts_per_day
         by_day: dict[int, list[int]] = {}
@@ -142,12 +148,19 @@ def plan_calendar(
         accepted: list[int] = []
         if account.last_posted_at is not None:
             accepted.append(math.floor(account.last_posted_at.timestamp()))
-        mine: list[tuple[int, int]] = []
+        mine: list[tuple[int, int, int]] = []  # (time, item, variant)
         quotas = [daily_quota(request.velocity, day, phase, cap) for day in range(request.days)]
         if not any(quotas):
             unscheduled.append(Unscheduled(account.id, _no_quota_reason(request)))
             continue
         asked_posts += sum(quotas)
+        if sum(quotas) > budget:
+            # Each item at most `repeat` times per account: spread the posts the queue
+            # allows evenly over the days instead of front-loading them.
+            queue_cut += sum(quotas) - budget
+            quotas = [
+                daily_quota(budget / request.days, d, phase, cap) for d in range(request.days)
+            ]
         for day, quota in enumerate(quotas):
             hours = by_day.get(day, [])
             if not quota or not hours:
@@ -162,22 +175,29 @@ def plan_calendar(
             for h in ordered:
                 if got >= quota:
                     break
-                placed = _place(
-                    h,
-                    offset,
-                    earliest,
-                    end,
-                    accepted,
-                    gap,
-                    cap,
-                    variants,
-                    first_variant,
-                    spacing,
-                )
-                if placed is not None:
-                    accepted.append(placed[0])
-                    mine.append(placed)
-                    got += 1
+                k = len(mine)
+                for j in range(len(items)):
+                    index = (item_start + k + j) % len(items)
+                    if uses[index] >= repeat:
+                        continue
+                    placed = _place(
+                        h,
+                        offset,
+                        earliest,
+                        end,
+                        accepted,
+                        gap,
+                        cap,
+                        choices[index],
+                        firsts[index],
+                        spacing,
+                    )
+                    if placed is not None:
+                        accepted.append(placed[0])
+                        mine.append((placed[0], index, placed[1]))
+                        uses[index] += 1
+                        got += 1
+                        break
             placed_posts += got
             if got < quota:
                 short[account.platform] = short.get(account.platform, 0) + quota - got
@@ -187,7 +207,7 @@ def plan_calendar(
         posting += 1
         zi = zone(account.timezone)
         times = sorted(accepted)
-        for t, v in mine:
+        for t, index, v in mine:
             n = sum(1 for x in times if t - DAY < x <= t)
             rk = (account.id, n)
             if rk not in risk_cache:
@@ -200,7 +220,7 @@ def plan_calendar(
                     3,
                 )
             risk = risk_cache[rk]
-            caption, hashtags, vid = variants[v]
+            caption, hashtags, vid = choices[index][v]
             when = datetime.fromtimestamp(t, UTC)
             slots.append(
                 (
@@ -217,12 +237,20 @@ def plan_calendar(
                         risk_score=risk,
                         risk_level=RiskLevel.from_score(risk),
                         trend_score=trend[(t // HOUR) % 24],
-                        content_type=content_type,
+                        content_type=items[index].type,
                         variant_id=vid,
+                        content_id=items[index].id,
                     ),
                 )
             )
     slots.sort(key=lambda item: (item[0], item[1]))
+    if queue_cut:
+        warnings.append(
+            f"velocity {request.velocity:g} asks for {queue_cut} more posts than the queue "
+            f"allows: {len(items)} item(s) x max_per_account {repeat} per account; add items "
+            "to the queue or raise max_per_account"
+        )
+        asked_posts -= queue_cut
     if placed_posts < asked_posts:
         warnings.append(
             f"velocity {request.velocity:g} asks for {asked_posts} posts; peak hours, min gaps, "

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from engine.errors import InvalidCsvRow, InvalidImport, InvalidInput, InvalidRequest
 from engine.models import Actor, ContentItem, Event, Role, new_id
 from engine.ports import Clock, Notifier, Repository
-from engine.request import Content
+from engine.request import Content, DistributionRequest
 from engine.service_support import require_role
 
 CSV_COLUMNS = ("id", "caption", "hashtags", "type", "translations", "media_url", "link", "tags")
@@ -261,3 +261,24 @@ class ContentLibrary:
                 raise InvalidRequest("queue", f"library item {item_id!r} is archived")
             out.append(item.content)
         return out
+
+
+async def resolve_library(
+    library: ContentLibrary, request: DistributionRequest
+) -> DistributionRequest:
+    """The request with its library references (`content=<id>`, queue ids, `queue_tag`)
+    replaced by the items. Raises ContentNotFound, InvalidRequest."""
+    if request.content_ref is not None:
+        (content,) = await library.resolve_queue([request.content_ref])
+        queue: list[Content | str] = []
+    else:
+        ids = [q for q in request.queue if isinstance(q, str)]
+        resolved = iter(await library.resolve_queue(ids, request.queue_tag))
+        if request.queue_tag is not None:
+            queue = list(resolved)
+        else:
+            queue = [next(resolved) if isinstance(q, str) else q for q in request.queue]
+        content = next(q for q in queue if isinstance(q, Content))
+    return request.model_copy(
+        update={"content": content, "queue": queue, "queue_tag": None, "content_ref": None}
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from engine.calendar_planner import plan_calendar
 from engine.captions import account_offset, caption_variants
@@ -40,6 +41,12 @@ def check_request(
 ) -> None:
     """Raise InvalidRequest for what the request model cannot know (the platform table,
     the operator's duplicate-gap floor)."""
+    if request.unresolved:
+        raise InvalidRequest(
+            "queue",
+            "names content library items; `herald plan` takes items inline (the service "
+            "resolves ids and tags when a distribution is created)",
+        )
     if request.duplicate_gap_minutes < duplicate_floor_minutes:
         raise InvalidRequest(
             "duplicate_gap_minutes",
@@ -102,7 +109,7 @@ def request_warnings(
         elif (
             language != first
             and counts.get(language)
-            and language not in request.content.translations
+            and any(language not in item.translations for item in request.items)
         ):
             out.append(
                 f"language {language!r} has no translation: its {counts.get(language, 0)} "
@@ -126,6 +133,7 @@ def _plan_window(
 ) -> PlanResult:
     eligible, unscheduled, warnings = gate_accounts(request, accounts, platforms, max_risk=max_risk)
     by_id = {e.account.id: e for e in eligible}
+    content = request.items[0]
     asked = request.account_count
     if asked is not None and asked > len(eligible):
         warnings.append(f"asked for {asked} accounts; only {len(eligible)} are eligible")
@@ -147,7 +155,7 @@ def _plan_window(
     texts = {
         v[2]
         for a in order
-        for v in caption_variants(request.content, by_id[a.id].rules, by_id[a.id].language)
+        for v in caption_variants(content, by_id[a.id].rules, by_id[a.id].language)
     }
     chain_gap = max(min_gap, dup_gap) if len(texts) == 1 else min_gap
     capacity = chain_capacity(earliest, start=start, end=end, min_gap=chain_gap)
@@ -212,7 +220,7 @@ def _plan_window(
     }
     for account in chosen:
         e = by_id[account.id]
-        variants = caption_variants(request.content, e.rules, e.language)
+        variants = caption_variants(content, e.rules, e.language)
         candidates.append(
             Candidate(
                 key=account.id,
@@ -250,8 +258,9 @@ def _plan_window(
                 risk_score=e.risk,
                 risk_level=RiskLevel.from_score(e.risk),
                 trend_score=trend_tables[platform][when.hour],
-                content_type=request.content.type,
+                content_type=content.type,
                 variant_id=vid,
+                content_id=content.id,
             )
         )
     if result.left_out:
@@ -290,6 +299,7 @@ def plan_to_dict(result: PlanResult) -> dict[str, object]:
                 "trend_score": s.trend_score,
                 "content_type": s.content_type,
                 "variant_id": s.variant_id,
+                "content_id": s.content_id,
             }
             for s in result.slots
         ],
@@ -297,4 +307,29 @@ def plan_to_dict(result: PlanResult) -> dict[str, object]:
             {"account_id": u.account_id, "reason": u.reason} for u in result.unscheduled
         ],
         "warnings": list(result.warnings),
+        "items": item_summary(result.slots),
     }
+
+
+class _ItemSlot(Protocol):
+    @property
+    def content_id(self) -> str: ...
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def scheduled_at(self) -> datetime: ...
+
+
+def item_summary(slots: Sequence[_ItemSlot]) -> list[dict[str, Any]]:
+    """Per content item, in order of first use: its slots, how many accounts, which days
+    (UTC dates). For the plan card, `--json` and `simulate`."""
+    seen: dict[str, tuple[int, set[str], dict[str, None]]] = {}
+    for s in slots:
+        count, accounts, days = seen.get(s.content_id, (0, set(), {}))
+        accounts.add(s.account_id)
+        days[s.scheduled_at.strftime("%Y-%m-%d")] = None
+        seen[s.content_id] = (count + 1, accounts, days)
+    return [
+        {"content_id": cid, "slots": n, "accounts": len(accounts), "days": sorted(days)}
+        for cid, (n, accounts, days) in seen.items()
+    ]

@@ -20,6 +20,7 @@ from typing import Any
 
 from engine.accounts_csv import read_accounts_csv
 from engine.advisor import Advisor
+from engine.content_library import ContentLibrary, resolve_library
 from engine.dispatcher import IN_DOUBT
 from engine.durations import format_duration
 from engine.errors import (
@@ -107,6 +108,11 @@ class DistributionService(DistributionReads):
         self._check_mode(mode)
         for platform in request.platforms:
             self._platforms[platform]  # raises InvalidInput naming the unknown platform
+        if request.unresolved:
+            # Stored with the items themselves: the plan stays explainable after edits.
+            request = await resolve_library(
+                ContentLibrary(self._repository, self._clock, self._notifier), request
+            )
         check_request(
             request,
             self._platforms,

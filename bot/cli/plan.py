@@ -122,11 +122,15 @@ def run(args: argparse.Namespace) -> int:
             unscheduled=len(result.unscheduled),
         )
         if args.json:
-            _print_json(report.to_dict())
+            from engine.planner import item_summary
+
+            _print_json({**report.to_dict(), "items": item_summary(result.slots)})
         else:
-            from bot.cli.plan_render import render_simulation
+            from bot.cli.plan_render import item_lines, render_simulation
 
             render_simulation(report, request)
+            for line in item_lines(result.slots):
+                print(f"  {line}")
         return 0
     if args.json:
         _print_json(plan_to_dict(result))

@@ -56,7 +56,8 @@ class TestPlanCommand:
         code, out, err = run(capsys, "plan", str(REQUEST), "--accounts", str(ACCOUNTS), "--json")
         assert code == 0
         data = json.loads(out)
-        assert set(data) == {"slots", "unscheduled", "warnings"}
+        assert set(data) == {"slots", "unscheduled", "warnings", "items"}
+        assert data["items"][0]["accounts"] == len(data["slots"])  # one item, once per account
         # Every warning is in the JSON and on stderr (stdout stays pure JSON).
         assert err.splitlines() == [f"herald plan: warning: {w}" for w in data["warnings"]]
         assert any("is in the past" in w for w in data["warnings"])
