@@ -146,7 +146,11 @@ def request_from_command(command: Command, *, now: datetime) -> DistributionRequ
             "`/herald create name=spring platforms=tiktok window=6h start=+30m`"
         )
     fields = dict(command.fields)
+    # A library item (`content=<id>`) or a calendar queue stands in for the caption.
+    from_library = any(fields.get(k) for k in ("content", "queue", "queue_tag"))
     for required in ("caption", "platforms"):
+        if required == "caption" and from_library:
+            continue
         if not fields.get(required):
             raise InvalidInput(
                 f"{required}: is required (e.g. `/herald create name=spring "
