@@ -41,6 +41,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "accounts": ("accounts [platform]", "accounts and their health"),
     "import": ("import", "import accounts from a CSV file shared with the bot"),
     "velocity": ("velocity <platform>", "a platform's posting rules"),
+    "content": (
+        "content add|list [tag]|show <id>|archive <id>",
+        "the content library (calendar queues draw from it)",
+    ),
 }
 
 # Commands whose first positional word names a distribution.
