@@ -27,7 +27,7 @@ import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from engine.captions import Variant, account_offset, caption_variants
+from engine.captions import Variant, caption_variants
 from engine.eligibility import gate_accounts
 from engine.models import Account, PlannedSlot, PlanResult, RiskLevel, Unscheduled
 from engine.peaks import peak_hours_by_weekday, peak_intervals, zone
@@ -40,6 +40,7 @@ from engine.trends import hourly_scores
 
 DAY = 86_400
 HOUR = 3_600
+BLOCKED = (-1, -1)  # `_place`: the hour is ruled out for the account, whatever the item
 
 
 def daily_quota(velocity: float, day: int, phase: float, cap: int) -> int:
@@ -108,6 +109,7 @@ def plan_calendar(
     repeat = request.max_per_account
     budget = len(items) * repeat
     queue_cut = 0
+    choice_cache: dict[tuple[str, str], list[tuple[Variant, ...]]] = {}
 
     for rank, account in enumerate(order):
         if posting == wanted:
@@ -134,8 +136,11 @@ def plan_calendar(
         if account.platform not in trend_tables:
             trend_tables[account.platform] = hourly_scores(trends, account.platform)
         trend = trend_tables[account.platform]
-        choices = [caption_variants(item, rules, e.language) for item in items]
-        firsts = [account_offset(account.id, len(v)) for v in choices]
+        ckey = (rules.name, e.language)
+        if ckey not in choice_cache:
+            choice_cache[ckey] = [caption_variants(item, rules, e.language) for item in items]
+        choices = choice_cache[ckey]
+        firsts = [crc % max(1, len(v)) for v in choices]  # = account_offset, crc reused
         uses = [0] * len(items)
         item_start = (crc + rotation) % len(items)
         gap = math.ceil(rules.min_gap.total_seconds())
@@ -192,6 +197,8 @@ def plan_calendar(
                         firsts[index],
                         spacing,
                     )
+                    if placed is BLOCKED:
+                        break
                     if placed is not None:
                         accepted.append(placed[0])
                         mine.append((placed[0], index, placed[1]))
@@ -325,25 +332,29 @@ def _place(
     spacing: CaptionSpacing,
 ) -> tuple[int, int] | None:
     """The first time in this peak hour (from the account's offset) that keeps every rule,
-    with a free caption variant; records the variant's use. None when there is none."""
+    with a free caption variant; records the variant's use. None when every variant is
+    taken nearby (another item may still fit), BLOCKED when the account's own gap or
+    daily cap rules the hour out (no item can)."""
     t = max(hour + offset, earliest + (-(earliest - hour - offset) % 60))
     last = min(hour + HOUR - 1, end)
+    captions = False
     while t <= last:
         blocked = next((x for x in accepted if abs(t - x) < gap), None)
         if blocked is not None:
             t = blocked + gap + (-(blocked + gap - t) % 60)
             continue
         if sum(1 for x in accepted if abs(t - x) < DAY) >= cap:
-            return None
+            return BLOCKED
         found = spacing.first_free(variants, first_variant, t, last)
         if found is None:
             return None
         if found[0] != t and any(abs(found[0] - x) < gap for x in accepted):
             t = found[0]
+            captions = True
             continue
         spacing.take(variants[found[1]].variant_id, found[0])
         return found
-    return None
+    return None if captions else BLOCKED
 
 
 def _no_quota_reason(request: DistributionRequest) -> str:
