@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from engine.errors import InvalidCsvRow, InvalidImport, InvalidInput, InvalidRequest
+from engine.event_kinds import EventKind
 from engine.models import Actor, ContentItem, Event, Role, new_id
 from engine.ports import Clock, Notifier, Repository
 from engine.request import Content, DistributionRequest
@@ -195,7 +196,7 @@ class ContentLibrary:
         now = self._clock.now()
         items = [ContentItem(c, actor.id, now) for _, c in numbered]
         events = [
-            Event(new_id("e"), now, "content.added", actor.id, data={"content_id": i.id})
+            Event(new_id("e"), now, EventKind.CONTENT_ADDED, actor.id, data={"content_id": i.id})
             for i in items
         ]
         async with self._repository.unit_of_work() as uow:
@@ -235,7 +236,9 @@ class ContentLibrary:
         """Archive an item (queues stop drawing it). Raises NotAllowed, ContentNotFound."""
         require_role(actor, Role.OPERATOR, "archive content")
         now = self._clock.now()
-        event = Event(new_id("e"), now, "content.archived", actor.id, data={"content_id": item_id})
+        event = Event(
+            new_id("e"), now, EventKind.CONTENT_ARCHIVED, actor.id, data={"content_id": item_id}
+        )
         async with self._repository.unit_of_work() as uow:
             item = await uow.get_content_item(item_id)
             if item.archived:

@@ -27,7 +27,6 @@ from engine.scheduling import Candidate, schedule_window
 from engine.selection import select_accounts
 from engine.trends import hourly_scores
 
-
 # Seed 000: never the same content on 2+ accounts within 5 minutes. Only the operator
 # setting HERALD_DUPLICATE_GAP_FLOOR_MINUTES (tests and demos) may lower it.
 DUPLICATE_GAP_FLOOR_MINUTES = 5.0

@@ -447,7 +447,8 @@ def _newest_first(distributions: Any) -> list[Distribution]:
 
 def _copy_item(item: ContentItem) -> ContentItem:
     """A private copy (the pydantic content is mutable), times in UTC."""
-    archived = None if item.archived_at is None else to_utc(item.archived_at)
+    created = to_utc(item.created_at)
+    assert created is not None  # a ContentItem always has its creation time
     return ContentItem(
-        item.content.model_copy(deep=True), item.created_by, to_utc(item.created_at), archived
+        item.content.model_copy(deep=True), item.created_by, created, to_utc(item.archived_at)
     )

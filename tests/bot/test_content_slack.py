@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from tests.bot.conftest import OPERATOR, Harness
-from tests.bot.test_commands import ask
 
-VIEWER = "U_NOBODY"
+
+async def ask(h: Harness, text: str, expect: str) -> str:
+    """Run `/herald <text>` as the operator; the answers it got once `expect` shows."""
+    before = len(h.fake.responses_text())
+    await h.driver.command(text, user=OPERATOR)
+    await h.settle(until=lambda: expect in h.fake.responses_text()[before:])
+    return h.fake.responses_text()[before:]
 
 
 async def _open_form(h: Harness) -> str:
