@@ -4,8 +4,10 @@
     uv run python bench/planner.py --quick    # skip the exact bounds
 
 1. Window mode, the bundled 150 accounts / 6 h: cold first call and median of 30 warm calls.
-2. Calendar mode, 10 000 accounts, 7 days, 5 platforms, velocity 1.5: median wall time of
-   3 runs, and peak traced memory (tracemalloc) of one more run.
+2. Calendar mode, 10 000 accounts, 7 days, 5 platforms, velocity 1.5: a queue of 20
+   items (each account gets each item at most once), and the old single-content calendar
+   with max_per_account 11: median wall time of 3 runs, and peak traced memory
+   (tracemalloc) of one more run.
 3. Quality: on instances of <= 200 accounts, the planner's share of slots on local peak
    hours divided by an upper bound from a mixed-integer model solved by HiGHS. The model
    (a relaxation, so its optimum bounds any valid plan) uses a 1-minute grid: y_t = a post
@@ -69,9 +71,28 @@ def bench_window() -> dict[str, float]:
     return {"cold_ms": cold * 1000, "median_ms": statistics.median(times) * 1000}
 
 
-def bench_calendar(count: int = 10_000) -> dict[str, float]:
+def queue_items(count: int = 20) -> list[dict[str, Any]]:
+    """A queue of `count` distinct items with translations, like a real week's content."""
+    tags = ["winter", "style", "fashion", "ootd", "sustainable", "new", "care", "design"]
+    return [
+        {
+            "id": f"item-{k:02d}",
+            "caption": f"Winter story {k}: warm layers, bold colours, made to last.",
+            "hashtags": tags[k % 4 : k % 4 + 4],
+            "translations": {"es": f"Historia de invierno {k}", "ar": f"قصة الشتاء {k}"},
+        }
+        for k in range(count)
+    ]
+
+
+def bench_calendar(count: int = 10_000, *, queue: bool = True) -> dict[str, float]:
     accounts = make_accounts(count, seed=11)
     data = dict(REQUEST, mode="calendar", days=7, velocity=1.5, start="2026-11-23T00:00:00Z")
+    if queue:
+        data.pop("content")
+        data["queue"] = queue_items()
+    else:
+        data["max_per_account"] = 11
     request = parse_request(data)
     times = []
     result = None
@@ -84,7 +105,11 @@ def bench_calendar(count: int = 10_000) -> dict[str, float]:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert result is not None
+    per_pair: dict[tuple[str, str], int] = {}
+    for s in result.slots:
+        per_pair[(s.account_id, s.content_id)] = per_pair.get((s.account_id, s.content_id), 0) + 1
     return {
+        "most_per_account_item": max(per_pair.values(), default=0),
         "median_s": statistics.median(times),
         "peak_mb": peak / 2**20,
         "slots": len(result.slots),
@@ -251,13 +276,20 @@ def main() -> None:
     w = bench_window()
     print(
         f"window 150 accounts / 6 h: median {w['median_ms']:.1f} ms "
-        f"(cold first call {w['cold_ms']:.1f} ms)  target <= 20 ms"
+        f"(cold first call {w['cold_ms']:.1f} ms)  target <= 10 ms"
     )
     c = bench_calendar()
     print(
-        f"calendar 10 000 accounts / 7 days / 5 platforms: median {c['median_s']:.2f} s, "
-        f"peak memory {c['peak_mb']:.0f} MB, {c['slots']:,} slots, "
-        f"{c['peak_share']:.0%} on peak  targets <= 2 s, <= 300 MB"
+        f"calendar queue of 20 items, 10 000 accounts / 7 days / 5 platforms: median "
+        f"{c['median_s']:.2f} s, peak memory {c['peak_mb']:.0f} MB, {c['slots']:,} slots, "
+        f"{c['peak_share']:.0%} on peak, an item at most {c['most_per_account_item']}x per "
+        "account  targets <= 1.5 s, <= 150 MB"
+    )
+    c = bench_calendar(queue=False)
+    print(
+        f"calendar one item, max_per_account 11, 10 000 accounts / 7 days: median "
+        f"{c['median_s']:.2f} s, peak memory {c['peak_mb']:.0f} MB, {c['slots']:,} slots  "
+        "(the pre-queue measure; targets <= 2 s, <= 300 MB)"
     )
     if args.quick:
         return

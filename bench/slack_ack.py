@@ -106,6 +106,8 @@ async def main(
             "HERALD_DISPATCH_INTERVAL_SECONDS": "0.5",
             # Smaller batches keep each dispatcher stretch on the event loop short.
             "HERALD_DISPATCH_BATCH_SIZE": str(batch),
+            # A load test, not production: identical posts may share a minute.
+            "HERALD_DUPLICATE_GAP_FLOOR_MINUTES": "0",
         }
     )
     start = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)

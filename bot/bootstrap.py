@@ -22,6 +22,7 @@ from engine.adapters.apscheduler_runner import APSchedulerRunner
 from engine.adapters.litellm_client import build_advisor
 from engine.advisor import Advisor
 from engine.clock import SystemClock
+from engine.content_library import ContentLibrary
 from engine.dispatcher import Dispatcher, DispatcherConfig, default_worker_id
 from engine.durations import parse_duration
 from engine.errors import HeraldError, InvalidInput
@@ -169,6 +170,11 @@ class Herald:
 
         return safe_url(self.settings.database_url)
 
+    @property
+    def content(self) -> ContentLibrary:
+        """The content library over the same repository, clock and notifier."""
+        return ContentLibrary(self.repository, self.clock, self.notifier)
+
     async def start(self) -> None:
         """Check the schema (a SQL database built here) and start the dispatcher's runner."""
         if not self._schema_checked:
@@ -290,6 +296,7 @@ def build_herald(
         enable_full_autonomous=settings.enable_full_autonomous,
         allow_self_approval=settings.allow_self_approval,
         default_publisher=settings.publisher.strip().lower(),  # issue 9: plan card
+        duplicate_gap_floor_minutes=settings.duplicate_gap_floor_minutes,
     )
     service = DistributionService(
         repository,

@@ -107,6 +107,8 @@ class Settings(BaseSettings):
 
     # --- trends
     trends_file: Path | None = None
+    # Tests and demos only: lowers seed 000's 5-minute floor between identical posts.
+    duplicate_gap_floor_minutes: float = Field(default=5.0, ge=0)
     trends_url: str | None = None
 
     # --- misc

@@ -27,7 +27,7 @@ import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from engine.captions import Variant, account_offset, caption_variants
+from engine.captions import Variant, caption_variants
 from engine.eligibility import gate_accounts
 from engine.models import Account, PlannedSlot, PlanResult, RiskLevel, Unscheduled
 from engine.peaks import peak_hours_by_weekday, peak_intervals, zone
@@ -40,6 +40,7 @@ from engine.trends import hourly_scores
 
 DAY = 86_400
 HOUR = 3_600
+BLOCKED = (-1, -1)  # `_place`: the hour is ruled out for the account, whatever the item
 
 
 def daily_quota(velocity: float, day: int, phase: float, cap: int) -> int:
@@ -86,12 +87,11 @@ def plan_calendar(
     chosen, not_chosen = select_accounts(
         [e.account for e in eligible], asked, now=request.start, rotation=rotation
     )
-    unscheduled += [
-        Unscheduled(
-            a.id, f"not selected: {asked} of {len(eligible)} eligible accounts were asked for"
-        )
-        for a in not_chosen
-    ]
+    # Selection order, spares last: an account that gets no post does not count against
+    # account_count, the next one takes its turn.
+    order = chosen + not_chosen
+    wanted = len(chosen)
+    posting = 0
     start = math.ceil(request.start.timestamp())
     end = math.floor(request.end.timestamp())
     origin = start - start % 60
@@ -105,8 +105,22 @@ def plan_calendar(
     asked_posts = placed_posts = 0
     short: dict[str, int] = {}
     content_type = request.content.type
+    items = request.items
+    repeat = request.max_per_account
+    budget = len(items) * repeat
+    queue_cut = 0
+    choice_cache: dict[tuple[str, str], list[tuple[Variant, ...]]] = {}
 
-    for order, account in enumerate(chosen):
+    for rank, account in enumerate(order):
+        if posting == wanted:
+            unscheduled += [
+                Unscheduled(
+                    a.id,
+                    f"not selected: {asked} of {len(eligible)} eligible accounts were asked for",
+                )
+                for a in order[rank:]
+            ]
+            break
         e = by_id[account.id]
         rules = e.rules
         peaks = peak_hours_by_weekday(rules)
@@ -122,8 +136,13 @@ def plan_calendar(
         if account.platform not in trend_tables:
             trend_tables[account.platform] = hourly_scores(trends, account.platform)
         trend = trend_tables[account.platform]
-        variants = caption_variants(request.content, rules, e.language)
-        first_variant = account_offset(account.id, len(variants))
+        ckey = (rules.name, e.language)
+        if ckey not in choice_cache:
+            choice_cache[ckey] = [caption_variants(item, rules, e.language) for item in items]
+        choices = choice_cache[ckey]
+        firsts = [crc % max(1, len(v)) for v in choices]  # = account_offset, crc reused
+        uses = [0] * len(items)
+        item_start = (crc + rotation) % len(items)
         gap = math.ceil(rules.min_gap.total_seconds())
         cap = rules.max_posts_per_day
         by_day: dict[int, list[int]] = {}
@@ -134,12 +153,24 @@ def plan_calendar(
         accepted: list[int] = []
         if account.last_posted_at is not None:
             accepted.append(math.floor(account.last_posted_at.timestamp()))
-        mine: list[tuple[int, int]] = []
-        for day in range(request.days):
-            quota = daily_quota(request.velocity, day, phase, cap)
-            asked_posts += quota
+        mine: list[tuple[int, int, int]] = []  # (time, item, variant)
+        quotas = [daily_quota(request.velocity, day, phase, cap) for day in range(request.days)]
+        if not any(quotas):
+            unscheduled.append(Unscheduled(account.id, _no_quota_reason(request)))
+            continue
+        asked_posts += sum(quotas)
+        if sum(quotas) > budget:
+            # Each item at most `repeat` times per account: spread the posts the queue
+            # allows evenly over the days instead of front-loading them.
+            queue_cut += sum(quotas) - budget
+            quotas = [
+                daily_quota(budget / request.days, d, phase, cap) for d in range(request.days)
+            ]
+        for day, quota in enumerate(quotas):
             hours = by_day.get(day, [])
             if not quota or not hours:
+                if quota:
+                    short[account.platform] = short.get(account.platform, 0) + quota
                 continue
             turn = (crc + day + rotation) % len(hours)
             ordered = hours[turn:] + hours[:turn]
@@ -149,31 +180,41 @@ def plan_calendar(
             for h in ordered:
                 if got >= quota:
                     break
-                placed = _place(
-                    h,
-                    offset,
-                    earliest,
-                    end,
-                    accepted,
-                    gap,
-                    cap,
-                    variants,
-                    first_variant,
-                    spacing,
-                )
-                if placed is not None:
-                    accepted.append(placed[0])
-                    mine.append(placed)
-                    got += 1
+                k = len(mine)
+                for j in range(len(items)):
+                    index = (item_start + k + j) % len(items)
+                    if uses[index] >= repeat:
+                        continue
+                    placed = _place(
+                        h,
+                        offset,
+                        earliest,
+                        end,
+                        accepted,
+                        gap,
+                        cap,
+                        choices[index],
+                        firsts[index],
+                        spacing,
+                    )
+                    if placed is BLOCKED:
+                        break
+                    if placed is not None:
+                        accepted.append(placed[0])
+                        mine.append((placed[0], index, placed[1]))
+                        uses[index] += 1
+                        got += 1
+                        break
             placed_posts += got
             if got < quota:
                 short[account.platform] = short.get(account.platform, 0) + quota - got
         if not mine:
-            unscheduled.append(Unscheduled(account.id, _empty_reason(by_day, request.days)))
+            unscheduled.append(Unscheduled(account.id, _empty_reason(by_day, quotas, request.days)))
             continue
+        posting += 1
         zi = zone(account.timezone)
         times = sorted(accepted)
-        for t, v in mine:
+        for t, index, v in mine:
             n = sum(1 for x in times if t - DAY < x <= t)
             rk = (account.id, n)
             if rk not in risk_cache:
@@ -186,12 +227,12 @@ def plan_calendar(
                     3,
                 )
             risk = risk_cache[rk]
-            caption, hashtags, vid = variants[v]
+            caption, hashtags, vid = choices[index][v]
             when = datetime.fromtimestamp(t, UTC)
             slots.append(
                 (
                     t,
-                    order,
+                    rank,
                     PlannedSlot(
                         account_id=account.id,
                         platform=account.platform,
@@ -203,12 +244,20 @@ def plan_calendar(
                         risk_score=risk,
                         risk_level=RiskLevel.from_score(risk),
                         trend_score=trend[(t // HOUR) % 24],
-                        content_type=content_type,
+                        content_type=items[index].type,
                         variant_id=vid,
+                        content_id=items[index].id,
                     ),
                 )
             )
     slots.sort(key=lambda item: (item[0], item[1]))
+    if queue_cut:
+        warnings.append(
+            f"velocity {request.velocity:g} asks for {queue_cut} more posts than the queue "
+            f"allows: {len(items)} item(s) x max_per_account {repeat} per account; add items "
+            "to the queue or raise max_per_account"
+        )
+        asked_posts -= queue_cut
     if placed_posts < asked_posts:
         warnings.append(
             f"velocity {request.velocity:g} asks for {asked_posts} posts; peak hours, min gaps, "
@@ -283,28 +332,41 @@ def _place(
     spacing: CaptionSpacing,
 ) -> tuple[int, int] | None:
     """The first time in this peak hour (from the account's offset) that keeps every rule,
-    with a free caption variant; records the variant's use. None when there is none."""
+    with a free caption variant; records the variant's use. None when every variant is
+    taken nearby (another item may still fit), BLOCKED when the account's own gap or
+    daily cap rules the hour out (no item can)."""
     t = max(hour + offset, earliest + (-(earliest - hour - offset) % 60))
     last = min(hour + HOUR - 1, end)
+    captions = False
     while t <= last:
         blocked = next((x for x in accepted if abs(t - x) < gap), None)
         if blocked is not None:
             t = blocked + gap + (-(blocked + gap - t) % 60)
             continue
         if sum(1 for x in accepted if abs(t - x) < DAY) >= cap:
-            return None
+            return BLOCKED
         found = spacing.first_free(variants, first_variant, t, last)
         if found is None:
             return None
         if found[0] != t and any(abs(found[0] - x) < gap for x in accepted):
             t = found[0]
+            captions = True
             continue
         spacing.take(variants[found[1]].variant_id, found[0])
         return found
-    return None
+    return None if captions else BLOCKED
 
 
-def _empty_reason(by_day: dict[int, list[int]], days: int) -> str:
+def _no_quota_reason(request: DistributionRequest) -> str:
+    return (
+        f"velocity {request.velocity:g} (posts per account per day) gives this account no "
+        f"post in the {request.days}-day calendar"
+    )
+
+
+def _empty_reason(by_day: dict[int, list[int]], quotas: list[int], days: int) -> str:
     if not by_day:
         return f"no peak hour in the {days}-day calendar after its earliest allowed time"
+    if not any(quota and day in by_day for day, quota in enumerate(quotas)):
+        return "its peak hours fall on none of the days its velocity share gives it a post"
     return "every peak hour was taken by its min gap, daily cap or identical captions nearby"

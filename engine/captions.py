@@ -124,8 +124,12 @@ def _subsets(tags: tuple[str, ...], limit: int) -> list[tuple[str, ...]]:
 
 
 def caption_text(content: Content, language: str) -> str:
-    """The caption in `language` when a translation is given, else the original."""
-    return content.translations.get(language, content.caption).strip() or content.caption
+    """The caption in `language` when a translation is given, else the original; the
+    content's link on its own line when the text does not carry it already."""
+    text = content.translations.get(language, content.caption).strip() or content.caption
+    if content.link and content.link not in text:
+        text = f"{text}\n{content.link}"
+    return text
 
 
 @lru_cache(maxsize=4096)

@@ -3,11 +3,13 @@
     HeraldError                          root; `str(error)` is a message fit for a user
     ├── InvalidInput                     bad request, CSV row, duration, setting (permanent)
     │   ├── InvalidRequest               a distribution request field (names the field)
-    │   └── InvalidCsvRow                an accounts CSV row (names the line)
+    │   ├── InvalidCsvRow                an accounts CSV row (names the line)
+    │   └── InvalidImport                a file with bad rows, all of them by line; nothing kept
     ├── NotFound                         a lookup that found nothing
     │   ├── DistributionNotFound
     │   ├── SlotNotFound
-    │   └── AccountNotFound
+    │   ├── AccountNotFound
+    │   └── ContentNotFound              a content library item
     ├── AmbiguousName                    a name matches several distributions
     ├── NotAllowed                       the actor's role or the safety mode forbids it
     ├── IllegalTransition                a lifecycle move the state machine does not allow
@@ -65,6 +67,16 @@ class InvalidCsvRow(InvalidInput):
         super().__init__(f"{source} line {line}: {problem}")
 
 
+class InvalidImport(InvalidInput):
+    """A whole import refused: `errors` holds one InvalidCsvRow per bad row (by line)."""
+
+    def __init__(self, source: str, errors: list[InvalidCsvRow]) -> None:
+        self.errors = errors
+        shown = "; ".join(str(e) for e in errors[:20])
+        more = f"; and {len(errors) - 20} more" if len(errors) > 20 else ""
+        super().__init__(f"{source}: {len(errors)} bad row(s), nothing imported: {shown}{more}")
+
+
 class NotFound(HeraldError):
     """A lookup found nothing."""
 
@@ -85,6 +97,10 @@ class SlotNotFound(NotFound):
 
 class AccountNotFound(NotFound):
     kind = "account"
+
+
+class ContentNotFound(NotFound):
+    kind = "content item"
 
 
 class AmbiguousName(HeraldError):

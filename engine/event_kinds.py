@@ -41,6 +41,8 @@ class EventKind(StrEnum):
     # a human checked the platform and marked an OUTCOME_UNKNOWN slot posted
     SLOT_MARKED_POSTED = "slot.marked_posted"
     RISK_ALERT = "risk.alert"
+    CONTENT_ADDED = "content.added"
+    CONTENT_ARCHIVED = "content.archived"
 
 
 ENDING_KINDS = frozenset({EventKind.DISTRIBUTION_COMPLETED, EventKind.DISTRIBUTION_CANCELLED})

@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from engine.request import DistributionRequest
+from engine.request import Content, DistributionRequest
 
 
 def new_id(prefix: str) -> str:
@@ -95,6 +95,36 @@ class PlannedSlot:
     trend_score: float = 0.0
     content_type: str = "post"
     variant_id: str = ""
+    content_id: str = ""
+
+
+@dataclass(frozen=True)
+class ContentItem:
+    """One library item: the content, who added it and when, and whether it is archived."""
+
+    content: Content
+    created_by: str
+    created_at: datetime
+    archived_at: datetime | None = None
+
+    @property
+    def id(self) -> str:
+        return self.content.id
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape (`herald content show --json`, the Slack card's source)."""
+        return {
+            **self.content.model_dump(),
+            "created_by": self.created_by,
+            "created_at": self.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "archived_at": None
+            if self.archived_at is None
+            else self.archived_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +233,7 @@ class Slot:
     trend_score: float = 0.0
     content_type: str = "post"
     variant_id: str = ""
+    content_id: str = ""
     status: SlotStatus = SlotStatus.PLANNED
     attempts: int = 0
     claimed_by: str | None = None

@@ -10,9 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from engine.calendar_planner import plan_calendar
 from engine.captions import account_offset, caption_variants, distinct_captions
+from engine.chain_capacity import chain_capacity, pick_for_chain
 from engine.durations import format_duration
 from engine.eligibility import gate_accounts
 from engine.errors import InvalidRequest
@@ -25,9 +27,32 @@ from engine.scheduling import Candidate, schedule_window
 from engine.selection import select_accounts
 from engine.trends import hourly_scores
 
+# Seed 000: never the same content on 2+ accounts within 5 minutes. Only the operator
+# setting HERALD_DUPLICATE_GAP_FLOOR_MINUTES (tests and demos) may lower it.
+DUPLICATE_GAP_FLOOR_MINUTES = 5.0
 
-def check_request(request: DistributionRequest, platforms: PlatformTable) -> None:
-    """Raise InvalidRequest for what the request model cannot know (the platform table)."""
+
+def check_request(
+    request: DistributionRequest,
+    platforms: PlatformTable,
+    *,
+    duplicate_floor_minutes: float = DUPLICATE_GAP_FLOOR_MINUTES,
+) -> None:
+    """Raise InvalidRequest for what the request model cannot know (the platform table,
+    the operator's duplicate-gap floor)."""
+    if request.unresolved:
+        raise InvalidRequest(
+            "queue",
+            "names content library items; `herald plan` takes items inline (the service "
+            "resolves ids and tags when a distribution is created)",
+        )
+    if request.duplicate_gap_minutes < duplicate_floor_minutes:
+        raise InvalidRequest(
+            "duplicate_gap_minutes",
+            f"{request.duplicate_gap_minutes:g} is below the {duplicate_floor_minutes:g}-minute "
+            "floor: the same text never goes to two accounts within "
+            f"{duplicate_floor_minutes:g} minutes (seed 000 rule)",
+        )
     for name in request.platforms:
         if name not in platforms:
             known = ", ".join(sorted(platforms.names()))
@@ -46,12 +71,14 @@ def plan_distribution(
     trends: Sequence[Trend] = (),
     rotation: int = 0,
     max_risk: float = 0.8,
+    duplicate_floor_minutes: float = DUPLICATE_GAP_FLOOR_MINUTES,
 ) -> PlanResult:
     """Plan `request` over `accounts`. Slots at or above `max_risk` (and every CRITICAL
-    one) go to `unscheduled` with the reason. Raises InvalidRequest / InvalidInput."""
-    check_request(request, platforms)
+    one) go to `unscheduled` with the reason. Raises InvalidRequest (a duplicate gap below
+    `duplicate_floor_minutes` included) / InvalidInput."""
+    check_request(request, platforms, duplicate_floor_minutes=duplicate_floor_minutes)
     if request.mode == "calendar":
-        return plan_calendar(
+        result = plan_calendar(
             request,
             accounts,
             platforms=platforms,
@@ -59,7 +86,40 @@ def plan_distribution(
             rotation=rotation,
             max_risk=max_risk,
         )
-    return _plan_window(request, accounts, platforms, trends, rotation, max_risk)
+    else:
+        result = _plan_window(request, accounts, platforms, trends, rotation, max_risk)
+    result.warnings.extend(request_warnings(request, result, trends))
+    return result
+
+
+def request_warnings(
+    request: DistributionRequest, result: PlanResult, trends: Sequence[Trend]
+) -> list[str]:
+    """What the plan keeps but the operator probably did not mean: a requested language no
+    scheduled account speaks or without a translation, trend weighting with no trend data."""
+    out: list[str] = []
+    counts: dict[str, int] = {}
+    for slot in result.slots:
+        counts[slot.language] = counts.get(slot.language, 0) + 1
+    first = request.languages[0]
+    for language in request.languages:
+        if result.slots and language not in counts:
+            out.append(f"language {language!r} was requested but no scheduled account speaks it")
+        elif (
+            language != first
+            and counts.get(language)
+            and any(language not in item.translations for item in request.items)
+        ):
+            out.append(
+                f"language {language!r} has no translation: its {counts.get(language, 0)} "
+                f"slot(s) carry the {first!r} caption"
+            )
+    if request.trend_weighted and not trends:
+        out.append(
+            "trend_weighted is set but there is no trend data (no trends source configured, "
+            "or it returned none): every trend score is 0"
+        )
+    return out
 
 
 def _plan_window(
@@ -72,32 +132,94 @@ def _plan_window(
 ) -> PlanResult:
     eligible, unscheduled, warnings = gate_accounts(request, accounts, platforms, max_risk=max_risk)
     by_id = {e.account.id: e for e in eligible}
+    content = request.items[0]
     asked = request.account_count
     if asked is not None and asked > len(eligible):
         warnings.append(f"asked for {asked} accounts; only {len(eligible)} are eligible")
     chosen, not_chosen = select_accounts(
         [e.account for e in eligible], asked, now=request.start, rotation=rotation
     )
-    for account in not_chosen:
-        unscheduled.append(
-            Unscheduled(
-                account.id,
-                f"not selected: {asked} of {len(eligible)} eligible accounts were asked for "
-                "(tiers balanced, rotated across distributions)",
-            )
-        )
     start = math.ceil(request.start.timestamp())
     end = math.floor(request.end.timestamp())
     min_gap = math.ceil(request.min_gap.total_seconds())
     max_gap = math.floor(request.max_gap.total_seconds())
     dup_gap = math.ceil(request.duplicate_gap.total_seconds())
+    # Selection order: the chosen accounts, then the spares; a chosen account that cannot
+    # be placed gives its turn to the next spare.
+    order = chosen + not_chosen
+    earliest = [max(start, math.ceil(by_id[a.id].earliest.timestamp())) for a in order]
+    wanted = len(chosen)
+    # Identical posts stay dup_gap apart: with V distinct caption variants in all, at most
+    # V posts fit in each stretch of dup_gap; with one, dup_gap is simply the chain's gap.
+    texts = {
+        v[2]
+        for a in order
+        for v in caption_variants(content, by_id[a.id].rules, by_id[a.id].language)
+    }
+    chain_gap = max(min_gap, dup_gap) if len(texts) == 1 else min_gap
+    capacity = chain_capacity(earliest, start=start, end=end, min_gap=chain_gap)
+    caption_room = len(texts) * ((end - start) // dup_gap + 1) if dup_gap > 0 else capacity
+    caption_bound = (caption_room <= capacity and chain_gap > min_gap) or caption_room < capacity
+    capacity = min(capacity, caption_room)
+    picked, skipped = pick_for_chain(earliest, min(wanted, capacity), end=end, min_gap=chain_gap)
+    chosen = [order[i] for i in picked]
+    taken = set(picked) | set(skipped)
+    window_bound = min_gap > 0 and (wanted - 1) * min_gap > end - start
+    if wanted > capacity:
+        if caption_bound:
+            why = (
+                f"identical captions must be {format_duration(request.duplicate_gap)} apart "
+                f"and the content yields {len(texts)} caption variant(s) in all, so the "
+                f"window holds at most {capacity} posts"
+            )
+        elif window_bound and capacity == (end - start) // min_gap + 1:
+            why = (
+                f"{wanted} accounts need at least "
+                f"{format_duration(timedelta(seconds=(wanted - 1) * min_gap))} "
+                f"at a {format_duration(request.min_gap)} gap; the window is "
+                f"{format_duration(request.spread)}"
+            )
+        else:
+            why = (
+                f"only {capacity} posts fit at a {format_duration(request.min_gap)} gap before "
+                "the end once the accounts' earliest times (last post + platform min gap, "
+                "rate limits) are counted"
+            )
+        warnings.append(f"{wanted - capacity} of {wanted} selected accounts left out: {why}")
+    else:
+        why = ""
+    late_from = end - (len(picked) - 1) * chain_gap
+
+    def too_late(a: Account) -> Unscheduled:
+        return Unscheduled(
+            a.id,
+            f"no room: may post only from {by_id[a.id].earliest:%Y-%m-%dT%H:%MZ} (last post "
+            "+ platform min gap, or its rate limit); the other posts need the time before "
+            f"the end at a {format_duration(request.min_gap)} gap",
+        )
+
+    unscheduled.extend(too_late(order[i]) for i in skipped)
+    for i, a in enumerate(order):
+        if i in taken:
+            continue
+        if i < wanted:
+            late = not caption_bound and not window_bound and earliest[i] > late_from
+            unscheduled.append(too_late(a) if late else Unscheduled(a.id, f"no room: {why}"))
+        else:
+            unscheduled.append(
+                Unscheduled(
+                    a.id,
+                    f"not selected: {asked} of {len(eligible)} eligible accounts were asked "
+                    "for (tiers balanced, rotated across distributions)",
+                )
+            )
     candidates = []
     trend_tables: dict[str, tuple[float, ...]] = {
         name: hourly_scores(trends, name) for name in request.platforms
     }
     for account in chosen:
         e = by_id[account.id]
-        variants = caption_variants(request.content, e.rules, e.language)
+        variants = caption_variants(content, e.rules, e.language)
         candidates.append(
             Candidate(
                 key=account.id,
@@ -112,7 +234,7 @@ def _plan_window(
         candidates,
         start=start,
         end=end,
-        min_gap=min_gap,
+        min_gap=chain_gap,
         max_gap=max_gap,
         duplicate_gap=dup_gap,
         seed=request.seed,
@@ -135,34 +257,23 @@ def _plan_window(
                 risk_score=e.risk,
                 risk_level=RiskLevel.from_score(e.risk),
                 trend_score=trend_tables[platform][when.hour],
-                content_type=request.content.type,
+                content_type=content.type,
                 variant_id=vid,
+                content_id=content.id,
             )
         )
     if result.left_out:
-        wanted = len(candidates)
-        need = (wanted - 1) * min_gap
-        capacity = (end - start) // min_gap + 1 if min_gap else len(candidates)
-        if need > end - start and len(slots) >= capacity:
-            why = (
-                f"{wanted} accounts need at least {format_duration(timedelta(seconds=need))} "
-                f"at a {format_duration(request.min_gap)} gap; the window is "
-                f"{format_duration(request.spread)}"
-            )
-        elif set(result.left_out.values()) == {"gap"}:
-            why = (
-                "no account could post within max_gap "
-                f"({format_duration(request.max_gap)}) of the previous post: their earliest "
-                "times leave a longer hole"
-            )
-        else:
-            kinds = min(len(c.variants) for c in candidates)
-            why = (
-                f"identical captions must be {format_duration(request.duplicate_gap)} apart "
-                f"and the content yields as few as {kinds} caption variant(s), so the window "
-                "holds fewer posts"
-            )
-        warnings.append(f"{len(result.left_out)} of {wanted} selected accounts left out: {why}")
+        # The chain's selection already fits the window and the earliest times, so only
+        # caption spacing (identical posts duplicate_gap apart) can leave accounts out.
+        kinds = min(len(c.variants) for c in candidates)
+        why = (
+            f"identical captions must be {format_duration(request.duplicate_gap)} apart "
+            f"and the content yields as few as {kinds} caption variant(s), so the window "
+            "holds fewer posts"
+        )
+        warnings.append(
+            f"{len(result.left_out)} of {len(candidates)} selected accounts left out: {why}"
+        )
         for i in sorted(result.left_out):
             unscheduled.append(Unscheduled(candidates[i].key, f"no room: {why}"))
     if not slots and not warnings:
@@ -187,6 +298,7 @@ def plan_to_dict(result: PlanResult) -> dict[str, object]:
                 "trend_score": s.trend_score,
                 "content_type": s.content_type,
                 "variant_id": s.variant_id,
+                "content_id": s.content_id,
             }
             for s in result.slots
         ],
@@ -195,4 +307,29 @@ def plan_to_dict(result: PlanResult) -> dict[str, object]:
         ],
         "warnings": list(result.warnings),
         "captions": distinct_captions(result.slots),
+        "items": item_summary(result.slots),
     }
+
+
+class _ItemSlot(Protocol):
+    @property
+    def content_id(self) -> str: ...
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def scheduled_at(self) -> datetime: ...
+
+
+def item_summary(slots: Sequence[_ItemSlot]) -> list[dict[str, Any]]:
+    """Per content item, in order of first use: its slots, how many accounts, which days
+    (UTC dates). For the plan card, `--json` and `simulate`."""
+    seen: dict[str, tuple[int, set[str], dict[str, None]]] = {}
+    for s in slots:
+        count, accounts, days = seen.get(s.content_id, (0, set(), {}))
+        accounts.add(s.account_id)
+        days[s.scheduled_at.strftime("%Y-%m-%d")] = None
+        seen[s.content_id] = (count + 1, accounts, days)
+    return [
+        {"content_id": cid, "slots": n, "accounts": len(accounts), "days": sorted(days)}
+        for cid, (n, accounts, days) in seen.items()
+    ]

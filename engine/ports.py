@@ -17,6 +17,7 @@ from engine.credentials import ConnectionInfo, Credentials
 from engine.media import MediaAsset
 from engine.models import (
     Account,
+    ContentItem,
     Distribution,
     DistributionStatus,
     Event,
@@ -154,6 +155,22 @@ class UnitOfWork(Protocol):
         ...
 
     # --- audit log (append-only)
+    async def add_content_items(self, items: Sequence[ContentItem]) -> None:
+        """Insert new library items; an existing id is a StorageError."""
+        ...
+
+    async def get_content_item(self, item_id: str) -> ContentItem:
+        """Raises ContentNotFound."""
+        ...
+
+    async def list_content_items(self, *, include_archived: bool = False) -> list[ContentItem]:
+        """Library items, oldest first (then by id); archived ones only when asked."""
+        ...
+
+    async def save_content_item(self, item: ContentItem) -> None:
+        """Replace one item. Raises ContentNotFound."""
+        ...
+
     async def append_event(self, event: Event) -> None:
         """Append to the audit log."""
         ...

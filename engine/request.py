@@ -56,6 +56,22 @@ class Content(BaseModel):
                 )
         return value
 
+    link: str | None = Field(default=None, max_length=2_000)
+    # Library tags (for `queue_tag`), never posted; unlike hashtags.
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _split_tags(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part for part in value.replace(",", " ").split() if part]
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _normalise_tags(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(tag.strip().lower() for tag in value if tag.strip()))
+
     @field_validator("hashtags", mode="before")
     @classmethod
     def _split_hashtags(cls, value: Any) -> Any:
@@ -74,6 +90,9 @@ class Content(BaseModel):
             if clean not in seen:
                 seen.append(clean)
         return seen
+
+
+UNRESOLVED = "(a content library item, resolved when the distribution is created)"
 
 
 def _duration_in(unit_seconds: float) -> Any:
@@ -150,6 +169,33 @@ class DistributionRequest(BaseModel):
             raise ValueError("must be a number, not true/false")
         return value
 
+    # The content library (docs/content.md): a calendar queue of items, inline or by id,
+    # or every active item with a tag; `content_ref` is window mode's `content=<id>`.
+    # Ids and tags are resolved by the service before anything is stored or planned.
+    queue: list[Content | str] = Field(default_factory=list, max_length=500)
+    queue_tag: str | None = Field(default=None, min_length=1, max_length=100)
+    content_ref: str | None = Field(default=None, min_length=1, max_length=200)
+    max_per_account: int = Field(default=1, ge=1, le=100)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _content_from_queue(cls, data: Any) -> Any:
+        # A queue (or a library reference) stands in for `content`: the first inline item,
+        # else a placeholder the service replaces when it resolves the library.
+        if isinstance(data, dict) and isinstance(data.get("queue"), str):
+            parts = data["queue"].replace(" ", ",").split(",")
+            data = {**data, "queue": [part for part in parts if part]}
+        if isinstance(data, dict) and "content" not in data:
+            queue = data.get("queue") or []
+            first = next((q for q in queue if isinstance(q, dict | Content)), None)
+            ref = data.get("content_ref") or next((q for q in queue if isinstance(q, str)), None)
+            if first is not None:
+                data = {**data, "content": first}
+            elif ref or data.get("queue_tag"):
+                label = ref or f"tag:{data['queue_tag']}"
+                data = {**data, "content": {"id": str(label)[:200], "caption": UNRESOLVED}}
+        return data
+
     _spread = field_validator("spread_hours", mode="before")(
         classmethod(lambda cls, v: _duration_in(3600.0)(v))
     )
@@ -213,6 +259,14 @@ class DistributionRequest(BaseModel):
         return value
 
     @model_validator(mode="after")
+    def _one_item_in_window(self) -> DistributionRequest:
+        if self.mode == "window" and (len(self.queue) > 1 or self.queue_tag is not None):
+            raise ValueError(
+                "window mode takes one item (`content=<id>`); a queue or tag is for calendars"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _gaps_ordered(self) -> DistributionRequest:
         if self.min_gap_minutes > self.max_gap_minutes:
             raise ValueError(
@@ -220,6 +274,21 @@ class DistributionRequest(BaseModel):
                 f"max_gap ({self.max_gap_minutes:g} min)"
             )
         return self
+
+    @property
+    def unresolved(self) -> bool:
+        """True while the request still names library items instead of carrying them."""
+        return (
+            self.content_ref is not None
+            or self.queue_tag is not None
+            or any(isinstance(q, str) for q in self.queue)
+        )
+
+    @property
+    def items(self) -> list[Content]:
+        """What is distributed: the queue's items, else the one content."""
+        inline = [q for q in self.queue if isinstance(q, Content)]
+        return inline or [self.content]
 
     @property
     def spread(self) -> timedelta:
@@ -294,6 +363,9 @@ def request_from_fields(
             data[key] = value
     if translations:
         content["translations"] = translations
+    if set(content) == {"id"}:
+        # `content=<id>` alone names a library item.
+        data["content_ref"] = content.pop("id")
     if content:
         content.setdefault("id", str(data.get("name", "content")))
         data["content"] = content

@@ -25,6 +25,7 @@ How (all times are integer epoch seconds):
 
 from __future__ import annotations
 
+import bisect
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -120,11 +121,16 @@ def schedule_window(
     remaining = n
     prev: int | None = None
     stop_reason = ""
+    # Earliest times of the accounts not yet placed, sorted: the chain must not post before
+    # `_ready_by(waiting, ...)`, or an account still waiting (rate limit, min gap since its
+    # last post) could not be reached within max_gap. Any account free at that moment is
+    # as good as any other for the count, so peaks still choose among them.
+    waiting = sorted(max(start, c.earliest) for c in candidates)
     while remaining:
         if prev is None:
-            lo = max(start, min(candidates[i].earliest for i in pool if not assigned[i]))
+            lo = max(start, _ready_by(waiting, start, max_gap))
         else:
-            lo = prev + min_gap
+            lo = max(prev + min_gap, _ready_by(waiting, prev, max_gap))
         if lo > end:
             stop_reason = "window"
             break
@@ -153,6 +159,7 @@ def schedule_window(
         i, t, v, peak = pick
         assigned[i] = True
         remaining -= 1
+        del waiting[bisect.bisect_left(waiting, max(start, candidates[i].earliest))]
         last_use[candidates[i].variants[v].variant_id] = t
         placements.append(Placement(i, t, v, peak))
         prev = t
@@ -167,6 +174,17 @@ def schedule_window(
     _smooth(placements, candidates, start, end, min_gap, max_gap, duplicate_gap, seed)
     left_out = {i: stop_reason or "window" for i in range(n) if not assigned[i]}
     return ChainResult(placements, left_out)
+
+
+def _ready_by(waiting: list[int], after: int, max_gap: int) -> int:
+    """The first moment the chain may post so that every waiting account (the i-th earliest
+    at `waiting[i]`) can still be reached within max_gap steps: max(e_i - i * max_gap).
+    Entries at or before `after` cannot bind; most accounts are free from the start, so
+    only the few late ones are looked at."""
+    best = waiting[0] if waiting else after
+    for i in range(bisect.bisect_right(waiting, after), len(waiting)):
+        best = max(best, waiting[i] - i * max_gap)
+    return best
 
 
 def _earliest_fit(

@@ -21,6 +21,7 @@ from typing import Any
 from engine.accounts_csv import read_accounts_csv
 from engine.advisor import Advisor
 from engine.catch_up import CATCH_UP_CHOICES, HELD_PAST_WINDOW, PAST_WINDOW_ALLOWED
+from engine.content_library import ContentLibrary, resolve_library
 from engine.dispatcher import IN_DOUBT
 from engine.durations import format_duration
 from engine.errors import (
@@ -44,7 +45,7 @@ from engine.models import (
 )
 from engine.outcomes import complete_if_done, slot_event
 from engine.plan_captions import add_translations, apply_caption_variants
-from engine.planner import plan_distribution
+from engine.planner import check_request, plan_distribution
 from engine.platforms import DEFAULT_PLATFORMS, PlatformTable
 from engine.ports import Clock, Notifier, Repository, TrendSource, UnitOfWork
 from engine.post_limits import plan_costs
@@ -108,6 +109,12 @@ class DistributionService(DistributionReads):
         self._check_mode(mode)
         for platform in request.platforms:
             self._platforms[platform]  # raises InvalidInput naming the unknown platform
+        if not request.unresolved:
+            check_request(
+                request,
+                self._platforms,
+                duplicate_floor_minutes=self.config.duplicate_gap_floor_minutes,
+            )
         return mode
 
     async def create(
@@ -120,6 +127,16 @@ class DistributionService(DistributionReads):
     ) -> Distribution:
         """Store a new DRAFT distribution for `request`."""
         mode = self.check_create(actor, request, safety_mode=safety_mode)
+        if request.unresolved:
+            # Stored with the items themselves: the plan stays explainable after edits.
+            request = await resolve_library(
+                ContentLibrary(self._repository, self._clock, self._notifier), request
+            )
+            check_request(
+                request,
+                self._platforms,
+                duplicate_floor_minutes=self.config.duplicate_gap_floor_minutes,
+            )
         now = self._clock.now()
         distribution = Distribution(
             id=new_id("d"),
@@ -185,6 +202,7 @@ class DistributionService(DistributionReads):
             trends=trends,
             rotation=rotation,
             max_risk=SafetyPolicy.for_mode(d.safety_mode).max_risk,
+            duplicate_floor_minutes=self.config.duplicate_gap_floor_minutes,
         )
         by_id = {a.id: a for a in accounts}
         planned = list(result.slots)

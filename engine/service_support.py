@@ -40,6 +40,7 @@ class ServiceConfig:
     retry_stagger: timedelta = timedelta(seconds=30)
     # The publisher of accounts without their own (HERALD_PUBLISHER), named on simulations.
     default_publisher: str = "simulated"
+    duplicate_gap_floor_minutes: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,7 @@ def slot_from_plan(
         trend_score=planned.trend_score,
         content_type=planned.content_type,
         variant_id=planned.variant_id,
+        content_id=planned.content_id,
         status=SlotStatus.PLANNED,
         # Stable per slot: a repeated publish of the same slot cannot post twice.
         idempotency_key=f"herald:{slot_id}",
@@ -172,6 +174,7 @@ def planned_from_slot(slot: Slot) -> PlannedSlot:
         trend_score=slot.trend_score,
         content_type=slot.content_type,
         variant_id=slot.variant_id,
+        content_id=slot.content_id,
     )
 
 

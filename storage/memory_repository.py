@@ -17,12 +17,14 @@ from typing import Any
 from engine.errors import (
     AccountNotFound,
     ConcurrentModification,
+    ContentNotFound,
     DistributionNotFound,
     SlotNotFound,
     StorageError,
 )
 from engine.models import (
     Account,
+    ContentItem,
     Distribution,
     DistributionStatus,
     Event,
@@ -54,6 +56,7 @@ class _State:
         # distribution id -> {slot id: None}: an ordered set, for per-distribution queries.
         self.slots_by_distribution: dict[str, dict[str, None]] = {}
         self.events: list[Event] = []
+        self.content_items: dict[str, ContentItem] = {}
 
 
 class _MemoryUnitOfWork:
@@ -262,6 +265,37 @@ class _MemoryUnitOfWork:
         waiting = (s.due_at for s in self._slots_of(distribution_id) if s.status in CLAIMABLE)
         return min(waiting, default=None)
 
+    # --- content library
+    async def add_content_items(self, items: Sequence[ContentItem]) -> None:
+        """Insert new library items; an existing id is a StorageError."""
+        library = self._state.content_items
+        for item in items:
+            if item.id in library:
+                raise StorageError(f"content item {item.id} already exists")
+            self._set(library, item.id, _copy_item(item))
+
+    async def get_content_item(self, item_id: str) -> ContentItem:
+        """Raises ContentNotFound."""
+        try:
+            return _copy_item(self._state.content_items[item_id])
+        except KeyError:
+            raise ContentNotFound(item_id) from None
+
+    async def list_content_items(self, *, include_archived: bool = False) -> list[ContentItem]:
+        """Library items, oldest first (then by id); archived ones only when asked."""
+        items = [
+            _copy_item(i)
+            for i in self._state.content_items.values()
+            if include_archived or i.archived_at is None
+        ]
+        return sorted(items, key=lambda i: (i.created_at, i.id))
+
+    async def save_content_item(self, item: ContentItem) -> None:
+        """Replace one item. Raises ContentNotFound."""
+        if item.id not in self._state.content_items:
+            raise ContentNotFound(item.id)
+        self._set(self._state.content_items, item.id, _copy_item(item))
+
     # --- audit log
     async def append_event(self, event: Event) -> None:
         """Append to the audit log."""
@@ -409,3 +443,12 @@ def _restore(mapping: dict[Any, Any], key: Any, old: Any) -> None:
 
 def _newest_first(distributions: Any) -> list[Distribution]:
     return sorted(distributions, key=lambda d: (d.created_at, d.id), reverse=True)
+
+
+def _copy_item(item: ContentItem) -> ContentItem:
+    """A private copy (the pydantic content is mutable), times in UTC."""
+    created = to_utc(item.created_at)
+    assert created is not None  # a ContentItem always has its creation time
+    return ContentItem(
+        item.content.model_copy(deep=True), item.created_by, created, to_utc(item.archived_at)
+    )

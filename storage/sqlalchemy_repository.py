@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from engine.errors import (
     AccountNotFound,
     ConcurrentModification,
+    ContentNotFound,
     DistributionNotFound,
     SlotNotFound,
     StorageError,
@@ -31,6 +32,7 @@ from engine.errors import (
 from engine.models import (
     Account,
     AccountState,
+    ContentItem,
     Distribution,
     DistributionStatus,
     Event,
@@ -39,7 +41,7 @@ from engine.models import (
     Slot,
     SlotStatus,
 )
-from engine.request import DistributionRequest
+from engine.request import Content, DistributionRequest
 from storage import tables as t
 from storage.database import create_engine, create_sessionmaker, safe_url
 
@@ -134,6 +136,26 @@ def row_to_distribution(row: Mapping[Any, Any]) -> Distribution:
 
 
 _SLOT_FIELDS = [c.name for c in t.slots.columns]
+
+
+def _item_to_row(item: ContentItem) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "content": item.content.model_dump(mode="json"),
+        "tags": list(item.content.tags),
+        "created_by": item.created_by,
+        "created_at": item.created_at,
+        "archived_at": item.archived_at,
+    }
+
+
+def _row_to_item(row: Mapping[Any, Any]) -> ContentItem:
+    return ContentItem(
+        Content.model_validate(row["content"]),
+        row["created_by"],
+        row["created_at"],
+        row["archived_at"],
+    )
 
 
 def slot_to_row(slot: Slot) -> dict[str, Any]:
@@ -472,6 +494,36 @@ class SQLAlchemyUnitOfWork:
             )
         )
         return result.scalar()
+
+    # --- content library
+    async def add_content_items(self, items: Sequence[ContentItem]) -> None:
+        """Insert new library items; an existing id is a StorageError."""
+        if items:
+            await self._session.execute(insert(t.content_items), [_item_to_row(i) for i in items])
+
+    async def get_content_item(self, item_id: str) -> ContentItem:
+        """Raises ContentNotFound."""
+        rows = await self._rows(select(t.content_items).where(t.content_items.c.id == item_id))
+        if not rows:
+            raise ContentNotFound(item_id)
+        return _row_to_item(rows[0])
+
+    async def list_content_items(self, *, include_archived: bool = False) -> list[ContentItem]:
+        """Library items, oldest first (then by id); archived ones only when asked."""
+        query = select(t.content_items).order_by(t.content_items.c.created_at, t.content_items.c.id)
+        if not include_archived:
+            query = query.where(t.content_items.c.archived_at.is_(None))
+        return [_row_to_item(r) for r in await self._rows(query)]
+
+    async def save_content_item(self, item: ContentItem) -> None:
+        """Replace one item. Raises ContentNotFound."""
+        result = await self._session.execute(
+            update(t.content_items)
+            .where(t.content_items.c.id == item.id)
+            .values(_item_to_row(item))
+        )
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            raise ContentNotFound(item.id)
 
     # --- audit log
     async def append_event(self, event: Event) -> None:

@@ -115,6 +115,8 @@ slots = Table(
     Column("failure_kind", String(32)),
     Column("idempotency_key", String(200), nullable=False),
     Column("redistributed_from", ID),
+    # Which library/queue item the slot posts ("" for a single-content plan).
+    Column("content_id", String(200), nullable=False, default=""),
     # The dispatcher's claim: due queued slots in time order.
     Index(None, "status", "due_at"),
     Index(None, "distribution_id", "status"),
@@ -173,6 +175,20 @@ message_refs = Table(
     Column("key", String(200), primary_key=True),
     Column("channel", String(64), nullable=False),
     Column("ts", String(64), nullable=False),
+)
+
+# The content library: the item is the request's `content` object as JSON; `tags` is
+# repeated for listing by tag. Archived, never deleted.
+content_items = Table(
+    "content_items",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("content", JSON, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("archived_at", UTCDateTime),
+    Index(None, "created_at"),
 )
 
 llm_calls = Table(

@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("bot.cli.demo", "run a whole distribution on the bundled accounts, time compressed"),
     "db": ("bot.cli.admin", "database administration (upgrade)"),
     "accounts": ("bot.cli.admin", "account administration (import a CSV, list)"),
+    "content": ("bot.cli.content", "the content library (import a CSV/JSON, list, show, archive)"),
     "serve": ("bot.cli.serve", "run the Slack bot, the engine and the dispatcher"),
 }
 

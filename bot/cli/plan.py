@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,17 @@ def run(args: argparse.Namespace) -> int:
         trends=trends,
         rotation=args.rotation,
         max_risk=policy.schedule_limit,
+        duplicate_floor_minutes=settings.duplicate_gap_floor_minutes,
     )
+    if request.start < datetime.now(UTC):
+        result.warnings.append(
+            f"start {request.start:%Y-%m-%d %H:%M}Z is in the past: `herald plan` shows it as "
+            "asked; a distribution created now would run from the next minute"
+        )
+    if args.json or args.command == "simulate":
+        # The table prints them itself; elsewhere stdout is data, so say them on stderr.
+        for warning in result.warnings:
+            print(f"herald {args.command}: warning: {warning}", file=sys.stderr)
     if args.command == "simulate":
         from engine.simulation import simulate
 
@@ -113,11 +124,15 @@ def run(args: argparse.Namespace) -> int:
             unscheduled=len(result.unscheduled),
         )
         if args.json:
-            _print_json(report.to_dict())
+            from engine.planner import item_summary
+
+            _print_json({**report.to_dict(), "items": item_summary(result.slots)})
         else:
-            from bot.cli.plan_render import render_simulation
+            from bot.cli.plan_render import item_lines, render_simulation
 
             render_simulation(report, request)
+            for line in item_lines(result.slots):
+                print(f"  {line}")
         return 0
     if args.json:
         _print_json(plan_to_dict(result))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -11,6 +13,7 @@ from rich.table import Table
 from engine.durations import format_duration
 from engine.models import Account, PlanResult, SafetyMode
 from engine.peaks import is_peak
+from engine.planner import item_summary
 from engine.platforms import PlatformTable
 from engine.request import DistributionRequest
 from engine.simulation import SimulationReport
@@ -102,6 +105,8 @@ def render_plan(
         levels = Counter(s.risk_level.value for s in result.slots)
         console.print("  per platform: " + ", ".join(f"{p} {c}" for p, c in per_platform.items()))
         console.print("  risk: " + ", ".join(f"{lv} {c}" for lv, c in levels.items()))
+        for line in item_lines(result.slots):
+            console.print(f"  {line}")
     else:
         console.print("  no slot could be scheduled")
     if result.unscheduled:
@@ -159,6 +164,18 @@ def render_simulation(
     console.print(f"  recommended action: [{style}]{report.recommended_action}[/]")
     for reason in report.reasons:
         console.print(f"    - {reason}")
+
+
+def item_lines(slots: Sequence[Any]) -> list[str]:
+    """Per content item: accounts and days (plan table, simulate, the Slack card)."""
+    out = []
+    for item in item_summary(slots):
+        days = ", ".join(datetime.strptime(d, "%Y-%m-%d").strftime("%a %d") for d in item["days"])
+        out.append(
+            f"item {item['content_id'] or '(inline)'}: {item['accounts']} account(s), "
+            f"{item['slots']} slot(s); days {days}"
+        )
+    return out
 
 
 def _console() -> Console:

@@ -25,6 +25,7 @@ from bot.slack.blocks.reports import (
     build_velocity,
 )
 from bot.slack.cards import create_with_card
+from bot.slack.content import handle_content
 from bot.slack.context import BotDeps, deps_of
 from bot.slack.failures import guarded
 from bot.slack.grammar import Command, parse_command, request_from_command
@@ -224,4 +225,5 @@ HANDLERS: dict[str, Handler] = {
     "accounts": _accounts,
     "velocity": _velocity,
     "import": _import,
+    "content": handle_content,
 }

@@ -41,6 +41,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "accounts": ("accounts [platform]", "accounts and their health"),
     "import": ("import", "import accounts from a CSV file shared with the bot"),
     "velocity": ("velocity <platform>", "a platform's posting rules"),
+    "content": (
+        "content add|list [tag]|show <id>|archive <id>",
+        "the content library (calendar queues draw from it)",
+    ),
 }
 
 # Commands whose first positional word names a distribution.
@@ -146,7 +150,11 @@ def request_from_command(command: Command, *, now: datetime) -> DistributionRequ
             "`/herald create name=spring platforms=tiktok window=6h start=+30m`"
         )
     fields = dict(command.fields)
+    # A library item (`content=<id>`) or a calendar queue stands in for the caption.
+    from_library = any(fields.get(k) for k in ("content", "queue", "queue_tag"))
     for required in ("caption", "platforms"):
+        if required == "caption" and from_library:
+            continue
         if not fields.get(required):
             raise InvalidInput(
                 f"{required}: is required (e.g. `/herald create name=spring "

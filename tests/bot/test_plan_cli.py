@@ -54,9 +54,13 @@ class TestPlanCommand:
     def test_json_contract(self, capsys: pytest.CaptureFixture[str]) -> None:
         """--json prints slots, unscheduled, warnings and captions with the contract's fields."""
         code, out, err = run(capsys, "plan", str(REQUEST), "--accounts", str(ACCOUNTS), "--json")
-        assert code == 0 and err == ""
+        assert code == 0
         data = json.loads(out)
-        assert set(data) == {"slots", "unscheduled", "warnings", "captions"}
+        assert set(data) == {"slots", "unscheduled", "warnings", "captions", "items"}
+        assert data["items"][0]["accounts"] == len(data["slots"])  # one item, once per account
+        # Every warning is in the JSON and on stderr (stdout stays pure JSON).
+        assert err.splitlines() == [f"herald plan: warning: {w}" for w in data["warnings"]]
+        assert any("is in the past" in w for w in data["warnings"])
         assert len(data["slots"]) > 100
         assert set(data["slots"][0]) >= SLOT_KEYS
         assert data["slots"][0]["scheduled_at"].endswith("Z")

@@ -57,6 +57,20 @@ def calendar_violations(
             window = [x for x in all_times if t <= x < t + timedelta(days=1)]
             if len(window) > rules.max_posts_per_day:
                 out.append(f"{account_id}: {len(window)} posts in 24 h")
+    uses: dict[tuple[str, str], int] = defaultdict(int)
+    for s in result.slots:
+        uses[(s.account_id, s.content_id)] += 1
+        if uses[(s.account_id, s.content_id)] > request.max_per_account:
+            out.append(f"{s.account_id}: item {s.content_id} more than max_per_account")
+    items = {i.id: i for i in request.items}
+    out.extend(
+        f"{s.account_id}: caption not from item {s.content_id}"
+        for s in result.slots
+        if s.content_id not in items
+        or not s.caption.startswith(
+            items[s.content_id].translations.get(s.language, items[s.content_id].caption)[:20]
+        )
+    )
     last: dict[tuple[str, frozenset[str]], datetime] = {}
     for s in result.slots:
         key = (s.caption, frozenset(s.hashtags))
@@ -83,19 +97,21 @@ def scenarios(draw: st.DrawFn) -> tuple[DistributionRequest, list[Account]]:
                 last_posted_at=None if last is None else start + timedelta(minutes=last),
             )
         )
+    tags = draw(st.sampled_from([[], ["a", "b"]]))
+    size = draw(st.integers(1, 6))
     data: dict[str, Any] = {
-        "content": {
-            "id": "c",
-            "caption": "Hi",
-            "hashtags": draw(st.sampled_from([[], ["a", "b"]])),
-        },
+        "queue": [
+            {"id": f"i{k}", "caption": f"Item {k}" if k % 3 else "Same", "hashtags": tags}
+            for k in range(size)
+        ],
+        "max_per_account": draw(st.sampled_from([1, 1, 2, 5])),
         "platforms": draw(st.lists(st.sampled_from(PLATFORMS), min_size=1, unique=True)),
         "languages": ["en", "es"],
         "mode": "calendar",
         "start": start.isoformat(),
         "days": draw(st.integers(1, 7)),
         "velocity": draw(st.sampled_from([0.5, 1, 1.5, 3, 8])),
-        "duplicate_gap_minutes": draw(st.sampled_from([0, 5, 30])),
+        "duplicate_gap_minutes": draw(st.sampled_from([5, 30, 60])),
         "trend_weighted": draw(st.booleans()),
     }
     return parse_request(data), accounts
@@ -128,6 +144,7 @@ class TestCalendarRules:
                 "mode": "calendar",
                 "start": "2026-11-23T00:00:00Z",
                 "days": 7,
+                "max_per_account": 7,
             }
         )
         result = plan_distribution(request, accounts)
@@ -145,6 +162,7 @@ class TestCalendarRules:
                 "start": "2026-11-23T00:00:00Z",
                 "days": 3,
                 "velocity": 2,
+                "max_per_account": 6,
             }
         )
         result = plan_distribution(request, accounts)
@@ -176,6 +194,7 @@ class TestTrendWeighting:
                 "start": "2026-11-23T00:00:00Z",
                 "days": 3,
                 "trend_weighted": True,
+                "max_per_account": 3,
             }
         )
         trends = [Trend("twitter", "news", 0.9, 16, 17)]
@@ -199,8 +218,71 @@ class TestCalendarScale:
                 "mode": "calendar",
                 "start": "2026-11-23T00:00:00Z",
                 "velocity": 1.5,
+                "max_per_account": 11,
             }
         )
         result = plan_distribution(request, accounts, max_risk=0.6)
         assert len(result.slots) > 10_000
         assert calendar_violations(request, accounts, result) == []
+
+
+class TestQueue:
+    def queue_request(self, **overrides: Any) -> DistributionRequest:
+        data: dict[str, Any] = {
+            "queue": [
+                {"id": f"item{k}", "caption": f"Post number {k}", "hashtags": ["a", "b"]}
+                for k in range(7)
+            ],
+            "platforms": ["twitter", "instagram"],
+            "mode": "calendar",
+            "start": "2026-11-23T00:00:00Z",
+            "days": 7,
+        }
+        data.update(overrides)
+        return parse_request(data)
+
+    def test_each_account_gets_each_item_once(self) -> None:
+        """A 7-item queue at velocity 1: 7 posts per account, each item once, spread by day."""
+        accounts = [
+            Account(id=f"a{i}", platform=("twitter", "instagram")[i % 2], handle="@a", timezone=z)
+            for i, z in enumerate(ZONES * 4)
+        ]
+        request = self.queue_request()
+        result = plan_distribution(request, accounts)
+        assert calendar_violations(request, accounts, result) == []
+        per_account: dict[str, list[str]] = defaultdict(list)
+        for s in result.slots:
+            per_account[s.account_id].append(s.content_id)
+        assert all(
+            sorted(items) == [f"item{k}" for k in range(7)] for items in per_account.values()
+        )
+        # Spread: every item is posted on several days, not bunched on one.
+        by_item: dict[str, set[str]] = defaultdict(set)
+        for s in result.slots:
+            by_item[s.content_id].add(s.scheduled_at.strftime("%d"))
+        assert all(len(days) >= 4 for days in by_item.values())
+
+    def test_short_queue_caps_posts_and_warns(self) -> None:
+        """Two items at velocity 1 over a week: 2 posts per account on different days, a warning."""
+        accounts = [
+            Account(id=f"a{i}", platform="twitter", handle="@a", timezone="UTC") for i in range(5)
+        ]
+        request = self.queue_request(
+            queue=[{"id": "x", "caption": "X"}, {"id": "y", "caption": "Y"}]
+        )
+        result = plan_distribution(request, accounts)
+        assert len(result.slots) == 10
+        per_account: dict[str, set[str]] = defaultdict(set)
+        for s in result.slots:
+            per_account[s.account_id].add(s.scheduled_at.strftime("%d"))
+        assert all(len(days) == 2 for days in per_account.values())
+        assert any("more posts than the queue allows" in w for w in result.warnings)
+
+    def test_window_mode_refuses_a_queue(self) -> None:
+        """Window mode takes one item; a queue of two is refused naming the rule."""
+        import pytest
+
+        from engine.errors import InvalidRequest
+
+        with pytest.raises(InvalidRequest, match="window mode takes one item"):
+            self.queue_request(mode="window")

@@ -28,7 +28,7 @@ class TestCrowdedWindow:
                 "min_gap": "0",
             }
         )
-        result = plan_distribution(request, accounts)
+        result = plan_distribution(request, accounts, duplicate_floor_minutes=0)
         assert len(result.slots) == 3000
         assert window_violations(request, accounts, result) == []
         on_peak = sum(1 for s in result.slots if s.local_time.hour in (10, 12, 14, 16, 17, 18))

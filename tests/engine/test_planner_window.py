@@ -106,7 +106,7 @@ def scenarios(draw: st.DrawFn) -> tuple[Any, list[Account]]:
             "spread_hours": draw(st.sampled_from([0.25, 1, 2, 4, 6, 9])),
             "min_gap_minutes": min_gap,
             "max_gap_minutes": max_gap,
-            "duplicate_gap_minutes": draw(st.sampled_from([0, 2, 5, 10])),
+            "duplicate_gap_minutes": draw(st.sampled_from([5, 5, 10, 30])),
             "account_count": draw(st.one_of(st.none(), st.integers(1, 70))),
             "seed": draw(st.integers(0, 1000)),
         }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from bot.slack import ids
@@ -28,6 +29,7 @@ from bot.slack.blocks.common import (
     table,
 )
 from engine.models import Distribution, DistributionStatus, RiskLevel, Slot
+from engine.planner import item_summary
 from engine.wording import platform_name
 
 _DECIDABLE = {DistributionStatus.AWAITING_APPROVAL, DistributionStatus.PLANNED}
@@ -183,6 +185,15 @@ def build_plan_card(
         section("*Risk*\n" + risk_breakdown(slots)),
         section("*Simulation*\n" + simulation_summary(distribution.simulation)),
     ]
+    items = item_summary(slots)
+    if len(items) > 1 or req.queue:
+        lines = [
+            f"`{escape(clip(i['content_id'], 40))}` {i['accounts']:,} accounts · "
+            + ", ".join(datetime.strptime(d, "%Y-%m-%d").strftime("%a %d") for d in i["days"])
+            for i in items[:12]
+        ]
+        more = f"\n… and {len(items) - 12} more items" if len(items) > 12 else ""
+        blocks.append(section("*Items (accounts · days, UTC)*\n" + "\n".join(lines) + more))
     advice = advice_text(distribution.advice)
     if advice:
         blocks.append(section(advice))

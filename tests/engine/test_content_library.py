@@ -1,0 +1,108 @@
+"""The content library service: roles, audit events, and distributions built from it."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from engine.accounts_csv import read_accounts_csv
+from engine.clock import ManualClock
+from engine.content_library import ContentLibrary
+from engine.errors import ContentNotFound, InvalidRequest, NotAllowed
+from engine.models import Actor, Role
+from engine.request import Content, request_from_fields
+from engine.service import DistributionService
+from tests.engine.execution_support import T0, RecordingNotifier, memory_repository
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+OPERATOR = Actor("U_OP", Role.OPERATOR, "Olga")
+VIEWER = Actor("U_VIEW", Role.VIEWER, "Vic")
+
+
+class _World:
+    def __init__(self) -> None:
+        self.repository = memory_repository()
+        self.clock = ManualClock(T0 - timedelta(hours=1))
+        self.notifier = RecordingNotifier()
+        self.library = ContentLibrary(self.repository, self.clock, self.notifier)
+        self.service = DistributionService(self.repository, self.clock, self.notifier)
+
+    async def seed(self) -> None:
+        accounts, _ = read_accounts_csv((EXAMPLES / "accounts.csv").read_text())
+        async with self.repository.unit_of_work() as uow:
+            await uow.upsert_accounts(accounts)
+        for k in range(5):
+            tags = ["winter"] if k < 3 else ["spring"]
+            await self.library.add(
+                OPERATOR,
+                Content(id=f"w{k}", caption=f"Item {k}", hashtags=["a", "b", "c"], tags=tags),
+            )
+
+
+async def test_add_archive_and_roles() -> None:
+    """Operators add and archive (one audit event each); viewers may not; ids are unique."""
+    world = _World()
+    item = await world.library.add(OPERATOR, Content(id="x", caption="Hello", link="https://e.x"))
+    assert item.created_by == "U_OP"
+    with pytest.raises(InvalidRequest, match="already in the library"):
+        await world.library.add(OPERATOR, Content(id="x", caption="Again"))
+    with pytest.raises(NotAllowed):
+        await world.library.add(VIEWER, Content(id="y", caption="No"))
+    archived = await world.library.archive(OPERATOR, "x")
+    assert archived.archived and await world.library.list_items() == []
+    with pytest.raises(ContentNotFound):
+        await world.library.show("nope")
+    assert world.notifier.kinds() == ["content.added", "content.archived"]
+
+
+async def test_calendar_from_a_tag_plans_each_item_once_per_account() -> None:
+    """`queue_tag=winter` resolves to the 3 active winter items, stored in the request."""
+    world = _World()
+    await world.seed()
+    request = request_from_fields(
+        {
+            "name": "week",
+            "queue_tag": "winter",
+            "platforms": "twitter,instagram",
+            "mode": "calendar",
+            "days": "7",
+            "start": (T0 + timedelta(hours=1)).isoformat(),
+        }
+    )
+    d = await world.service.create(OPERATOR, request)
+    assert [c.id for c in d.request.items] == ["w0", "w1", "w2"]
+    assert not d.request.unresolved
+    view = await world.service.plan(OPERATOR, d.id)
+    per: dict[tuple[str, str], int] = defaultdict(int)
+    for slot in view.slots:
+        per[(slot.account_id, slot.content_id)] += 1
+    assert per and max(per.values()) == 1
+
+
+async def test_window_with_content_id() -> None:
+    """`content=<id>` in window mode plans that item; an unknown id is refused."""
+    world = _World()
+    await world.seed()
+    fields = {"name": "one", "content": "w3", "platforms": "tiktok", "start": T0.isoformat()}
+    d = await world.service.create(OPERATOR, request_from_fields(fields))
+    assert d.request.content.caption == "Item 3"
+    view = await world.service.plan(OPERATOR, d.id)
+    assert view.slots and {s.content_id for s in view.slots} == {"w3"}
+    with pytest.raises(ContentNotFound):
+        await world.service.create(OPERATOR, request_from_fields({**fields, "content": "zz"}))
+
+
+def test_queue_json_round_trip() -> None:
+    """A request with an inline queue survives JSON (how distributions are stored)."""
+    data = json.loads((EXAMPLES / "calendar-request.json").read_text())
+    request = request_from_fields({"content": "a", "platforms": "x", "start": "2026-12-01T00:00Z"})
+    assert request.unresolved and request.content_ref == "a"
+    from engine.request import DistributionRequest, parse_request
+
+    parsed = parse_request(data)
+    again = DistributionRequest.model_validate_json(parsed.model_dump_json())
+    assert [i.id for i in again.items] == [i.id for i in parsed.items]
