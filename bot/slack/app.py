@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.bootstrap import Herald
 from bot.settings import Settings
-from bot.slack import actions, commands, events, home, views
+from bot.slack import actions, commands, events, home, oauth, views
 from bot.slack.context import DEPS, BotDeps
 from bot.slack.failures import report_error
 from bot.slack.intents import IntentParser, KeywordIntentParser, LLMIntentParser
@@ -123,7 +123,7 @@ def create_app(
     )
     app._herald_deps = deps  # type: ignore[attr-defined]  # for serve, tests and the bench
     _install_middleware(app, deps)
-    for surface in (commands, actions, views, events, home):
+    for surface in (commands, actions, views, events, home, oauth):
         surface.register(app)
     app.error(report_error)
     return app
