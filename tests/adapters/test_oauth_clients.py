@@ -202,3 +202,29 @@ class TestOtherPlatforms:
             google.token_answer(400, {"error": "invalid_grant"}, {}, "refresh token")
         with pytest.raises(NetworkError):
             google.token_answer(502, {}, {}, "refresh token")
+
+
+class TestAgainstThePublishersFakeX:
+    async def test_connect_and_rotate_on_fake_x(self) -> None:
+        """The X client completes consent, exchange, /2/users/me and a rotating refresh on
+        tests/fakes/x_api.py (the X publisher's fake), as on this module's own fake."""
+        from tests.fakes.x_api import FakeX
+
+        fake = FakeX()
+        fake.users["2244994945"] = "herald_dev"
+        fake.oauth.consent_user = "2244994945"
+        served = await fake.serve()
+        try:
+            client = XOAuthClient(
+                fake.oauth.client_id, fake.oauth.client_secret, SystemClock(), base_url=served.url
+            )
+            code, verifier = await consent(client)
+            tokens = await client.exchange_code(code, redirect_uri=REDIRECT, code_verifier=verifier)
+            profile = await client.profile(tokens.access_token)
+            assert profile.handle == "herald_dev"
+            renewed = await client.refresh(creds_from(client, tokens))
+            assert renewed.refresh_token not in (None, tokens.refresh_token)
+            with pytest.raises(AuthExpired):
+                await client.refresh(creds_from(client, tokens))
+        finally:
+            await served.close()
