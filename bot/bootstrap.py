@@ -251,7 +251,9 @@ def build_herald(
         worker_id=settings.worker_id or default_worker_id(),
         clients=oauth_clients,
     )
-    token_refresher = token_refresher or oauth.refresher
+    if token_refresher is None and (oauth.clients or settings.secret_key is not None):
+        # Platform publishers only once accounts can be connected (an app or a key is set).
+        token_refresher = oauth.refresher
     # --- end oauth
     if publisher is None:
         publisher = _publisher(settings, clock)

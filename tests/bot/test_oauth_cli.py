@@ -115,7 +115,7 @@ class TestSetToken:
         assert main(["accounts", "disconnect", "x-1"]) == 0
         assert "disconnected x-1" in capsys.readouterr().out
         assert main(["accounts", "list"]) == 0
-        assert "default" in capsys.readouterr().out
+        assert "simulated" in capsys.readouterr().out  # back to the default publisher
 
     def test_refuses_without_key(
         self, database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
