@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -20,8 +20,11 @@ from bot.settings import Settings
 from bot.slack.outbox import Outbox
 from engine.adapters.apscheduler_runner import APSchedulerRunner
 from engine.adapters.litellm_client import build_advisor
+from engine.adapters.oauth2_client import OAuth2Client
+from engine.adapters.oauth_platforms import CLIENT_CLASSES, REFRESH_MARGINS
 from engine.advisor import Advisor
 from engine.clock import SystemClock
+from engine.connections import ConnectionService
 from engine.content_library import ContentLibrary
 from engine.dispatcher import Dispatcher, DispatcherConfig, default_worker_id
 from engine.durations import parse_duration
@@ -32,9 +35,12 @@ from engine.monitoring import MonitorConfig, RunMonitor
 from engine.platforms import PlatformTable
 from engine.ports import (
     Clock,
+    CredentialStore,
     LLMCallLog,
     MediaStore,
     Notifier,
+    OAuthClient,
+    OAuthStateStore,
     Publisher,
     Repository,
     TokenRefresher,
@@ -43,6 +49,7 @@ from engine.ports import (
 from engine.queries import DistributionReads
 from engine.service import DistributionService, ServiceConfig
 from engine.simulated_publisher import FailureRates, SimulatedPublisher
+from engine.token_refresh import LeasedTokenRefresher
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -116,6 +123,8 @@ class Herald:
     runner: APSchedulerRunner
     outbox: Outbox | None = None
     routes: list[RouteInstaller] = field(default_factory=list)
+    # --- oauth (issue 9): connected accounts; `oauth.refresher` is the TokenRefresher.
+    oauth: OAuthParts | None = None
     _owned: list[_Closeable] = field(default_factory=list, repr=False)
     _database_url: str | None = field(default=None, repr=False)
     _schema_checked: bool = field(default=False, repr=False)
@@ -211,6 +220,7 @@ def build_herald(
     trends: TrendSource | None = None,
     token_refresher: TokenRefresher | None = None,
     media_store: MediaStore | None = None,
+    oauth_clients: Mapping[str, OAuthClient] | None = None,  # oauth (issue 9): fakes in tests
 ) -> Herald:
     """Wire Herald from `settings`; any keyword given replaces what settings would build.
 
@@ -238,6 +248,19 @@ def build_herald(
     if outbox is None:
         outbox = _outbox(settings.database_url, clock)
         owned.append(outbox)
+    # --- oauth (issue 9): credential store, token refresher, connect flow
+    oauth = build_oauth(
+        settings,
+        repository,
+        clock,
+        notifiers,
+        worker_id=settings.worker_id or default_worker_id(),
+        clients=oauth_clients,
+    )
+    if token_refresher is None and (oauth.clients or settings.secret_key is not None):
+        # Platform publishers only once accounts can be connected (an app or a key is set).
+        token_refresher = oauth.refresher
+    # --- end oauth
     if publisher is None:
         publisher = _publisher(settings, clock)
         # issue 9: accounts whose `publisher` names a platform adapter post through it.
@@ -322,6 +345,7 @@ def build_herald(
         dispatcher=dispatcher,
         runner=runner,
         outbox=outbox,
+        oauth=oauth,  # oauth (issue 9)
         _owned=owned,
         _database_url=database_url,
     )
@@ -467,3 +491,86 @@ def _call_log(repository: Repository, owned: list[_Closeable]) -> LLMCallLog | N
     call_log = SQLAlchemyLLMCallLog(engine)
     owned.append(call_log)
     return call_log
+
+
+# --- oauth (issue 9): connected accounts ---------------------------------------------------
+CALLBACK_PATH = "/oauth/callback"
+START_PATH = "/oauth/start"
+
+
+@dataclass
+class OAuthParts:
+    """What connecting accounts needs; `refresher` is the TokenRefresher publishers use."""
+
+    store: CredentialStore
+    states: OAuthStateStore
+    clients: dict[str, OAuthClient]
+    refresher: LeasedTokenRefresher
+    service: ConnectionService
+
+    def redirect_uri(self, public_url: str | None) -> str | None:
+        """Herald's callback URL under HERALD_PUBLIC_URL, or None without one."""
+        return f"{public_url.rstrip('/')}{CALLBACK_PATH}" if public_url else None
+
+
+def build_oauth_clients(
+    settings: Settings, clock: Clock, *, base_urls: Mapping[str, str] | None = None
+) -> dict[str, OAuthClient]:
+    """One client per platform whose app credentials are set (HERALD_<P>_CLIENT_ID/SECRET)."""
+    clients: dict[str, OAuthClient] = {}
+    for publisher, cls in CLIENT_CLASSES.items():
+        prefix = cls.env_prefix.removeprefix("HERALD_").lower()
+        client_id = getattr(settings, f"{prefix}_client_id", None)
+        secret = getattr(settings, f"{prefix}_client_secret", None)
+        if not client_id or secret is None:
+            continue
+        client: OAuth2Client = cls(
+            client_id,
+            secret.get_secret_value(),
+            clock,
+            base_url=(base_urls or {}).get(publisher),
+        )
+        clients[publisher] = client
+    return clients
+
+
+def build_oauth(
+    settings: Settings,
+    repository: Repository,
+    clock: Clock,
+    notifier: Notifier,
+    *,
+    worker_id: str,
+    clients: Mapping[str, OAuthClient] | None = None,
+) -> OAuthParts:
+    """The stores on the repository's database, the refresher and the connection service."""
+    from storage.secret_box import FernetSecretBox
+
+    key = settings.secret_key.get_secret_value() if settings.secret_key else None
+    box = FernetSecretBox(key)
+    engine = getattr(repository, "engine", None)
+    store: CredentialStore
+    states: OAuthStateStore
+    if engine is not None:
+        from storage.credential_store import SQLAlchemyCredentialStore
+        from storage.oauth_states import SQLAlchemyOAuthStateStore
+
+        store = SQLAlchemyCredentialStore(engine, box, clock=clock)
+        states = SQLAlchemyOAuthStateStore(engine, box)
+    else:
+        from storage.memory_credentials import MemoryCredentialStore, MemoryOAuthStateStore
+
+        store = MemoryCredentialStore(box, repository=repository)
+        states = MemoryOAuthStateStore(box)
+    chosen = dict(clients) if clients is not None else build_oauth_clients(settings, clock)
+    refresher = LeasedTokenRefresher(
+        store,
+        chosen,
+        clock,
+        notifier,
+        worker_id=worker_id,
+        margin=timedelta(seconds=settings.token_refresh_margin_seconds),
+        margins=REFRESH_MARGINS,
+    )
+    service = ConnectionService(store, states, chosen, repository, clock, notifier)
+    return OAuthParts(store, states, chosen, refresher, service)

@@ -83,6 +83,23 @@ class Settings(BaseSettings):
     mixpost_token: SecretStr | None = None
     platform_timeout_seconds: float = Field(default=15.0, gt=0)
 
+    # --- connected accounts (OAuth, docs/connecting-accounts.md)
+    # Fernet keys, comma-separated: the first encrypts, all decrypt (rotation).
+    secret_key: SecretStr | None = None
+    # Where browsers reach `herald serve` (https://herald.example.com): OAuth redirect URLs.
+    public_url: str | None = None
+    token_refresh_margin_seconds: float = Field(default=300.0, ge=0)
+    x_client_id: str | None = None
+    x_client_secret: SecretStr | None = None
+    linkedin_client_id: str | None = None
+    linkedin_client_secret: SecretStr | None = None
+    google_client_id: str | None = None
+    google_client_secret: SecretStr | None = None
+    instagram_client_id: str | None = None
+    instagram_client_secret: SecretStr | None = None
+    tiktok_client_id: str | None = None  # TikTok's "client key"
+    tiktok_client_secret: SecretStr | None = None
+
     # --- dispatcher
     dispatch_interval_seconds: float = 1.0
     dispatch_batch_size: int = 200
@@ -114,6 +131,16 @@ class Settings(BaseSettings):
     # --- misc
     log_level: str = "INFO"
     port: int = 3000
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL such as https://herald.example.com")
+        return value
 
     @field_validator("approvers", "operators", mode="before")
     @classmethod

@@ -31,6 +31,7 @@ from engine.anomalies import Outcome
 from engine.catch_up import CatchUp
 from engine.errors import (
     AccountSuspended,
+    AuthExpired,
     ConcurrentModification,
     OutcomeUnknown,
     PublishError,
@@ -399,7 +400,12 @@ class Dispatcher:
             )
         if account.state == AccountState.RATE_LIMITED and not account_available(account, now):
             return PublishOutcome(now, postpone_until=account.rate_limited_until)
-        if account.state in (AccountState.PAUSED, AccountState.NEEDS_AUTH):
+        if account.state == AccountState.NEEDS_AUTH:
+            # Like a suspension: the slot follows the suspended-account fallback.
+            return PublishOutcome(
+                now, error=AuthExpired(f"{account.handle} needs reconnecting (NEEDS_AUTH)")
+            )
+        if account.state == AccountState.PAUSED:
             message = f"{account.handle} is {account.state}, not publishing"
             return PublishOutcome(now, error=UnknownPublishError(message))
         return await self._publish(slot, distribution, account)

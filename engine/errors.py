@@ -12,6 +12,7 @@
     │   └── ContentNotFound              a content library item
     ├── AmbiguousName                    a name matches several distributions
     ├── NotAllowed                       the actor's role or the safety mode forbids it
+    ├── ConnectRefused                   an OAuth connect could not finish (denied, expired, ...)
     ├── IllegalTransition                a lifecycle move the state machine does not allow
     ├── ConcurrentModification           someone changed the object first (stale version)
     ├── StorageError                     the database failed; `temporary` says if a retry may help
@@ -115,6 +116,19 @@ class AmbiguousName(HeraldError):
 
 class NotAllowed(HeraldError):
     """The actor may not do this (role, safety mode or self-approval rule)."""
+
+
+class ConnectRefused(HeraldError):
+    """Connecting an account could not finish; the message says exactly why (denied, expired
+    or reused link, wrong user, the platform's token endpoint refused). `slack_user` and
+    `channel` say whom to tell, when the request that started it is known."""
+
+    def __init__(
+        self, message: str, *, slack_user: str | None = None, channel: str | None = None
+    ) -> None:
+        self.slack_user = slack_user
+        self.channel = channel
+        super().__init__(message)
 
 
 class IllegalTransition(HeraldError):

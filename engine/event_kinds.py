@@ -14,6 +14,11 @@ class EventKind(StrEnum):
     ACCOUNT_IMPORTED = "account.imported"
     ACCOUNT_RATE_LIMITED = "account.rate_limited"
     ACCOUNT_SUSPENDED = "account.suspended"
+    # --- connected accounts (OAuth, issue 9)
+    ACCOUNT_NEEDS_AUTH = "account.needs_auth"
+    ACCOUNT_CONNECTED = "account.connected"
+    ACCOUNT_TOKEN_SET = "account.token_set"
+    ACCOUNT_DISCONNECTED = "account.disconnected"
     DISTRIBUTION_CREATED = "distribution.created"
     DISTRIBUTION_PLANNED = "distribution.planned"
     DISTRIBUTION_SIMULATED = "distribution.simulated"

@@ -233,11 +233,10 @@ class OutcomeWriter:
             recent_failures=account.recent_failures + 1,
         )
         await uow.save_account(updated)
-        kind = (
-            EventKind.ACCOUNT_SUSPENDED
-            if change.state == AccountState.SUSPENDED
-            else EventKind.ACCOUNT_RATE_LIMITED
-        )
+        kind = {
+            AccountState.SUSPENDED: EventKind.ACCOUNT_SUSPENDED,
+            AccountState.NEEDS_AUTH: EventKind.ACCOUNT_NEEDS_AUTH,
+        }.get(change.state, EventKind.ACCOUNT_RATE_LIMITED)
         data: dict[str, object] = {
             "reason": decision.reason,
             "platform": account.platform,

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
-from engine.credentials import ConnectionInfo, Credentials
+from engine.credentials import (
+    AuthorizationStart,
+    ConnectionInfo,
+    Credentials,
+    PendingAuthorization,
+    Profile,
+    TokenSet,
+)
 from engine.media import MediaAsset
 from engine.models import (
     Account,
@@ -289,16 +296,105 @@ class CredentialStore(Protocol):
         """Every stored connection, without secrets. Raises StorageError."""
         ...
 
+    # --- added for the OAuth work: refresh leases and connect/disconnect as one transaction
+    async def connect(self, credentials: Credentials, account: Account, event: Event) -> None:
+        """Store the credentials (clearing any needs-reauth mark), insert or replace the
+        account and append `event`, in one transaction. Raises InvalidInput when no
+        encryption key is configured, StorageError."""
+        ...
+
+    async def disconnect(self, account_id: str, event: Event) -> bool:
+        """Forget the account's tokens and append `event` in one transaction; False (and
+        nothing written) when it had none. Raises StorageError."""
+        ...
+
+    async def acquire_refresh(
+        self, account_id: str, holder: str, *, now: datetime, lease: timedelta
+    ) -> bool:
+        """Take the account's refresh lease (one atomic statement, so one holder across all
+        replicas) unless another holder's lease runs past `now`. Raises AuthExpired when the
+        account is not connected, StorageError."""
+        ...
+
+    async def finish_refresh(self, credentials: Credentials, holder: str) -> None:
+        """Save refreshed (maybe rotated) credentials and release `holder`'s lease in one
+        transaction. Raises InvalidInput without a key, StorageError."""
+        ...
+
+    async def release_refresh(self, account_id: str, holder: str) -> None:
+        """Give the lease back without new tokens (the refresh failed). Raises StorageError."""
+        ...
+
+    async def mark_needs_reauth(self, account_id: str, event: Event) -> bool:
+        """Mark the connection dead, move the account to NEEDS_AUTH and append `event` in one
+        transaction; False (nothing written) when it was already marked. Raises StorageError."""
+        ...
+
+
+class OAuthClient(Protocol):
+    """One platform's OAuth 2.0 endpoints: authorize, code exchange, refresh, profile.
+
+    Nothing it raises contains a token: messages name the platform and the error code.
+    """
+
+    publisher: str
+    platform: str
+
+    def authorization_url(self, *, state: str, redirect_uri: str) -> AuthorizationStart:
+        """The platform's consent page for `state` (with a PKCE challenge where supported).
+        Raises InvalidInput when the app's client id is not configured."""
+        ...
+
+    async def exchange_code(
+        self, code: str, *, redirect_uri: str, code_verifier: str | None
+    ) -> TokenSet:
+        """Trade an authorization code for tokens. Raises AuthExpired (code refused),
+        InvalidInput (app misconfigured), NetworkError, RateLimited."""
+        ...
+
+    async def refresh(self, credentials: Credentials) -> TokenSet:
+        """A new access token (and rotated refresh token). Raises AuthExpired (invalid_grant,
+        revoked, no refresh token), NetworkError / RateLimited (temporary: 5xx, 429, network),
+        InvalidInput (app misconfigured)."""
+        ...
+
+    async def profile(self, access_token: str) -> Profile:
+        """Who the token belongs to. Raises AuthExpired, NetworkError, RateLimited."""
+        ...
+
+
+class OAuthStateStore(Protocol):
+    """OAuth `state`s in flight, shared by every replica (any one may get the callback)."""
+
+    async def put(self, pending: PendingAuthorization) -> None:
+        """Remember a new state (and forget long-expired ones). Raises InvalidInput without
+        an encryption key (the PKCE verifier is kept encrypted), StorageError."""
+        ...
+
+    async def authorize_url(self, state: str, *, now: datetime) -> str | None:
+        """The consent URL of a pending, unexpired, unused state, or None. Raises
+        StorageError."""
+        ...
+
+    async def take(self, state: str, *, now: datetime) -> PendingAuthorization | None:
+        """Consume `state` atomically: the first caller gets it, later callers None (single
+        use); unknown states are None too. Raises StorageError."""
+        ...
+
 
 class TokenRefresher(Protocol):
     """Gives a publisher a usable access token, refreshing ahead of expiry."""
 
-    async def credentials(self, account_id: str, *, force_refresh: bool = False) -> Credentials:
+    async def credentials(
+        self, account_id: str, *, force_refresh: bool = False, rejected_token: str | None = None
+    ) -> Credentials:
         """Credentials whose access token is valid now; refreshes when it expires soon or
-        when `force_refresh` (the platform answered 401). One refresh per account at a time
-        across replicas; a rotated refresh token is saved before the new access token is
-        used. Raises AuthExpired (refresh refused for good: the account needs reconnecting),
-        NetworkError / RateLimited (temporary: the token is not treated as dead)."""
+        when `force_refresh` (the platform answered 401; pass the refused access token as
+        `rejected_token` so a token another worker already renewed is not refreshed again).
+        One refresh per account at a time across replicas; a rotated refresh token is saved
+        before the new access token is used. Raises AuthExpired (refresh refused for good:
+        the account needs reconnecting), NetworkError / RateLimited (temporary: the token is
+        not treated as dead)."""
         ...
 
 

@@ -106,6 +106,10 @@ class _MemoryUnitOfWork:
         """Insert or replace accounts by id; returns how many were written."""
         clean = [normalise_account(a) for a in accounts]
         for account in clean:
+            stored = self._state.accounts.get(account.id)
+            if stored is not None and not account.publisher and stored.publisher:
+                # An import without a publisher keeps the one the account's connection set.
+                account = replace(account, publisher=stored.publisher)
             self._set(self._state.accounts, account.id, account)
         return len(clean)
 

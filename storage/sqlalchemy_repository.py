@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, func, insert, or_, select, update
+from sqlalchemy import Text, case, cast, delete, func, insert, or_, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
@@ -69,6 +69,7 @@ def account_to_row(account: Account) -> dict[str, Any]:
         "suspensions": account.suspensions,
         "recent_failures": account.recent_failures,
         "recent_posts": account.recent_posts,
+        "publisher": account.publisher,
     }
 
 
@@ -88,6 +89,7 @@ def row_to_account(row: Mapping[Any, Any]) -> Account:
         suspensions=row["suspensions"],
         recent_failures=row["recent_failures"],
         recent_posts=row["recent_posts"],
+        publisher=row["publisher"] or "",
     )
 
 
@@ -283,10 +285,15 @@ class SQLAlchemyUnitOfWork:
         rows = list({a.id: account_to_row(a) for a in accounts}.values())
         dialect_insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
         statement = dialect_insert(t.accounts)
-        statement = statement.on_conflict_do_update(
-            index_elements=[t.accounts.c.id],
-            set_={c.name: statement.excluded[c.name] for c in t.accounts.columns if c.name != "id"},
+        columns: dict[str, Any] = {
+            c.name: statement.excluded[c.name] for c in t.accounts.columns if c.name != "id"
+        }
+        # An import without a publisher keeps the one the account's connection set.
+        columns["publisher"] = case(
+            (statement.excluded.publisher == "", t.accounts.c.publisher),
+            else_=statement.excluded.publisher,
         )
+        statement = statement.on_conflict_do_update(index_elements=[t.accounts.c.id], set_=columns)
         await self._session.execute(statement, rows)
         return len(accounts)
 

@@ -53,6 +53,8 @@ accounts = Table(
     Column("suspensions", Integer, nullable=False, default=0),
     Column("recent_failures", Integer, nullable=False, default=0),
     Column("recent_posts", Integer, nullable=False, default=0),
+    # Which publisher posts for the account ("" = the configured default); set by connecting.
+    Column("publisher", String(32), nullable=False, default="", server_default=""),
     Index(None, "platform"),
 )
 
@@ -206,4 +208,48 @@ llm_calls = Table(
     Column("error", Text),
     Index(None, "distribution_id"),
     Index(None, "at"),
+)
+
+
+# --- connected accounts (OAuth). Token columns hold Fernet ciphertext, never clear text.
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("account_id", ID, primary_key=True),
+    Column("publisher", String(32), nullable=False),
+    Column("platform_user_id", String(200), nullable=False),
+    Column("handle", String(200), nullable=False),
+    Column("access_token", Text, nullable=False),
+    Column("refresh_token", Text),
+    Column("token_secret", Text),
+    Column("expires_at", UTCDateTime),
+    Column("refresh_expires_at", UTCDateTime),
+    Column("scopes", JSON, nullable=False),
+    Column("extra", JSON, nullable=False),
+    Column("needs_reauth", Boolean, nullable=False, default=False),
+    Column("connected_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # The refresh lease: one refresh per account at a time across replicas.
+    Column("refresh_holder", String(200)),
+    Column("refresh_lease_until", UTCDateTime),
+)
+
+# OAuth `state`s in flight. Keyed by the state's SHA-256 (a leaked table cannot complete a
+# sign-in); the PKCE verifier is Fernet ciphertext.
+oauth_states = Table(
+    "oauth_states",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("platform", String(32), nullable=False),
+    Column("slack_user", String(64), nullable=False),
+    Column("slack_team", String(64), nullable=False),
+    Column("channel", String(64)),
+    Column("account_id", ID),
+    Column("redirect_uri", Text, nullable=False),
+    Column("authorize_url", Text, nullable=False),
+    Column("code_verifier", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+    Index(None, "expires_at"),
 )

@@ -19,9 +19,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("bot.cli.plan", "print the simulation report for a request and accounts"),
     "demo": ("bot.cli.demo", "run a whole distribution on the bundled accounts, time compressed"),
     "db": ("bot.cli.admin", "database administration (upgrade)"),
-    "accounts": ("bot.cli.admin", "account administration (import a CSV, list)"),
+    "accounts": ("bot.cli.admin", "account administration (import a CSV, list, connect)"),
     "content": ("bot.cli.content", "the content library (import a CSV/JSON, list, show, archive)"),
     "serve": ("bot.cli.serve", "run the Slack bot, the engine and the dispatcher"),
+    "secrets": ("bot.cli.oauth", "HERALD_SECRET_KEY: generate a key, re-encrypt tokens (rotate)"),
 }
 
 

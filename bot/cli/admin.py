@@ -3,7 +3,8 @@
 `herald db upgrade` migrates `HERALD_DATABASE_URL` to the code's schema; `herald db check`
 says whether it is current. `herald accounts import FILE.csv` upserts the good rows of an
 accounts CSV in one transaction (with an audit event) and reports every bad row by line;
-`herald accounts list [--platform P] [--json]` prints the stored accounts.
+`herald accounts list [--platform P] [--json]` prints the stored accounts with their
+connection; `connect`, `set-token` and `disconnect` are in `bot.cli.oauth`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bot.bootstrap import Herald
     from bot.settings import Settings
+    from engine.credentials import ConnectionInfo
 
 # Exit codes: 0 all good, 1 some CSV rows were rejected (the good ones were imported),
 # 2 nothing done (bot.cli prints the HeraldError).
@@ -43,6 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
         listing = sub.add_parser("list", help="list stored accounts")
         listing.add_argument("--platform", help="only this platform")
         listing.add_argument("--json", action="store_true", help="print JSON lines")
+        from bot.cli.oauth import add_account_actions  # oauth (issue 9)
+
+        add_account_actions(sub)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
         ("db", "check"): _db_check,
         ("accounts", "import"): _accounts_import,
         ("accounts", "list"): _accounts_list,
+        ("accounts", "connect"): _oauth_action,  # oauth (issue 9)
+        ("accounts", "set-token"): _oauth_action,
+        ("accounts", "disconnect"): _oauth_action,
     }
     action = actions[(args.command, args.action)]
     return int(asyncio.run(_with_herald(action, args, settings)))
@@ -122,10 +130,26 @@ async def _accounts_import(args: argparse.Namespace, herald: Herald) -> int:
     return EXIT_SOME_ROWS_BAD if errors else 0
 
 
+async def _oauth_action(args: argparse.Namespace, herald: Herald) -> int:
+    from bot.cli import oauth as oauth_cli
+
+    await herald.ensure_schema()
+    if args.action == "connect":
+        return await oauth_cli.connect_loopback(herald.oauth, args.platform, port=args.port)
+    if args.action == "set-token":
+        return await oauth_cli.set_token(herald.oauth, args)
+    return await oauth_cli.disconnect(herald.oauth, args)
+
+
 async def _accounts_list(args: argparse.Namespace, herald: Herald) -> int:
+    from engine.connections import connection_cells
+
     await herald.ensure_schema()
     async with herald.repository.unit_of_work() as uow:
         accounts = await uow.list_accounts(args.platform)
+    # Connections are listed without decrypting anything (no key needed).
+    listed = await herald.oauth.store.list_connections() if herald.oauth else []
+    connections = {c.account_id: c for c in listed}
     if args.json:
         for a in accounts:
             print(
@@ -140,18 +164,30 @@ async def _accounts_list(args: argparse.Namespace, herald: Herald) -> int:
                         "health": a.health,
                         "state": str(a.state),
                         "publisher": a.publisher or herald.settings.publisher,
+                        "connected": a.id in connections and not connections[a.id].needs_reauth,
+                        "token_expires_at": _expiry(connections.get(a.id)),
                     }
                 )
             )
         return 0
     print(
         f"{'id':<16} {'platform':<10} {'handle':<24} {'state':<13} {'followers':>9} health "
-        "publisher"
+        f"{'connected':<12} {'expires UTC':<11} publisher"
     )
     for a in accounts:
+        connected, expires, publisher = connection_cells(
+            a, connections.get(a.id), herald.settings.publisher
+        )
         print(
             f"{a.id:<16} {a.platform:<10} {a.handle:<24} {a.state!s:<13} "
-            f"{a.followers:>9} {a.health:.2f}   {a.publisher or herald.settings.publisher}"
+            f"{a.followers:>9} {a.health:.2f}   {connected:<12} {expires:<11} {publisher}"
         )
     print(f"{len(accounts)} account(s)")
     return 0
+
+
+def _expiry(connection: ConnectionInfo | None) -> str | None:
+    """A connection's token expiry as ISO 8601, or None."""
+    if connection is None or connection.expires_at is None:
+        return None
+    return connection.expires_at.isoformat()

@@ -94,6 +94,10 @@ def build_web_app(bolt_app: AsyncApp, *, with_events: bool = True) -> web.Applic
     web_app = web.Application()
     if with_events:
         web_app.router.add_post("/slack/events", events)
+    if getattr(deps.herald, "oauth", None) is not None:
+        from bot.slack.oauth import add_oauth_routes
+
+        add_oauth_routes(web_app, deps, bolt_app.client)  # oauth (issue 9)
     web_app.router.add_get("/health", health)
     web_app.router.add_get("/metrics", metrics)
     for install in deps.herald.routes:
@@ -138,7 +142,12 @@ async def serve(
     await herald.start()
     await deps.notifier.start(outbox_interval=settings.slack_outbox_interval_seconds)
     roles_task = asyncio.create_task(_keep_roles_fresh(deps, bolt_app.client))
-    runner = web.AppRunner(build_web_app(bolt_app, with_events=not socket_mode))
+    from bot.slack.oauth import redacting_access_logger  # oauth (issue 9): no codes in logs
+
+    runner = web.AppRunner(
+        build_web_app(bolt_app, with_events=not socket_mode),
+        access_log_class=redacting_access_logger(),
+    )
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.bootstrap import Herald
 from bot.settings import Settings
-from bot.slack import actions, commands, content, events, home, views
+from bot.slack import actions, commands, content, events, home, oauth, views
 from bot.slack.context import DEPS, BotDeps
 from bot.slack.failures import report_error
 from bot.slack.intents import IntentParser, KeywordIntentParser, LLMIntentParser
@@ -124,7 +124,7 @@ def create_app(
     app._herald_deps = deps  # type: ignore[attr-defined]  # for serve, tests and the bench
     _use_safe_verifier(app, signing)
     _install_middleware(app, deps)
-    for surface in (commands, actions, views, events, home, content):
+    for surface in (commands, actions, views, events, home, content, oauth):
         surface.register(app)
     app.error(report_error)
     return app

@@ -178,9 +178,17 @@ async def _analytics(
 async def _accounts(
     deps: BotDeps, cmd: Command, body: dict[str, Any], client: AsyncWebClient
 ) -> Answer:
+    # oauth (issue 9): connect / disconnect, and the connection columns
+    from bot.slack import oauth as oauth_slack
+
+    answer = await oauth_slack.accounts_command(deps, cmd, body)
+    if answer is not None:
+        return answer
     platform = cmd.args[0].lower() if cmd.args else None
     if platform is not None:
         _platforms(deps)[platform]  # unknown platform -> InvalidInput listing the known ones
+    if getattr(deps.herald, "oauth", None) is not None:
+        return await oauth_slack.accounts_overview(deps, platform)
     accounts = await deps.service.accounts(platform)
     return "Accounts", build_accounts(accounts, platform, default_publisher=deps.settings.publisher)
 

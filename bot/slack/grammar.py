@@ -38,7 +38,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("list [status]", "recent distributions"),
     "history": ("history [distribution]", "the audit log, newest first"),
     "analytics": ("analytics", "totals across distributions"),
-    "accounts": ("accounts [platform]", "accounts and their health"),
+    "accounts": (
+        "accounts [platform] | accounts connect <platform> | accounts disconnect <account>",
+        "accounts, their health and connections; connect one with OAuth",
+    ),
     "import": ("import", "import accounts from a CSV file shared with the bot"),
     "velocity": ("velocity <platform>", "a platform's posting rules"),
     "content": (

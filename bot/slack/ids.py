@@ -25,6 +25,12 @@ HALT = "herald.alert.halt"
 CONTINUE = "herald.alert.continue"
 ALERT_ACTIONS_BLOCK = "herald.alert.actions"
 
+# --- connected accounts (value: {"a": account id, "p": publisher}); the Connect button
+# is a link (to HERALD_PUBLIC_URL/oauth/start), acked when clicked
+RECONNECT = "herald.account.reconnect"
+CONNECT_LINK = "herald.account.connect_link"
+ACCOUNT_ACTIONS_BLOCK = "herald.account.actions"
+
 # --- plain-language confirmation (value: an encoded Intent)
 INTENT_CONFIRM = "herald.intent.confirm"
 INTENT_CANCEL = "herald.intent.cancel"
@@ -94,6 +100,8 @@ ALL_ACTION_IDS = (
     CHOOSE_DISTRIBUTION,
     HOME_REFRESH,
     HOME_OPEN_CREATE,
+    RECONNECT,
+    CONNECT_LINK,
 )
 ALL_CALLBACK_IDS = (CREATE_MODAL, REJECT_MODAL)
 

@@ -100,6 +100,7 @@ ALERT_EVENTS = frozenset(
         EventKind.DISTRIBUTION_HALTED,
         EventKind.ACCOUNT_SUSPENDED,
         EventKind.ACCOUNT_RATE_LIMITED,
+        EventKind.ACCOUNT_NEEDS_AUTH,
     }
 )
 MAX_FAILURE_REPLIES = 20
@@ -592,6 +593,14 @@ class SlackNotifier:
             return
         channel = self.settings.alerts_channel
         if channel is None:
+            return
+        if event.kind == EventKind.ACCOUNT_NEEDS_AUTH:
+            # One per account until reconnected: the event is emitted on the state change only.
+            from bot.slack.blocks.connect import build_needs_auth_alert
+
+            data = event.data or {}
+            text = f"{data.get('handle') or event.account_id} needs reconnecting"
+            await self.post(channel=channel, text=text, blocks=build_needs_auth_alert(event))
             return
         await self.post(channel=channel, text=f"⚠️ {_words(event)}")
 

@@ -173,7 +173,9 @@ async def with_token(
         return await attempt(credentials)
     except Unauthorized:
         pass
-    credentials = await refresher.credentials(account_id, force_refresh=True)
+    credentials = await refresher.credentials(
+        account_id, force_refresh=True, rejected_token=credentials.access_token
+    )
     try:
         return await attempt(credentials)
     except Unauthorized as exc:
@@ -194,7 +196,9 @@ class StaticKeyTokens:
     def __repr__(self) -> str:
         return f"StaticKeyTokens({self._publisher!r})"
 
-    async def credentials(self, account_id: str, *, force_refresh: bool = False) -> Credentials:
+    async def credentials(
+        self, account_id: str, *, force_refresh: bool = False, rejected_token: str | None = None
+    ) -> Credentials:
         """Never raises."""
         return Credentials(account_id, self._publisher, "", self._key)
 

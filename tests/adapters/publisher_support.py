@@ -67,7 +67,9 @@ class MemoryTokenRefresher:
     def queue_key(self, account_id: str, key: str) -> None:
         self.next_keys.setdefault(account_id, []).append(key)
 
-    async def credentials(self, account_id: str, *, force_refresh: bool = False) -> Credentials:
+    async def credentials(
+        self, account_id: str, *, force_refresh: bool = False, rejected_token: str | None = None
+    ) -> Credentials:
         current = self.stored.get(account_id)
         if current is None:
             raise AuthExpired(f"{account_id} is not connected")

@@ -80,7 +80,9 @@ class _FileTokens:
     def __init__(self, path: str) -> None:
         self._tokens = json.loads(Path(path).read_text())
 
-    async def credentials(self, account_id: str, *, force_refresh: bool = False) -> Credentials:
+    async def credentials(
+        self, account_id: str, *, force_refresh: bool = False, rejected_token: str | None = None
+    ) -> Credentials:
         entry = self._tokens[account_id]
         return Credentials(
             account_id, "x", entry["user_id"], entry["access_token"], handle=entry["handle"]
