@@ -80,6 +80,16 @@ class Settings(BaseSettings):
     mixpost_token: SecretStr | None = None
     platform_timeout_seconds: float = Field(default=15.0, gt=0)
 
+    # --- media (docs/media.md)
+    media_dir: Path = Path("media")
+    media_max_mb: int = Field(default=4096, ge=1)
+    public_url: str | None = None
+    media_signing_key: SecretStr | None = None
+    media_link_ttl_seconds: int = Field(default=3600, ge=60)
+    # Until Herald's API client passes the platform's audit, posts are private-only.
+    tiktok_audited: bool = False
+    youtube_audited: bool = False
+
     # --- dispatcher
     dispatch_interval_seconds: float = 1.0
     dispatch_batch_size: int = 200

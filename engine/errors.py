@@ -7,7 +7,8 @@
     ├── NotFound                         a lookup that found nothing
     │   ├── DistributionNotFound
     │   ├── SlotNotFound
-    │   └── AccountNotFound
+    │   ├── AccountNotFound
+    │   └── MediaNotFound
     ├── AmbiguousName                    a name matches several distributions
     ├── NotAllowed                       the actor's role or the safety mode forbids it
     ├── IllegalTransition                a lifecycle move the state machine does not allow
@@ -85,6 +86,10 @@ class SlotNotFound(NotFound):
 
 class AccountNotFound(NotFound):
     kind = "account"
+
+
+class MediaNotFound(NotFound):
+    kind = "media file"
 
 
 class AmbiguousName(HeraldError):

@@ -172,6 +172,10 @@ def _plan_window(
 
 def plan_to_dict(result: PlanResult) -> dict[str, object]:
     """The `herald plan --json` shape."""
+    problems: dict[int, list[str]] = {}
+    for issue in result.media_issues:
+        for index in issue.slots:
+            problems.setdefault(index, []).append(issue.reason)
     return {
         "slots": [
             {
@@ -187,11 +191,22 @@ def plan_to_dict(result: PlanResult) -> dict[str, object]:
                 "trend_score": s.trend_score,
                 "content_type": s.content_type,
                 "variant_id": s.variant_id,
+                "media_problems": problems.get(i, []),
             }
-            for s in result.slots
+            for i, s in enumerate(result.slots)
         ],
         "unscheduled": [
             {"account_id": u.account_id, "reason": u.reason} for u in result.unscheduled
         ],
         "warnings": list(result.warnings),
+        "media_issues": [
+            {
+                "platform": m.platform,
+                "content_type": m.content_type,
+                "account_id": m.account_id,
+                "reason": m.reason,
+                "slots": list(m.slots),
+            }
+            for m in result.media_issues
+        ],
     }

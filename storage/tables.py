@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -190,4 +191,23 @@ llm_calls = Table(
     Column("error", Text),
     Index(None, "distribution_id"),
     Index(None, "at"),
+)
+
+# The facts of stored media files (the bytes live in HERALD_MEDIA_DIR, named by sha256).
+media = Table(
+    "media",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("mime_type", String(100), nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("filename", String(300), nullable=False, default=""),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("duration_s", Float),
+    Column("codec", String(64)),
+    Column("source_url", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "sha256"),
 )
