@@ -95,6 +95,7 @@ class TestPublish:
         holds, and the upload continues from there into one whole video."""
         kit.fake.drop_next_chunk = when
         await kit.publisher.publish(publish_request("youtube", [kit.video]))
+        assert kit.fake.drop_next_chunk is None  # the drop happened
         assert len(kit.fake.videos) == 1
         assert kit.fake.videos[0].sha256 == hashlib.sha256(kit.data).hexdigest()
 
