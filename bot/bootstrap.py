@@ -114,6 +114,8 @@ class Herald:
     dispatcher: Dispatcher
     runner: APSchedulerRunner
     outbox: Outbox | None = None
+    # media (issue 10): the store behind content.media and the signed /media links
+    media: MediaStore | None = None
     routes: list[RouteInstaller] = field(default_factory=list)
     _owned: list[_Closeable] = field(default_factory=list, repr=False)
     _database_url: str | None = field(default=None, repr=False)
@@ -291,6 +293,19 @@ def build_herald(
         allow_self_approval=settings.allow_self_approval,
         default_publisher=settings.publisher.strip().lower(),  # issue 9: plan card
     )
+    # --- media (issue 10): the media store and private-only platforms until audited
+    from bot.media_wiring import build_media_store
+
+    media = build_media_store(settings, repository, clock, owned)
+    if settings.publisher != "simulated":
+        from bot.platforms_file import with_audit_state
+
+        platforms = with_audit_state(
+            platforms,
+            tiktok_audited=settings.tiktok_audited,
+            youtube_audited=settings.youtube_audited,
+        )
+    # --- end media
     service = DistributionService(
         repository,
         clock,
@@ -298,12 +313,13 @@ def build_herald(
         platforms=platforms,
         trends=trends,
         advisor=advisor,
+        media=media,  # issue 10
         config=config,
     )
     runner = APSchedulerRunner(
         dispatcher, repository, clock, interval_seconds=settings.dispatch_interval_seconds
     )
-    return Herald(
+    herald = Herald(
         settings=settings,
         repository=repository,
         clock=clock,
@@ -315,9 +331,15 @@ def build_herald(
         dispatcher=dispatcher,
         runner=runner,
         outbox=outbox,
+        media=media,  # issue 10
         _owned=owned,
         _database_url=database_url,
     )
+    if media.signed_url("probe", ttl_seconds=60) is not None:  # issue 10: pull-mode links
+        from bot.media_wiring import install_media_routes
+
+        herald.add_routes(install_media_routes)
+    return herald
 
 
 def _repository(url: str) -> Repository:
