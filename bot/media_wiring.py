@@ -84,21 +84,28 @@ def install_media_routes(web_app: Any, herald: Any) -> None:
 
 
 def build_media_publishers(
-    settings: Any, tokens: TokenRefresher, media: MediaStore, clock: Clock
+    settings: Any, tokens: TokenRefresher, media: MediaStore, clock: Clock, repository: Any
 ) -> dict[str, Publisher]:
     """YouTube, Instagram and TikTok publishers by `Account.publisher` name, for the
-    per-account publisher routing (the oauth work supplies `tokens`)."""
+    per-account publisher routing (the oauth work supplies `tokens`); their upload sessions,
+    containers and publish ids are kept in the repository's database when it has one."""
     from engine.adapters.instagram_publisher import InstagramPublisher
+    from engine.adapters.media_http import MemoryPublishHandles
     from engine.adapters.tiktok_publisher import TikTokPublisher
     from engine.adapters.youtube_publisher import YouTubePublisher
+    from storage.media_index import SQLAlchemyPublishHandles
 
+    engine = getattr(repository, "engine", None)
+    handles: Any = MemoryPublishHandles() if engine is None else SQLAlchemyPublishHandles(engine)
     ttl = settings.media_link_ttl_seconds
     pull = (settings.public_url,) if settings.public_url else ()
     return {
         "youtube": YouTubePublisher(
-            tokens, media, clock, private_only=not settings.youtube_audited
+            tokens, media, clock, private_only=not settings.youtube_audited, handles=handles
         ),
-        "instagram": InstagramPublisher(tokens, media, clock, link_ttl_seconds=ttl),
+        "instagram": InstagramPublisher(
+            tokens, media, clock, link_ttl_seconds=ttl, handles=handles
+        ),
         "tiktok": TikTokPublisher(
             tokens,
             media,
@@ -106,5 +113,6 @@ def build_media_publishers(
             private_only=not settings.tiktok_audited,
             pull_prefixes=pull,
             link_ttl_seconds=ttl,
+            handles=handles,
         ),
     }

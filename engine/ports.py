@@ -309,6 +309,20 @@ class MediaStore(Protocol):
         ...
 
 
+class PublishHandles(Protocol):
+    """Where a publisher keeps the platform's handle of a post under way (YouTube upload
+    session, Instagram container, TikTok publish id) before it sends anything, so an in-doubt
+    slot can be reconciled even after a restart."""
+
+    async def remember(self, slot_id: str, publisher: str, handle: str) -> None:
+        """Keep (or replace) the slot's handle. Raises StorageError."""
+        ...
+
+    async def recall(self, slot_id: str, publisher: str) -> str | None:
+        """The slot's handle, or None. Raises StorageError."""
+        ...
+
+
 class MediaIndex(Protocol):
     """The facts of stored media files (the `media` table), by id."""
 

@@ -1,4 +1,5 @@
-"""The `media` table: facts of stored media files by id (the bytes stay in the media dir)."""
+"""The `media` table (facts of stored media files by id; the bytes stay in the media dir)
+and the `publish_handles` table (what a media publisher keeps to reconcile a slot)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -76,6 +77,40 @@ class SQLAlchemyMediaIndex:
     async def close(self) -> None:
         if self._owns_engine:
             await self.engine.dispose()
+
+
+class SQLAlchemyPublishHandles:
+    """PublishHandles on Herald's database: handles survive a restart."""
+
+    def __init__(
+        self, engine: AsyncEngine, *, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self.engine = engine
+        self._url = safe_url(engine.url)
+        self._now = now
+
+    async def remember(self, slot_id: str, publisher: str, handle: str) -> None:
+        h = t.publish_handles
+        row = {
+            "slot_id": slot_id,
+            "publisher": publisher,
+            "handle": handle,
+            "created_at": self._now(),
+        }
+        with translate_errors(self._url):
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    delete(h).where(h.c.slot_id == slot_id, h.c.publisher == publisher)
+                )
+                await conn.execute(insert(h), [row])
+
+    async def recall(self, slot_id: str, publisher: str) -> str | None:
+        h = t.publish_handles
+        query = select(h.c.handle).where(h.c.slot_id == slot_id, h.c.publisher == publisher)
+        with translate_errors(self._url):
+            async with self.engine.begin() as conn:
+                value = (await conn.execute(query)).scalar()
+        return None if value is None else str(value)
 
 
 class MemoryMediaIndex:

@@ -211,3 +211,14 @@ media = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Index(None, "sha256"),
 )
+
+# A post under way on a platform (YouTube upload session, Instagram container, TikTok
+# publish id), kept before the first byte is sent so an in-doubt slot can be reconciled.
+publish_handles = Table(
+    "publish_handles",
+    metadata,
+    Column("slot_id", ID, primary_key=True),
+    Column("publisher", String(32), primary_key=True),
+    Column("handle", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

@@ -8,11 +8,18 @@ live `content_publishing_limit` is read first and used as its daily cap (PLATFOR
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine.adapters.media_http import Answer, Http, Unauthorized, post_text, slot_media, with_token
+from engine.adapters.media_http import (
+    Answer,
+    Http,
+    MemoryPublishHandles,
+    Unauthorized,
+    post_text,
+    slot_media,
+    with_token,
+)
 from engine.credentials import Credentials
 from engine.errors import (
     AccountSuspended,
@@ -25,7 +32,14 @@ from engine.errors import (
 )
 from engine.media import MediaAsset, MediaKind
 from engine.media_check import AccountLimits
-from engine.ports import Clock, MediaStore, PublishReceipt, PublishRequest, TokenRefresher
+from engine.ports import (
+    Clock,
+    MediaStore,
+    PublishHandles,
+    PublishReceipt,
+    PublishRequest,
+    TokenRefresher,
+)
 
 _RATE_CODES = {4, 17, 32, 613}
 _RESTRICTED = {2207050, 2207051}
@@ -80,7 +94,7 @@ class InstagramPublisher:
         link_ttl_seconds: int = 3600,
         poll_interval_s: float = 60.0,
         max_polls: int = 5,
-        containers: MutableMapping[str, str] | None = None,
+        handles: PublishHandles | None = None,
         http: Http | None = None,
     ) -> None:
         self._tokens, self._media, self._clock = tokens, media, clock
@@ -88,8 +102,8 @@ class InstagramPublisher:
         self._ttl = link_ttl_seconds
         # Meta: poll once a minute for up to five minutes.
         self._poll, self._max_polls = poll_interval_s, max_polls
-        # slot id -> container id, kept before media_publish (the Reconciler asks it).
-        self.containers = containers if containers is not None else {}
+        # The container id, kept before media_publish (the Reconciler asks it).
+        self.handles = handles or MemoryPublishHandles()
         self._http = http or Http("instagram")
 
     async def close(self) -> None:
@@ -148,7 +162,7 @@ class InstagramPublisher:
             )
         caption = post_text(request)
         container = await self._container(creds, request, media, caption)
-        self.containers[request.slot_id] = container
+        await self.handles.remember(request.slot_id, "instagram", container)
         await self._wait_finished(creds, container)
         try:
             body = await self._call("POST", f"{user}/media_publish", creds, creation_id=container)
@@ -263,7 +277,7 @@ class InstagramPublisher:
         """The post of an in-doubt slot: its container's status when known (PUBLISHED means
         posted), else the account's recent media matched on the caption. Raises
         OutcomeUnknown, NetworkError, RateLimited, AuthExpired."""
-        container = self.containers.get(request.slot_id)
+        container = await self.handles.recall(request.slot_id, "instagram")
         caption = post_text(request)
 
         async def look(creds: Credentials) -> PublishReceipt | None:

@@ -178,3 +178,20 @@ async def byte_range(
     aclose = getattr(pieces, "aclose", None)
     if aclose is not None:
         await aclose()
+
+
+class MemoryPublishHandles:
+    """PublishHandles in a dict: reconciliation within one process (tests, no database)."""
+
+    def __init__(self) -> None:
+        self._handles: dict[tuple[str, str], str] = {}
+
+    async def remember(self, slot_id: str, publisher: str, handle: str) -> None:
+        self._handles[(slot_id, publisher)] = handle
+
+    async def recall(self, slot_id: str, publisher: str) -> str | None:
+        return self._handles.get((slot_id, publisher))
+
+    def forget_all(self) -> None:
+        """Drop every handle (tests: a restart without stored handles)."""
+        self._handles.clear()

@@ -9,13 +9,13 @@ accounts: with `private_only` every post asks for SELF_ONLY (PLATFORM-APIS.md §
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from engine.adapters.media_http import (
     Answer,
     Http,
+    MemoryPublishHandles,
     Unauthorized,
     byte_range,
     post_text,
@@ -35,7 +35,14 @@ from engine.errors import (
 )
 from engine.media import MediaAsset, MediaKind
 from engine.media_check import AccountLimits
-from engine.ports import Clock, MediaStore, PublishReceipt, PublishRequest, TokenRefresher
+from engine.ports import (
+    Clock,
+    MediaStore,
+    PublishHandles,
+    PublishReceipt,
+    PublishRequest,
+    TokenRefresher,
+)
 
 MB = 1024 * 1024
 CHUNK = 10 * MB  # within TikTok's 5-64 MB; the last chunk takes the remainder (< 128 MB)
@@ -103,7 +110,7 @@ class TikTokPublisher:
         link_ttl_seconds: int = 3600,
         poll_interval_s: float = 10.0,
         max_polls: int = 60,
-        publish_ids: MutableMapping[str, str] | None = None,
+        handles: PublishHandles | None = None,
         http: Http | None = None,
     ) -> None:
         if not 5 * MB <= chunk_size <= 64 * MB:
@@ -117,8 +124,8 @@ class TikTokPublisher:
         self._chunk = chunk_size
         self._ttl = link_ttl_seconds
         self._poll, self._max_polls = poll_interval_s, max_polls
-        # slot id -> publish_id, kept before any byte is uploaded (the Reconciler asks it).
-        self.publish_ids = publish_ids if publish_ids is not None else {}
+        # The publish_id, kept before any byte is uploaded (the Reconciler asks it).
+        self.handles = handles or MemoryPublishHandles()
         self._http = http or Http("tiktok")
 
     async def close(self) -> None:
@@ -166,7 +173,7 @@ class TikTokPublisher:
         publish_id, upload_url = await with_token(
             self._tokens, account, lambda c: self._init(c, request, video), platform="tiktok"
         )
-        self.publish_ids[request.slot_id] = publish_id
+        await self.handles.remember(request.slot_id, "tiktok", publish_id)
         if upload_url is not None:
             await self._upload(account, publish_id, upload_url, video)
         return await self._wait(account, request, publish_id)
@@ -320,7 +327,7 @@ class TikTokPublisher:
         """The post of an in-doubt slot from its publish_id's status. Without one (init
         itself was lost) TikTok cannot tell: OutcomeUnknown. Raises NetworkError,
         RateLimited, AuthExpired."""
-        publish_id = self.publish_ids.get(request.slot_id)
+        publish_id = await self.handles.recall(request.slot_id, "tiktok")
         if publish_id is None:
             raise OutcomeUnknown("tiktok: no publish id was kept for this slot; check the app")
         status = await self._fetch(request.account.id, publish_id)

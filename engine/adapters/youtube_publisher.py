@@ -9,7 +9,6 @@ until processing ends. Unverified API projects post private only (PLATFORM-APIS.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,6 +16,7 @@ from zoneinfo import ZoneInfo
 from engine.adapters.media_http import (
     Answer,
     Http,
+    MemoryPublishHandles,
     Unauthorized,
     byte_range,
     herald_tag,
@@ -36,7 +36,14 @@ from engine.errors import (
     UnknownPublishError,
 )
 from engine.media import MediaAsset, MediaKind
-from engine.ports import Clock, MediaStore, PublishReceipt, PublishRequest, TokenRefresher
+from engine.ports import (
+    Clock,
+    MediaStore,
+    PublishHandles,
+    PublishReceipt,
+    PublishRequest,
+    TokenRefresher,
+)
 
 CHUNK = 32 * 256 * 1024  # 8 MiB: a multiple of 256 KiB, as the protocol requires
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -95,7 +102,7 @@ class YouTubePublisher:
         processing_timeout_s: float = 600.0,
         poll_interval_s: float = 10.0,
         max_resumes: int = 5,
-        sessions: MutableMapping[str, tuple[str, int]] | None = None,
+        handles: PublishHandles | None = None,
         http: Http | None = None,
     ) -> None:
         if chunk_size % (256 * 1024):
@@ -107,9 +114,9 @@ class YouTubePublisher:
         self._processing_timeout = processing_timeout_s
         self._poll = poll_interval_s
         self._max_resumes = max_resumes
-        # slot id -> (session URI, total bytes): kept before the first byte is sent so an
-        # in-doubt slot can be asked about (Reconciler).
-        self.sessions = sessions if sessions is not None else {}
+        # The session URI is kept before the first byte is sent, so an in-doubt slot can be
+        # asked about (Reconciler), after a restart too when the handles are stored.
+        self.handles = handles or MemoryPublishHandles()
         self._http = http or Http("youtube")
 
     async def close(self) -> None:
@@ -126,7 +133,7 @@ class YouTubePublisher:
             lambda c: self._open(c, request, video),
             platform="youtube",
         )
-        self.sessions[request.slot_id] = (session, video.size_bytes)
+        await self.handles.remember(request.slot_id, "youtube", f"{video.size_bytes} {session}")
         resource = await self._upload(account, session, video)
         return await self._settle(account, resource)
 
@@ -297,9 +304,10 @@ class YouTubePublisher:
         channel's latest uploads matched on the slot's tag. Raises OutcomeUnknown,
         NetworkError, RateLimited, AuthExpired."""
         account = request.account.id
-        known = self.sessions.get(request.slot_id)
+        known = await self.handles.recall(request.slot_id, "youtube")
         if known is not None:
-            session, total = known
+            size, session = known.split(" ", 1)
+            total = int(size)
             answer = await self._ask(account, session, total)
             if answer.status in (200, 201):
                 video_id = str(answer.json().get("id", ""))

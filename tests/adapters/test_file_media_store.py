@@ -198,3 +198,21 @@ class TestSignedLinks:
         """Without HERALD_PUBLIC_URL there is no signed link (pull mode needs the user's URL)."""
         store = FileMediaStore(tmp_path, MemoryMediaIndex(), ManualClock(NOW))
         assert store.signed_url("m-abc", ttl_seconds=60) is None
+
+
+class TestPublishHandles:
+    async def test_handles_survive_a_new_connection(self, sqlite_url: str) -> None:
+        """A kept handle is read back by a fresh engine (a restart); a new one replaces it."""
+        from storage.database import create_engine
+        from storage.media_index import SQLAlchemyPublishHandles
+
+        await upgrade(sqlite_url)
+        first = create_engine(sqlite_url)
+        await SQLAlchemyPublishHandles(first).remember("s-1", "tiktok", "v_pub_1")
+        await SQLAlchemyPublishHandles(first).remember("s-1", "tiktok", "v_pub_2")
+        await first.dispose()
+        second = create_engine(sqlite_url)
+        handles = SQLAlchemyPublishHandles(second)
+        assert await handles.recall("s-1", "tiktok") == "v_pub_2"
+        assert await handles.recall("s-1", "youtube") is None
+        await second.dispose()

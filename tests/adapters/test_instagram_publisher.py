@@ -162,7 +162,7 @@ class TestReconcile:
     async def test_unpublished_container_is_no_post(self, kit: Kit) -> None:
         """A container never published means no post."""
         request = publish_request("instagram", [kit.video])
-        kit.publisher.containers[request.slot_id] = "17900000000000999"
+        await kit.publisher.handles.remember(request.slot_id, "instagram", "17900000000000999")
         kit.fake.containers["17900000000000999"] = Container(
             "17900000000000999", "17841400000000001", "REELS", "x", "u", status="FINISHED"
         )

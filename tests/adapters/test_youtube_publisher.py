@@ -167,7 +167,7 @@ class TestReconcile:
         """Without the session (a restart), the channel's uploads are matched on the tag."""
         request = publish_request("youtube", [kit.video])
         receipt = await kit.publisher.publish(request)
-        kit.publisher.sessions.clear()
+        kit.publisher.handles.forget_all()  # type: ignore[attr-defined]
         found = await kit.publisher.find_post(request, NOW)
         assert found is not None and found.post_id == receipt.post_id
         other = publish_request("youtube", [kit.video], slot_id="s-2")

@@ -1,4 +1,5 @@
-"""Media: the facts of stored media files (checksum, size, type, duration, dimensions, codec).
+"""Media: the facts of stored media files (checksum, size, type, duration, dimensions, codec),
+and publish handles (upload sessions, containers, publish ids) for reconciliation.
 
 Revision ID: 0002_media
 Revises: 0001
@@ -34,9 +35,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("media", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_media_sha256"), ["sha256"], unique=False)
+    op.create_table(
+        "publish_handles",
+        sa.Column("slot_id", sa.String(length=64), nullable=False),
+        sa.Column("publisher", sa.String(length=32), nullable=False),
+        sa.Column("handle", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("slot_id", "publisher", name=op.f("pk_publish_handles")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("publish_handles")
     with op.batch_alter_table("media", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_media_sha256"))
     op.drop_table("media")
