@@ -109,7 +109,7 @@ class TikTokPublisher:
         chunk_size: int = CHUNK,
         link_ttl_seconds: int = 3600,
         poll_interval_s: float = 10.0,
-        max_polls: int = 60,
+        max_polls: int = 12,
         handles: PublishHandles | None = None,
         http: Http | None = None,
     ) -> None:

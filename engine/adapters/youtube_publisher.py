@@ -99,7 +99,7 @@ class YouTubePublisher:
         privacy_status: str = "public",
         private_only: bool = True,
         chunk_size: int = CHUNK,
-        processing_timeout_s: float = 600.0,
+        processing_timeout_s: float = 60.0,
         poll_interval_s: float = 10.0,
         max_resumes: int = 5,
         handles: PublishHandles | None = None,
