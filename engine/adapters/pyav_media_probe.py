@@ -10,9 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
-from PIL import Image, UnidentifiedImageError
-
 from engine.errors import InvalidInput
 from engine.media import MediaKind
 
@@ -42,6 +39,10 @@ class Probe:
 
 def probe_file(path: Path) -> Probe:
     """The facts of the image or video at `path`. Raises InvalidInput when it is neither."""
+    # Imported here: FFmpeg's libraries are big, and only ingest needs them.
+    import av
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with Image.open(path) as image:
             fmt = image.format or ""
