@@ -25,14 +25,13 @@ sys.path.insert(0, str(ROOT))
 
 from aiohttp import web  # noqa: E402
 
-from bot.media_routes import media_routes  # noqa: E402
-from engine.adapters.file_media_store import FileMediaStore  # noqa: E402
+from bot.media.routes import media_routes  # noqa: E402
+from engine.adapters.file_media_store import FileMediaStore, MemoryMediaIndex  # noqa: E402
 from engine.adapters.instagram_publisher import InstagramPublisher  # noqa: E402
 from engine.adapters.tiktok_publisher import TikTokPublisher  # noqa: E402
 from engine.adapters.youtube_publisher import YouTubePublisher  # noqa: E402
 from engine.clock import ManualClock  # noqa: E402
 from engine.media import MediaAsset, MediaKind  # noqa: E402
-from storage.media_index import MemoryMediaIndex  # noqa: E402
 from tests.adapters.media_publisher_support import (  # noqa: E402
     NOW,
     MemoryTokenRefresher,

@@ -294,9 +294,13 @@ def build_herald(
         default_publisher=settings.publisher.strip().lower(),  # issue 9: plan card
     )
     # --- media (issue 10): the media store and private-only platforms until audited
-    from bot.media_wiring import build_media_store
+    from bot.media.wiring import build_media_store
+    from engine.adapters.file_media_store import MemoryMediaIndex
+    from storage.media_index import SQLAlchemyMediaIndex
 
-    media = build_media_store(settings, repository, clock, owned)
+    engine = getattr(repository, "engine", None)
+    index = MemoryMediaIndex() if engine is None else SQLAlchemyMediaIndex(engine)
+    media = build_media_store(settings, index, clock)
     if settings.publisher != "simulated":
         from bot.platforms_file import with_audit_state
 
@@ -336,7 +340,7 @@ def build_herald(
         _database_url=database_url,
     )
     if media.signed_url("probe", ttl_seconds=60) is not None:  # issue 10: pull-mode links
-        from bot.media_wiring import install_media_routes
+        from bot.media.wiring import install_media_routes
 
         herald.add_routes(install_media_routes)
     return herald

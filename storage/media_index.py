@@ -113,22 +113,6 @@ class SQLAlchemyPublishHandles:
         return None if value is None else str(value)
 
 
-class MemoryMediaIndex:
-    """MediaIndex in a dict (tests, `herald plan` without a database)."""
-
-    def __init__(self) -> None:
-        self._rows: dict[str, MediaAsset] = {}
-
-    async def get_media(self, media_id: str) -> MediaAsset:
-        try:
-            return self._rows[media_id]
-        except KeyError:
-            raise MediaNotFound(media_id) from None
-
-    async def put_media(self, asset: MediaAsset) -> None:
-        self._rows.setdefault(asset.id, asset)
-
-
 def _asset(row: Any) -> MediaAsset:
     return MediaAsset(
         id=row["id"],

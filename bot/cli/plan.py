@@ -146,9 +146,8 @@ async def resolve_local_media(request: Any, base: Path, settings: Any) -> tuple[
     is stored. Returns the request with media ids, and the assets."""
     if not request.content.media:
         return request, []
-    from engine.adapters.file_media_store import FileMediaStore, describe_path
+    from engine.adapters.file_media_store import FileMediaStore, MemoryMediaIndex, describe_path
     from engine.clock import SystemClock
-    from storage.media_index import MemoryMediaIndex
 
     store = FileMediaStore(
         Path(settings.media_dir),

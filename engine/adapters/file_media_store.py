@@ -21,7 +21,7 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 
 from engine.adapters.pyav_media_probe import probe_file
-from engine.errors import InvalidInput, NetworkError
+from engine.errors import InvalidInput, MediaNotFound, NetworkError
 from engine.media import MediaAsset
 from engine.ports import Clock, MediaIndex
 
@@ -30,6 +30,22 @@ DEFAULT_MAX_BYTES = 4 * 1024**3
 # A scheme's fetcher turns `scheme:ref` into a URL and the headers to download it with
 # (Slack: files.info's url_private and the bot token).
 Fetcher = Callable[[str], Awaitable[tuple[str, Mapping[str, str]]]]
+
+
+class MemoryMediaIndex:
+    """MediaIndex in a dict (tests, `herald plan` without a database)."""
+
+    def __init__(self) -> None:
+        self._rows: dict[str, MediaAsset] = {}
+
+    async def get_media(self, media_id: str) -> MediaAsset:
+        try:
+            return self._rows[media_id]
+        except KeyError:
+            raise MediaNotFound(media_id) from None
+
+    async def put_media(self, asset: MediaAsset) -> None:
+        self._rows.setdefault(asset.id, asset)
 
 
 def media_id_for(sha256: str) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from engine.adapters.file_media_store import FileMediaStore, media_id_for
+from engine.adapters.file_media_store import FileMediaStore, MemoryMediaIndex, media_id_for
 from engine.clock import ManualClock
 from engine.credentials import Credentials
 from engine.errors import AuthExpired
@@ -19,7 +19,6 @@ from engine.media import MediaAsset, MediaKind
 from engine.models import Account
 from engine.ports import PublishRequest
 from engine.request import Content
-from storage.media_index import MemoryMediaIndex
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from engine.adapters.file_media_store import FileMediaStore, describe_path
+from engine.adapters.file_media_store import FileMediaStore, MemoryMediaIndex, describe_path
 from engine.clock import ManualClock
 from engine.errors import InvalidInput, MediaNotFound, NetworkError
 from engine.media import MediaKind
-from storage.media_index import MemoryMediaIndex, SQLAlchemyMediaIndex
+from storage.media_index import SQLAlchemyMediaIndex
 from storage.migrate import upgrade
 from tests.media_samples import make_image, make_video
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from bot.media_routes import media_routes
+from bot.media.routes import media_routes
 from engine.adapters.file_media_store import FileMediaStore
 from engine.adapters.tiktok_publisher import TikTokPublisher
 from engine.clock import ManualClock

@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from bot.media_routes import media_routes
+from bot.media.routes import media_routes
 from engine.clock import ManualClock
 from tests.adapters.media_publisher_support import NOW, media_store, put_bytes, serve
 

@@ -6,13 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.media_wiring import build_media_store, slack_file_fetcher
+from bot.media.wiring import build_media_store, slack_file_fetcher
 from bot.settings import load_settings
-from engine.adapters.file_media_store import FileMediaStore
+from engine.adapters.file_media_store import FileMediaStore, MemoryMediaIndex
 from engine.clock import ManualClock
 from engine.errors import InvalidInput
 from engine.media import MediaKind
-from storage.media_index import MemoryMediaIndex
 from tests.adapters.media_publisher_support import NOW
 from tests.bot.fake_slack import FakeSlack
 from tests.media_samples import make_video
@@ -50,10 +49,10 @@ def test_store_built_from_settings(tmp_path: Path) -> None:
             "HERALD_MEDIA_SIGNING_KEY": "secret",
         }
     )
-    store = build_media_store(settings, object(), ManualClock(NOW), [])
+    store = build_media_store(settings, MemoryMediaIndex(), ManualClock(NOW))
     assert store.max_bytes == 10 * 1024 * 1024 and store.root == tmp_path
     assert (store.signed_url("m-1", ttl_seconds=60) or "").startswith(
         "https://herald.example/media/m-1?"
     )
-    bare = build_media_store(load_settings({}), object(), ManualClock(NOW), [])
+    bare = build_media_store(load_settings({}), MemoryMediaIndex(), ManualClock(NOW))
     assert bare.signed_url("m-1", ttl_seconds=60) is None

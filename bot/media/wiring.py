@@ -15,7 +15,7 @@ import aiohttp
 
 from engine.adapters.file_media_store import FileMediaStore
 from engine.errors import InvalidInput, NetworkError
-from engine.ports import Clock, MediaStore, Publisher, TokenRefresher
+from engine.ports import Clock, MediaIndex, MediaStore, Publisher, PublishHandles, TokenRefresher
 
 
 def slack_file_fetcher(
@@ -49,15 +49,8 @@ def slack_file_fetcher(
     return fetch
 
 
-def build_media_store(
-    settings: Any, repository: Any, clock: Clock, owned: list[Any]
-) -> FileMediaStore:
-    """HERALD_MEDIA_DIR with the facts in the repository's database (a `media` table), or in
-    memory for an in-memory repository."""
-    from storage.media_index import MemoryMediaIndex, SQLAlchemyMediaIndex
-
-    engine = getattr(repository, "engine", None)
-    index: Any = MemoryMediaIndex() if engine is None else SQLAlchemyMediaIndex(engine)
+def build_media_store(settings: Any, index: MediaIndex, clock: Clock) -> FileMediaStore:
+    """HERALD_MEDIA_DIR with the facts in `index` (the `media` table; bootstrap builds it)."""
     fetchers = {}
     if settings.slack_bot_token is not None:
         fetchers["slack"] = slack_file_fetcher(
@@ -77,26 +70,26 @@ def build_media_store(
 
 def install_media_routes(web_app: Any, herald: Any) -> None:
     """`herald serve` mounts GET /media/<id> (signed links) when Herald has a public URL."""
-    from bot.media_routes import media_routes
+    from bot.media.routes import media_routes
 
     if isinstance(herald.media, FileMediaStore):
         web_app.add_routes(media_routes(herald.media))
 
 
 def build_media_publishers(
-    settings: Any, tokens: TokenRefresher, media: MediaStore, clock: Clock, repository: Any
+    settings: Any,
+    tokens: TokenRefresher,
+    media: MediaStore,
+    clock: Clock,
+    handles: PublishHandles,
 ) -> dict[str, Publisher]:
     """YouTube, Instagram and TikTok publishers by `Account.publisher` name, for the
     per-account publisher routing (the oauth work supplies `tokens`); their upload sessions,
-    containers and publish ids are kept in the repository's database when it has one."""
+    containers and publish ids go to `handles` (the `publish_handles` table)."""
     from engine.adapters.instagram_publisher import InstagramPublisher
-    from engine.adapters.media_http import MemoryPublishHandles
     from engine.adapters.tiktok_publisher import TikTokPublisher
     from engine.adapters.youtube_publisher import YouTubePublisher
-    from storage.media_index import SQLAlchemyPublishHandles
 
-    engine = getattr(repository, "engine", None)
-    handles: Any = MemoryPublishHandles() if engine is None else SQLAlchemyPublishHandles(engine)
     ttl = settings.media_link_ttl_seconds
     pull = (settings.public_url,) if settings.public_url else ()
     return {
