@@ -248,7 +248,6 @@ class TestOtherBuilders:
 class TestCreateModalMedia:
     def test_shared_files_join_the_media_field(self) -> None:
         """Files from the modal's file input become `slack:F…` references in `media`."""
-        from bot.blocks.modals import build_create_modal, create_fields_from_state
 
         modal = build_create_modal(channel="C1", now=datetime(2026, 12, 2, tzinfo=UTC))
         kinds = {
