@@ -42,6 +42,7 @@ from engine.ports import (
     OAuthClient,
     OAuthStateStore,
     Publisher,
+    PublishHandles,
     Repository,
     TokenRefresher,
     TrendSource,
@@ -122,6 +123,8 @@ class Herald:
     dispatcher: Dispatcher
     runner: APSchedulerRunner
     outbox: Outbox | None = None
+    # media (issue 10): the store behind content.media and the signed /media links
+    media: MediaStore | None = None
     routes: list[RouteInstaller] = field(default_factory=list)
     # --- oauth (issue 9): connected accounts; `oauth.refresher` is the TokenRefresher.
     oauth: OAuthParts | None = None
@@ -248,6 +251,28 @@ def build_herald(
     if outbox is None:
         outbox = _outbox(settings.database_url, clock)
         owned.append(outbox)
+    # --- media (issue 10): the media store and private-only platforms until audited
+    from bot.media.wiring import build_media_store
+    from engine.adapters.file_media_store import MemoryMediaIndex
+    from storage.media_index import SQLAlchemyMediaIndex
+
+    engine = getattr(repository, "engine", None)
+    index = MemoryMediaIndex() if engine is None else SQLAlchemyMediaIndex(engine)
+    media = media_store or build_media_store(settings, index, clock)
+    media_store = media
+    from engine.adapters.media_http import MemoryPublishHandles
+    from storage.media_index import SQLAlchemyPublishHandles
+
+    handles = MemoryPublishHandles() if engine is None else SQLAlchemyPublishHandles(engine)
+    if settings.publisher != "simulated":
+        from bot.platforms_file import with_audit_state
+
+        platforms = with_audit_state(
+            platforms,
+            tiktok_audited=settings.tiktok_audited,
+            youtube_audited=settings.youtube_audited,
+        )
+    # --- end media
     # --- oauth (issue 9): credential store, token refresher, connect flow
     oauth = build_oauth(
         settings,
@@ -264,7 +289,9 @@ def build_herald(
     if publisher is None:
         publisher = _publisher(settings, clock)
         # issue 9: accounts whose `publisher` names a platform adapter post through it.
-        publisher = _platform_publishers(settings, publisher, clock, token_refresher, media_store)
+        publisher = _platform_publishers(
+            settings, publisher, clock, token_refresher, media_store, handles
+        )
         owned.append(publisher)  # type: ignore[arg-type]
     review = None
     if not settings.manual_publishes_for_real:
@@ -328,12 +355,13 @@ def build_herald(
         platforms=platforms,
         trends=trends,
         advisor=advisor,
+        media=media,  # issue 10
         config=config,
     )
     runner = APSchedulerRunner(
         dispatcher, repository, clock, interval_seconds=settings.dispatch_interval_seconds
     )
-    return Herald(
+    herald = Herald(
         settings=settings,
         repository=repository,
         clock=clock,
@@ -346,9 +374,15 @@ def build_herald(
         runner=runner,
         outbox=outbox,
         oauth=oauth,  # oauth (issue 9)
+        media=media,  # issue 10
         _owned=owned,
         _database_url=database_url,
     )
+    if media.signed_url("probe", ttl_seconds=60) is not None:  # issue 10: pull-mode links
+        from bot.media.wiring import install_media_routes
+
+        herald.add_routes(install_media_routes)
+    return herald
 
 
 def _repository(url: str) -> Repository:
@@ -425,6 +459,7 @@ def _platform_publishers(
     clock: Clock,
     token_refresher: TokenRefresher | None,
     media_store: MediaStore | None,
+    handles: PublishHandles | None = None,
 ) -> Publisher:
     """`default` alone when no platform adapter is configured (the demo, tests), else a
     PublisherRouter: X and LinkedIn when tokens come from `token_refresher` (the OAuth
@@ -432,7 +467,7 @@ def _platform_publishers(
     from engine.publisher_routing import PublisherRouter
 
     try:
-        adapters = _adapters(settings, token_refresher, media_store)
+        adapters = _adapters(settings, token_refresher, media_store, clock, handles)
     except ValueError as exc:  # a base URL that is not http(s)
         raise InvalidInput(f"platform API settings: {exc}") from None
     if not adapters:
@@ -442,7 +477,11 @@ def _platform_publishers(
 
 
 def _adapters(
-    settings: Settings, token_refresher: TokenRefresher | None, media_store: MediaStore | None
+    settings: Settings,
+    token_refresher: TokenRefresher | None,
+    media_store: MediaStore | None,
+    clock: Clock | None = None,
+    handles: PublishHandles | None = None,
 ) -> dict[str, Publisher]:
     adapters: dict[str, Publisher] = {}
     timeout = settings.platform_timeout_seconds
@@ -458,6 +497,12 @@ def _adapters(
             token_refresher, media=media_store, base_url=settings.linkedin_api_url,
             version=settings.linkedin_version, timeout_seconds=timeout,
         )  # fmt: skip
+        if media_store is not None and handles is not None:  # issue 10
+            from bot.media.wiring import build_media_publishers
+
+            adapters |= build_media_publishers(
+                settings, token_refresher, media_store, clock or SystemClock(), handles
+            )
     if settings.postiz_url and settings.postiz_api_key is not None:
         from engine.adapters.platform_http import StaticKeyTokens
         from engine.adapters.postiz_publisher import PostizPublisher

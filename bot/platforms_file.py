@@ -37,3 +37,13 @@ def load_platforms(path: Path | None) -> PlatformTable:
         return DEFAULT_PLATFORMS.with_overrides(data)
     except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidInput(f"platforms file {path}: {exc}") from None
+
+
+def with_audit_state(
+    table: PlatformTable, *, tiktok_audited: bool, youtube_audited: bool
+) -> PlatformTable:
+    """The table with TikTok/YouTube marked private-only until Herald's client passes their
+    audit (HERALD_TIKTOK_AUDITED, HERALD_YOUTUBE_AUDITED): plan cards say so before approval."""
+    audited = {"tiktok": tiktok_audited, "youtube": youtube_audited}
+    overrides = {name: {"private_only": not ok} for name, ok in audited.items() if name in table}
+    return table.with_overrides(overrides)

@@ -99,6 +99,14 @@ class Settings(BaseSettings):
     instagram_client_secret: SecretStr | None = None
     tiktok_client_id: str | None = None  # TikTok's "client key"
     tiktok_client_secret: SecretStr | None = None
+    # --- media (docs/media.md)
+    media_dir: Path = Path("media")
+    media_max_mb: int = Field(default=4096, ge=1)
+    media_signing_key: SecretStr | None = None
+    media_link_ttl_seconds: int = Field(default=3600, ge=60)
+    # Until Herald's API client passes the platform's audit, posts are private-only.
+    tiktok_audited: bool = False
+    youtube_audited: bool = False
 
     # --- dispatcher
     dispatch_interval_seconds: float = 1.0

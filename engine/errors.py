@@ -9,7 +9,8 @@
     │   ├── DistributionNotFound
     │   ├── SlotNotFound
     │   ├── AccountNotFound
-    │   └── ContentNotFound              a content library item
+    │   ├── ContentNotFound              a content library item
+    │   └── MediaNotFound
     ├── AmbiguousName                    a name matches several distributions
     ├── NotAllowed                       the actor's role or the safety mode forbids it
     ├── ConnectRefused                   an OAuth connect could not finish (denied, expired, ...)
@@ -102,6 +103,10 @@ class AccountNotFound(NotFound):
 
 class ContentNotFound(NotFound):
     kind = "content item"
+
+
+class MediaNotFound(NotFound):
+    kind = "media file"
 
 
 class AmbiguousName(HeraldError):

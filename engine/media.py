@@ -37,3 +37,45 @@ class MediaAsset:
         if not self.width or not self.height:
             return None
         return self.width / self.height
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRule:
+    """What one platform takes as one kind of media for one content type (platform table data).
+
+    A content type may have a rule per kind (X posts: images or a video). `mime_types` may
+    end in `/*` (YouTube takes any `video/*`). `max_items` is the image count a post may
+    carry (carousels, multi-image posts); a video always travels alone. `min_items` 0 means
+    the content type may go without media (a text post); 1 means the platform takes
+    nothing without media (TikTok, YouTube, Reels).
+    Aspect ratios are width / height.
+    """
+
+    content_type: str
+    kind: MediaKind
+    mime_types: tuple[str, ...]
+    max_bytes: int
+    min_items: int = 1
+    max_items: int = 1
+    min_duration_s: float | None = None
+    max_duration_s: float | None = None
+    min_aspect: float | None = None
+    max_aspect: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaIssue:
+    """Why a platform would reject a plan's media, and the slots concerned (by plan index)."""
+
+    platform: str
+    content_type: str
+    reason: str
+    slots: tuple[int, ...] = ()
+    account_id: str | None = None
+
+    def text(self) -> str:
+        where = f"{self.platform} {self.content_type}"
+        if self.account_id:
+            where += f" ({self.account_id})"
+        count = f"{len(self.slots)} slot{'s' if len(self.slots) != 1 else ''}"
+        return f"media rejected by {where}, {count}: {self.reason}"

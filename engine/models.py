@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from engine.media import MediaIssue
 from engine.request import Content, DistributionRequest
 
 
@@ -142,6 +143,8 @@ class PlanResult:
     slots: list[PlannedSlot]
     unscheduled: list[Unscheduled] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Slots whose media their platform would reject (engine/media_check.py).
+    media_issues: list[MediaIssue] = field(default_factory=list)
 
 
 class DistributionStatus(StrEnum):

@@ -283,6 +283,10 @@ def _plan_window(
 
 def plan_to_dict(result: PlanResult) -> dict[str, object]:
     """The `herald plan --json` shape."""
+    problems: dict[int, list[str]] = {}
+    for issue in result.media_issues:
+        for index in issue.slots:
+            problems.setdefault(index, []).append(issue.reason)
     return {
         "slots": [
             {
@@ -299,8 +303,9 @@ def plan_to_dict(result: PlanResult) -> dict[str, object]:
                 "content_type": s.content_type,
                 "variant_id": s.variant_id,
                 "content_id": s.content_id,
+                "media_problems": problems.get(i, []),
             }
-            for s in result.slots
+            for i, s in enumerate(result.slots)
         ],
         "unscheduled": [
             {"account_id": u.account_id, "reason": u.reason} for u in result.unscheduled
@@ -308,6 +313,16 @@ def plan_to_dict(result: PlanResult) -> dict[str, object]:
         "warnings": list(result.warnings),
         "captions": distinct_captions(result.slots),
         "items": item_summary(result.slots),
+        "media_issues": [
+            {
+                "platform": m.platform,
+                "content_type": m.content_type,
+                "account_id": m.account_id,
+                "reason": m.reason,
+                "slots": list(m.slots),
+            }
+            for m in result.media_issues
+        ],
     }
 
 

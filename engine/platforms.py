@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from engine.errors import InvalidInput
+from engine.media import MediaKind, MediaRule
 
 # Seed 000's general peak windows, local time, for platforms without their own peaks:
 # 6-9 AM, 12-2 PM, 6-10 PM.
@@ -39,10 +40,70 @@ class PlatformRules:
     hashtag_limit: int
     risk: float
     reach_factor: float = 0.05
+    # What the platform takes as media per content type (checked at plan time).
+    media_rules: tuple[MediaRule, ...] = ()
+    # The platform API's own daily cap per account, where one is documented; the stricter
+    # of it, `max_posts_per_day` and the account's live cap (Instagram) wins.
+    api_max_posts_per_day: int | None = None
+    # Posts go out private-only until Herald's API client passes the platform's audit
+    # (TikTok, YouTube); the plan card says so before approval. Set from settings.
+    private_only: bool = False
 
     def peaks_for(self, weekday: int) -> tuple[int, ...]:
         """Peak hours for a local weekday (Monday is 0)."""
         return self.weekend_peak_hours if weekday >= 5 else self.peak_hours
+
+
+MB = 1024 * 1024
+GB = 1024 * MB
+_VIDEO, _IMAGE = MediaKind.VIDEO, MediaKind.IMAGE
+_MP4_MOV = ("video/mp4", "video/quicktime")
+
+# Media rules per platform and content type. Sources: PLATFORM-APIS.md and each API's
+# media spec pages; where an API and the seed table differ, both are kept and the stricter
+# applies (docs/media.md lists them side by side).
+MEDIA_RULES: dict[str, tuple[MediaRule, ...]] = {
+    # TikTok media transfer guide: mp4/webm/mov up to 4 GB; the per-creator length cap comes
+    # live from creator_info (max_video_post_duration_sec) and is usually 10 min or less.
+    "tiktok": tuple(
+        MediaRule(t, _VIDEO, (*_MP4_MOV, "video/webm"), 4 * GB, 1, 1, 1, 600)
+        for t in ("video", "short")
+    ),
+    # videos.insert: any video/*, up to 256 GB; 12 h for verified channels (15 min otherwise).
+    "youtube": (MediaRule("video", _VIDEO, ("video/*",), 256 * GB, 1, 1, 1, 12 * 3600),),
+    # Instagram content publishing: Reels mp4/mov <= 300 MB, 3 s-15 min, aspect 0.01-10;
+    # feed images JPEG only, <= 8 MB, 4:5-1.91:1, carousels 2-10; stories 3-60 s.
+    "instagram": (
+        MediaRule("reel", _VIDEO, _MP4_MOV, 300 * MB, 1, 1, 3, 900, 0.01, 10.0),
+        MediaRule("post", _IMAGE, ("image/jpeg",), 8 * MB, 1, 10, None, None, 0.8, 1.91),
+        MediaRule("post", _VIDEO, _MP4_MOV, 300 * MB, 1, 1, 3, 900, 0.01, 10.0),
+        MediaRule("story", _IMAGE, ("image/jpeg",), 8 * MB, 1, 1),
+        MediaRule("story", _VIDEO, _MP4_MOV, 100 * MB, 1, 1, 3, 60),
+    ),
+    # X: up to 4 images (5 MB) or one video (512 MB, 0.5-140 s, 1:3-3:1); text alone is fine.
+    "twitter": (
+        MediaRule(
+            "post", _IMAGE, ("image/jpeg", "image/png", "image/webp", "image/gif"), 5 * MB, 0, 4
+        ),
+        MediaRule("post", _VIDEO, _MP4_MOV, 512 * MB, 0, 1, 0.5, 140, 1 / 3, 3.0),
+    ),
+    # LinkedIn Images/Videos APIs: up to 20 images; video mp4 75 KB-500 MB, 3 s-30 min.
+    "linkedin": (
+        MediaRule("post", _IMAGE, ("image/jpeg", "image/png", "image/gif"), 8 * MB, 0, 20),
+        MediaRule("post", _VIDEO, ("video/mp4",), 500 * MB, 0, 1, 3, 1800, 1 / 2.4, 2.4),
+        MediaRule("video", _VIDEO, ("video/mp4",), 500 * MB, 1, 1, 3, 1800, 1 / 2.4, 2.4),
+    ),
+}
+# The APIs' own daily caps per account (PLATFORM-APIS.md): Instagram's is read live per
+# account (content_publishing_limit, 25-100); TikTok ~15/creator; YouTube's project quota
+# allows about 6 uploads a day at 1600 units each; X 100/15 min; LinkedIn ~150.
+API_DAILY_CAPS: dict[str, int] = {
+    "instagram": 25,
+    "tiktok": 15,
+    "youtube": 6,
+    "twitter": 2400,
+    "linkedin": 150,
+}
 
 
 def _rules(
@@ -68,6 +129,8 @@ def _rules(
         hashtag_limit,
         risk,
         reach_factor,
+        media_rules=MEDIA_RULES.get(name, ()),
+        api_max_posts_per_day=API_DAILY_CAPS.get(name),
     )
 
 
@@ -194,6 +257,8 @@ class PlatformTable:
             for key in ("peak_hours", "weekend_peak_hours", "content_types"):
                 if key in values:
                     values[key] = tuple(values[key])
+            if "media_rules" in values:
+                values["media_rules"] = _media_rules(name, values["media_rules"])
             unknown = set(values) - set(PlatformRules.__dataclass_fields__)
             if unknown:
                 raise InvalidInput(f"platform {name}: unknown fields {sorted(unknown)}")
@@ -212,6 +277,32 @@ class PlatformTable:
             if rules.max_posts_per_day < 1:
                 raise InvalidInput(f"platform {name}: max_posts_per_day must be at least 1")
         return replace(self, rules=merged)
+
+
+def daily_cap(rules: PlatformRules, account_cap: int | None = None) -> int:
+    """An account's daily cap: the stricter of the table's, the API's and the account's live
+    one (Instagram's content_publishing_limit)."""
+    caps = [rules.max_posts_per_day, rules.api_max_posts_per_day, account_cap]
+    return min(c for c in caps if c is not None)
+
+
+def _media_rules(name: str, raw: Any) -> tuple[MediaRule, ...]:
+    """Media rules from a platforms file (a list of MediaRule fields)."""
+    try:
+        return tuple(
+            r
+            if isinstance(r, MediaRule)
+            else MediaRule(
+                **{
+                    **r,
+                    "kind": MediaKind(r["kind"]),
+                    "mime_types": tuple(r.get("mime_types", ())),
+                }
+            )
+            for r in raw
+        )
+    except (TypeError, KeyError, ValueError) as exc:
+        raise InvalidInput(f"platform {name}: media_rules: {exc}") from None
 
 
 DEFAULT_PLATFORMS = PlatformTable()

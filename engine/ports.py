@@ -402,7 +402,14 @@ class MediaStore(Protocol):
     """Where media files are kept (a directory by default)."""
 
     async def get(self, media_id: str) -> MediaAsset:
-        """Raises NotFound."""
+        """Raises NotFound (MediaNotFound)."""
+        ...
+
+    async def resolve(self, ref: str) -> MediaAsset:
+        """The stored asset a request's media reference names: a media id, or an http(s) URL
+        downloaded (streamed, size-capped) and stored. Local paths are refused here (only the
+        CLI reads local files). Raises MediaNotFound, InvalidInput (a path, not an image or
+        video Herald can read, too big), NetworkError (the download failed)."""
         ...
 
     def chunks(self, media_id: str, *, chunk_size: int, start: int = 0) -> AsyncIterator[bytes]:
@@ -412,6 +419,33 @@ class MediaStore(Protocol):
     def signed_url(self, media_id: str, *, ttl_seconds: int) -> str | None:
         """A short-lived public URL for platforms that pull media (Instagram, TikTok), or
         None when Herald has no public URL."""
+        ...
+
+
+class PublishHandles(Protocol):
+    """Where a publisher keeps the platform's handle of a post under way (YouTube upload
+    session, Instagram container, TikTok publish id) before it sends anything, so an in-doubt
+    slot can be reconciled even after a restart."""
+
+    async def remember(self, slot_id: str, publisher: str, handle: str) -> None:
+        """Keep (or replace) the slot's handle. Raises StorageError."""
+        ...
+
+    async def recall(self, slot_id: str, publisher: str) -> str | None:
+        """The slot's handle, or None. Raises StorageError."""
+        ...
+
+
+class MediaIndex(Protocol):
+    """The facts of stored media files (the `media` table), by id."""
+
+    async def get_media(self, media_id: str) -> MediaAsset:
+        """Raises MediaNotFound, StorageError."""
+        ...
+
+    async def put_media(self, asset: MediaAsset) -> None:
+        """Insert the asset's facts, or keep the existing row for the same id (same bytes).
+        Raises StorageError."""
         ...
 
 

@@ -72,6 +72,26 @@ class Content(BaseModel):
     def _normalise_tags(cls, value: list[str]) -> list[str]:
         return list(dict.fromkeys(tag.strip().lower() for tag in value if tag.strip()))
 
+    # Media ids (`m-…`), or references resolved to ids when the distribution is created:
+    # an http(s) URL (downloaded), a local path (CLI and `herald plan` only), a Slack file
+    # (`slack:F…`). Several images make a carousel / multi-image post; a video goes alone.
+    media: list[str] = Field(default_factory=list, max_length=35)
+
+    @field_validator("media", mode="before")
+    @classmethod
+    def _split_media(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("media")
+    @classmethod
+    def _check_media(cls, value: list[str]) -> list[str]:
+        for ref in value:
+            if not ref.strip() or len(ref) > 2000:
+                raise ValueError(f"{ref[:40]!r} is not a media id, URL or path")
+        return [ref.strip() for ref in value]
+
     @field_validator("hashtags", mode="before")
     @classmethod
     def _split_hashtags(cls, value: Any) -> Any:
@@ -323,6 +343,7 @@ _CONTENT_KEYS = {
     "type": "type",
     "content_type": "type",
     "media_url": "media_url",
+    "media": "media",
 }
 
 

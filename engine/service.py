@@ -26,12 +26,16 @@ from engine.dispatcher import IN_DOUBT
 from engine.durations import format_duration
 from engine.errors import (
     InvalidInput,
+    InvalidRequest,
     NetworkError,
     NotAllowed,
+    NotFound,
 )
 from engine.event_kinds import EventKind
 from engine.fallback import account_available, move_to_another_account
 from engine.lifecycle import advance_distribution, advance_slot, slot_sources
+from engine.media import MediaAsset
+from engine.media_check import with_media_checks
 from engine.models import (
     Actor,
     Distribution,
@@ -47,7 +51,7 @@ from engine.outcomes import complete_if_done, slot_event
 from engine.plan_captions import add_translations, apply_caption_variants
 from engine.planner import check_request, plan_distribution
 from engine.platforms import DEFAULT_PLATFORMS, PlatformTable
-from engine.ports import Clock, Notifier, Repository, TrendSource, UnitOfWork
+from engine.ports import Clock, MediaStore, Notifier, Repository, TrendSource, UnitOfWork
 from engine.post_limits import plan_costs
 from engine.queries import DistributionReads
 from engine.request import DistributionRequest
@@ -82,9 +86,11 @@ class DistributionService(DistributionReads):
         config: ServiceConfig | None = None,
         trends: TrendSource | None = None,
         advisor: Advisor | None = None,
+        media: MediaStore | None = None,
     ) -> None:
         super().__init__(repository, clock, platforms=platforms, config=config)
         self._advisor = advisor
+        self._media = media
         self._notifier = notifier
         self._trends = trends
 
@@ -127,6 +133,7 @@ class DistributionService(DistributionReads):
     ) -> Distribution:
         """Store a new DRAFT distribution for `request`."""
         mode = self.check_create(actor, request, safety_mode=safety_mode)
+        request = await self._resolve_media(request)
         if request.unresolved:
             # Stored with the items themselves: the plan stays explainable after edits.
             request = await resolve_library(
@@ -204,6 +211,7 @@ class DistributionService(DistributionReads):
             max_risk=SafetyPolicy.for_mode(d.safety_mode).max_risk,
             duplicate_floor_minutes=self.config.duplicate_gap_floor_minutes,
         )
+        result = with_media_checks(result, await self._media_assets(request), platforms)
         by_id = {a.id: a for a in accounts}
         planned = list(result.slots)
         if self._advisor is not None and self._advisor.gateway is not None and advice is not None:
@@ -221,7 +229,13 @@ class DistributionService(DistributionReads):
                     f"model budget spent: these steps used the built-in advisor: {counts}"
                 )
         # Planning simulates: an approver only ever sees (and approves) a simulated plan.
-        report = self._simulation_report(slots, accounts, d, len(result.unscheduled))
+        report = self._simulation_report(
+            slots,
+            accounts,
+            d,
+            len(result.unscheduled),
+            media_problems=[i.text() for i in result.media_issues],
+        )
         now = self._clock.now()
         async with self._write() as change:
             uow = change.uow
@@ -249,6 +263,7 @@ class DistributionService(DistributionReads):
                         for u in result.unscheduled[:200]
                     ],
                     "warnings": d.warnings,
+                    "media_issues": [i.text() for i in result.media_issues],
                     "advice_source": advice.get("source") if advice else None,
                 },
             )
@@ -267,6 +282,31 @@ class DistributionService(DistributionReads):
             f"{format_duration(now - first)} ago; its missed posts would go out in a burst. "
             f"Plan it again (`plan {d.name}`) and approve the new plan."
         )
+
+    async def _resolve_media(self, request: DistributionRequest) -> DistributionRequest:
+        """The request with its media references (URLs, Slack files) stored and named by id;
+        downloads happen here, outside any transaction. Raises InvalidRequest."""
+        if not request.content.media:
+            return request
+        if self._media is None:
+            raise InvalidRequest("content.media", "this Herald has no media store")
+        ids = []
+        for ref in request.content.media:
+            try:
+                ids.append((await self._media.resolve(ref)).id)
+            except (InvalidInput, NotFound, NetworkError) as exc:
+                raise InvalidRequest("content.media", str(exc)) from None
+        content = request.content.model_copy(update={"media": ids})
+        return request.model_copy(update={"content": content})
+
+    async def _media_assets(self, request: DistributionRequest) -> list[MediaAsset]:
+        """The stored facts of the request's media, for the plan-time checks."""
+        if not request.content.media or self._media is None:
+            return []
+        try:
+            return [await self._media.get(media_id) for media_id in request.content.media]
+        except NotFound as exc:
+            raise InvalidRequest("content.media", str(exc)) from None
 
     async def _fetch_trends(self, request: DistributionRequest) -> tuple[Sequence[Any], list[str]]:
         """Trends for a trend-weighted request, and a warning when the source failed."""
@@ -288,7 +328,13 @@ class DistributionService(DistributionReads):
         return self._platforms.with_overrides(overrides) if overrides else self._platforms
 
     def _simulation_report(
-        self, slots: Sequence[Slot], accounts: Sequence[Any], d: Distribution, unscheduled: int
+        self,
+        slots: Sequence[Slot],
+        accounts: Sequence[Any],
+        d: Distribution,
+        unscheduled: int,
+        *,
+        media_problems: Sequence[str] = (),
     ) -> dict[str, Any]:
         """The simulation of `slots` (pure): what `simulate` stores and planning stores too."""
         report = simulate(
@@ -298,6 +344,7 @@ class DistributionService(DistributionReads):
             mode=d.safety_mode,
             platforms=self._platforms,
             unscheduled=unscheduled,
+            media_problems=list(media_problems),
         ).to_dict()
         # Which publishers the plan posts through, and what the billed APIs cost (X).
         live = [s for s in slots if s.status != SlotStatus.CANCELLED]
@@ -318,7 +365,12 @@ class DistributionService(DistributionReads):
                 distribution_id=d.id, kind_prefix=EventKind.DISTRIBUTION_PLANNED, limit=1
             )
             unscheduled = int(planned_events[0].data.get("unscheduled", 0)) if planned_events else 0
-            report = self._simulation_report(slots, accounts, d, unscheduled)
+            media_problems = (
+                planned_events[0].data.get("media_issues", []) if planned_events else []
+            )
+            report = self._simulation_report(
+                slots, accounts, d, unscheduled, media_problems=media_problems
+            )
             d.simulation, d.updated_at = report, now
             d = await uow.save_distribution(d)
             event = distribution_event(

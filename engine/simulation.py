@@ -7,7 +7,7 @@ average visibility (0.5) reaches `reach_factor` of the account's followers.
 A slot is safe when its risk is below min(policy max risk, 0.6) (no HIGH slot is safe).
 
 Recommended action, first match wins:
-- ABORT: no slot, a CRITICAL slot, or average risk >= 0.6;
+- ABORT: no slot, a CRITICAL slot, average risk >= 0.6, or media a platform would reject;
 - REVIEW: MANUAL mode, more than 20% of slots risky, or more than half the accounts left out;
 - PROCEED_WITH_CAUTION: any risky slot, average risk >= 0.3, or more than 25% left out;
 - PROCEED otherwise.
@@ -83,8 +83,10 @@ def simulate(
     mode: SafetyMode,
     platforms: PlatformTable = DEFAULT_PLATFORMS,
     unscheduled: int = 0,
+    media_problems: Sequence[str] = (),
 ) -> SimulationReport:
-    """Report on `slots` (planned or persisted) for `mode`. Pure."""
+    """Report on `slots` (planned or persisted) for `mode`. Pure. `media_problems` are the
+    plan's media issues (engine/media_check.py): each one is a reason to abort."""
     policy = SafetyPolicy.for_mode(mode)
     safe_limit = min(policy.max_risk, 0.6)
     by_id = {a.id: a for a in accounts}
@@ -111,6 +113,10 @@ def simulate(
     avg = round(risk_sum / total, 3) if total else 0.0
     risky = total - safe
     action, reasons = _recommend(policy, total, risky, avg, breakdown, unscheduled)
+    if media_problems:
+        # A slot whose media its platform rejects fails for sure: fix the media first.
+        reasons = [*media_problems, *reasons] if action == ABORT else list(media_problems)
+        action = ABORT
     return SimulationReport(
         mode=policy.mode,
         total_slots=total,

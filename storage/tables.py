@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -252,4 +253,34 @@ oauth_states = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Column("used_at", UTCDateTime),
     Index(None, "expires_at"),
+)
+
+# The facts of stored media files (the bytes live in HERALD_MEDIA_DIR, named by sha256).
+media = Table(
+    "media",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("mime_type", String(100), nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("filename", String(300), nullable=False, default=""),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("duration_s", Float),
+    Column("codec", String(64)),
+    Column("source_url", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "sha256"),
+)
+
+# A post under way on a platform (YouTube upload session, Instagram container, TikTok
+# publish id), kept before the first byte is sent so an in-doubt slot can be reconciled.
+publish_handles = Table(
+    "publish_handles",
+    metadata,
+    Column("slot_id", ID, primary_key=True),
+    Column("publisher", String(32), primary_key=True),
+    Column("handle", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )

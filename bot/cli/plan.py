@@ -8,6 +8,7 @@ Bad input raises a HeraldError, which `bot.cli` prints as one line with exit cod
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from datetime import UTC, datetime
@@ -86,7 +87,16 @@ def run(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     platforms = load_platforms(settings.platforms_file)
+    if settings.publisher != "simulated":
+        from bot.platforms_file import with_audit_state
+
+        platforms = with_audit_state(
+            platforms,
+            tiktok_audited=settings.tiktok_audited,
+            youtube_audited=settings.youtube_audited,
+        )
     request = load_request_file(args.request)
+    request, assets = asyncio.run(resolve_local_media(request, args.request.parent, settings))
     accounts = parse_accounts_csv(read_text(args.accounts, "accounts"), platforms=platforms)
     trends_path = args.trends or settings.trends_file
     trends = []
@@ -103,6 +113,9 @@ def run(args: argparse.Namespace) -> int:
         max_risk=policy.schedule_limit,
         duplicate_floor_minutes=settings.duplicate_gap_floor_minutes,
     )
+    from engine.media_check import with_media_checks
+
+    result = with_media_checks(result, assets, platforms)
     if request.start < datetime.now(UTC):
         result.warnings.append(
             f"start {request.start:%Y-%m-%d %H:%M}Z is in the past: `herald plan` shows it as "
@@ -122,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
             mode=mode,
             platforms=platforms,
             unscheduled=len(result.unscheduled),
+            media_problems=[issue.text() for issue in result.media_issues],
         )
         if args.json:
             from engine.planner import item_summary
@@ -141,6 +155,37 @@ def run(args: argparse.Namespace) -> int:
 
     render_plan(result, request, accounts, platforms, limit=args.limit, mode=mode)
     return 0
+
+
+async def resolve_local_media(request: Any, base: Path, settings: Any) -> tuple[Any, list[Any]]:
+    """Read `content.media` for `herald plan`: local paths (relative to the request file) are
+    probed in place, URLs downloaded to HERALD_MEDIA_DIR, ids looked up there. Nothing else
+    is stored. Returns the request with media ids, and the assets."""
+    if not request.content.media:
+        return request, []
+    from engine.adapters.file_media_store import FileMediaStore, MemoryMediaIndex, describe_path
+    from engine.clock import SystemClock
+
+    store = FileMediaStore(
+        Path(settings.media_dir),
+        MemoryMediaIndex(),
+        SystemClock(),
+        max_bytes=settings.media_max_mb * 1024 * 1024,
+    )
+    assets = []
+    for ref in request.content.media:
+        if ref.startswith(("http://", "https://")):
+            assets.append(await store.ingest_url(ref))
+        elif ref.startswith("m-"):
+            raise InvalidInput(
+                f"content.media: {ref} is a stored media id; `herald plan` reads files or URLs"
+            )
+        else:
+            # `~` is expanded by the shell, not here: a path is the file's or the request's.
+            path = Path(ref)
+            assets.append(await describe_path(path if path.is_absolute() else base / path))
+    content = request.content.model_copy(update={"media": [a.id for a in assets]})
+    return request.model_copy(update={"content": content}), assets
 
 
 def _print_json(data: Any) -> None:

@@ -62,6 +62,8 @@ F_START = "start"
 F_VELOCITY = "velocity"
 F_ACCOUNTS = "accounts"
 F_TREND = "trend_weighted"
+F_MEDIA = "media"  # media ids or URLs (the request's content.media)
+F_MEDIA_FILES = "media_files"  # a file_input: Slack files, added to content.media
 # The modal's block ids equal the request vocabulary's field names; each input's
 # action_id is the block id with this suffix.
 INPUT_SUFFIX = ".input"
@@ -79,6 +81,7 @@ CREATE_FIELDS = (
     F_VELOCITY,
     F_ACCOUNTS,
     F_TREND,
+    F_MEDIA,
 )
 
 # --- reject reason modal (private_metadata: {"d": id, "v": version, "c": channel, "ts": ts})

@@ -460,7 +460,9 @@ class FakeSlack:
         fid = _require(args, "file")
         if fid not in self.files:
             raise SlackError("file_not_found")
-        return {"file": {"id": fid, "name": self.files[fid].get("filename")}}
+        url = f"{self.base}/files/{fid}"
+        name = self.files[fid].get("filename")
+        return {"file": {"id": fid, "name": name, "url_private": url, "url_private_download": url}}
 
     async def m_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = _require(args, "user")

@@ -243,3 +243,29 @@ class TestOtherBuilders:
             assert "exceeds" in str(exc)
         else:
             raise AssertionError("expected a refusal")
+
+
+class TestCreateModalMedia:
+    def test_shared_files_join_the_media_field(self) -> None:
+        """Files from the modal's file input become `slack:F…` references in `media`."""
+
+        modal = build_create_modal(channel="C1", now=datetime(2026, 12, 2, tzinfo=UTC))
+        kinds = {
+            b["block_id"]: b["element"]["type"] for b in modal["blocks"] if b["type"] == "input"
+        }
+        assert kinds[ids.F_MEDIA_FILES] == "file_input"
+        state = {
+            ids.F_MEDIA: {
+                ids.F_MEDIA + ids.INPUT_SUFFIX: {
+                    "type": "plain_text_input",
+                    "value": "https://x/a.jpg",
+                }
+            },
+            ids.F_MEDIA_FILES: {
+                ids.F_MEDIA_FILES + ids.INPUT_SUFFIX: {
+                    "type": "file_input",
+                    "files": [{"id": "F1"}, {"id": "F2"}],
+                }
+            },
+        }
+        assert create_fields_from_state(state)[ids.F_MEDIA] == "https://x/a.jpg,slack:F1,slack:F2"

@@ -25,7 +25,7 @@ class TestCreateModal:
         view = next(iter(harness.fake.views.values()))
         assert view["callback_id"] == ids.CREATE_MODAL
         block_ids = [b["block_id"] for b in view["blocks"]]
-        assert block_ids == list(ids.CREATE_FIELDS)
+        assert block_ids == [*ids.CREATE_FIELDS, ids.F_MEDIA_FILES]
 
     async def test_submit_creates_draft_and_card(self, harness: Harness) -> None:
         """A valid submission creates the draft with its card in the channel of the command."""

@@ -56,7 +56,14 @@ class TestPlanCommand:
         code, out, err = run(capsys, "plan", str(REQUEST), "--accounts", str(ACCOUNTS), "--json")
         assert code == 0
         data = json.loads(out)
-        assert set(data) == {"slots", "unscheduled", "warnings", "captions", "items"}
+        assert set(data) == {
+            "slots",
+            "unscheduled",
+            "warnings",
+            "captions",
+            "items",
+            "media_issues",
+        }
         assert data["items"][0]["accounts"] == len(data["slots"])  # one item, once per account
         # Every warning is in the JSON and on stderr (stdout stays pure JSON).
         assert err.splitlines() == [f"herald plan: warning: {w}" for w in data["warnings"]]
@@ -151,3 +158,47 @@ class TestPlanBadInput:
         assert code == 2 and "no such file" in err
         code, _, err = run(capsys, "plan", str(REQUEST), "--accounts", str(tmp_path / "x.csv"))
         assert code == 2 and "accounts" in err and "no such file" in err
+
+
+class TestPlanMedia:
+    def test_rejected_media_is_shown_before_approval(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """A 2 s landscape clip: the table, --json and simulate all name the reel's reason."""
+        from tests.media_samples import make_video
+
+        make_video(tmp_path / "clip.mp4", width=160, height=90, seconds=2)
+        request = write_request(
+            tmp_path,
+            content={
+                "id": "c1",
+                "caption": "Winter is here",
+                "type": "video",
+                "media": ["clip.mp4"],
+            },
+            platforms=["instagram", "tiktok"],
+        )
+        code, out, _ = run(
+            capsys, "plan", str(request), "--accounts", str(ACCOUNTS), "--limit", "1"
+        )
+        assert code == 0
+        assert "media rejected by instagram reel" in out and "under instagram's 3s minimum" in out
+        code, out, _ = run(capsys, "plan", str(request), "--accounts", str(ACCOUNTS), "--json")
+        data = json.loads(out)
+        [issue] = data["media_issues"]
+        assert issue["platform"] == "instagram" and issue["content_type"] == "reel"
+        flagged = [s for s in data["slots"] if s["media_problems"]]
+        assert {s["platform"] for s in flagged} == {"instagram"}
+        assert len(flagged) == len(issue["slots"])
+        code, out, _ = run(capsys, "simulate", str(request), "--accounts", str(ACCOUNTS))
+        assert "recommended action: ABORT" in out and "instagram reel" in out
+
+    def test_missing_media_file_is_one_line(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """A media path that does not exist: exit 2 and one line naming it."""
+        request = write_request(
+            tmp_path, content={"id": "c1", "caption": "x", "media": ["nope.mp4"]}
+        )
+        code, _, err = run(capsys, "plan", str(request), "--accounts", str(ACCOUNTS))
+        assert code == 2 and "nope.mp4" in err and len(err.strip().splitlines()) == 1

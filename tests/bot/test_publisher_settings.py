@@ -22,7 +22,7 @@ class TestPublisherSettings:
             await herald.stop()
 
     async def test_platforms_are_routed_and_keys_never_print(self) -> None:
-        """Postiz and Mixpost from settings, X and LinkedIn with a token refresher."""
+        """Postiz, Mixpost from settings; X, LinkedIn, YouTube, Instagram, TikTok by tokens."""
         settings = Settings(
             database_url="memory://",
             publisher="simulated",
@@ -36,7 +36,8 @@ class TestPublisherSettings:
         try:
             router = herald.publisher
             assert isinstance(router, PublisherRouter)
-            assert router.names() == ["linkedin", "mixpost", "postiz", "x"]
+            names = ["instagram", "linkedin", "mixpost", "postiz", "tiktok", "x", "youtube"]
+            assert router.names() == names
             shown = repr(router) + repr(settings) + repr(router.publisher_for)
             assert "pz-secret-key" not in shown and "mp-secret-token" not in shown
         finally:

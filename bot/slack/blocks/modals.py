@@ -100,6 +100,20 @@ def build_create_modal(
                 "options": [{"text": plain("Favour trending hours"), "value": "yes"}],
             },
         },
+        _input(ids.F_MEDIA, "Media URLs", placeholder="https://… or m-… (comma separated)"),
+        {
+            "type": "input",
+            "block_id": ids.F_MEDIA_FILES,
+            "optional": True,
+            "label": plain("Media files"),
+            "hint": plain("A video, or up to 10 images; checked per platform when planned"),
+            "element": {
+                "type": "file_input",
+                "action_id": ids.F_MEDIA_FILES + ids.INPUT_SUFFIX,
+                "filetypes": ["mp4", "mov", "webm", "jpg", "jpeg", "png", "gif", "webp"],
+                "max_files": 10,
+            },
+        },
     ]
     return {
         "type": "modal",
@@ -126,6 +140,11 @@ def create_fields_from_state(values: dict[str, dict[str, Any]]) -> dict[str, str
             value = element.get("value")
         if value is not None and str(value).strip():
             fields[block_id] = str(value).strip()
+    # Files shared through the modal join content.media as Slack file references.
+    element = values.get(ids.F_MEDIA_FILES, {}).get(ids.F_MEDIA_FILES + ids.INPUT_SUFFIX, {})
+    shared = [f"slack:{f['id']}" for f in element.get("files") or [] if f.get("id")]
+    if shared:
+        fields[ids.F_MEDIA] = ",".join(filter(None, [fields.get(ids.F_MEDIA), *shared]))
     # Window mode ignores days and calendar mode ignores the window: drop the other one,
     # so the defaults pre-filled in both never conflict.
     if fields.get(ids.F_MODE) == "calendar":

@@ -1,0 +1,89 @@
+"""`PyAVMediaProbe`: reads a media file's facts with FFmpeg's libraries (PyAV) and Pillow.
+
+PyAV's wheels carry FFmpeg's own libraries, so nothing is installed beside `uv sync`.
+Images are read by Pillow (format, size); everything else by FFmpeg's demuxers (container,
+first video stream's codec, dimensions, duration). Blocking: call it in a thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.errors import InvalidInput
+from engine.media import MediaKind
+
+# Container names FFmpeg reports, to MIME types (mov and mp4 share a demuxer: the brand and
+# the extension tell them apart).
+_CONTAINERS = {
+    "matroska": "video/x-matroska",
+    "webm": "video/webm",
+    "avi": "video/x-msvideo",
+    "mpegts": "video/mp2t",
+    "flv": "video/x-flv",
+    "mpeg": "video/mpeg",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """What a file is, as read from its bytes (never from its name alone)."""
+
+    kind: MediaKind
+    mime_type: str
+    width: int | None
+    height: int | None
+    duration_s: float | None
+    codec: str | None
+
+
+def probe_file(path: Path) -> Probe:
+    """The facts of the image or video at `path`. Raises InvalidInput when it is neither."""
+    # Imported here: FFmpeg's libraries are big, and only ingest needs them.
+    import av
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            fmt = image.format or ""
+            mime = Image.MIME.get(fmt, f"image/{fmt.lower()}")
+            width, height = image.size
+            return Probe(MediaKind.IMAGE, mime, width, height, None, fmt.lower() or None)
+    except (UnidentifiedImageError, OSError, ValueError):
+        pass
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            streams = container.streams.video
+            if not streams:
+                raise InvalidInput(f"{path.name}: has no video stream")
+            stream = streams[0]
+            duration = None
+            if container.duration is not None:
+                duration = container.duration / av.time_base
+            elif stream.duration is not None and stream.time_base is not None:
+                duration = float(stream.duration * stream.time_base)
+            return Probe(
+                MediaKind.VIDEO,
+                _video_mime(path, container.format.name, container.metadata),
+                stream.codec_context.width or None,
+                stream.codec_context.height or None,
+                round(duration, 3) if duration is not None else None,
+                stream.codec_context.name,
+            )
+    except av.FFmpegError:
+        raise InvalidInput(f"{path.name}: not an image or video Herald can read") from None
+
+
+def _video_mime(path: Path, format_name: str, metadata: dict[str, str]) -> str:
+    names = format_name.split(",")
+    if "mp4" in names or "mov" in names:
+        brand = metadata.get("major_brand", "").strip().lower()
+        if brand == "qt" or (not brand and path.suffix.lower() == ".mov"):
+            return "video/quicktime"
+        return "video/mp4"
+    if "webm" in names and path.suffix.lower() == ".webm":
+        return "video/webm"
+    for name in names:
+        if name in _CONTAINERS:
+            return _CONTAINERS[name]
+    return f"video/{names[0]}"
