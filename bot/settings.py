@@ -95,6 +95,15 @@ class Settings(BaseSettings):
     trends_file: Path | None = None
     trends_url: str | None = None
 
+    # --- HTTP API (bot/api, docs/api.md) and outbound event webhooks
+    secret_key: SecretStr | None = None  # encrypts webhook signing secrets at rest
+    api_rate_limit_per_second: float = Field(default=20.0, gt=0)
+    api_rate_limit_burst: int = Field(default=40, ge=1)
+    api_sse_poll_seconds: float = Field(default=0.2, gt=0)
+    api_sse_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    event_webhook_interval_seconds: float = Field(default=1.0, gt=0)
+    event_webhook_disable_after_hours: float = Field(default=24.0, gt=0)
+
     # --- misc
     log_level: str = "INFO"
     port: int = 3000

@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("bot.cli.admin", "database administration (upgrade)"),
     "accounts": ("bot.cli.admin", "account administration (import a CSV, list)"),
     "serve": ("bot.cli.serve", "run the Slack bot, the engine and the dispatcher"),
+    "tokens": ("bot.cli.api", "HTTP API tokens acting as a Slack user (create, list, revoke)"),
+    "webhooks": ("bot.cli.api", "outbound event webhooks (add, list, remove, enable)"),
 }
 
 
