@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.platforms_file import load_platforms
 from bot.settings import Settings
@@ -619,3 +619,55 @@ def build_oauth(
     )
     service = ConnectionService(store, states, chosen, repository, clock, notifier)
     return OAuthParts(store, states, chosen, refresher, service)
+
+
+# --- HTTP API (issue 12): the stores bot/api and `herald tokens|webhooks` use -------------
+@dataclass
+class ApiStores:
+    """The API's storage: tokens and idempotency keys, the audit log by seq, webhook
+    endpoints (secrets encrypted with HERALD_SECRET_KEY), and the outbox their deliveries use."""
+
+    tokens: Any
+    events: Any
+    webhooks: Any
+    outbox: Any
+    engine: Any
+    owns_engine: bool = False
+
+    async def close(self) -> None:
+        await self.events.close()
+        await self.tokens.close()
+        if self.owns_engine:
+            await self.engine.dispose()
+
+
+def build_api_stores(settings: Settings, engine: Any = None) -> ApiStores | None:
+    """The API's stores on `engine` (the repository's), or on a new engine for
+    `settings.database_url`; None for a database that is not SQL (`memory://`)."""
+    if engine is None and settings.database_url.startswith("memory"):
+        return None
+    from storage.api_store import ApiStore
+    from storage.database import create_engine
+    from storage.event_log import EventLog
+    from storage.outbox import SQLAlchemyOutbox
+    from storage.secret_box import FernetSecretBox
+    from storage.webhook_store import WebhookStore
+
+    owns = engine is None
+    engine = engine if engine is not None else create_engine(settings.database_url)
+    key = settings.secret_key.get_secret_value() if settings.secret_key else None
+    return ApiStores(
+        tokens=ApiStore(engine),
+        events=EventLog(engine),
+        webhooks=WebhookStore(engine, FernetSecretBox(key) if key else None),
+        outbox=SQLAlchemyOutbox(engine),
+        engine=engine,
+        owns_engine=owns,
+    )
+
+
+async def check_schema(settings: Settings) -> None:
+    """Refuse a database that is not at the code's schema (names `herald db upgrade`)."""
+    from storage.migrate import check_current
+
+    await check_current(settings.database_url)

@@ -136,6 +136,14 @@ class Settings(BaseSettings):
     duplicate_gap_floor_minutes: float = Field(default=5.0, ge=0)
     trends_url: str | None = None
 
+    # --- HTTP API (bot/api, docs/api.md) and outbound event webhooks
+    api_rate_limit_per_second: float = Field(default=20.0, gt=0)
+    api_rate_limit_burst: int = Field(default=40, ge=1)
+    api_sse_poll_seconds: float = Field(default=0.2, gt=0)
+    api_sse_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    event_webhook_interval_seconds: float = Field(default=1.0, gt=0)
+    event_webhook_disable_after_hours: float = Field(default=24.0, gt=0)
+
     # --- misc
     log_level: str = "INFO"
     port: int = 3000

@@ -265,6 +265,8 @@ class Actor:
     id: str
     role: Role
     display: str = ""
+    # The credential the user acted through (an API token id); recorded in the audit log.
+    via: str = ""
 
 
 SYSTEM = Actor("system", Role.APPROVER, "Herald")

@@ -361,6 +361,8 @@ def slot_event(
     """An audit event about one slot: by the dispatcher unless `actor` says otherwise."""
     payload: dict[str, object] = {"platform": slot.platform, "attempts": slot.attempts}
     payload.update(data or {})
+    if actor.via:
+        payload["via"] = actor.via
     return Event(
         new_id("e"),
         now,

@@ -189,6 +189,7 @@ def distribution_event(
     data: dict[str, Any] | None = None,
 ) -> Event:
     """An audit event about a distribution, by `actor`."""
-    return Event(
-        new_id("e"), now, kind, actor.id, d.id, before=before, after=after, data=data or {}
-    )
+    data = dict(data or {})
+    if actor.via:
+        data["via"] = actor.via  # the API token the user acted through
+    return Event(new_id("e"), now, kind, actor.id, d.id, before=before, after=after, data=data)

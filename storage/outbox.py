@@ -25,6 +25,10 @@ from storage.codec import json_copy, to_utc
 from storage.database import create_engine, safe_url
 from storage.sqlalchemy_repository import translate_errors
 
+# Outbound webhook deliveries (bot/webhooks.py) share the table under this kind prefix; the
+# Slack drain never sees them.
+WEBHOOK_KIND = "webhook:"
+
 
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
@@ -61,14 +65,20 @@ class MemoryOutbox:
             )
             return item_id
 
-    async def due(self, now: datetime, limit: int = 100) -> list[OutboxItem]:
-        """Unsent items whose next attempt is at or before `now`, oldest first."""
+    async def due(
+        self, now: datetime, limit: int = 100, *, kind_prefix: str | None = None
+    ) -> list[OutboxItem]:
+        """Unsent items whose next attempt is at or before `now`, oldest first: those whose
+        kind starts with `kind_prefix`, or without it every Slack call (not webhooks)."""
         now = _utc(now)
         async with self._lock:
             ready = [
                 i
                 for i in self._items.values()
-                if i.sent_at is None and i.next_attempt_at is not None and i.next_attempt_at <= now
+                if i.sent_at is None
+                and i.next_attempt_at is not None
+                and i.next_attempt_at <= now
+                and _of_queue(i.kind, kind_prefix)
             ]
         ready.sort(key=lambda i: (i.next_attempt_at, i.id))
         return ready[:limit]
@@ -159,8 +169,11 @@ class SQLAlchemyOutbox:
             async with self.engine.begin() as conn:
                 return int((await conn.execute(statement)).scalar_one())
 
-    async def due(self, now: datetime, limit: int = 100) -> list[OutboxItem]:
-        """Unsent items whose next attempt is at or before `now`, oldest first."""
+    async def due(
+        self, now: datetime, limit: int = 100, *, kind_prefix: str | None = None
+    ) -> list[OutboxItem]:
+        """Unsent items whose next attempt is at or before `now`, oldest first: those whose
+        kind starts with `kind_prefix`, or without it every Slack call (not webhooks)."""
         o = t.outbox
         query = (
             select(o)
@@ -168,6 +181,10 @@ class SQLAlchemyOutbox:
             .order_by(o.c.next_attempt_at, o.c.id)
             .limit(limit)
         )
+        if kind_prefix is None:
+            query = query.where(~o.c.kind.startswith(WEBHOOK_KIND, autoescape=True))
+        else:
+            query = query.where(o.c.kind.startswith(kind_prefix, autoescape=True))
         with translate_errors(self._url):
             async with self.engine.begin() as conn:
                 rows = (await conn.execute(query)).mappings().all()
@@ -244,6 +261,12 @@ class SQLAlchemyOutbox:
         """Dispose of the engine's connections if this outbox created it."""
         if self._owns_engine:
             await self.engine.dispose()
+
+
+def _of_queue(kind: str, kind_prefix: str | None) -> bool:
+    if kind_prefix is None:
+        return not kind.startswith(WEBHOOK_KIND)
+    return kind.startswith(kind_prefix)
 
 
 def _utc(value: datetime) -> datetime:

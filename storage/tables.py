@@ -284,3 +284,72 @@ publish_handles = Table(
     Column("handle", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+# --- the HTTP API (bot/api): tokens, idempotent creates, outbound webhooks
+# A token is `hrd_<id>_<secret>`; only sha256(token) is kept (the secret is 32 random bytes,
+# so a fast hash is enough: nothing to brute-force).
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user_id", String(200), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+    Column("last_used_at", UTCDateTime),
+)
+
+# One answer per (user, Idempotency-Key) for 24 h: any replica replays the same one.
+api_idempotency = Table(
+    "api_idempotency",
+    metadata,
+    Column("user_id", String(200), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("response", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "created_at"),
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("events", JSON, nullable=False),
+    # Fernet token of the signing secret (HERALD_SECRET_KEY); never the secret itself.
+    Column("secret_encrypted", Text, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("failing_since", UTCDateTime),
+    Column("disabled_at", UTCDateTime),
+    Column("delivered", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+)
+
+# Small shared cursors (the webhook fan-out's last event seq), updated compare-and-set.
+api_state = Table(
+    "api_state",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Integer, nullable=False),
+)
+
+# Full-text search over `events` lives outside this metadata (created by 0002_api):
+# SQLite: the FTS5 table `events_fts` (rowid = events.seq) filled by a trigger;
+# PostgreSQL: the GIN index `ix_events_search` on to_tsvector('simple', EVENT_SEARCH_TEXT).
+SEARCH_OBJECTS = frozenset(
+    {
+        "events_fts",
+        "events_fts_data",
+        "events_fts_idx",
+        "events_fts_content",
+        "events_fts_docsize",
+        "events_fts_config",
+        "ix_events_search",
+    }
+)

@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "content": ("bot.cli.content", "the content library (import a CSV/JSON, list, show, archive)"),
     "serve": ("bot.cli.serve", "run the Slack bot, the engine and the dispatcher"),
     "secrets": ("bot.cli.oauth", "HERALD_SECRET_KEY: generate a key, re-encrypt tokens (rotate)"),
+    "tokens": ("bot.cli.api", "HTTP API tokens acting as a Slack user (create, list, revoke)"),
+    "webhooks": ("bot.cli.api", "outbound event webhooks (add, list, remove, enable)"),
 }
 
 

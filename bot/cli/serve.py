@@ -102,6 +102,11 @@ def build_web_app(bolt_app: AsyncApp, *, with_events: bool = True) -> web.Applic
     web_app.router.add_get("/metrics", metrics)
     for install in deps.herald.routes:
         install(web_app, deps.herald)
+    # --- HTTP API (issue 12): /api/v1 from bot/api, when the database is SQL.
+    from bot.api.app import mount_api
+
+    mount_api(web_app, deps)
+    # --- end HTTP API
     return web_app
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import inspect
 from engine.errors import SchemaNotMigrated, StorageError
 from storage.database import create_engine
 from storage.migrate import check_current, current_revision, head_revision, is_new_sqlite, upgrade
-from storage.tables import metadata
+from storage.tables import SEARCH_OBJECTS, metadata
 
 TABLES = {"accounts", "distributions", "slots", "events", "outbox", "seen_events", "llm_calls"}
 
@@ -22,11 +22,18 @@ async def _schema_diff(url: str) -> list[object]:
     engine = create_engine(url)
     try:
         async with engine.connect() as conn:
-            return await conn.run_sync(
+            diff = await conn.run_sync(
                 lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
             )
     finally:
         await engine.dispose()
+    # The full-text search objects of 0002_api are raw DDL, outside the metadata.
+    return [d for d in diff if not _is_search_object(d)]
+
+
+def _is_search_object(diff: Any) -> bool:
+    obj = diff[1] if isinstance(diff, tuple) and len(diff) > 1 else None
+    return getattr(obj, "name", None) in SEARCH_OBJECTS
 
 
 async def _tables(url: str) -> set[str]:

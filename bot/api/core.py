@@ -1,0 +1,225 @@
+"""The API's machinery: the route table, bearer-token auth acting as a Slack user, scopes,
+per-token rate limits, body/query validation, and Idempotency-Key replays.
+
+Handlers are declared with `@route(...)` and receive a `Call`; they call the engine the way
+Slack's listeners do and return a pydantic model (or a list of them, or a web response).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from bot.api.problems import Problem, from_herald, from_validation
+from engine.errors import HeraldError
+from engine.models import Actor
+
+CTX: web.AppKey[Any] = web.AppKey("herald_api")
+IN_PROGRESS = 0  # an Idempotency-Key reserved by a request that has not answered yet
+
+
+@dataclass
+class Call:
+    """One authenticated API request, its parsed body and query."""
+
+    request: web.Request
+    ctx: Any  # bot.api.ApiContext
+    actor: Actor
+    token: Any  # storage.api_store.ApiToken
+    body: Any = None
+    query: Any = None
+
+    def param(self, name: str) -> str:
+        return self.request.match_info[name]
+
+
+Handler = Callable[[Call], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One endpoint: method, path under /api/v1, the scope it needs, and its models."""
+
+    method: str
+    path: str
+    handler: Handler
+    scope: str
+    summary: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: Any = None
+    status: int = 200
+    idempotent: bool = False
+    stream: bool = False
+    tags: tuple[str, ...] = ()
+
+
+ROUTES: list[Route] = []
+
+
+def route(
+    method: str, path: str, *, scope: str, summary: str, **options: Any
+) -> Callable[[Handler], Handler]:
+    """Declare `handler` as the endpoint `method path` (see `Route` for the options)."""
+
+    def register(handler: Handler) -> Handler:
+        ROUTES.append(Route(method, path, handler, scope, summary, **options))
+        return handler
+
+    return register
+
+
+class RateLimiter:
+    """A token bucket per API token: `rate` requests a second, bursts of `burst`."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def take(self, key: str) -> float:
+        """0 when a request may go now, else the seconds until one may."""
+        now = time.monotonic()
+        tokens, last = self._buckets.get(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        if tokens < 1:
+            self._buckets[key] = (tokens, now)
+            return (1 - tokens) / self.rate
+        self._buckets[key] = (tokens - 1, now)
+        return 0.0
+
+
+def dump(value: Any) -> Any:
+    """JSON-ready data from a handler's answer."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list):
+        return [dump(v) for v in value]
+    if isinstance(value, dict):
+        return {k: dump(v) for k, v in value.items()}
+    return value
+
+
+async def authenticate(request: web.Request, ctx: Any) -> tuple[Any, Actor]:
+    """The token in `Authorization: Bearer ...` and the Slack user it acts as (401)."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    challenge = {"WWW-Authenticate": 'Bearer realm="herald"'}
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Problem(401, "send an API token: Authorization: Bearer <token>", headers=challenge)
+    store = ctx.store
+    token = await store.verify(secret.strip(), ctx.clock.now())
+    if token is None:
+        raise Problem(401, "the API token is unknown, revoked or expired", headers=challenge)
+    role = ctx.deps.roles.role_of(token.user_id)
+    return token, Actor(token.user_id, role, token.user_id, via=token.id)
+
+
+def wrap(spec: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The aiohttp handler for `spec`: auth, scope, rate limit, parsing, idempotency."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        ctx = request.app[CTX]
+        token, actor = await authenticate(request, ctx)
+        if spec.scope not in token.scopes:
+            raise Problem(
+                403,
+                f"token {token.id} lacks the {spec.scope!r} scope (has {', '.join(token.scopes)})",
+            )
+        wait = ctx.limiter.take(token.id)
+        if wait > 0:
+            raise Problem(
+                429,
+                f"token {token.id} is over {ctx.limiter.rate:g} requests/s",
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            )
+        call = Call(request, ctx, actor, token)
+        raw = await request.read() if spec.body is not None else b""
+        if spec.query is not None:
+            try:
+                call.query = spec.query.model_validate(dict(request.query))
+            except ValidationError as exc:
+                raise from_validation(exc) from None
+        if spec.body is not None:
+            call.body = parse_body(raw, spec.body)
+        if spec.idempotent and request.headers.get("Idempotency-Key"):
+            return await _idempotent(spec, call, raw)
+        answer = await spec.handler(call)
+        if isinstance(answer, web.StreamResponse):
+            return answer
+        return web.json_response(dump(answer), status=spec.status)
+
+    return handle
+
+
+def parse_body(raw: bytes, model: type[BaseModel]) -> Any:
+    """The body as `model`: 422 naming `body` for bad JSON, or the first bad field."""
+    try:
+        data = json.loads(raw or b"{}")
+    except ValueError as exc:
+        raise Problem(422, f"body: not valid JSON ({exc})", field="body") from None
+    if not isinstance(data, dict):
+        raise Problem(422, "body: must be a JSON object", field="body")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise from_validation(exc) from None
+    except HeraldError as exc:
+        raise from_herald(exc) from None
+
+
+async def _idempotent(spec: Route, call: Call, raw: bytes) -> web.StreamResponse:
+    """Same key + same request -> the same answer for 24 h, from any replica; same key +
+    another request -> 422; a request still running under the key -> 409."""
+    key = call.request.headers["Idempotency-Key"].strip()
+    if not key or len(key) > 200:
+        raise Problem(422, "Idempotency-Key: 1 to 200 characters", field="Idempotency-Key")
+    fingerprint = hashlib.sha256(
+        f"{spec.method} {call.request.path}?{call.request.query_string}\n".encode() + raw
+    ).hexdigest()
+    store = call.ctx.store
+    user = call.actor.id
+    held = await store.reserve(user, key, fingerprint, call.ctx.clock.now())
+    if held is not None:
+        if held.request_hash != fingerprint:
+            raise Problem(
+                422,
+                "Idempotency-Key: already used with a different request",
+                field="Idempotency-Key",
+            )
+        if held.status == IN_PROGRESS:
+            raise Problem(409, "a request with this Idempotency-Key is still running")
+        return web.json_response(
+            held.response, status=held.status, headers={"Idempotent-Replayed": "true"}
+        )
+    try:
+        answer = await spec.handler(call)
+    except BaseException:
+        # A refused or failed create changed nothing: the key may be used again.
+        await store.release(user, key)
+        raise
+    body = dump(answer)
+    await store.answer(user, key, spec.status, body)
+    return web.json_response(body, status=spec.status)
+
+
+@dataclass
+class Registered:
+    """What `register_routes` added (for the OpenAPI coverage test)."""
+
+    paths: list[tuple[str, str]] = field(default_factory=list)
+
+
+def register_routes(app: web.Application) -> Registered:
+    done = Registered()
+    for spec in ROUTES:
+        app.router.add_route(spec.method, spec.path, wrap(spec))
+        done.paths.append((spec.method, spec.path))
+    return done

@@ -1,0 +1,180 @@
+"""Outbound event webhooks: audit events fanned out into the persisted outbox, delivered
+signed, at least once, with backoff; an endpoint failing for a day is disabled, with one
+alert in Slack.
+
+Each request is a POST of the event as JSON with these headers (docs/api.md shows how to
+verify them):
+
+    Herald-Webhook-Id         the delivery id (the same on every retry: de-duplicate on it)
+    Herald-Webhook-Timestamp  unix seconds when this attempt was signed
+    Herald-Webhook-Signature  v1=<hex HMAC-SHA256(secret, timestamp + "." + body)>
+    Herald-Event              the event kind (slot.published, distribution.completed, ...)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+
+from engine.errors import HeraldError, NotFound
+from engine.models import SYSTEM, Event, new_id
+
+log = logging.getLogger("herald.webhooks")
+MAX_BACKOFF = timedelta(hours=1)
+PARKED = timedelta(days=3650)  # a disabled or removed endpoint's deliveries never go
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The Herald-Webhook-Signature value for `body` sent at `timestamp`."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"v1={mac.hexdigest()}"
+
+
+def verify(
+    secret: str, timestamp: str, body: bytes, signature: str, *, now: float, tolerance: float = 300
+) -> bool:
+    """What a receiver does: the signature matches and the timestamp is recent."""
+    try:
+        ts = int(timestamp)
+    except ValueError:
+        return False
+    expected = sign(secret, ts, body)
+    return abs(now - ts) <= tolerance and hmac.compare_digest(expected, signature)
+
+
+def backoff(attempts: int) -> timedelta:
+    """5 s, 10 s, 20 s ... at most an hour between attempts."""
+    return min(MAX_BACKOFF, timedelta(seconds=5 * 2 ** min(attempts, 20)))
+
+
+class WebhookDeliverer:
+    """Fans out and delivers, every `interval` seconds, on every replica (safe: the fan-out
+    is compare-and-set, and receivers de-duplicate on Herald-Webhook-Id)."""
+
+    def __init__(self, stores: Any, deps: Any, *, interval: float = 1.0) -> None:
+        self.store = stores.webhooks
+        self.deps = deps
+        self.clock = deps.clock
+        self.interval = interval
+        self.outbox = stores.outbox
+        self.disable_after = timedelta(hours=deps.settings.event_webhook_disable_after_hours)
+        self.timeout = aiohttp.ClientTimeout(total=10)
+        self._task: asyncio.Task[None] | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except HeraldError as exc:
+                log.warning("webhook delivery round failed: %s", exc)
+            except Exception:
+                log.exception("webhook delivery round failed")
+            await asyncio.sleep(self.interval)
+
+    async def run_once(self) -> int:
+        """Fan out new events, then deliver what is due; returns how many were delivered."""
+        while await self.store.fan_out(self.clock.now()) >= 500:
+            pass
+        due = await self.outbox.due(self.clock.now(), 100, kind_prefix=self.store.kind_prefix)
+        if not due:
+            return 0
+        results = await asyncio.gather(*(self._deliver(item) for item in due))
+        return sum(results)
+
+    async def _deliver(self, item: Any) -> int:
+        now = self.clock.now()
+        endpoint_id = item.payload["endpoint"]
+        try:
+            endpoint = await self.store.get(endpoint_id)
+            secret = await self.store.secret(endpoint_id)
+        except NotFound:
+            await self.outbox.mark_failed(item.id, "endpoint removed", now + PARKED)
+            return 0
+        if not endpoint.enabled:
+            await self.outbox.mark_failed(item.id, "endpoint disabled", now + PARKED)
+            return 0
+        event = item.payload["event"]
+        body = json.dumps(event, separators=(",", ":"), sort_keys=True).encode()
+        timestamp = int(now.timestamp())
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Herald-Webhooks/1",
+            "Herald-Webhook-Id": f"whd-{item.id}",
+            "Herald-Webhook-Timestamp": str(timestamp),
+            "Herald-Webhook-Signature": sign(secret, timestamp, body),
+            "Herald-Event": str(event.get("kind", "")),
+        }
+        error = None
+        try:
+            if self._session is None:
+                self._session = aiohttp.ClientSession(timeout=self.timeout)
+            async with self._session.post(endpoint.url, data=body, headers=headers) as resp:
+                if 200 <= resp.status < 300:
+                    await self.outbox.mark_sent(item.id, now)
+                    await self.store.record(endpoint_id, ok=True, now=now)
+                    log.info(
+                        "webhook %s delivered %s to %s", item.id, event.get("kind"), endpoint_id
+                    )
+                    return 1
+                error = f"HTTP {resp.status}"
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            error = f"network: {type(exc).__name__}"
+        await self.outbox.mark_failed(item.id, error, now + backoff(item.attempts))
+        state = await self.store.record(endpoint_id, ok=False, now=now, error=error)
+        log.info(
+            "webhook %s to %s failed (%s); attempt %d",
+            item.id,
+            endpoint_id,
+            error,
+            item.attempts + 1,
+        )
+        if state.failing_since is not None and now - state.failing_since >= self.disable_after:
+            await self._disable(endpoint_id, endpoint.url, error)
+        return 0
+
+    async def _disable(self, endpoint_id: str, url: str, error: str) -> None:
+        now = self.clock.now()
+        if not await self.store.disable(endpoint_id, now):
+            return  # another round or replica disabled it (and alerted) first
+        event = Event(
+            new_id("e"),
+            now,
+            "webhook.disabled",
+            SYSTEM.id,
+            data={"webhook": endpoint_id, "url": url, "error": error},
+        )
+        async with self.deps.herald.repository.unit_of_work() as uow:
+            await uow.append_event(event)
+        text = (
+            f"⚠️ Webhook {endpoint_id} ({url}) has failed for "
+            f"{self.disable_after.total_seconds() / 3600:g} h ({error}) and is disabled. "
+            f"Fix the receiver, then `herald webhooks enable {endpoint_id}`."
+        )
+        log.warning(text)
+        notifier = self.deps.notifier
+        channel = self.deps.settings.alerts_channel
+        if notifier is not None and channel:
+            await notifier.delivery.call("chat.postMessage", channel=channel, text=text)

@@ -1,0 +1,117 @@
+"""Live events over SSE: ids are the audit log's seq, Last-Event-ID resumes with nothing
+missed, heartbeats flow, and a client that cannot keep up is told where to resume."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+
+from engine.models import SYSTEM, Event, new_id
+from storage.event_log import EventLog
+from tests.api.conftest import REQUEST, Api
+from tests.api.sse_client import SseReader
+
+
+async def _open(api: Api, path: str, last: str | None = None) -> aiohttp.ClientResponse:
+    headers = api.auth("operator")
+    if last is not None:
+        headers["Last-Event-ID"] = last
+    resp = await api.session.get(f"{api.url}/api/v1{path}", headers=headers)
+    assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/event-stream")
+    return resp
+
+
+async def _append(api: Api, count: int, kind: str = "test.ping") -> None:
+    now = api.clock.now()
+    async with api.deps.herald.repository.unit_of_work() as uow:
+        for i in range(count):
+            await uow.append_event(Event(new_id("e"), now, kind, SYSTEM.id, data={"n": i}))
+
+
+async def _all_seqs(api: Api, distribution_id: str | None = None) -> list[int]:
+    log = EventLog(api.deps.herald.repository.engine)
+    try:
+        return [e.seq for e in await log.after(0, distribution_id=distribution_id, limit=10_000)]
+    finally:
+        await log.close()
+
+
+class TestStream:
+    async def test_reconnect_with_last_event_id_misses_nothing(self, api: Api) -> None:
+        """Events before, during and between two connections all arrive once, in order."""
+        resp = await _open(api, "/events?after=0")
+        reader = SseReader(resp)
+        _status, created, _ = await api.call("POST", "/distributions", json=REQUEST)
+        await api.call("POST", f"/distributions/{created['id']}/plan")
+        await _append(api, 5)
+        first = await reader.take(4)
+        resp.close()
+        await _append(api, 7)  # while disconnected
+        await api.call("POST", f"/distributions/{created['id']}/simulate")
+        resp = await _open(api, "/events", last=first[-1].id)
+        reader = SseReader(resp)
+        total = len(await _all_seqs(api))
+        rest = await reader.take(total - len(first))
+        resp.close()
+        ids = [int(e.id or 0) for e in first + rest]
+        assert ids == await _all_seqs(api)
+        assert ids == sorted(set(ids))
+        kinds = [e.event for e in first + rest]
+        assert "distribution.planned" in kinds and kinds[-1] == "distribution.simulated"
+        assert (first + rest)[-1].data["seq"] == ids[-1]
+
+    async def test_distribution_stream_has_only_its_events(self, api: Api) -> None:
+        """/distributions/{id}/events carries that distribution's events only."""
+        _, a, _ = await api.call("POST", "/distributions", json=REQUEST)
+        _status, b, _ = await api.call("POST", "/distributions", json={**REQUEST, "name": "other"})
+        resp = await _open(api, f"/distributions/{a['id']}/events?after=0")
+        reader = SseReader(resp)
+        await api.call("POST", f"/distributions/{b['id']}/plan")
+        await api.call("POST", f"/distributions/{a['id']}/plan")
+        got = await reader.take(2)
+        resp.close()
+        assert [e.event for e in got] == ["distribution.created", "distribution.planned"]
+        assert {e.data["distribution_id"] for e in got} == {a["id"]}
+
+    async def test_heartbeat(self, api: Api) -> None:
+        """With nothing happening, heartbeat comments keep the stream alive."""
+        api.ctx.heartbeat = 0.1
+        resp = await _open(api, "/events")
+        lines = []
+        for _ in range(20):
+            lines.append((await asyncio.wait_for(resp.content.readline(), 3)).decode().strip())
+            if lines[-1] == ": heartbeat":
+                break
+        resp.close()
+        assert ": heartbeat" in lines
+
+    async def test_slow_client_is_dropped_with_resume_point(self, api: Api) -> None:
+        """A client whose queue overflows gets a final `dropped` event naming the id to
+        resume after; resuming there delivers the rest."""
+        api.ctx.hub.queue_size = 3
+        resp = await _open(api, "/events")
+        reader = SseReader(resp)
+        await _append(api, 1)
+        first = await reader.take(1)
+        await _append(api, 40)  # one poll pushes 40 events at a queue of 3
+        got = first + await reader.take(50)
+        resp.close()
+        dropped = got[-1]
+        assert dropped.event == "dropped"
+        resume = dropped.data["resume_after"]
+        assert resume == int(got[-2].id or 0)
+        api.ctx.hub.queue_size = 1000
+        resp = await _open(api, "/events", last=str(resume))
+        seqs = await _all_seqs(api)
+        rest = await SseReader(resp).take(len([s for s in seqs if s > resume]))
+        resp.close()
+        delivered = [int(e.id or 0) for e in got[:-1] + rest]
+        assert delivered == [s for s in seqs if s >= int(first[0].id or 0)]
+
+    async def test_bad_last_event_id(self, api: Api) -> None:
+        """A Last-Event-ID that is not an id is a 422 naming the header."""
+        headers: dict[str, Any] = {"Last-Event-ID": "yesterday"}
+        status, problem, _ = await api.call("GET", "/events", headers=headers)
+        assert status == 422 and problem["field"] == "Last-Event-ID"
