@@ -133,7 +133,17 @@ async def serve(
     runner = web.AppRunner(build_web_app(bolt_app, with_events=not socket_mode))
     await runner.setup()
     site = web.TCPSite(runner, host, port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        roles_task.cancel()
+        await runner.cleanup()
+        await deps.notifier.close()
+        await herald.stop()
+        raise InvalidInput(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}): another process uses "
+            "the port; stop it or choose another with --port or HERALD_PORT"
+        ) from None
     handler = None
     try:
         if socket_mode:
@@ -188,4 +198,36 @@ async def _check_slack(client: AsyncWebClient, settings: Settings) -> None:
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
         raise InvalidInput(
             f"SLACK_API_URL {settings.slack_api_url} is unreachable ({type(exc).__name__})"
+        ) from None
+    if settings.slack_app_token is not None:
+        await _check_app_token(client, settings.slack_app_token.get_secret_value())
+
+
+# Why Slack refuses an app-level token, in words an operator can act on.
+APP_TOKEN_ERRORS = {
+    "invalid_auth": "the token is wrong or was revoked (Basic Information > App-Level Tokens)",
+    "not_authed": "the token is empty",
+    "not_allowed_token_type": "it is not an app-level token (xapp-...)",
+    "missing_scope": "the token lacks the connections:write scope",
+    "token_revoked": "the token was revoked",
+}
+
+
+async def _check_app_token(client: AsyncWebClient, app_token: str) -> None:
+    """One apps.connections.open with the app token: a refused token fails the start in one
+    line instead of 30 s of Socket Mode retries and tracebacks."""
+    import aiohttp
+    from slack_sdk.errors import SlackApiError
+
+    from engine.errors import InvalidInput
+
+    try:
+        await asyncio.wait_for(client.apps_connections_open(app_token=app_token), timeout=15)
+    except SlackApiError as exc:
+        error = exc.response.get("error", "error") if exc.response is not None else "error"
+        why = APP_TOKEN_ERRORS.get(str(error), "Slack refused it")
+        raise InvalidInput(f"SLACK_APP_TOKEN was rejected by Slack ({error}): {why}") from None
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        raise InvalidInput(
+            f"SLACK_APP_TOKEN could not be checked: Slack is unreachable ({type(exc).__name__})"
         ) from None
