@@ -64,6 +64,12 @@ def build_web_app(bolt_app: AsyncApp, *, with_events: bool = True) -> web.Applic
 
     deps = deps_of_app(bolt_app)
 
+    from bot.metrics import MetricsNotifier
+    from bot.ops import Operations
+
+    ops = Operations(deps.herald, deps.metrics)
+    deps.herald.add_notifier(MetricsNotifier(deps.metrics))
+
     async def events(request: web.Request) -> web.Response:
         started = time.perf_counter()
         bolt_response = await bolt_app.async_dispatch(await to_bolt_request(request))
@@ -72,16 +78,14 @@ def build_web_app(bolt_app: AsyncApp, *, with_events: bool = True) -> web.Applic
         return await to_aiohttp_response(bolt_response)
 
     async def health(request: web.Request) -> web.Response:
-        ok, detail = dispatcher_health(deps.herald)
-        body = {"status": "ok" if ok else "unhealthy", "dispatcher": detail}
-        body["outbox"] = "configured" if deps.notifier.outbox is not None else "none"
+        ok, body = await ops.health()
+        body["outbox_kind"] = "sql" if deps.notifier.outbox is not None else "none"
         return web.json_response(body, status=200 if ok else 503)
 
     async def metrics(request: web.Request) -> web.Response:
-        ok, _ = dispatcher_health(deps.herald)
-        deps.metrics.gauge("herald_dispatcher_healthy", lambda: 1.0 if ok else 0.0)
+        await ops.refresh()
         text = deps.metrics.render() + deps.notifier.metrics.render()
-        return web.Response(text=text, content_type="text/plain")
+        return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
     web_app = web.Application()
     if with_events:
@@ -130,6 +134,11 @@ async def serve(
     await herald.start()
     await deps.notifier.start(outbox_interval=settings.slack_outbox_interval_seconds)
     roles_task = asyncio.create_task(_keep_roles_fresh(deps, bolt_app.client))
+    from bot.ops import Operations
+
+    overdue_task = asyncio.create_task(
+        Operations(herald, deps.metrics).watch(deps.notifier.post, settings.alerts_channel)
+    )
     runner = web.AppRunner(build_web_app(bolt_app, with_events=not socket_mode))
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -137,6 +146,7 @@ async def serve(
         await site.start()
     except OSError as exc:
         roles_task.cancel()
+        overdue_task.cancel()
         await runner.cleanup()
         await deps.notifier.close()
         await herald.stop()
@@ -165,6 +175,7 @@ async def serve(
         await stop.wait()
     finally:
         roles_task.cancel()
+        overdue_task.cancel()
         if handler is not None:
             await handler.close_async()
         await runner.cleanup()
