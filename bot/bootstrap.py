@@ -63,13 +63,20 @@ class LoggingNotifier:
     """The default notifier: one log line per domain event (ids and kinds, no secrets)."""
 
     async def notify(self, event: Event) -> None:
+        data = event.data or {}
+        outcome = f" ({data['error']})" if data.get("error") else ""
         log.info(
-            "%s distribution=%s slot=%s account=%s by=%s",
+            "%s by %s%s",
             event.kind,
-            event.distribution_id,
-            event.slot_id,
-            event.account_id,
             event.actor,
+            outcome,
+            extra={
+                "event": str(event.kind),
+                "distribution_id": event.distribution_id,
+                "slot_id": event.slot_id,
+                "account_id": event.account_id,
+                "worker_id": data.get("worker"),
+            },
         )
 
 

@@ -60,7 +60,9 @@ async def read_stats(engine: AsyncEngine, now: datetime) -> OpsStats:
                         .where(s.c.status.in_((SlotStatus.CLAIMED, SlotStatus.OUTCOME_UNKNOWN)))
                         .group_by(s.c.status)
                     )
-                ).tuples().all()
+                )
+                .tuples()
+                .all()
             )
             o = t.outbox
             depth, outbox_oldest = (

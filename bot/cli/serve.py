@@ -39,12 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load settings, then serve until SIGINT/SIGTERM."""
+    from bot.logs import configure_logging
     from bot.settings import load_settings
 
     settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
     asyncio.run(serve(settings, host=args.host, port=args.port or settings.port))
     return 0
 
