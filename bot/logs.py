@@ -48,6 +48,17 @@ class TextFormatter(logging.Formatter):
         return f"{line} {' '.join(ids)}" if ids else line
 
 
+class _OverlapFilter(logging.Filter):
+    """Drop APScheduler's "skipped: maximum number of running instances" and "was missed"
+    warnings: the runner lets a slow tick finish on purpose, and /health reports a wedge."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return "maximum number of running instances" not in message and (
+            "was missed by" not in message
+        )
+
+
 def configure_logging(level: str = "INFO", fmt: str = "text", stream: TextIO | None = None) -> None:
     """Install one stderr handler on the root logger (replacing earlier ones)."""
     handler = logging.StreamHandler(stream or sys.stderr)
@@ -55,6 +66,7 @@ def configure_logging(level: str = "INFO", fmt: str = "text", stream: TextIO | N
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
+    handler.addFilter(_OverlapFilter())
     root.addHandler(handler)
     root.setLevel(level)
     numeric = logging.getLevelName(level)

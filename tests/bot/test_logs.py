@@ -34,8 +34,8 @@ class TestVolume:
         settings = load_settings(
             {
                 "HERALD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/h.db",
-                # 60 ticks in about 1.2 s stand for a minute at the default 1 s interval
-                "HERALD_DISPATCH_INTERVAL_SECONDS": "0.02",
+                # 60 ticks in about 3 s stand for a minute at the default 1 s interval
+                "HERALD_DISPATCH_INTERVAL_SECONDS": "0.05",
             }
         )
         herald = build_herald(settings)
@@ -43,7 +43,7 @@ class TestVolume:
         await herald.start()
         ticks = 0
         for _ in range(500):
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.05)
             ticks = herald.runner.ticks if hasattr(herald.runner, "ticks") else ticks + 1
             if ticks >= 60:
                 break
