@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.platforms_file import load_platforms
 from bot.settings import Settings
@@ -145,6 +145,25 @@ class Herald:
             except HeraldError as exc:
                 log.warning("outbox prune failed (%s); trying again later", exc)
             await asyncio.sleep(self.settings.outbox_prune_interval_seconds)
+
+    async def ops_stats(self) -> Any:
+        """`storage.ops_stats.OpsStats` now (for /metrics, /health, the overdue alert), or
+        None for an in-memory repository. Raises StorageError."""
+        engine = getattr(self.repository, "engine", None)
+        if engine is None:
+            return None
+        from storage.ops_stats import read_stats
+
+        return await read_stats(engine, self.clock.now())
+
+    async def claim_alert(self, key: str) -> bool:
+        """True for the one caller, across replicas, that records alert `key` first."""
+        engine = getattr(self.repository, "engine", None)
+        if engine is None:
+            return False
+        from storage.ops_stats import claim_alert
+
+        return await claim_alert(engine, key, self.clock.now(), self.dispatcher.config.worker_id)
 
     def add_notifier(self, notifier: Notifier) -> None:
         """Let `notifier` hear every domain event from now on."""

@@ -14,7 +14,6 @@ from engine.errors import HeraldError
 
 if TYPE_CHECKING:
     from bot.bootstrap import Herald
-    from storage.ops_stats import OpsStats
 
 log = logging.getLogger("herald.ops")
 
@@ -29,16 +28,11 @@ class Operations:
         self.herald = herald
         self.metrics = metrics
 
-    async def stats(self) -> OpsStats | None:
-        """The figures now, or None for an in-memory repository. Raises StorageError."""
-        engine = getattr(self.herald.repository, "engine", None)
-        if engine is None:
-            return None
-        from storage.ops_stats import read_stats
+    async def stats(self) -> Any:
+        """`OpsStats` now, or None for an in-memory repository. Raises StorageError."""
+        return await self.herald.ops_stats()
 
-        return await read_stats(engine, self.herald.clock.now())
-
-    async def refresh(self) -> OpsStats | None:
+    async def refresh(self) -> Any:
         """Set the scrape-time gauges; the stats read (None when unreadable)."""
         runner = self.herald.runner
         now = self.herald.clock.now()
@@ -97,8 +91,7 @@ class Operations:
         replica's dispatcher runs; once per overdue slot for the whole database. True when
         this call posted."""
         herald = self.herald
-        engine = getattr(herald.repository, "engine", None)
-        if channel is None or engine is None or not herald.runner.healthy()[0]:
+        if channel is None or not herald.runner.healthy()[0]:
             return False
         stats = await self.stats()
         if stats is None or stats.oldest_due_slot is None:
@@ -107,10 +100,8 @@ class Operations:
         age = age_seconds(now, stats.oldest_due_at)
         if age <= herald.settings.overdue_alert_seconds:
             return False
-        from storage.ops_stats import claim_alert
-
         worker = herald.dispatcher.config.worker_id
-        if not await claim_alert(engine, f"overdue-{stats.oldest_due_slot}", now, worker):
+        if not await herald.claim_alert(f"overdue-{stats.oldest_due_slot}"):
             return False
         log.warning(
             "overdue: %d slots due, oldest %s by %.0fs", stats.due, stats.oldest_due_slot, age

@@ -177,6 +177,8 @@ class Settings(BaseSettings):
         # A claimed batch is published `dispatch_concurrency` at a time, each call bounded by
         # the publisher timeout: a lease shorter than that lets another worker re-claim
         # slots still being published (a double post).
+        if self.publisher != "webhook":
+            return self  # other publishers bound their calls themselves
         rounds = math.ceil(self.dispatch_batch_size / self.dispatch_concurrency)
         worst = rounds * self.webhook_timeout_seconds
         if self.claim_lease_seconds <= worst:

@@ -26,7 +26,10 @@ BAD = [
     ({"HERALD_WEBHOOK_URL": "hooks.example.com/x"}, "HERALD_WEBHOOK_URL=hooks.example.com"),
     ({"HERALD_APPROVERS": "bob"}, "HERALD_APPROVERS=bob"),
     ({"HERALD_PORT": "70000"}, "HERALD_PORT=70000"),
-    ({"HERALD_CLAIM_LEASE_SECONDS": "30"}, "HERALD_CLAIM_LEASE_SECONDS=30 must exceed"),
+    (
+        {"HERALD_PUBLISHER": "webhook", "HERALD_CLAIM_LEASE_SECONDS": "30"},
+        "HERALD_CLAIM_LEASE_SECONDS=30 must exceed",
+    ),
     ({"HERALD_DISPATCH_BATCH_SIZE": "many"}, "HERALD_DISPATCH_BATCH_SIZE=many"),
 ]
 
