@@ -147,3 +147,13 @@ class TestPlanBadInput:
         assert code == 2 and "no such file" in err
         code, _, err = run(capsys, "plan", str(REQUEST), "--accounts", str(tmp_path / "x.csv"))
         assert code == 2 and "accounts" in err and "no such file" in err
+
+
+class TestPlanPicture:
+    def test_png_draws_the_plan_picture(self, tmp_path: Path) -> None:
+        """`herald plan --png FILE` writes the plan picture Slack shows (a PNG)."""
+        out = tmp_path / "plan.png"
+        root = Path(__file__).resolve().parents[2] / "examples"
+        args = ["plan", str(root / "calendar-request.json"), "--accounts"]
+        assert main([*args, str(root / "accounts.csv"), "--json", "--png", str(out)]) == 0
+        assert out.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
