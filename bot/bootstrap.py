@@ -72,13 +72,20 @@ class LoggingNotifier:
     """The default notifier: one log line per domain event (ids and kinds, no secrets)."""
 
     async def notify(self, event: Event) -> None:
+        data = event.data or {}
+        outcome = f" ({data['error']})" if data.get("error") else ""
         log.info(
-            "%s distribution=%s slot=%s account=%s by=%s",
+            "%s by %s%s",
             event.kind,
-            event.distribution_id,
-            event.slot_id,
-            event.account_id,
             event.actor,
+            outcome,
+            extra={
+                "event": str(event.kind),
+                "distribution_id": event.distribution_id,
+                "slot_id": event.slot_id,
+                "account_id": event.account_id,
+                "worker_id": data.get("worker"),
+            },
         )
 
 
@@ -151,6 +158,25 @@ class Herald:
             except HeraldError as exc:
                 log.warning("outbox prune failed (%s); trying again later", exc)
             await asyncio.sleep(self.settings.outbox_prune_interval_seconds)
+
+    async def ops_stats(self) -> Any:
+        """`storage.ops_stats.OpsStats` now (for /metrics, /health, the overdue alert), or
+        None for an in-memory repository. Raises StorageError."""
+        engine = getattr(self.repository, "engine", None)
+        if engine is None:
+            return None
+        from storage.ops_stats import read_stats
+
+        return await read_stats(engine, self.clock.now())
+
+    async def claim_alert(self, key: str) -> bool:
+        """True for the one caller, across replicas, that records alert `key` first."""
+        engine = getattr(self.repository, "engine", None)
+        if engine is None:
+            return False
+        from storage.ops_stats import claim_alert
+
+        return await claim_alert(engine, key, self.clock.now(), self.dispatcher.config.worker_id)
 
     def add_notifier(self, notifier: Notifier) -> None:
         """Let `notifier` hear every domain event from now on."""

@@ -1,64 +1,134 @@
-"""In-process counters and latency summaries, rendered in Prometheus' text format.
+"""Herald's Prometheus metrics, through prometheus-client: counters and histograms the bot
+and the domain-event observer feed, and gauges read from the database at scrape time.
 
-Small on purpose: a handful of counters and one latency window per request kind; no
-dependency on prometheus_client.
+The engine never imports this: `MetricsNotifier` hears domain events via `add_notifier`.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
 from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from engine.event_kinds import EventKind
+from engine.models import Event
+
+# Fire lateness: how long after its due time a slot was published (seconds).
+LATENESS_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600)
+ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3)
+
+# What a slot event means for `herald_publishes_total{outcome}`.
+OUTCOMES = {
+    EventKind.SLOT_PUBLISHED: "published",
+    EventKind.SLOT_FAILED: "failed",
+    EventKind.SLOT_OUTCOME_UNKNOWN: "unknown",
+    EventKind.SLOT_SKIPPED: "skipped",
+}
+
+# Gauges read at scrape time: name -> help.
+SCRAPED = {
+    "herald_slots_due": "Queued or retry-scheduled slots of running distributions now due",
+    "herald_slots_claimed": "Slots claimed by a dispatcher and not yet resolved",
+    "herald_slots_in_doubt": "Slots whose publish outcome is unknown (OUTCOME_UNKNOWN)",
+    "herald_oldest_due_slot_age_seconds": "Age of the oldest due, unpublished slot (0: none)",
+    "herald_outbox_depth": "Slack messages waiting in the outbox",
+    "herald_outbox_oldest_age_seconds": "Age of the oldest undelivered outbox entry (0: none)",
+    "herald_last_tick_age_seconds": "Seconds since this replica's dispatcher last ticked",
+    "herald_dispatcher_healthy": "1 while this replica's dispatcher ticks, else 0",
+}
 
 
 class Metrics:
-    """Counters (`inc`), gauges (callables read at scrape time) and latency windows."""
+    """One registry: named counters (`inc`), histograms (`observe`), gauges (`set`, or
+    callables read at scrape time) created on first use."""
 
-    def __init__(self, window: int = 2048) -> None:
-        self.counters: dict[tuple[str, tuple[tuple[str, str], ...]], float] = defaultdict(float)
-        self.gauges: dict[str, Callable[[], float]] = {}
-        self.latencies: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=window))
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self._counters: dict[str, Counter] = {}
+        self._histograms: dict[str, Histogram] = {}
+        self._gauges: dict[str, Gauge] = {}
+        self._reads: dict[str, Callable[[], float]] = {}
 
     def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
-        self.counters[(name, tuple(sorted(labels.items())))] += amount
+        base = name.removesuffix("_total")
+        counter = self._counters.get(base)
+        if counter is None:
+            counter = Counter(base, _help(base), sorted(labels), registry=self.registry)
+            self._counters[base] = counter
+        (counter.labels(**labels) if labels else counter).inc(amount)
+
+    def observe(self, name: str, value: float, **labels: str) -> None:
+        histogram = self._histograms.get(name)
+        if histogram is None:
+            buckets = LATENESS_BUCKETS if "lateness" in name else ACK_BUCKETS
+            histogram = Histogram(
+                name, _help(name), sorted(labels), buckets=buckets, registry=self.registry
+            )
+            self._histograms[name] = histogram
+        (histogram.labels(**labels) if labels else histogram).observe(value)
+
+    def set(self, name: str, value: float, **labels: str) -> None:
+        gauge = self._gauges.get(name)
+        if gauge is None:
+            gauge = Gauge(
+                name, SCRAPED.get(name, _help(name)), sorted(labels), registry=self.registry
+            )
+            self._gauges[name] = gauge
+        (gauge.labels(**labels) if labels else gauge).set(value)
 
     def gauge(self, name: str, read: Callable[[], float]) -> None:
-        self.gauges[name] = read
-
-    def observe(self, name: str, seconds: float) -> None:
-        self.latencies[name].append(seconds)
+        """A gauge whose value `read()` gives at each scrape."""
+        self._reads[name] = read
 
     def value(self, name: str, **labels: str) -> float:
-        return self.counters.get((name, tuple(sorted(labels.items()))), 0.0)
+        """The current value of a counter (0 when never incremented)."""
+        sample = self.registry.get_sample_value(name, labels or None)
+        if sample is None and not name.endswith("_total"):
+            sample = self.registry.get_sample_value(f"{name}_total", labels or None)
+        return float(sample or 0.0)
 
     def render(self) -> str:
         """The Prometheus text exposition of everything recorded."""
-        lines: list[str] = []
-        seen: set[str] = set()
-        for (name, labels), value in sorted(self.counters.items()):
-            if name not in seen:
-                lines.append(f"# TYPE {name} counter")
-                seen.add(name)
-            lines.append(f"{name}{_labels(labels)} {value:g}")
-        for name, read in sorted(self.gauges.items()):
+        for name, read in self._reads.items():
             try:
-                value = float(read())
+                self.set(name, float(read()))
             except Exception:  # a broken gauge must not break the scrape
                 continue
-            lines += [f"# TYPE {name} gauge", f"{name} {value:g}"]
-        for name, window in sorted(self.latencies.items()):
-            values = sorted(window)
-            if not values:
-                continue
-            lines.append(f"# TYPE {name} summary")
-            for q in (0.5, 0.99):
-                index = min(len(values) - 1, int(q * len(values)))
-                lines.append(f'{name}{{quantile="{q}"}} {values[index]:.6f}')
-            lines += [f"{name}_count {len(values)}", f"{name}_sum {sum(values):.6f}"]
-        return "\n".join(lines) + "\n"
+        return generate_latest(self.registry).decode()
 
 
-def _labels(labels: tuple[tuple[str, str], ...]) -> str:
-    if not labels:
-        return ""
-    inner = ",".join(f'{k}="{v}"' for k, v in labels)
-    return "{" + inner + "}"
+class MetricsNotifier:
+    """Counts publish outcomes, retries, redistributions and fire lateness from domain
+    events (registered with `herald.add_notifier`)."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    async def notify(self, event: Event) -> None:
+        data: dict[str, Any] = event.data or {}
+        platform = str(data.get("platform", "unknown"))
+        outcome = OUTCOMES.get(EventKind(event.kind)) if _known(event.kind) else None
+        if outcome is not None:
+            self.metrics.inc("herald_publishes_total", platform=platform, outcome=outcome)
+        if event.kind == EventKind.SLOT_PUBLISHED and "lateness_s" in data:
+            lateness = max(0.0, float(data["lateness_s"]))
+            self.metrics.observe("herald_fire_lateness_seconds", lateness, platform=platform)
+        elif event.kind == EventKind.SLOT_RETRY_SCHEDULED:
+            self.metrics.inc("herald_retries_total", platform=platform)
+        elif event.kind == EventKind.SLOT_REDISTRIBUTED:
+            self.metrics.inc("herald_redistributions_total", platform=platform)
+
+
+def _known(kind: str) -> bool:
+    return kind in EventKind._value2member_map_
+
+
+def _help(name: str) -> str:
+    return name.removeprefix("herald_").replace("_", " ")
+
+
+def age_seconds(now: datetime, then: datetime | None) -> float:
+    """Seconds from `then` to `now`, 0 when there is nothing."""
+    return max(0.0, (now - then).total_seconds()) if then is not None else 0.0

@@ -7,17 +7,33 @@ never print. Nothing else in Herald reads `os.environ`.
 
 from __future__ import annotations
 
+import difflib
+import logging
+import math
+import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from engine.errors import InvalidInput
 from engine.models import SafetyMode
 
 CsvList = Annotated[list[str], NoDecode]
+log = logging.getLogger("herald.settings")
+# Slack user (U/W) and user-group (S) ids; tests use readable ids such as U_BOSS.
+SLACK_ID = re.compile(r"^[UWS][A-Z0-9_]+$")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(BaseSettings):
@@ -25,7 +41,12 @@ class Settings(BaseSettings):
 
     # Non-finite numbers (inf, nan) are refused for every setting.
     model_config = SettingsConfigDict(
-        env_prefix="HERALD_", extra="ignore", frozen=True, allow_inf_nan=False
+        env_prefix="HERALD_",
+        extra="ignore",
+        frozen=True,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        allow_inf_nan=False,
     )
 
     # --- Slack (Slack's own names)
@@ -67,7 +88,7 @@ class Settings(BaseSettings):
     publisher: str = "simulated"  # simulated | webhook
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
-    webhook_timeout_seconds: float = 10.0
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     simulated_ledger: Path | None = None
     simulated_seed: int = 0
     simulated_failure_rates: str = ""  # e.g. "rate_limit=0.02,network=0.01"
@@ -109,9 +130,9 @@ class Settings(BaseSettings):
     youtube_audited: bool = False
 
     # --- dispatcher
-    dispatch_interval_seconds: float = 1.0
-    dispatch_batch_size: int = 200
-    claim_lease_seconds: float = 120.0
+    dispatch_interval_seconds: float = Field(default=1.0, gt=0)
+    dispatch_batch_size: int = Field(default=200, ge=1)
+    claim_lease_seconds: float = Field(default=120.0, gt=0)
     worker_id: str | None = None
     dispatch_concurrency: int = Field(default=50, ge=1)
     # --- fallbacks (seed 001) and run monitoring
@@ -125,8 +146,8 @@ class Settings(BaseSettings):
 
     # --- LLMs (litellm). JSON list of {name, model, api_base?, api_key_env?, weight?, timeout?}
     llm_models: str = ""
-    llm_deadline_seconds: float = 20.0
-    llm_plan_budget_usd: float = 1.0
+    llm_deadline_seconds: float = Field(default=20.0, gt=0)
+    llm_plan_budget_usd: float = Field(default=1.0, ge=0)
     # Hashtags model-written variants may add beyond the content's own (comma/space list).
     llm_extra_hashtags: str = ""
 
@@ -146,7 +167,10 @@ class Settings(BaseSettings):
 
     # --- misc
     log_level: str = "INFO"
-    port: int = 3000
+    log_format: Literal["text", "json"] = "text"
+    port: int = Field(default=3000, ge=1, le=65535)
+    # A slot due longer than this (and not published) raises the overdue alert.
+    overdue_alert_seconds: float = Field(default=300.0, gt=0)
 
     @field_validator("public_url")
     @classmethod
@@ -165,21 +189,106 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("approvers", "operators")
+    @classmethod
+    def _slack_ids(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not SLACK_ID.match(v)]
+        if bad:
+            raise ValueError(
+                f"{bad[0]!r} is not a Slack user or user-group id (U…, W… or S…; "
+                "find it in the profile menu > Copy member ID)"
+            )
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().upper() in LOG_LEVELS:
+            return value.strip().upper()
+        raise ValueError(f"{value!r} is not one of {', '.join(LOG_LEVELS)}")
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("webhook_url", "trends_url", "slack_api_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} must start with http:// or https://")
+        return value
+
+    @model_validator(mode="after")
+    def _lease_outlives_publishing(self) -> Settings:
+        # A claimed batch is published `dispatch_concurrency` at a time, each call bounded by
+        # the publisher timeout: a lease shorter than that lets another worker re-claim
+        # slots still being published (a double post).
+        if self.publisher != "webhook":
+            return self  # other publishers bound their calls themselves
+        rounds = math.ceil(self.dispatch_batch_size / self.dispatch_concurrency)
+        worst = rounds * self.webhook_timeout_seconds
+        if self.claim_lease_seconds <= worst:
+            raise ValueError(
+                f"HERALD_CLAIM_LEASE_SECONDS={self.claim_lease_seconds:g} must exceed the time "
+                f"to publish one claimed batch, {worst:g} s (HERALD_WEBHOOK_TIMEOUT_SECONDS × "
+                "HERALD_DISPATCH_BATCH_SIZE / HERALD_DISPATCH_CONCURRENCY)"
+            )
+        return self
+
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read settings from `environ` (default: the process environment) and validate them.
+    """Read settings from `environ` (default: the process environment and `.env`) and
+    validate them; warn about unknown `HERALD_*` names.
 
     Raises InvalidInput naming the variable that is wrong.
     """
+    for warning in unknown_variables(os.environ if environ is None else environ):
+        log.warning("%s", warning)
     try:
         if environ is None:
             return Settings()
         return _from_mapping(environ)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        field = str(error["loc"][0]) if error.get("loc") else "setting"
-        name = field if field.isupper() else f"HERALD_{field.upper()}"
-        raise InvalidInput(f"{name}: {error['msg']}") from None
+        raise InvalidInput(_one_line(exc, environ)) from None
+
+
+def known_variables() -> list[str]:
+    """Every environment variable name the settings object reads."""
+    names = []
+    for field, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            names.append(str(alias.choices[0]))
+        else:
+            names.append(f"HERALD_{field.upper()}")
+    return names
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """One warning per `HERALD_*` variable no setting reads, naming the closest known one."""
+    known = known_variables()
+    warnings = []
+    for key in sorted(environ):
+        if key.startswith("HERALD_") and key not in known:
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            warnings.append(f"{key} is not a Herald setting and is ignored{hint}")
+    return warnings
+
+
+def _one_line(exc: ValidationError, environ: Mapping[str, str] | None) -> str:
+    error = exc.errors()[0]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not error.get("loc"):
+        return message  # a check across settings names its variables itself
+    field = str(error["loc"][0])
+    name = field if field.isupper() else f"HERALD_{field.upper()}"
+    env = os.environ if environ is None else environ
+    value = env.get(name)
+    secret = field.startswith("slack_") or "secret" in field or "token" in field
+    shown = f"={value}" if value is not None and not secret and len(value) < 80 else ""
+    return f"{name}{shown}: {message}"
 
 
 def _from_mapping(environ: Mapping[str, str]) -> Settings:

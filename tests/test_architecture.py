@@ -203,12 +203,15 @@ class TestWiring:
 
     def test_bot_layout_separates_slack_cli_and_root(self) -> None:
         """Slack listeners live in bot/slack, CLI commands in bot/cli; bot/ itself keeps
-        only the composition root and what both share (settings, platforms, metrics)."""
+        only the composition root and what both share (settings, platforms, metrics, logs,
+        operations)."""
         flat = sorted(p.name for p in (ROOT / "bot").glob("*.py"))
         assert flat == [
             "__init__.py",
             "bootstrap.py",
+            "logs.py",
             "metrics.py",
+            "ops.py",
             "platforms_file.py",
             "settings.py",
         ]

@@ -21,7 +21,11 @@ def _env_name(field: str) -> str:
 class TestReadme:
     def test_ci_runs_the_readme_test_command(self) -> None:
         """.ci/run ends with the README's test command, verbatim."""
-        commands = re.findall(r"^(python3 -m pip install uv && uv run .*)$", README, re.M)
+        commands = re.findall(
+            r"^(python3 -m venv \.uv && \.uv/bin/pip install uv && \.uv/bin/uv run .*)$",
+            README,
+            re.M,
+        )
         assert len(commands) == 2, commands
         test_command = next(c for c in commands if "pytest" in c)
         ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()
@@ -29,7 +33,9 @@ class TestReadme:
 
     def test_main_command_runs_the_demo(self) -> None:
         """The README's main command is `herald demo` on the embedded defaults."""
-        assert "python3 -m pip install uv && uv run herald demo" in README
+        assert (
+            "python3 -m venv .uv && .uv/bin/pip install uv && .uv/bin/uv run herald demo" in README
+        )
 
     def test_every_setting_is_documented(self) -> None:
         """Each environment variable the settings object reads appears in the README."""

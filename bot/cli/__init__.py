@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from engine.errors import HeraldError
@@ -65,6 +66,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `herald accounts list | head`: the reader left; say nothing (and let the final
+        # flush at exit write to nowhere instead of printing a second error).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1  # as rich's console does on a closed pipe, and Python's docs advise
 
 
 if __name__ == "__main__":

@@ -43,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
         parser.add_argument(
             "--limit", type=int, default=40, help="table rows to show (0 for all; not with --json)"
         )
+        parser.add_argument(
+            "--png", type=Path, metavar="FILE", help="also draw the plan picture into FILE"
+        )
 
 
 def read_text(path: Path, what: str) -> str:
@@ -148,6 +151,14 @@ def run(args: argparse.Namespace) -> int:
             for line in item_lines(result.slots):
                 print(f"  {line}")
         return 0
+    if getattr(args, "png", None) is not None:
+        from bot.slack.timeline import render_timeline
+
+        png, _ = render_timeline(result.slots, title=request.name)
+        try:
+            args.png.write_bytes(png)
+        except OSError as exc:
+            raise InvalidInput(f"--png {args.png}: {exc.strerror or exc}") from None
     if args.json:
         _print_json(plan_to_dict(result))
         return 0

@@ -39,12 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load settings, then serve until SIGINT/SIGTERM."""
+    from bot.logs import configure_logging
     from bot.settings import load_settings
 
     settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
     asyncio.run(serve(settings, host=args.host, port=args.port or settings.port))
     return 0
 
@@ -67,6 +66,12 @@ def build_web_app(bolt_app: AsyncApp, *, with_events: bool = True) -> web.Applic
     secret = deps.settings.slack_signing_secret
     signing_secret = secret.get_secret_value() if secret is not None else ""
 
+    from bot.metrics import MetricsNotifier
+    from bot.ops import Operations
+
+    ops = Operations(deps.herald, deps.metrics)
+    deps.herald.add_notifier(MetricsNotifier(deps.metrics))
+
     async def events(request: web.Request) -> web.Response:
         started = time.perf_counter()
         # Verified before bolt parses anything: an unsigned body is never read, answered
@@ -80,16 +85,14 @@ def build_web_app(bolt_app: AsyncApp, *, with_events: bool = True) -> web.Applic
         return await to_aiohttp_response(bolt_response)
 
     async def health(request: web.Request) -> web.Response:
-        ok, detail = dispatcher_health(deps.herald)
-        body = {"status": "ok" if ok else "unhealthy", "dispatcher": detail}
-        body["outbox"] = "configured" if deps.notifier.outbox is not None else "none"
+        ok, body = await ops.health()
+        body["outbox_kind"] = "sql" if deps.notifier.outbox is not None else "none"
         return web.json_response(body, status=200 if ok else 503)
 
     async def metrics(request: web.Request) -> web.Response:
-        ok, _ = dispatcher_health(deps.herald)
-        deps.metrics.gauge("herald_dispatcher_healthy", lambda: 1.0 if ok else 0.0)
+        await ops.refresh()
         text = deps.metrics.render() + deps.notifier.metrics.render()
-        return web.Response(text=text, content_type="text/plain")
+        return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
     web_app = web.Application()
     if with_events:
@@ -147,15 +150,30 @@ async def serve(
     await herald.start()
     await deps.notifier.start(outbox_interval=settings.slack_outbox_interval_seconds)
     roles_task = asyncio.create_task(_keep_roles_fresh(deps, bolt_app.client))
+    from bot.ops import Operations
     from bot.slack.oauth import redacting_access_logger  # oauth (issue 9): no codes in logs
 
+    overdue_task = asyncio.create_task(
+        Operations(herald, deps.metrics).watch(deps.notifier.post, settings.alerts_channel)
+    )
     runner = web.AppRunner(
         build_web_app(bolt_app, with_events=not socket_mode),
         access_log_class=redacting_access_logger(),
     )
     await runner.setup()
     site = web.TCPSite(runner, host, port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        roles_task.cancel()
+        overdue_task.cancel()
+        await runner.cleanup()
+        await deps.notifier.close()
+        await herald.stop()
+        raise InvalidInput(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}): another process uses "
+            "the port; stop it or choose another with --port or HERALD_PORT"
+        ) from None
     handler = None
     try:
         if socket_mode:
@@ -177,6 +195,7 @@ async def serve(
         await stop.wait()
     finally:
         roles_task.cancel()
+        overdue_task.cancel()
         if handler is not None:
             await handler.close_async()
         await runner.cleanup()
@@ -210,4 +229,36 @@ async def _check_slack(client: AsyncWebClient, settings: Settings) -> None:
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
         raise InvalidInput(
             f"SLACK_API_URL {settings.slack_api_url} is unreachable ({type(exc).__name__})"
+        ) from None
+    if settings.slack_app_token is not None:
+        await _check_app_token(client, settings.slack_app_token.get_secret_value())
+
+
+# Why Slack refuses an app-level token, in words an operator can act on.
+APP_TOKEN_ERRORS = {
+    "invalid_auth": "the token is wrong or was revoked (Basic Information > App-Level Tokens)",
+    "not_authed": "the token is empty",
+    "not_allowed_token_type": "it is not an app-level token (xapp-...)",
+    "missing_scope": "the token lacks the connections:write scope",
+    "token_revoked": "the token was revoked",
+}
+
+
+async def _check_app_token(client: AsyncWebClient, app_token: str) -> None:
+    """One apps.connections.open with the app token: a refused token fails the start in one
+    line instead of 30 s of Socket Mode retries and tracebacks."""
+    import aiohttp
+    from slack_sdk.errors import SlackApiError
+
+    from engine.errors import InvalidInput
+
+    try:
+        await asyncio.wait_for(client.apps_connections_open(app_token=app_token), timeout=15)
+    except SlackApiError as exc:
+        error = exc.response.get("error", "error") if exc.response is not None else "error"
+        why = APP_TOKEN_ERRORS.get(str(error), "Slack refused it")
+        raise InvalidInput(f"SLACK_APP_TOKEN was rejected by Slack ({error}): {why}") from None
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        raise InvalidInput(
+            f"SLACK_APP_TOKEN could not be checked: Slack is unreachable ({type(exc).__name__})"
         ) from None

@@ -119,7 +119,9 @@ def create_app(
         client=client,
         signing_secret=signing or None,
         request_verification_enabled=bool(signing),
-        name="herald",
+        # bolt pins its logger's level to the root's at creation: a name of its own keeps
+        # that from silencing every `herald.*` logger.
+        name="herald.slack.bolt",
     )
     app._herald_deps = deps  # type: ignore[attr-defined]  # for serve, tests and the bench
     _use_safe_verifier(app, signing)

@@ -383,7 +383,21 @@ class SlackNotifier:
                 initial_comment=legend,
                 alt_txt="Planned slots over time, one lane per platform",
             )
-        except (TimeoutError, SlackApiError, aiohttp.ClientError) as exc:
+        except SlackApiError as exc:
+            error = exc.response.get("error") if exc.response is not None else None
+            log.warning("timeline upload failed: %s", error or exc)
+            if error == "not_in_channel":
+                # chat:write.public posted the card, but files need membership: say how.
+                await self.post(
+                    channel=ref[0],
+                    thread_ts=ref[1],
+                    text=(
+                        f"I could not attach the plan's timeline picture: I am not a member "
+                        f"of <#{ref[0]}>. Invite me with `/invite @Herald` in the channel, "
+                        "then the next plan's picture will arrive here."
+                    ),
+                )
+        except (TimeoutError, aiohttp.ClientError) as exc:
             log.warning("timeline upload failed: %s", exc)
 
     # --- the status line

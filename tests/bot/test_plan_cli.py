@@ -202,3 +202,13 @@ class TestPlanMedia:
         )
         code, _, err = run(capsys, "plan", str(request), "--accounts", str(ACCOUNTS))
         assert code == 2 and "nope.mp4" in err and len(err.strip().splitlines()) == 1
+
+
+class TestPlanPicture:
+    def test_png_draws_the_plan_picture(self, tmp_path: Path) -> None:
+        """`herald plan --png FILE` writes the plan picture Slack shows (a PNG)."""
+        out = tmp_path / "plan.png"
+        root = Path(__file__).resolve().parents[2] / "examples"
+        args = ["plan", str(root / "calendar-request.json"), "--accounts"]
+        assert main([*args, str(root / "accounts.csv"), "--json", "--png", str(out)]) == 0
+        assert out.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")

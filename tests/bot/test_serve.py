@@ -101,9 +101,9 @@ class TestHealth:
         ):
             text = await resp.text()
         assert "# TYPE herald_slack_requests_total counter" in text
-        assert 'herald_slack_requests_total{kind="command"} 1' in text
+        assert 'herald_slack_requests_total{kind="command"} 1.0' in text
         assert "herald_dispatcher_healthy" in text
-        assert 'herald_slack_ack_seconds{quantile="0.99"}' in text
+        assert "herald_slack_ack_seconds_bucket" in text
 
 
 class TestServeHttp:

@@ -1,0 +1,88 @@
+"""Logs: an idle `herald serve` minute is quiet at INFO, state changes carry their ids,
+and HERALD_LOG_FORMAT=json writes one JSON object per line."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from bot.bootstrap import LoggingNotifier, build_herald
+from bot.logs import configure_logging
+from bot.settings import load_settings
+from engine.models import Event
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+class TestVolume:
+    async def test_idle_minute_is_at_most_five_lines(self, tmp_path, restore_logging) -> None:  # type: ignore[no-untyped-def]
+        """Migrate, start, tick 60 times idle, stop: at most 5 lines at INFO."""
+        stream = io.StringIO()
+        configure_logging("INFO", "text", stream)
+        settings = load_settings(
+            {
+                "HERALD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/h.db",
+                # 60 ticks in about 3 s stand for a minute at the default 1 s interval
+                "HERALD_DISPATCH_INTERVAL_SECONDS": "0.05",
+            }
+        )
+        herald = build_herald(settings)
+        await herald.ensure_schema(upgrade=True)
+        await herald.start()
+        ticks = 0
+        for _ in range(500):
+            await asyncio.sleep(0.05)
+            ticks = herald.runner.ticks if hasattr(herald.runner, "ticks") else ticks + 1
+            if ticks >= 60:
+                break
+        await herald.stop()
+        lines = stream.getvalue().splitlines()
+        assert len(lines) <= 5, lines
+
+
+class TestFormat:
+    async def test_json_lines_carry_the_ids(self, restore_logging) -> None:  # type: ignore[no-untyped-def]
+        """A state change logs one JSON object with distribution, slot and account ids."""
+        stream = io.StringIO()
+        configure_logging("INFO", "json", stream)
+        from datetime import UTC, datetime
+
+        event = Event(
+            "e1",
+            datetime(2026, 12, 1, tzinfo=UTC),
+            "slot.published",
+            "system",
+            "d1",
+            "s1",
+            "a1",
+            data={"platform": "tiktok", "worker": "host:1"},
+        )
+        await LoggingNotifier().notify(event)
+        record = json.loads(stream.getvalue().splitlines()[-1])
+        assert record["level"] == "INFO" and record["event"] == "slot.published"
+        assert (record["distribution_id"], record["slot_id"], record["account_id"]) == (
+            "d1",
+            "s1",
+            "a1",
+        )
+        assert record["worker_id"] == "host:1"
+
+    def test_text_lines_append_the_ids(self, restore_logging) -> None:  # type: ignore[no-untyped-def]
+        """The text format ends a line with key=value ids."""
+        stream = io.StringIO()
+        configure_logging("INFO", "text", stream)
+        logging.getLogger("herald.x").info("hello", extra={"slot_id": "s9"})
+        logging.getLogger("apscheduler.executors").info("Running job")
+        assert stream.getvalue().strip().endswith("hello slot_id=s9")

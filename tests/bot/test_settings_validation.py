@@ -1,0 +1,135 @@
+"""Misconfiguration is named in one line: bad values, unknown names, `.env`, the CLI's exit."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.cli.serve import serve
+from bot.settings import load_settings, unknown_variables
+from engine.clock import ManualClock
+from engine.errors import InvalidInput
+from tests.bot.conftest import T0, bot_settings, make_herald
+from tests.bot.fake_slack import FakeSlack
+
+ROOT = Path(__file__).resolve().parents[2]
+
+BAD = [
+    ({"HERALD_LOG_LEVEL": "LOUD"}, "HERALD_LOG_LEVEL=LOUD"),
+    ({"HERALD_LOG_FORMAT": "xml"}, "HERALD_LOG_FORMAT=xml"),
+    ({"HERALD_DISPATCH_INTERVAL_SECONDS": "-1"}, "HERALD_DISPATCH_INTERVAL_SECONDS=-1"),
+    ({"HERALD_WEBHOOK_URL": "hooks.example.com/x"}, "HERALD_WEBHOOK_URL=hooks.example.com"),
+    ({"HERALD_APPROVERS": "bob"}, "HERALD_APPROVERS=bob"),
+    ({"HERALD_PORT": "70000"}, "HERALD_PORT=70000"),
+    (
+        {"HERALD_PUBLISHER": "webhook", "HERALD_CLAIM_LEASE_SECONDS": "30"},
+        "HERALD_CLAIM_LEASE_SECONDS=30 must exceed",
+    ),
+    ({"HERALD_DISPATCH_BATCH_SIZE": "many"}, "HERALD_DISPATCH_BATCH_SIZE=many"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class TestValues:
+    @pytest.mark.parametrize(("env", "named"), BAD)
+    def test_bad_value_is_named_in_one_line(self, env: dict[str, str], named: str) -> None:
+        """Each bad value raises InvalidInput whose one line starts with the variable."""
+        with pytest.raises(InvalidInput) as info:
+            load_settings(env)
+        assert str(info.value).startswith(named) and "\n" not in str(info.value)
+
+    def test_good_values_pass(self) -> None:
+        """Lower-case levels, Slack ids and an https URL are accepted."""
+        settings = load_settings(
+            {
+                "HERALD_LOG_LEVEL": "debug",
+                "HERALD_LOG_FORMAT": "JSON",
+                "HERALD_APPROVERS": "U012AB,W0X,S0GROUP",
+                "HERALD_WEBHOOK_URL": "https://hooks.example.com/x",
+            }
+        )
+        assert settings.log_level == "DEBUG" and settings.log_format == "json"
+
+    def test_secret_values_are_not_shown(self) -> None:
+        """A bad Slack URL is named, a token's value never printed."""
+        with pytest.raises(InvalidInput) as info:
+            load_settings({"SLACK_API_URL": "slack.com/api/", "SLACK_BOT_TOKEN": "xoxb-secret"})
+        assert "SLACK_API_URL" in str(info.value) and "xoxb-secret" not in str(info.value)
+
+
+class TestNames:
+    def test_typo_gets_the_closest_name(self) -> None:
+        """HERALD_DATABSE_URL warns and suggests HERALD_DATABASE_URL."""
+        warnings = unknown_variables({"HERALD_DATABSE_URL": "x", "HERALD_PORT": "1", "PATH": "/"})
+        assert warnings == [
+            "HERALD_DATABSE_URL is not a Herald setting and is ignored; "
+            "did you mean HERALD_DATABASE_URL?"
+        ]
+
+    def test_dotenv_is_read(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A `.env` in the working directory supplies settings."""
+        monkeypatch.delenv("HERALD_PORT", raising=False)
+        (tmp_path / ".env").write_text("HERALD_PORT=4321\n")
+        monkeypatch.chdir(tmp_path)
+        assert load_settings().port == 4321
+
+
+class TestCommandLine:
+    def test_bad_setting_exits_2_with_one_line(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """`herald accounts list` with HERALD_LOG_LEVEL=LOUD prints one line and exits 2."""
+        monkeypatch.setenv("HERALD_LOG_LEVEL", "LOUD")
+        assert main(["accounts", "list"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "HERALD_LOG_LEVEL=LOUD" in err
+
+    def test_closed_pipe_exits_quietly(self) -> None:
+        """`herald plan … | head -1` ends without a traceback (exit 1, as rich exits)."""
+        code = "import sys; from bot.cli import main; sys.exit(main(sys.argv[1:]))"
+        args = ["plan", "examples/request.json", "--accounts", "examples/accounts.csv"]
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code, *args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.readline()
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=60) == 1 and err == ""
+
+
+class TestStart:
+    async def test_rejected_app_token_is_one_line(self, fake: FakeSlack) -> None:
+        """A refused SLACK_APP_TOKEN stops the start at once, saying why."""
+        settings = bot_settings(fake.api_url, SLACK_APP_TOKEN="xapp-wrong")
+        herald = make_herald(settings, clock=ManualClock(T0))
+        from bot.slack.app import build_client
+
+        with pytest.raises(InvalidInput, match=r"SLACK_APP_TOKEN was rejected by Slack \(invalid"):
+            await serve(settings, port=free_port(), herald=herald, client=build_client(settings))
+
+    async def test_port_in_use_is_one_line(self, fake: FakeSlack) -> None:
+        """A port another process holds is named, not three tracebacks."""
+        settings = bot_settings(fake.api_url)
+        herald = make_herald(settings, clock=ManualClock(T0))
+        from bot.slack.app import build_client
+
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            port = busy.getsockname()[1]
+            with pytest.raises(InvalidInput, match=f"cannot listen on 127.0.0.1:{port}"):
+                await serve(settings, port=port, herald=herald, client=build_client(settings))
