@@ -18,6 +18,7 @@ from bot.slack.blocks.plan import simulation_summary
 from bot.slack.blocks.reports import (
     build_accounts,
     build_analytics,
+    build_captions,
     build_help,
     build_history,
     build_list,
@@ -203,6 +204,14 @@ async def _velocity(
     return "Velocity", build_velocity(rules, await deps.service.velocity(rules.name))
 
 
+async def _captions(
+    deps: BotDeps, cmd: Command, body: dict[str, Any], client: AsyncWebClient
+) -> Answer:
+    if not cmd.key:
+        raise InvalidInput("`/herald captions` needs a distribution name or id")
+    return "Captions", build_captions(cmd.key, await deps.service.captions(cmd.key))
+
+
 async def _import(
     deps: BotDeps, cmd: Command, body: dict[str, Any], client: AsyncWebClient
 ) -> Answer:
@@ -232,6 +241,7 @@ HANDLERS: dict[str, Handler] = {
     "analytics": _analytics,
     "accounts": _accounts,
     "velocity": _velocity,
+    "captions": _captions,
     "import": _import,
     "content": handle_content,
 }

@@ -44,6 +44,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "import": ("import", "import accounts from a CSV file shared with the bot"),
     "velocity": ("velocity <platform>", "a platform's posting rules"),
+    "captions": ("captions <distribution>", "every distinct caption and translation of a plan"),
     "content": (
         "content add|list [tag]|show <id>|archive <id>",
         "the content library (calendar queues draw from it)",
@@ -64,6 +65,7 @@ NEEDS_DISTRIBUTION = frozenset(
         "retry",
         "halt",
         "status",
+        "captions",
     }
 )
 # Commands that refuse to run without a reason.

@@ -233,6 +233,25 @@ CASES: dict[str, list[tuple[str, Callable[[], Any]]]] = {
     "reports.build_velocity": [
         (r.name, lambda r=r: reports.build_velocity(r)) for r in DEFAULT_RULES
     ],
+    "reports.build_captions": [
+        ("none", lambda: reports.build_captions("spring", [])),
+        (
+            "many long",
+            lambda: reports.build_captions(
+                LONG,
+                [
+                    {
+                        "platform": "instagram",
+                        "language": "es",
+                        "caption": LONG * 3,
+                        "hashtags": ["ad", "x" * 100],
+                        "slots": i,
+                    }
+                    for i in range(300)
+                ],
+            ),
+        ),
+    ],
     "reports.build_analytics": [
         ("none", lambda: reports.build_analytics({})),
         (

@@ -38,6 +38,18 @@ class TestReadCommands:
             if isinstance(value, int):
                 assert str(value) in analytics
 
+    async def test_captions_lists_every_distinct_post_before_approval(
+        self, harness: Harness
+    ) -> None:
+        """`/herald captions` shows each distinct caption by platform and language, with counts."""
+        h = harness
+        dist_id = await run_spring(h)
+        answer = await ask(h, f"captions {dist_id}")
+        captions = await h.service.captions(dist_id)
+        assert captions and f"{len(captions)} distinct" in answer
+        assert all(f"{c['slots']} posts" in answer for c in captions[:40])
+        assert "needs a distribution" in await ask(h, "captions")
+
     async def test_bad_arguments_are_explained(self, harness: Harness) -> None:
         """Unknown statuses and platforms are named with the known ones."""
         status = await ask(harness, "list finished")

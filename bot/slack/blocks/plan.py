@@ -236,6 +236,9 @@ def build_plan_card(
             f"{distribution.safety_mode.value}"
         )
     )
+    if status in (DistributionStatus.PLANNED, DistributionStatus.AWAITING_APPROVAL):
+        # Model-written captions and translations are read before anyone approves them.
+        blocks.append(context(f"Every caption: `/herald captions {distribution.id}`"))
     return fit(blocks)
 
 

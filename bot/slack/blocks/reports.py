@@ -143,6 +143,24 @@ def build_velocity(rules: Any, profile: Any = None) -> list[Block]:
     return [section(text)]
 
 
+def build_captions(name: str, captions: Sequence[Mapping[str, Any]]) -> list[Block]:
+    """Every distinct post of a plan (engine.captions.distinct_captions) by platform and
+    language: what an approver reads before approving model-written captions."""
+    if not captions:
+        return [section(f"*{escape(name)}* has no planned posts yet.")]
+    blocks: list[Block] = [section(f"*Captions of {escape(name)}* ({len(captions)} distinct)")]
+    for item in captions[:40]:
+        tags = " ".join(f"#{t}" for t in item.get("hashtags", []))
+        head = (
+            f"*{platform_name(str(item['platform']))} · {item['language']}* · {item['slots']} posts"
+        )
+        body = escape(clip(f"{item['caption']} {tags}".strip(), 2_500))
+        blocks.append(section(f"{head}\n{body}"))
+    if len(captions) > 40:
+        blocks.append(context(f"…and {len(captions) - 40} more (`herald plan --json` lists all)"))
+    return fit(blocks)
+
+
 def build_analytics(data: Mapping[str, Any]) -> list[Block]:
     rows = [[str(k), _short(v)] for k, v in data.items()]
     return (
