@@ -98,7 +98,9 @@ class TestDelivery:
         await hooked.call("POST", f"/distributions/{d['id']}/plan")
         await hooked.call("POST", f"/distributions/{d['id']}/simulate")
         assert await hooked.ctx.deliverer.run_once() == 2
-        assert [e["kind"] for e in receiver.received] == [
+        # Deliveries run concurrently, so they may arrive in any order; `seq` orders them.
+        delivered = sorted(receiver.received, key=lambda e: e["seq"])
+        assert [e["kind"] for e in delivered] == [
             "distribution.created",
             "distribution.planned",
         ]
