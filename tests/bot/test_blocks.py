@@ -18,45 +18,19 @@ from bot.slack.blocks.progress import (
 )
 from bot.slack.blocks.reports import build_help, build_history
 from engine.models import (
-    Distribution,
     DistributionStatus,
     Event,
-    SafetyMode,
     SlotStatus,
 )
-from engine.request import request_from_fields
 from tests.bot.fake_slack import check_blocks, check_view
-from tests.bot.support import slots
+from tests.bot.support import sample_distribution, slots
 
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 PLATFORMS = ("tiktok", "instagram", "youtube", "twitter", "facebook", "linkedin")
 
 
-def distribution(
-    status: DistributionStatus = DistributionStatus.AWAITING_APPROVAL, **kw: object
-) -> Distribution:
-    request = request_from_fields(
-        {
-            "name": "spring",
-            "caption": "Spring " * 1400,
-            "platforms": ",".join(PLATFORMS),
-            "mode": "calendar",
-            "days": "14",
-            "start": "2026-12-01T10:00Z",
-        }
-    )
-    return Distribution(
-        "d-1",
-        "spring",
-        request,
-        status,
-        SafetyMode.SEMI_AUTONOMOUS,
-        "U_OP",
-        T0,
-        T0,
-        version=3,
-        **kw,
-    )  # type: ignore[arg-type]
+# The same distribution the Block Kit validator uses (tests.bot.support).
+distribution = sample_distribution
 
 
 class TestPlanCard:
