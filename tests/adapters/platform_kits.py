@@ -15,14 +15,18 @@ from typing import Any, Protocol
 
 from engine.adapters.linkedin_publisher import LinkedInPublisher
 from engine.adapters.mixpost_publisher import MixpostPublisher
+from engine.adapters.oauth2_client import OAuth2Client
+from engine.adapters.oauth_platforms import LinkedInOAuthClient, XOAuthClient
 from engine.adapters.postiz_publisher import PostizPublisher
 from engine.adapters.x_publisher import XPublisher
+from engine.clock import SystemClock
 from engine.models import Account
 from engine.ports import PublishRequest
 from engine.request import Content
 from tests.adapters.publisher_support import MemoryMediaStore, MemoryTokenRefresher
 from tests.fakes.linkedin_api import FakeLinkedIn
 from tests.fakes.mixpost_api import FakeMixpost
+from tests.fakes.oauth import OAuthProvider
 from tests.fakes.postiz_api import FakePostiz
 from tests.fakes.x_api import FakeX
 
@@ -124,6 +128,11 @@ class Kit:
         self.fake.hang_seconds = TIMEOUT * 3
 
 
+def oauth_client(cls: type[OAuth2Client], provider: OAuthProvider, base_url: str) -> OAuth2Client:
+    """Herald's own OAuth client for a platform, pointed at its fake."""
+    return cls(provider.client_id, provider.client_secret, SystemClock(), base_url=base_url)
+
+
 @asynccontextmanager
 async def platform_kit(name: str) -> AsyncIterator[Kit]:
     """A kit for `x`, `linkedin` (member), `linkedin-page`, `postiz` or `mixpost`."""
@@ -133,7 +142,7 @@ async def platform_kit(name: str) -> AsyncIterator[Kit]:
     if name == "x":
         fake = FakeX()
         served = await fake.serve()
-        refresher = MemoryTokenRefresher(served.url + "/2/oauth2/token")
+        refresher = MemoryTokenRefresher(oauth_client(XOAuthClient, fake.oauth, served.url))
         refresher.connect(
             "x-01", "x", "2244994945", fake.add_user("2244994945", "herald_hq"), handle="herald_hq"
         )
@@ -149,7 +158,7 @@ async def platform_kit(name: str) -> AsyncIterator[Kit]:
     elif name in ("linkedin", "linkedin-page"):
         fake = FakeLinkedIn(part_size=300_000)
         served = await fake.serve()
-        refresher = MemoryTokenRefresher(served.url + "/oauth/v2/accessToken")
+        refresher = MemoryTokenRefresher(oauth_client(LinkedInOAuthClient, fake.oauth, served.url))
         if name == "linkedin":
             tokens, user = fake.add_member("abc123", "Ada"), "urn:li:person:abc123"
         else:

@@ -1,38 +1,30 @@
 """Test support for the platform publishers: an in-memory TokenRefresher and MediaStore.
 
-`MemoryTokenRefresher` keeps credentials per account and refreshes them at a fake's OAuth
-token endpoint (refresh-token grant, rotation honoured) when forced or about to expire; an
-API-key service's "refresh" hands out the next key queued with `queue_key`.
+`MemoryTokenRefresher` keeps credentials per account and refreshes them through Herald's own
+OAuth client for the platform (pointed at the fake's token endpoint; rotation honoured) when
+forced or about to expire; an API-key service's "refresh" hands out the next key queued with
+`queue_key`.
 `MemoryMediaStore` serves bytes in chunks, counting the largest chunk it handed out.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-import aiohttp
-
+from engine.adapters.oauth2_client import OAuth2Client
 from engine.credentials import Credentials
-from engine.errors import AuthExpired, NetworkError, NotFound
+from engine.errors import AuthExpired, NotFound
 from engine.media import MediaAsset, MediaKind
 
 
 class MemoryTokenRefresher:
     """TokenRefresher over a dict (see module docstring)."""
 
-    def __init__(
-        self,
-        token_url: str | None = None,
-        *,
-        client_id: str = "herald-client",
-        client_secret: str = "herald-secret",
-    ) -> None:
-        self.token_url = token_url
-        self._client = (client_id, client_secret)
+    def __init__(self, oauth: OAuth2Client | None = None) -> None:
+        self.oauth = oauth
         self.stored: dict[str, Credentials] = {}
         self.next_keys: dict[str, list[str]] = {}
         self.refreshes = 0
@@ -79,7 +71,7 @@ class MemoryTokenRefresher:
         self.refreshes += 1
         if self.next_keys.get(account_id):
             fresh = replace(current, access_token=self.next_keys[account_id].pop(0))
-        elif self.token_url and current.refresh_token:
+        elif self.oauth is not None and current.refresh_token:
             fresh = await self._refresh(current)
         else:
             return current  # nothing to refresh with: a second 401 means it is dead
@@ -87,29 +79,13 @@ class MemoryTokenRefresher:
         return fresh
 
     async def _refresh(self, current: Credentials) -> Credentials:
-        assert self.token_url is not None and current.refresh_token is not None
-        basic = base64.b64encode(f"{self._client[0]}:{self._client[1]}".encode()).decode()
-        form = {"grant_type": "refresh_token", "refresh_token": current.refresh_token}
-        try:
-            async with (
-                aiohttp.ClientSession() as session,
-                session.post(
-                    self.token_url, data=form, headers={"Authorization": f"Basic {basic}"}
-                ) as response,
-            ):
-                body = await response.json(content_type=None)
-                status = response.status
-        except aiohttp.ClientError as exc:
-            raise NetworkError(f"token endpoint unreachable: {exc}") from None
-        if status == 400 and body.get("error") == "invalid_grant":
-            raise AuthExpired(f"refresh refused for {current.account_id}: reconnect it")
-        if status != 200:
-            raise NetworkError(f"token endpoint answered HTTP {status}")
+        assert self.oauth is not None
+        tokens = await self.oauth.refresh(current)
         return replace(
             current,
-            access_token=str(body["access_token"]),
-            refresh_token=str(body.get("refresh_token") or current.refresh_token),
-            expires_at=datetime.now(UTC) + timedelta(seconds=int(body["expires_in"])),
+            access_token=tokens.access_token,
+            refresh_token=tokens.refresh_token or current.refresh_token,
+            expires_at=tokens.expires_at,
         )
 
 

@@ -4,6 +4,7 @@ and the mapping of token-endpoint answers onto Herald's errors (no token in any 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,28 +21,46 @@ from engine.adapters.oauth_platforms import (
 from engine.clock import SystemClock
 from engine.credentials import Credentials
 from engine.errors import AuthExpired, InvalidInput, NetworkError, RateLimited, UnknownPublishError
-from tests.adapters.fake_oauth import REDIRECT, FakeOAuthPlatform, consent
+from tests.fakes.linkedin_api import FakeLinkedIn
+from tests.fakes.oauth import REDIRECT, OAuthProvider, Served, consent
+from tests.fakes.x_api import FakeX
+
+
+@dataclass
+class Platform:
+    """A platform fake served on loopback: its OAuth provider and base URL."""
+
+    oauth: OAuthProvider
+    served: Served
+
+    @property
+    def base(self) -> str:
+        return self.served.url
 
 
 @pytest.fixture
-async def fake_x() -> AsyncIterator[FakeOAuthPlatform]:
-    fake = FakeOAuthPlatform(dialect="x")
-    await fake.start()
-    yield fake
-    await fake.stop()
+async def fake_x() -> AsyncIterator[Platform]:
+    fake = FakeX()
+    fake.users["2244994945"] = "herald_dev"
+    fake.oauth.consent_user = "2244994945"
+    served = await fake.serve()
+    yield Platform(fake.oauth, served)
+    await served.close()
 
 
 @pytest.fixture
-async def fake_linkedin() -> AsyncIterator[FakeOAuthPlatform]:
-    fake = FakeOAuthPlatform(dialect="linkedin")
-    await fake.start()
-    yield fake
-    await fake.stop()
+async def fake_linkedin() -> AsyncIterator[Platform]:
+    fake = FakeLinkedIn()
+    fake.members["2244994945"] = "Herald Dev"
+    fake.oauth.consent_user = "2244994945"
+    served = await fake.serve()
+    yield Platform(fake.oauth, served)
+    await served.close()
 
 
-def x_client(fake: FakeOAuthPlatform, secret: str | None = None) -> XOAuthClient:
+def x_client(fake: Platform, secret: str | None = None) -> XOAuthClient:
     return XOAuthClient(
-        fake.client_id, secret or fake.client_secret, SystemClock(), base_url=fake.base
+        fake.oauth.client_id, secret or fake.oauth.client_secret, SystemClock(), base_url=fake.base
     )
 
 
@@ -56,7 +75,7 @@ def creds_from(client: OAuth2Client, tokens: object, account_id: str = "x-1") ->
 
 
 class TestX:
-    async def test_authorize_url_has_pkce_and_scopes(self, fake_x: FakeOAuthPlatform) -> None:
+    async def test_authorize_url_has_pkce_and_scopes(self, fake_x: Platform) -> None:
         """The consent URL carries an S256 challenge and the posting scopes incl. offline."""
         start = x_client(fake_x).authorization_url(state="s", redirect_uri=REDIRECT)
         query = parse_qs(urlsplit(start.url).query)
@@ -64,7 +83,7 @@ class TestX:
         assert "offline.access" in query["scope"][0].split()
         assert start.code_verifier not in start.url
 
-    async def test_exchange_profile_and_rotating_refresh(self, fake_x: FakeOAuthPlatform) -> None:
+    async def test_exchange_profile_and_rotating_refresh(self, fake_x: Platform) -> None:
         """Code -> tokens (2 h) -> /2/users/me; a refresh rotates and spends the old token."""
         client = x_client(fake_x)
         code, verifier = await consent(client)
@@ -80,34 +99,34 @@ class TestX:
             await client.refresh(creds)  # the old refresh token was single use
         assert tokens.refresh_token not in str(spent.value)
 
-    async def test_wrong_verifier_is_refused(self, fake_x: FakeOAuthPlatform) -> None:
+    async def test_wrong_verifier_is_refused(self, fake_x: Platform) -> None:
         """A code exchanged without the matching PKCE verifier is refused as AuthExpired."""
         client = x_client(fake_x)
         code, _ = await consent(client)
         with pytest.raises(AuthExpired):
             await client.exchange_code(code, redirect_uri=REDIRECT, code_verifier="wrong")
 
-    async def test_transient_failures_are_temporary(self, fake_x: FakeOAuthPlatform) -> None:
+    async def test_transient_failures_are_temporary(self, fake_x: Platform) -> None:
         """503 -> NetworkError, 429 -> RateLimited with the reset time, down -> NetworkError."""
         client = x_client(fake_x)
         creds = Credentials("x-1", "x", "u", access_token="a", refresh_token="r")
-        fake_x.token_failures.append((503, {"title": "Service Unavailable"}, {}))
+        fake_x.oauth.token_failures.append((503, {"title": "Service Unavailable"}, {}))
         with pytest.raises(NetworkError):
             await client.refresh(creds)
         reset = int(datetime.now(UTC).timestamp()) + 120
-        fake_x.token_failures.append(
+        fake_x.oauth.token_failures.append(
             (429, {"title": "Too Many Requests"}, {"x-rate-limit-reset": str(reset)})
         )
         with pytest.raises(RateLimited) as limited:
             await client.refresh(creds)
         assert limited.value.retry_after is not None
         assert timedelta(seconds=60) < limited.value.retry_after <= timedelta(seconds=121)
-        await fake_x.stop()
+        await fake_x.served.close()
         with pytest.raises(NetworkError, match="unreachable") as down:
             await client.refresh(creds)
         assert fake_x.base not in str(down.value)
 
-    async def test_bad_app_credentials_blame_the_settings(self, fake_x: FakeOAuthPlatform) -> None:
+    async def test_bad_app_credentials_blame_the_settings(self, fake_x: Platform) -> None:
         """A refused client secret names the settings and never marks the grant dead."""
         client = x_client(fake_x, secret="wrong")
         creds = Credentials("x-1", "x", "u", access_token="a", refresh_token="r")
@@ -120,22 +139,22 @@ class TestX:
         with pytest.raises(InvalidInput, match="HERALD_X_CLIENT_ID"):
             client.authorization_url(state="s", redirect_uri=REDIRECT)
 
-    async def test_revoked_profile_is_auth_expired(self, fake_x: FakeOAuthPlatform) -> None:
+    async def test_revoked_profile_is_auth_expired(self, fake_x: Platform) -> None:
         """After the user revokes the app, /2/users/me answers 401 -> AuthExpired."""
         client = x_client(fake_x)
         code, verifier = await consent(client)
         tokens = await client.exchange_code(code, redirect_uri=REDIRECT, code_verifier=verifier)
-        fake_x.revoke()
+        fake_x.oauth.revoke_all()
         with pytest.raises(AuthExpired):
             await client.profile(tokens.access_token)
 
 
 class TestLinkedIn:
-    async def test_exchange_userinfo_refresh(self, fake_linkedin: FakeOAuthPlatform) -> None:
+    async def test_exchange_userinfo_refresh(self, fake_linkedin: Platform) -> None:
         """Code -> 60-day token -> userinfo person URN; refresh keeps the refresh token."""
         fake = fake_linkedin
         client = LinkedInOAuthClient(
-            fake.client_id, fake.client_secret, SystemClock(), base_url=fake.base
+            fake.oauth.client_id, fake.oauth.client_secret, SystemClock(), base_url=fake.base
         )
         code, verifier = await consent(client)
         assert verifier is None  # LinkedIn takes no PKCE for web apps
@@ -145,7 +164,7 @@ class TestLinkedIn:
         assert profile.platform_user_id == "urn:li:person:2244994945"
         renewed = await client.refresh(creds_from(client, tokens))
         assert renewed.refresh_token == tokens.refresh_token
-        fake.revoke()
+        fake.oauth.revoke_all()
         with pytest.raises(AuthExpired, match="invalid_grant"):
             await client.refresh(creds_from(client, tokens))
 
@@ -202,29 +221,3 @@ class TestOtherPlatforms:
             google.token_answer(400, {"error": "invalid_grant"}, {}, "refresh token")
         with pytest.raises(NetworkError):
             google.token_answer(502, {}, {}, "refresh token")
-
-
-class TestAgainstThePublishersFakeX:
-    async def test_connect_and_rotate_on_fake_x(self) -> None:
-        """The X client completes consent, exchange, /2/users/me and a rotating refresh on
-        tests/fakes/x_api.py (the X publisher's fake), as on this module's own fake."""
-        from tests.fakes.x_api import FakeX
-
-        fake = FakeX()
-        fake.users["2244994945"] = "herald_dev"
-        fake.oauth.consent_user = "2244994945"
-        served = await fake.serve()
-        try:
-            client = XOAuthClient(
-                fake.oauth.client_id, fake.oauth.client_secret, SystemClock(), base_url=served.url
-            )
-            code, verifier = await consent(client)
-            tokens = await client.exchange_code(code, redirect_uri=REDIRECT, code_verifier=verifier)
-            profile = await client.profile(tokens.access_token)
-            assert profile.handle == "herald_dev"
-            renewed = await client.refresh(creds_from(client, tokens))
-            assert renewed.refresh_token not in (None, tokens.refresh_token)
-            with pytest.raises(AuthExpired):
-                await client.refresh(creds_from(client, tokens))
-        finally:
-            await served.close()

@@ -29,17 +29,18 @@ from engine.errors import AuthExpired
 from engine.models import AccountState
 from storage.secret_box import generate_key
 from storage.sqlalchemy_repository import SQLAlchemyRepository
-from tests.adapters.fake_oauth import FakeOAuthPlatform, User
 from tests.bot.conftest import ALERTS, OPERATOR, T0, VIEWER, bot_settings
 from tests.bot.driver import SlackDriver
 from tests.bot.fake_slack import FakeSlack, Message
 from tests.conftest import _free_port
+from tests.fakes.oauth import OAuthProvider
+from tests.fakes.x_api import FakeX
 
 
 @dataclass
 class World:
     fake: FakeSlack
-    x: FakeOAuthPlatform
+    x: OAuthProvider  # the fake X API's OAuth endpoints
     driver: SlackDriver
     deps: Any
     clock: ManualClock
@@ -116,8 +117,12 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     await upgrade(url)
     fake = FakeSlack()
     await fake.start()
-    x = FakeOAuthPlatform(dialect="x")
-    await x.start()
+    fake_x = FakeX()
+    fake_x.users["2244994945"] = "herald_dev"
+    fake_x.users["999"] = "someone_else"
+    fake_x.oauth.consent_user = "2244994945"
+    served_x = await fake_x.serve()
+    x = fake_x.oauth
     port = _free_port()
     public = f"http://127.0.0.1:{port}"
     settings = bot_settings(
@@ -129,7 +134,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     clock = ManualClock(T0)
     client = build_client(settings)
     repository = SQLAlchemyRepository(url)
-    oauth_client = XOAuthClient(x.client_id, x.client_secret, clock, base_url=x.base)
+    oauth_client = XOAuthClient(x.client_id, x.client_secret, clock, base_url=served_x.url)
     herald = build_herald(
         settings,
         repository=repository,
@@ -150,7 +155,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     await w.deps.notifier.close()
     await runner.cleanup()
     await repository.close()
-    await x.stop()
+    await served_x.close()
     await fake.stop()
 
 
@@ -249,7 +254,7 @@ class TestRevokedAndReconnect:
         refused; as the same user it connects again and the account is ACTIVE."""
         await world.follow(await world.connect_url())
         oauth = world.deps.herald.oauth
-        world.x.revoke()
+        world.x.revoke_all()
         for _ in range(2):
             with pytest.raises(AuthExpired):
                 await oauth.refresher.credentials("twitter-herald_dev", force_refresh=True)
@@ -258,12 +263,12 @@ class TestRevokedAndReconnect:
         assert len(alerts) == 1
         assert (await stored_account(world)).state == AccountState.NEEDS_AUTH
         # An operator clicks Reconnect but signs in to X as someone else.
-        world.x.user = User("999", "someone_else", "Someone Else")
+        world.x.consent_user = "999"
         url = await self._reconnect(world, alerts[0])
         status, page = await world.follow(url)
         assert status == 400 and "this Reconnect is for @herald_dev" in page
         # The right X account this time.
-        world.x.user = User("2244994945", "herald_dev", "Herald Dev")
+        world.x.consent_user = "2244994945"
         status, page = await world.follow(await self._reconnect(world, alerts[0]))
         assert status == 200 and "reconnected" in page
         assert (await stored_account(world)).state == AccountState.ACTIVE

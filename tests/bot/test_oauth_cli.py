@@ -21,8 +21,8 @@ from engine.clock import SystemClock
 from engine.errors import InvalidInput
 from storage.secret_box import generate_key
 from storage.sqlalchemy_repository import SQLAlchemyRepository
-from tests.adapters.fake_oauth import FakeOAuthPlatform
 from tests.engine.execution_support import RecordingNotifier
+from tests.fakes.x_api import FakeX
 
 KEY = generate_key()
 HEADER = (
@@ -51,11 +51,15 @@ class TestLoopbackConnect:
 
         url = f"sqlite+aiosqlite:///{tmp_path / 'loop.db'}"
         await upgrade(url)
-        fake = FakeOAuthPlatform(dialect="x")
-        await fake.start()
+        fake = FakeX()
+        fake.users["2244994945"] = "herald_dev"
+        fake.oauth.consent_user = "2244994945"
+        served = await fake.serve()
         repository = SQLAlchemyRepository(url)
         settings = load_settings({"HERALD_SECRET_KEY": KEY, "HERALD_DATABASE_URL": url})
-        client = XOAuthClient(fake.client_id, fake.client_secret, SystemClock(), base_url=fake.base)
+        client = XOAuthClient(
+            fake.oauth.client_id, fake.oauth.client_secret, SystemClock(), base_url=served.url
+        )
         oauth = build_oauth(
             settings,
             repository,
@@ -79,11 +83,11 @@ class TestLoopbackConnect:
             assert "Connected @herald_dev on X" in out.getvalue()
             assert "http://127.0.0.1:" in out.getvalue()
             creds = await oauth.store.get("twitter-herald_dev")
-            assert creds.access_token == fake.issued_access[-1]
+            assert creds.access_token == fake.oauth.issued_access[-1]
             assert creds.access_token not in out.getvalue()
         finally:
             await repository.close()
-            await fake.stop()
+            await served.close()
 
 
 class TestSetToken:

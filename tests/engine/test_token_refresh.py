@@ -21,7 +21,8 @@ from engine.token_refresh import NEEDS_AUTH_EVENT, LeasedTokenRefresher
 from storage.credential_store import SQLAlchemyCredentialStore
 from storage.secret_box import FernetSecretBox, generate_key
 from storage.sqlalchemy_repository import SQLAlchemyRepository
-from tests.adapters.fake_oauth import REDIRECT, FakeOAuthPlatform, consent
+from tests.fakes.oauth import REDIRECT, OAuthProvider, consent
+from tests.fakes.x_api import FakeX
 
 KEY = generate_key()
 
@@ -36,7 +37,7 @@ class RecordingNotifier:
 
 @dataclass
 class World:
-    fake: FakeOAuthPlatform
+    fake: OAuthProvider  # the fake X API's token endpoint
     repository: SQLAlchemyRepository
     store: SQLAlchemyCredentialStore
     client: XOAuthClient
@@ -86,14 +87,17 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     else:
         url = str(request.getfixturevalue("migrated_postgres_url"))
         await empty_postgres(url)
-    fake = FakeOAuthPlatform(dialect="x")
-    await fake.start()
+    fake = FakeX()
+    fake.users["2244994945"] = "herald_dev"
+    fake.oauth.consent_user = "2244994945"
+    served = await fake.serve()
     repository = SQLAlchemyRepository(url)
     store = SQLAlchemyCredentialStore(repository.engine, FernetSecretBox(KEY))
-    client = XOAuthClient(fake.client_id, fake.client_secret, SystemClock(), base_url=fake.base)
-    yield World(fake, repository, store, client, RecordingNotifier(), url)
+    oauth = fake.oauth
+    client = XOAuthClient(oauth.client_id, oauth.client_secret, SystemClock(), base_url=served.url)
+    yield World(oauth, repository, store, client, RecordingNotifier(), url)
     await repository.close()
-    await fake.stop()
+    await served.close()
 
 
 class TestRefresh:
@@ -155,7 +159,7 @@ class TestRefresh:
     async def test_revoked_goes_needs_auth_once(self, world: World) -> None:
         """invalid refresh -> AuthExpired, account NEEDS_AUTH, one event and one alert."""
         creds = await world.connect()
-        world.fake.revoke()
+        world.fake.revoke_all()
         refresher = world.refresher()
         for _ in range(3):
             with pytest.raises(AuthExpired) as caught:

@@ -44,7 +44,7 @@ class FakeLinkedIn:
     """State and handlers of the fake (see module docstring)."""
 
     def __init__(self, *, daily_limit: int = 150, part_size: int = 4 * 1024 * 1024) -> None:
-        self.oauth = OAuthProvider(access_ttl=60 * 86400, rotate=False)
+        self.oauth = OAuthProvider.linkedin()
         self.active_versions = {"202511", "202512", "202601", "202602", "202603"}
         self.members: dict[str, str] = {}  # person id -> name
         self.page_admins: dict[str, set[str]] = {}  # organization id -> person ids

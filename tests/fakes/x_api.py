@@ -54,7 +54,7 @@ class FakeX:
     """State and handlers of the fake (see module docstring)."""
 
     def __init__(self, *, dedupe: bool = True, user_limit: int = 100, app_limit: int = 10_000):
-        self.oauth = OAuthProvider(access_ttl=7200, rotate=True)
+        self.oauth = OAuthProvider.x()
         self.users: dict[str, str] = {}  # id -> username
         self.tweets: list[Tweet] = []
         self.media: dict[str, Media] = {}
