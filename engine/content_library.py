@@ -12,7 +12,8 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -21,7 +22,7 @@ from engine.errors import InvalidCsvRow, InvalidImport, InvalidInput, InvalidReq
 from engine.event_kinds import EventKind
 from engine.models import Actor, ContentItem, Event, Role, new_id
 from engine.ports import Clock, Notifier, Repository
-from engine.request import Content, DistributionRequest
+from engine.request import Content, DistributionRequest, check_queue_ids
 from engine.service_support import require_role
 
 CSV_COLUMNS = ("id", "caption", "hashtags", "type", "translations", "media_url", "link", "tags")
@@ -42,11 +43,18 @@ def content_from_fields(data: dict[str, Any]) -> Content:
         raise InvalidRequest(field, message) from None
 
 
-def parse_content_file(
-    text: str, *, name: str
-) -> tuple[list[tuple[int, Content]], list[InvalidCsvRow]]:
+@dataclass(frozen=True, slots=True)
+class ImportRow:
+    """One good row of an import file: where it is (line; index in a JSON list) and the item."""
+
+    line: int
+    index: int | None
+    content: Content
+
+
+def parse_content_file(text: str, *, name: str) -> tuple[list[ImportRow], list[InvalidCsvRow]]:
     """Items of a `.csv` or `.json` file with their lines, and one InvalidCsvRow per bad
-    row (by line).
+    row (by line; JSON rows also by index, and the field at fault when there is one).
 
     CSV: a header with `id` and `caption`, optionally the other content fields and
     `translation_<lang>` columns. JSON: a list of content objects. A repeated id is an error
@@ -58,33 +66,31 @@ def parse_content_file(
         rows = _csv_rows(text, source)
     else:
         raise InvalidInput(f"{source}: expected a .csv or .json file")
-    items: list[tuple[int, Content]] = []
+    items: list[ImportRow] = []
     errors: list[InvalidCsvRow] = []
     first: dict[str, int] = {}
-    for line, data in rows:
+    for line, index, data in rows:
         if isinstance(data, InvalidCsvRow):
             errors.append(data)
             continue
         try:
             content = content_from_fields(data)
         except InvalidRequest as exc:
-            errors.append(InvalidCsvRow(line, str(exc), source=source))
-            continue
-        if content.id in first:
             errors.append(
-                InvalidCsvRow(
-                    line,
-                    f"duplicate id {content.id!r} (first on line {first[content.id]})",
-                    source=source,
-                )
+                InvalidCsvRow(line, str(exc), source=source, index=index, field=exc.field)
             )
             continue
+        if content.id in first:
+            problem = f"duplicate id {content.id!r} (first on line {first[content.id]})"
+            errors.append(InvalidCsvRow(line, problem, source=source, index=index, field="id"))
+            continue
         first[content.id] = line
-        items.append((line, content))
+        items.append(ImportRow(line, index, content))
     return items, errors
 
 
-Row = tuple[int, dict[str, Any] | InvalidCsvRow]
+# (line, index in a JSON list or None, the row's fields or what is wrong with it)
+Row = tuple[int, int | None, dict[str, Any] | InvalidCsvRow]
 
 
 def _csv_rows(text: str, source: str) -> list[Row]:
@@ -92,7 +98,9 @@ def _csv_rows(text: str, source: str) -> list[Row]:
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
-        return [(1, InvalidCsvRow(1, "the file is empty (expected a header row)", source=source))]
+        return [
+            (1, None, InvalidCsvRow(1, "the file is empty (expected a header row)", source=source))
+        ]
     unknown = [h for h in header if h not in CSV_COLUMNS and not h.startswith("translation_")]
     missing = [h for h in ("id", "caption") if h not in header]
     if missing or unknown:
@@ -100,7 +108,7 @@ def _csv_rows(text: str, source: str) -> list[Row]:
             ([f"header lacks column(s): {', '.join(missing)}"] if missing else [])
             + ([f"unknown column(s): {', '.join(unknown)}"] if unknown else [])
         )
-        return [(1, InvalidCsvRow(1, problem, source=source))]
+        return [(1, None, InvalidCsvRow(1, problem, source=source))]
     rows: list[Row] = []
     for values in reader:
         line = reader.line_num
@@ -108,7 +116,7 @@ def _csv_rows(text: str, source: str) -> list[Row]:
             continue
         if len(values) != len(header):
             problem = f"has {len(values)} fields; the header has {len(header)}"
-            rows.append((line, InvalidCsvRow(line, problem, source=source)))
+            rows.append((line, None, InvalidCsvRow(line, problem, source=source)))
             continue
         data: dict[str, Any] = {}
         translations: dict[str, str] = {}
@@ -124,25 +132,28 @@ def _csv_rows(text: str, source: str) -> list[Row]:
                 except (json.JSONDecodeError, TypeError, ValueError):
                     problem = "translations is not a JSON object (or use translation_<lang>)"
                     data = {}
-                    rows.append((line, InvalidCsvRow(line, problem, source=source)))
+                    bad = InvalidCsvRow(line, problem, source=source, field="translations")
+                    rows.append((line, None, bad))
                     break
             else:
                 data[column] = value
         else:
             if translations:
                 data["translations"] = translations
-            rows.append((line, data))
+            rows.append((line, None, data))
     return rows
 
 
 def _json_rows(text: str, source: str) -> list[Row]:
-    """Each element of the top-level list with the line it starts on."""
+    """Each element of the top-level list with the line it starts on and its index."""
     decoder = json.JSONDecoder()
     pos = len(text) - len(text.lstrip())
     if not text[pos:].startswith("["):
-        return [(1, InvalidCsvRow(1, "expected a JSON list of content objects", source=source))]
+        problem = "expected a JSON list of content objects"
+        return [(1, None, InvalidCsvRow(1, problem, source=source))]
     pos += 1
     rows: list[Row] = []
+    index = 0
     while True:
         while pos < len(text) and text[pos] in " \t\r\n,":
             pos += 1
@@ -152,19 +163,20 @@ def _json_rows(text: str, source: str) -> list[Row]:
         try:
             value, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
-            rows.append(
-                (exc.lineno, InvalidCsvRow(exc.lineno, f"not JSON ({exc.msg})", source=source))
-            )
+            bad = InvalidCsvRow(exc.lineno, f"not JSON ({exc.msg})", source=source, index=index)
+            rows.append((exc.lineno, index, bad))
             break
         if isinstance(value, dict):
-            rows.append((line, value))
+            rows.append((line, index, value))
         else:
-            rows.append((line, InvalidCsvRow(line, "expected a JSON object", source=source)))
+            bad = InvalidCsvRow(line, "expected a JSON object", source=source, index=index)
+            rows.append((line, index, bad))
+        index += 1
     return rows
 
 
 class ContentLibrary:
-    """Add, list, show, archive and import library items; resolve a calendar queue."""
+    """Add, list, show, archive and import library items; resolve a request's references."""
 
     def __init__(self, repository: Repository, clock: Clock, notifier: Notifier) -> None:
         self._repository = repository
@@ -173,7 +185,7 @@ class ContentLibrary:
 
     async def add(self, actor: Actor, content: Content) -> ContentItem:
         """Store a new item. Raises NotAllowed, InvalidRequest (id already used)."""
-        return (await self._add_all(actor, [(0, content)], source="content"))[0]
+        return (await self._add_all(actor, [ImportRow(0, None, content)], source="content"))[0]
 
     async def import_file(self, actor: Actor, text: str, *, name: str) -> list[ContentItem]:
         """Add every item of a CSV/JSON file in one transaction, or none: raises
@@ -187,27 +199,26 @@ class ContentLibrary:
     async def _add_all(
         self,
         actor: Actor,
-        numbered: Sequence[tuple[int, Content]],
+        rows: Sequence[ImportRow],
         *,
         source: str,
         errors: list[InvalidCsvRow] | None = None,
     ) -> list[ContentItem]:
         require_role(actor, Role.OPERATOR, "add content")
         now = self._clock.now()
-        items = [ContentItem(c, actor.id, now) for _, c in numbered]
-        events = [
-            Event(new_id("e"), now, EventKind.CONTENT_ADDED, actor.id, data={"content_id": i.id})
-            for i in items
-        ]
+        items = [ContentItem(row.content, actor.id, now) for row in rows]
+        events = [_event(now, EventKind.CONTENT_ADDED, actor, i.id) for i in items]
         async with self._repository.unit_of_work() as uow:
             taken = {i.id for i in await uow.list_content_items(include_archived=True)}
             errors = list(errors or [])
-            for (line, _), item in zip(numbered, items, strict=True):
-                if item.id in taken:
-                    problem = f"id {item.id!r} is already in the library"
+            for row in rows:
+                if row.content.id in taken:
+                    problem = f"id {row.content.id!r} is already in the library"
                     if source == "content":
                         raise InvalidRequest("id", problem)
-                    errors.append(InvalidCsvRow(line, problem, source=source))
+                    errors.append(
+                        InvalidCsvRow(row.line, problem, source=source, index=row.index, field="id")
+                    )
             if errors:
                 raise InvalidImport(source, sorted(errors, key=lambda e: e.line))
             await uow.add_content_items(items)
@@ -218,13 +229,17 @@ class ContentLibrary:
         return items
 
     async def list_items(
-        self, *, tag: str | None = None, archived: bool = False
+        self, *, tag: str | None = None, archived: bool = False, query: str | None = None
     ) -> list[ContentItem]:
-        """Items (with `tag`), oldest first; archived ones only when asked."""
+        """Items (with `tag`; whose id, caption, translations, hashtags or link contain
+        `query`, any case), oldest first; archived ones only when asked."""
         async with self._repository.unit_of_work() as uow:
             items = await uow.list_content_items(include_archived=archived)
         if tag is not None:
-            items = [i for i in items if tag.lower() in i.content.tags]
+            items = [i for i in items if tag.strip().lower() in i.content.tags]
+        if query:
+            needle = query.casefold()
+            items = [i for i in items if needle in _searchable(i.content)]
         return items
 
     async def show(self, item_id: str) -> ContentItem:
@@ -236,9 +251,7 @@ class ContentLibrary:
         """Archive an item (queues stop drawing it). Raises NotAllowed, ContentNotFound."""
         require_role(actor, Role.OPERATOR, "archive content")
         now = self._clock.now()
-        event = Event(
-            new_id("e"), now, EventKind.CONTENT_ARCHIVED, actor.id, data={"content_id": item_id}
-        )
+        event = _event(now, EventKind.CONTENT_ARCHIVED, actor, item_id)
         async with self._repository.unit_of_work() as uow:
             item = await uow.get_content_item(item_id)
             if item.archived:
@@ -249,39 +262,89 @@ class ContentLibrary:
         await self._notifier.notify(event)
         return item
 
-    async def resolve_queue(self, ids: Sequence[str] = (), tag: str | None = None) -> list[Content]:
-        """The contents of a calendar queue given by item ids (in order) or a tag.
-        Raises ContentNotFound; an archived item or an empty tag is InvalidRequest."""
-        if tag is not None:
-            found = [i.content for i in await self.list_items(tag=tag)]
-            if not found:
-                raise InvalidRequest("queue_tag", f"no active library item has tag {tag!r}")
-            return found
-        out = []
-        for item_id in ids:
-            item = await self.show(item_id)
-            if item.archived:
-                raise InvalidRequest("queue", f"library item {item_id!r} is archived")
-            out.append(item.content)
-        return out
+    async def resolve(self, request: DistributionRequest) -> DistributionRequest:
+        """`request` with its library references replaced by the items (see
+        `resolve_references`); unchanged when it has none. Raises InvalidRequest."""
+        if not request.unresolved:
+            return request
+        async with self._repository.unit_of_work() as uow:
+            items = await uow.list_content_items(include_archived=True)
+        return resolve_references(request, items)
 
 
-async def resolve_library(
-    library: ContentLibrary, request: DistributionRequest
+def _event(now: datetime, kind: str, actor: Actor, item_id: str) -> Event:
+    data = {"content_id": item_id}
+    if actor.via:
+        data["via"] = actor.via  # the API token the user acted through
+    return Event(new_id("e"), now, kind, actor.id, data=data)
+
+
+def _searchable(content: Content) -> str:
+    parts = [content.id, content.caption, *content.translations.values(), *content.hashtags]
+    return "\n".join([*parts, content.link or ""]).casefold()
+
+
+def items_from_file(text: str, *, name: str, now: datetime) -> list[ContentItem]:
+    """A library read from a CSV/JSON import file without storing it (`herald plan
+    --library`). Raises InvalidImport listing every bad row, InvalidInput."""
+    rows, errors = parse_content_file(text, name=name)
+    if errors:
+        raise InvalidImport(f"content file {name}", errors)
+    if not rows:
+        raise InvalidInput(f"content file {name}: no items")
+    return [ContentItem(row.content, f"file:{name}", now) for row in rows]
+
+
+def resolve_references(
+    request: DistributionRequest, library: Sequence[ContentItem]
 ) -> DistributionRequest:
     """The request with its library references (`content=<id>`, queue ids, `queue_tag`)
-    replaced by the items. Raises ContentNotFound, InvalidRequest."""
+    replaced by the items of `library`. Raises InvalidRequest naming the field and every
+    unknown or archived id, a tag with no active item, or an item queued twice."""
     if request.content_ref is not None:
-        (content,) = await library.resolve_queue([request.content_ref])
+        (content,) = _pick(library, [request.content_ref], field="content")
         queue: list[Content | str] = []
+    elif request.queue_tag is not None:
+        queue = list(_tagged(library, request.queue_tag))
+        content = queue[0]  # type: ignore[assignment]  # _tagged never returns ids
     else:
         ids = [q for q in request.queue if isinstance(q, str)]
-        resolved = iter(await library.resolve_queue(ids, request.queue_tag))
-        if request.queue_tag is not None:
-            queue = list(resolved)
-        else:
-            queue = [next(resolved) if isinstance(q, str) else q for q in request.queue]
+        resolved = iter(_pick(library, ids, field="queue"))
+        queue = [next(resolved) if isinstance(q, str) else q for q in request.queue]
+        check_queue_ids([q.id if isinstance(q, Content) else q for q in queue])
         content = next(q for q in queue if isinstance(q, Content))
     return request.model_copy(
         update={"content": content, "queue": queue, "queue_tag": None, "content_ref": None}
     )
+
+
+def _tagged(library: Sequence[ContentItem], tag: str) -> list[Content]:
+    wanted = tag.strip().lower()
+    found = [i.content for i in library if not i.archived and wanted in i.content.tags]
+    if not found:
+        archived = sum(1 for i in library if wanted in i.content.tags)
+        note = f" ({archived} archived)" if archived else ""
+        raise InvalidRequest("queue_tag", f"no active library item has tag {tag!r}{note}")
+    return found
+
+
+def _pick(library: Sequence[ContentItem], ids: Sequence[str], *, field: str) -> list[Content]:
+    by_id = {i.id: i for i in library}
+    unknown = [x for x in dict.fromkeys(ids) if x not in by_id]
+    archived = [x for x in dict.fromkeys(ids) if x in by_id and by_id[x].archived]
+    problems = []
+    if unknown:
+        problems.append(f"no library {_names(unknown)}")
+    if archived:
+        verb = "is" if len(archived) == 1 else "are"
+        problems.append(f"library {_names(archived)} {verb} archived (never posted again)")
+    if problems:
+        raise InvalidRequest(field, "; ".join(problems))
+    return [by_id[x].content for x in ids]
+
+
+def _names(ids: Sequence[str]) -> str:
+    """`item 'a'` / `items 'a', 'b' and 3 more`."""
+    shown = ", ".join(repr(x) for x in ids[:10])
+    more = f" and {len(ids) - 10} more" if len(ids) > 10 else ""
+    return ("item " if len(ids) == 1 else "items ") + shown + more

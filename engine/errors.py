@@ -61,11 +61,24 @@ class InvalidRequest(InvalidInput):
 
 
 class InvalidCsvRow(InvalidInput):
-    """A row of an accounts CSV is wrong; nothing of that row is used."""
+    """A row of an import (accounts CSV, content CSV/JSON) is wrong; nothing of it is used.
 
-    def __init__(self, line: int, problem: str, *, source: str = "accounts CSV") -> None:
+    `line` is where the row starts in the file; `index` is its 0-based place in a JSON list
+    (None for CSV) and `field` the field at fault when one is (for API problem details)."""
+
+    def __init__(
+        self,
+        line: int,
+        problem: str,
+        *,
+        source: str = "accounts CSV",
+        index: int | None = None,
+        field: str | None = None,
+    ) -> None:
         self.line = line
         self.problem = problem
+        self.index = index
+        self.field = field
         super().__init__(f"{source} line {line}: {problem}")
 
 

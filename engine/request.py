@@ -112,6 +112,14 @@ class Content(BaseModel):
         return seen
 
 
+# The short names every surface accepts for the canonical JSON fields.
+SHORT_NAMES = {
+    "window": "spread_hours",
+    "min_gap": "min_gap_minutes",
+    "max_gap": "max_gap_minutes",
+    "duplicate_gap": "duplicate_gap_minutes",
+    "accounts": "account_count",
+}
 UNRESOLVED = "(a content library item, resolved when the distribution is created)"
 
 
@@ -199,9 +207,27 @@ class DistributionRequest(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
+    def _one_name_per_field(cls, data: Any) -> Any:
+        # Otherwise pydantic takes one and calls the other "not a field", which it is.
+        if isinstance(data, dict):
+            for short, canonical in SHORT_NAMES.items():
+                if short in data and canonical in data:
+                    raise InvalidRequest(
+                        short, f"given twice, as {short} and as {canonical}: keep one"
+                    )
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
     def _content_from_queue(cls, data: Any) -> Any:
         # A queue (or a library reference) stands in for `content`: the first inline item,
         # else a placeholder the service replaces when it resolves the library.
+        if isinstance(data, dict) and isinstance(data.get("content"), str):
+            # `"content": "w1"` in JSON is the inline grammar's `content=w1`: a library item.
+            ref = data["content"]
+            if data.get("content_ref") not in (None, ref):
+                raise ValueError("give content (a library id) or content_ref, not both")
+            data = {k: v for k, v in data.items() if k != "content"} | {"content_ref": ref}
         if isinstance(data, dict) and isinstance(data.get("queue"), str):
             parts = data["queue"].replace(" ", ",").split(",")
             data = {**data, "queue": [part for part in parts if part]}
@@ -287,6 +313,11 @@ class DistributionRequest(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _queue_items_once(self) -> DistributionRequest:
+        check_queue_ids([q.id if isinstance(q, Content) else q for q in self.queue])
+        return self
+
+    @model_validator(mode="after")
     def _gaps_ordered(self) -> DistributionRequest:
         if self.min_gap_minutes > self.max_gap_minutes:
             raise ValueError(
@@ -332,6 +363,19 @@ class DistributionRequest(BaseModel):
         if self.mode == "calendar":
             return self.start + timedelta(days=self.days)
         return self.start + self.spread
+
+
+def check_queue_ids(ids: list[str]) -> None:
+    """Raise InvalidRequest("queue", ...) when an item is queued twice: each account posts
+    each item at most `max_per_account` times, and a repeat would double that."""
+    repeated = [i for i in dict.fromkeys(ids) if ids.count(i) > 1]
+    if repeated:
+        names = ", ".join(repr(i) for i in repeated[:10])
+        raise InvalidRequest(
+            "queue",
+            f"{names} queued more than once (raise max_per_account to post an item "
+            "more than once per account)",
+        )
 
 
 # Flat keys (inline grammar, modal fields) that belong inside `content`.

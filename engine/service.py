@@ -21,7 +21,7 @@ from typing import Any
 from engine.accounts_csv import read_accounts_csv
 from engine.advisor import Advisor
 from engine.catch_up import CATCH_UP_CHOICES, HELD_PAST_WINDOW, PAST_WINDOW_ALLOWED
-from engine.content_library import ContentLibrary, resolve_library
+from engine.content_library import ContentLibrary
 from engine.dispatcher import IN_DOUBT
 from engine.durations import format_duration
 from engine.errors import (
@@ -136,8 +136,8 @@ class DistributionService(DistributionReads):
         request = await self._resolve_media(request)
         if request.unresolved:
             # Stored with the items themselves: the plan stays explainable after edits.
-            request = await resolve_library(
-                ContentLibrary(self._repository, self._clock, self._notifier), request
+            request = await ContentLibrary(self._repository, self._clock, self._notifier).resolve(
+                request
             )
             check_request(
                 request,

@@ -11,10 +11,10 @@ import pytest
 
 from engine.accounts_csv import read_accounts_csv
 from engine.clock import ManualClock
-from engine.content_library import ContentLibrary
+from engine.content_library import ContentLibrary, resolve_references
 from engine.errors import ContentNotFound, InvalidRequest, NotAllowed
-from engine.models import Actor, Role
-from engine.request import Content, request_from_fields
+from engine.models import Actor, ContentItem, Role
+from engine.request import Content, parse_request, request_from_fields
 from engine.service import DistributionService
 from tests.engine.execution_support import T0, RecordingNotifier, memory_repository
 
@@ -84,7 +84,7 @@ async def test_calendar_from_a_tag_plans_each_item_once_per_account() -> None:
 
 
 async def test_window_with_content_id() -> None:
-    """`content=<id>` in window mode plans that item; an unknown id is refused."""
+    """`content=<id>` in window mode plans that item; an unknown id is refused by name."""
     world = _World()
     await world.seed()
     fields = {"name": "one", "content": "w3", "platforms": "tiktok", "start": T0.isoformat()}
@@ -92,7 +92,7 @@ async def test_window_with_content_id() -> None:
     assert d.request.content.caption == "Item 3"
     view = await world.service.plan(OPERATOR, d.id)
     assert view.slots and {s.content_id for s in view.slots} == {"w3"}
-    with pytest.raises(ContentNotFound):
+    with pytest.raises(InvalidRequest, match="content: no library item 'zz'"):
         await world.service.create(OPERATOR, request_from_fields({**fields, "content": "zz"}))
 
 
@@ -106,3 +106,65 @@ def test_queue_json_round_trip() -> None:
     parsed = parse_request(data)
     again = DistributionRequest.model_validate_json(parsed.model_dump_json())
     assert [i.id for i in again.items] == [i.id for i in parsed.items]
+
+
+def _item(item_id: str, *tags: str, archived: bool = False) -> ContentItem:
+    content = Content(id=item_id, caption=f"Caption of {item_id}", tags=list(tags))
+    return ContentItem(content, "U_OP", T0, T0 if archived else None)
+
+
+LIBRARY = [_item("a", "winter"), _item("b", "winter"), _item("old", "spring", archived=True)]
+BASE = {"platforms": ["tiktok"], "start": "2026-12-01T10:00Z", "mode": "calendar"}
+
+
+class TestResolveReferences:
+    def test_ids_inline_items_and_tags_resolve_in_order(self) -> None:
+        """Ids keep their place beside inline items; a tag takes its active items, oldest first."""
+        inline = {"id": "x", "caption": "Inline"}
+        request = parse_request({**BASE, "queue": ["b", inline, "a"]})
+        resolved = resolve_references(request, LIBRARY)
+        assert [c.id for c in resolved.items] == ["b", "x", "a"]
+        assert not resolved.unresolved and resolved.content.id == "b"
+        tagged = resolve_references(parse_request({**BASE, "queue_tag": " Winter "}), LIBRARY)
+        assert [c.id for c in tagged.items] == ["a", "b"]
+
+    def test_every_unknown_and_archived_id_is_named(self) -> None:
+        """One error names each unknown id and each archived one, under the field used."""
+        request = parse_request({**BASE, "queue": ["a", "zz", "old", "yy"]})
+        with pytest.raises(InvalidRequest) as caught:
+            resolve_references(request, LIBRARY)
+        assert caught.value.field == "queue"
+        assert caught.value.problem == (
+            "no library items 'zz', 'yy'; library item 'old' is archived (never posted again)"
+        )
+        window = parse_request({**BASE, "mode": "window", "content": "zz"})
+        with pytest.raises(InvalidRequest, match=r"^content: no library item 'zz'$"):
+            resolve_references(window, LIBRARY)
+
+    def test_a_tag_with_only_archived_items_says_so(self) -> None:
+        """`queue_tag` with no active item is refused, counting the archived ones."""
+        with pytest.raises(InvalidRequest, match=r"tag 'spring' \(1 archived\)"):
+            resolve_references(parse_request({**BASE, "queue_tag": "spring"}), LIBRARY)
+
+    def test_an_item_queued_twice_is_refused(self) -> None:
+        """A repeated id (inline or by reference) would double max_per_account: refused."""
+        with pytest.raises(InvalidRequest, match="'a' queued more than once"):
+            parse_request({**BASE, "queue": ["a", "b", "a"]})
+        request = parse_request({**BASE, "queue": [{"id": "a", "caption": "Inline a"}, "b"]})
+        request = request.model_copy(update={"queue": [*request.queue, "a"]})
+        with pytest.raises(InvalidRequest, match="'a' queued more than once"):
+            resolve_references(request, LIBRARY)
+
+    def test_content_as_a_string_is_a_library_reference(self) -> None:
+        """JSON `"content": "<id>"` is the inline grammar's `content=<id>`."""
+        request = parse_request({**BASE, "mode": "window", "content": "a"})
+        assert request.content_ref == "a" and request.unresolved
+        assert resolve_references(request, LIBRARY).content.caption == "Caption of a"
+
+    async def test_audit_events_name_the_api_token(self) -> None:
+        """Adds and archives by a token-carrying actor record the token id in the event."""
+        world = _World()
+        actor = Actor("U_OP", Role.OPERATOR, "Olga", via="tok1")
+        await world.library.add(actor, Content(id="t", caption="By token"))
+        await world.library.archive(actor, "t")
+        assert [e.data["via"] for e in world.notifier.events] == ["tok1", "tok1"]
