@@ -1,4 +1,7 @@
-"""`herald plan` and `herald simulate`: plan a request over an accounts CSV, touching no database.
+"""`herald plan` and `herald simulate`: plan a request over an accounts CSV, writing nothing.
+
+A request naming content library items reads them from `--library FILE` or, without it,
+from the library in HERALD_DATABASE_URL (read only); an inline request reads no database.
 
 `herald plan REQUEST.json --accounts ACCOUNTS.csv --json` prints the plan contract as JSON;
 without `--json` a table and a summary. `herald simulate` prints the simulation report.
@@ -15,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.errors import InvalidInput
+from engine.errors import InvalidImport, InvalidInput
 
 
 def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
@@ -23,6 +26,13 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("request", type=Path, help="distribution request JSON file")
     parser.add_argument(
         "--accounts", type=Path, required=True, metavar="CSV", help="accounts CSV file"
+    )
+    parser.add_argument(
+        "--library",
+        type=Path,
+        metavar="FILE",
+        help="content library items (.csv/.json, as `herald content import`) for `content=<id>`, "
+        "queue ids and queue_tag; default: the library in HERALD_DATABASE_URL",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument(
@@ -99,6 +109,16 @@ def run(args: argparse.Namespace) -> int:
             youtube_audited=settings.youtube_audited,
         )
     request = load_request_file(args.request)
+    if request.unresolved:
+        try:
+            request = resolve_references_for_cli(request, args.library, settings)
+        except InvalidImport as exc:
+            for error in exc.errors:  # one line each, as `herald content import` prints them
+                print(f"herald {args.command}: --library: {error}", file=sys.stderr)
+            print(
+                f"herald {args.command}: --library: {len(exc.errors)} bad row(s)", file=sys.stderr
+            )
+            return 2
     request, assets = asyncio.run(resolve_local_media(request, args.request.parent, settings))
     accounts = parse_accounts_csv(read_text(args.accounts, "accounts"), platforms=platforms)
     trends_path = args.trends or settings.trends_file
@@ -166,6 +186,38 @@ def run(args: argparse.Namespace) -> int:
 
     render_plan(result, request, accounts, platforms, limit=args.limit, mode=mode)
     return 0
+
+
+def resolve_references_for_cli(request: Any, library: Path | None, settings: Any) -> Any:
+    """The request with its library references resolved from `--library FILE` (nothing
+    else is read) or else the library in HERALD_DATABASE_URL (read only). InvalidRequest
+    names unknown or archived ids and empty tags; InvalidImport every bad file row."""
+    from engine.content_library import items_from_file, resolve_references
+
+    if library is not None:
+        items = items_from_file(
+            read_text(library, "--library"), name=library.name, now=datetime.now(UTC)
+        )
+        return resolve_references(request, items)
+    return asyncio.run(_resolve_from_database(request, settings))
+
+
+async def _resolve_from_database(request: Any, settings: Any) -> Any:
+    from bot.bootstrap import build_herald
+    from engine.errors import SchemaNotMigrated
+
+    herald = build_herald(settings)
+    try:
+        try:
+            await herald.ensure_schema()
+        except SchemaNotMigrated as exc:
+            raise InvalidInput(
+                f"the request names content library items, read from HERALD_DATABASE_URL: "
+                f"{exc}; or give them with --library FILE (.csv/.json)"
+            ) from None
+        return await herald.content.resolve(request)
+    finally:
+        await herald.stop()
 
 
 async def resolve_local_media(request: Any, base: Path, settings: Any) -> tuple[Any, list[Any]]:
