@@ -1,7 +1,8 @@
 """Model-written translations and caption variants for a plan, applied without breaking rules.
 
 Used by `DistributionService.plan` only when the advisor has a gateway: missing translations
-are asked for before planning, per-account caption variants after it. A variant replaces
+are asked for before planning and per-account caption variants after it, for every item of a
+calendar queue (each from its own text). A variant replaces
 a slot's deterministic caption only when it validated and identical caption + hashtags
 stay at least `duplicate_gap` apart; otherwise the slot keeps its built-in caption.
 """
@@ -16,7 +17,7 @@ from typing import Any
 
 from engine.advisor import Advisor
 from engine.models import Account, PlannedSlot
-from engine.request import DistributionRequest
+from engine.request import Content, DistributionRequest
 from engine.variants import CaptionVariant, VariantTarget
 
 # A VariantSet answer holds at most 200 variants: larger groups keep built-in captions.
@@ -33,34 +34,43 @@ def caption_key(caption: str, hashtags: Sequence[str]) -> Key:
 
 async def add_translations(
     advisor: Advisor, request: DistributionRequest, *, plan_id: str
-) -> tuple[DistributionRequest, dict[str, dict[str, Any]]]:
-    """`request` with model translations added for requested languages its content lacks,
-    and what was asked per language (source, agreement, caption)."""
-    content = request.content
-    source = advisor.writer.source_language
-    missing = [
-        lang
-        for lang in dict.fromkeys(x.lower() for x in request.languages)
-        if lang not in content.translations and lang != source
-    ]
-    if not missing or advisor.gateway is None:
+) -> tuple[DistributionRequest, dict[str, dict[str, dict[str, Any]]]]:
+    """`request` with model translations added, item by item (every queue item, or the one
+    content), for requested languages an item lacks; and per item id what was asked per
+    language (source, agreement, caption).
+
+    An item's own translations are never asked for again. Items are asked one after
+    another, all of an item's languages at once, so a spent budget stops at an item
+    boundary: later items keep their own translations and the built-in fallback (the
+    first language's caption) instead of racing for the last cents."""
+    if advisor.gateway is None:
         return request, {}
-    info: dict[str, dict[str, Any]] = {}
-    added: dict[str, str] = {}
-    for variant in await advisor.translate(content, missing, plan_id=plan_id):
-        info[variant.language] = {
-            "source": variant.source,
-            "translated": variant.translated,
-            "agreement": variant.agreement,
-            "caption": variant.caption if variant.translated else None,
-        }
-        if variant.translated:
-            added[variant.language] = variant.caption
-    if not added:
+    source = advisor.writer.source_language
+    languages = list(dict.fromkeys(x.lower() for x in request.languages))
+    info: dict[str, dict[str, dict[str, Any]]] = {}
+    translated: dict[str, Content] = {}
+    for item in request.items:
+        missing = [x for x in languages if x not in item.translations and x != source]
+        if not missing or item.id in translated:
+            continue
+        added: dict[str, str] = {}
+        for variant in await advisor.translate(item, missing, plan_id=plan_id):
+            info.setdefault(item.id, {})[variant.language] = {
+                "source": variant.source,
+                "translated": variant.translated,
+                "agreement": variant.agreement,
+                "caption": variant.caption if variant.translated else None,
+            }
+            if variant.translated:
+                added[variant.language] = variant.caption
+        if added:
+            update = {"translations": {**item.translations, **added}}
+            translated[item.id] = item.model_copy(update=update)
+    if not translated:
         return request, info
-    translations = {**content.translations, **added}
-    new_content = content.model_copy(update={"translations": translations})
-    return request.model_copy(update={"content": new_content}), info
+    queue = [translated.get(q.id, q) if isinstance(q, Content) else q for q in request.queue]
+    content = translated.get(request.content.id, request.content)
+    return request.model_copy(update={"content": content, "queue": queue}), info
 
 
 async def apply_caption_variants(
@@ -72,24 +82,38 @@ async def apply_caption_variants(
     plan_id: str,
 ) -> tuple[list[PlannedSlot], dict[str, Any]]:
     """The slots with validated model captions where they keep the duplicate-gap rule,
-    and a summary (applied, kept, refused, skipped groups, sources)."""
+    and a summary (applied, kept, refused, skipped groups, sources).
+
+    Each slot's variant is written from its own item (`content_id`): the models are asked
+    per item, per (platform, language) group, so a queue's slots never borrow another
+    item's text. Groups larger than one answer can hold keep their built-in captions."""
     out = list(slots)
     if advisor.gateway is None or not slots:
         return out, {}
-    groups: dict[tuple[str, str], list[int]] = {}
+    items = {item.id: item for item in request.items}
+    groups: dict[tuple[str, str, str], list[int]] = {}
     for i, slot in enumerate(slots):
         if slot.account_id in accounts:
-            groups.setdefault((slot.platform.lower(), slot.language.lower()), []).append(i)
-    asked = [i for idx in groups.values() if len(idx) <= MAX_GROUP for i in idx]
-    skipped = sorted(f"{p}/{lang}" for (p, lang), idx in groups.items() if len(idx) > MAX_GROUP)
+            item = slot.content_id if slot.content_id in items else request.items[0].id
+            key = (item, slot.platform.lower(), slot.language.lower())
+            groups.setdefault(key, []).append(i)
+    skipped = sorted(
+        {f"{p}/{lang}" for (_, p, lang), idx in groups.items() if len(idx) > MAX_GROUP}
+    )
     summary: dict[str, Any] = {"applied": 0, "kept": len(slots), "skipped_groups": skipped}
+    asked: dict[str, list[int]] = {}
+    for (item, _, _), idx in groups.items():
+        if len(idx) <= MAX_GROUP:
+            asked.setdefault(item, []).extend(idx)
     if not asked:
         return out, summary
-    targets = [VariantTarget(accounts[slots[i].account_id], slots[i].language) for i in asked]
-    variants = await advisor.caption_variants(request.content, targets, plan_id=plan_id)
-    proposals = {
-        i: v for i, v in zip(asked, variants, strict=True) if v.source.startswith("model:")
-    }
+    proposals: dict[int, CaptionVariant] = {}
+    for item, indexes in asked.items():  # in order of first use; a spent budget stops here
+        targets = [VariantTarget(accounts[slots[i].account_id], slots[i].language) for i in indexes]
+        variants = await advisor.caption_variants(items[item], targets, plan_id=plan_id)
+        proposals.update(
+            (i, v) for i, v in zip(indexes, variants, strict=True) if v.source.startswith("model:")
+        )
     out, applied = replace_within_gap(out, proposals, request.duplicate_gap)
     summary.update(
         applied=applied,

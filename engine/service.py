@@ -197,7 +197,7 @@ class DistributionService(DistributionReads):
             advice["lines"] = suggestions.lines(limit=8)
             platforms = self._platforms_with_advice(suggestions.peak_hours)
             if self._advisor.gateway is not None:
-                # Plan with model translations for languages the content lacks (the stored
+                # Plan with model translations for languages each item lacks (the stored
                 # request stays as the operator wrote it; the slots carry the captions).
                 request, translations = await add_translations(self._advisor, request, plan_id=d.id)
                 if translations:

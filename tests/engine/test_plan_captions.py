@@ -194,9 +194,105 @@ class TestPlanCaptions:
         fr = [s for s in view.slots if s.language == "fr"]
         assert fr and all(s.caption == FRENCH for s in fr)
         assert all(s.caption == SOURCE for s in view.slots if s.language == "en")
-        stored = view.distribution.advice["translations"]["fr"]
+        stored = view.distribution.advice["translations"]["c-1"]["fr"]
         assert stored["source"] == "model:gpt" and stored["agreement"] == 1.0
         assert view.distribution.request.content.translations == {}
+
+
+# A calendar queue of three items; item q-2 brings its own French translation.
+QUEUE = {
+    "q-1": (
+        "Winter coats are here, warm and light.",
+        "Les manteaux d'hiver sont là, chauds et légers.",
+    ),
+    "q-2": ("Boots made for the snow and the city.", "Des bottes pour la neige et pour la ville."),
+    "q-3": (
+        "Scarves in every colour of the season.",
+        "Des écharpes de toutes les couleurs de la saison.",
+    ),
+}
+
+
+def french_of(data: dict[str, Any]) -> dict[str, Any]:
+    """The French of whichever queue item's caption was sent."""
+    english = dict(QUEUE.values())
+    return {"caption": english[data["source_caption"]], "back_translation": data["source_caption"]}
+
+
+def queue_request(**changes: Any) -> dict[str, Any]:
+    items = [
+        {"id": key, "caption": en, "hashtags": ["winter", "style"], "type": "video"}
+        | ({"translations": {"fr": fr}} if key == "q-2" else {})
+        for key, (en, fr) in QUEUE.items()
+    ]
+    return {"queue": items, "mode": "calendar", "days": 3, "velocity": 1.0} | changes
+
+
+async def plan_queue(answers: dict[str, Answer], budget: float = 1.0):  # type: ignore[no-untyped-def]
+    repository = memory_repository()
+    clock = ManualClock(T0 - timedelta(hours=1))
+    client = RoutedClient("gpt", answers)
+    gateway = LLMGateway(
+        [client], clock, retry=RetryPolicy(attempts=1), deadline_s=5, budget_usd=budget
+    )
+    service = DistributionService(repository, clock, RecordingNotifier(), advisor=Advisor(gateway))
+    async with repository.unit_of_work() as uow:
+        await uow.upsert_accounts(accounts())
+    data = request().model_dump(mode="json", exclude={"content"}) | queue_request()
+    d = await service.create(OPERATOR, parse_request(data))
+    return await service.plan(OPERATOR, d.id), client
+
+
+class TestQueueCaptions:
+    async def test_each_queue_item_slots_carry_that_items_translation(self) -> None:
+        """In calendar mode every item gets its translation: French slots of item k carry
+        item k's French caption (asked of the model, or the item's own), English its own."""
+        view, client = await plan_queue({"TranslationAnswer": french_of})
+        used = {s.content_id for s in view.slots}
+        assert used == set(QUEUE)
+        for slot in view.slots:
+            english, french_text = QUEUE[slot.content_id]
+            assert slot.caption == (french_text if slot.language == "fr" else english)
+        asked = [
+            json.loads(c.user)["data"]["source_caption"]
+            for c in client.calls
+            if c.schema_name == "TranslationAnswer"
+        ]
+        assert sorted(asked) == sorted([QUEUE["q-1"][0], QUEUE["q-3"][0]])  # q-2 had its own
+        stored = view.distribution.advice["translations"]
+        assert set(stored) == {"q-1", "q-3"}
+        assert all(stored[k]["fr"]["source"] == "model:gpt" for k in stored)
+        assert not any("has no translation" in w for w in view.warnings)
+
+    async def test_caption_variants_are_written_from_each_slots_own_item(self) -> None:
+        """Model variants are asked per item: no slot carries another item's text."""
+        answers = {"VariantSet": good_variants, "TranslationAnswer": french_of}
+        view, client = await plan_queue(answers)
+        assert view.slots and all(s.caption.startswith("Take ") for s in view.slots)
+        for slot in view.slots:
+            english, french_text = QUEUE[slot.content_id]
+            assert slot.caption.endswith(french_text if slot.language == "fr" else english)
+        groups = {
+            (json.loads(c.user)["data"]["source_caption"], json.loads(c.user)["data"]["platform"])
+            for c in client.calls
+            if c.schema_name == "VariantSet"
+        }
+        assert len(groups) == 3 * 2 * 2  # item x platform x language, one ask each
+
+    async def test_spent_budget_falls_back_item_by_item(self) -> None:
+        """Past the budget, later items keep their own translations, else the first
+        language's caption (built-in), and the plan says the budget ran out."""
+        # The suggestion and q-1's translation fit; q-3's does not.
+        view, _ = await plan_queue({"TranslationAnswer": french_of}, budget=0.0015)
+        by_item = {
+            k: {s.caption for s in view.slots if s.content_id == k and s.language == "fr"}
+            for k in QUEUE
+        }
+        assert by_item["q-1"] == {QUEUE["q-1"][1]}
+        assert by_item["q-2"] == {QUEUE["q-2"][1]}  # its own translation
+        assert by_item["q-3"] == {QUEUE["q-3"][0]}  # untranslated: the English caption
+        assert any("model budget spent" in w for w in view.warnings)
+        assert any("'fr' has no translation" in w for w in view.warnings)
 
 
 def planned(minute: int, caption: str, tags: tuple[str, ...] = ("a",)) -> PlannedSlot:
