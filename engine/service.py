@@ -33,6 +33,7 @@ from engine.errors import (
 )
 from engine.event_kinds import EventKind
 from engine.fallback import account_available, move_to_another_account
+from engine.item_report import item_report, unused_warnings
 from engine.lifecycle import advance_distribution, advance_slot, slot_sources
 from engine.media import MediaAsset
 from engine.media_check import with_media_checks
@@ -212,6 +213,7 @@ class DistributionService(DistributionReads):
             duplicate_floor_minutes=self.config.duplicate_gap_floor_minutes,
         )
         result = with_media_checks(result, await self._media_assets(request), platforms)
+        warnings += unused_warnings(item_report(request, result.slots))
         by_id = {a.id: a for a in accounts}
         planned = list(result.slots)
         if self._advisor is not None and self._advisor.gateway is not None and advice is not None:

@@ -9,6 +9,7 @@ from bot.api import schemas as s
 from bot.api.core import Call, route
 from bot.api.problems import Problem
 from engine.errors import InvalidInput
+from engine.item_report import item_report
 from engine.models import DistributionStatus, SafetyMode, SlotStatus
 from engine.request import DistributionRequest
 
@@ -93,6 +94,7 @@ async def plan(call: Call) -> s.PlanOut:
         slots=[s.SlotOut.of(x) for x in view.slots],
         unscheduled=[{"account_id": u.account_id, "reason": u.reason} for u in view.unscheduled],
         warnings=list(view.warnings),
+        items=item_report(view.distribution.request, view.slots),
     )
 
 

@@ -183,6 +183,7 @@ class SlotOut(BaseModel):
     trend_score: float
     content_type: str
     variant_id: str
+    content_id: str = Field(default="", description="the content item posted (queue plans)")
     status: str
     attempts: int
     executed_at: datetime | None = None
@@ -210,6 +211,7 @@ class SlotOut(BaseModel):
             trend_score=s.trend_score,
             content_type=s.content_type,
             variant_id=s.variant_id,
+            content_id=s.content_id,
             status=str(s.status),
             attempts=s.attempts,
             executed_at=s.executed_at,
@@ -225,6 +227,10 @@ class PlanOut(BaseModel):
     slots: list[SlotOut]
     unscheduled: list[dict[str, str]]
     warnings: list[str]
+    items: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="per content item, in queue order: content_id, slots, accounts, days",
+    )
 
 
 class StatusOut(BaseModel):

@@ -139,6 +139,10 @@ def run(args: argparse.Namespace) -> int:
     from engine.media_check import with_media_checks
 
     result = with_media_checks(result, assets, platforms)
+    from engine.item_report import item_report, unused_warnings
+
+    items = item_report(request, result.slots)
+    result.warnings.extend(unused_warnings(items))
     if request.start < datetime.now(UTC):
         result.warnings.append(
             f"start {request.start:%Y-%m-%d %H:%M}Z is in the past: `herald plan` shows it as "
@@ -161,14 +165,12 @@ def run(args: argparse.Namespace) -> int:
             media_problems=[issue.text() for issue in result.media_issues],
         )
         if args.json:
-            from engine.planner import item_summary
-
-            _print_json({**report.to_dict(), "items": item_summary(result.slots)})
+            _print_json({**report.to_dict(), "items": items})
         else:
             from bot.cli.plan_render import item_lines, render_simulation
 
             render_simulation(report, request)
-            for line in item_lines(result.slots):
+            for line in item_lines(items):
                 print(f"  {line}")
         return 0
     if getattr(args, "png", None) is not None:
@@ -180,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise InvalidInput(f"--png {args.png}: {exc.strerror or exc}") from None
     if args.json:
-        _print_json(plan_to_dict(result))
+        _print_json({**plan_to_dict(result), "items": items})
         return 0
     from bot.cli.plan_render import render_plan
 

@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.durations import format_duration
+from engine.item_report import item_report
 from engine.models import Account, PlanResult, SafetyMode
 from engine.peaks import is_peak
-from engine.planner import item_summary
 from engine.platforms import PlatformTable
 from engine.request import DistributionRequest
 from engine.simulation import SimulationReport
@@ -105,7 +105,7 @@ def render_plan(
         levels = Counter(s.risk_level.value for s in result.slots)
         console.print("  per platform: " + ", ".join(f"{p} {c}" for p, c in per_platform.items()))
         console.print("  risk: " + ", ".join(f"{lv} {c}" for lv, c in levels.items()))
-        for line in item_lines(result.slots):
+        for line in item_lines(item_report(request, result.slots)):
             console.print(f"  {line}")
     else:
         console.print("  no slot could be scheduled")
@@ -166,14 +166,17 @@ def render_simulation(
         console.print(f"    - {reason}")
 
 
-def item_lines(slots: Sequence[Any]) -> list[str]:
-    """Per content item: accounts and days (plan table, simulate, the Slack card)."""
+def item_lines(items: Sequence[dict[str, Any]]) -> list[str]:
+    """Per content item (`engine.item_report`): accounts and days (plan table, simulate)."""
     out = []
-    for item in item_summary(slots):
+    for item in items:
+        name = item["content_id"] or "(inline)"
+        if not item["slots"]:
+            out.append(f"item {name}: no slot")
+            continue
         days = ", ".join(datetime.strptime(d, "%Y-%m-%d").strftime("%a %d") for d in item["days"])
         out.append(
-            f"item {item['content_id'] or '(inline)'}: {item['accounts']} account(s), "
-            f"{item['slots']} slot(s); days {days}"
+            f"item {name}: {item['accounts']} account(s), {item['slots']} slot(s); days {days}"
         )
     return out
 

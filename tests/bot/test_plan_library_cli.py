@@ -187,3 +187,30 @@ class TestPlanWithDatabaseLibrary:
         monkeypatch.setenv("HERALD_DATABASE_URL", f"sqlite+aiosqlite:///{db}")
         plan_json(capsys, ROOT / "examples" / "request.json")
         assert not db.exists()
+
+
+class TestPlanItemReport:
+    def test_items_that_get_no_slot_are_shown_and_warned(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """Two accounts and one day cannot reach a 5-item queue: the table, --json and
+        simulate list every item in queue order, the unused ones as such, with a warning."""
+        accounts = tmp_path / "accounts.csv"
+        accounts.write_text(
+            "id,platform,handle,timezone,language,followers,health,state,last_posted_at,"
+            "rate_limited_until\n"
+            "a,twitter,@a,UTC,en,100,1,ACTIVE,,\n"
+            "b,twitter,@b,UTC,en,100,1,ACTIVE,,\n"
+        )
+        items = [{"id": f"q{k}", "caption": f"Queue item {k}"} for k in range(5)]
+        request = calendar(tmp_path, queue=items, platforms=["twitter"], days=1, velocity=1)
+        args = ["plan", str(request), "--accounts", str(accounts)]
+        code, out, _ = run(capsys, *args, "--json")
+        data = json.loads(out)
+        assert code == 0 and [i["content_id"] for i in data["items"]] == [f"q{k}" for k in range(5)]
+        assert sum(1 for i in data["items"] if i["slots"] == 0) == 3
+        assert any("3 of 5 queue items got no slot" in w for w in data["warnings"])
+        code, out, _ = run(capsys, *args)
+        assert code == 0 and out.count(": no slot") == 3
+        code, out, _ = run(capsys, "simulate", *args[1:])
+        assert code == 0 and out.count(": no slot") == 3

@@ -28,8 +28,8 @@ from bot.slack.blocks.common import (
     slack_time,
     table,
 )
+from engine.item_report import item_report
 from engine.models import Distribution, DistributionStatus, RiskLevel, Slot
-from engine.planner import item_summary
 from engine.wording import platform_name
 
 _DECIDABLE = {DistributionStatus.AWAITING_APPROVAL, DistributionStatus.PLANNED}
@@ -177,6 +177,8 @@ def build_plan_card(
         last = max(slot.scheduled_at for slot in slots)
         summary += f"\nFirst post {slack_time(first)}, last {slack_time(last)}"
     caption = escape(clip(req.content.caption, 280))
+    if len(req.items) > 1:
+        caption = f"{caption}\n_… and {len(req.items) - 1} more queue items (below)_"
     blocks: list[Block] = [
         header(f"📣 {distribution.name}"),
         section(summary),
@@ -185,11 +187,16 @@ def build_plan_card(
         section("*Risk*\n" + risk_breakdown(slots)),
         section("*Simulation*\n" + simulation_summary(distribution.simulation)),
     ]
-    items = item_summary(slots)
+    items = item_report(req, slots)
     if len(items) > 1 or req.queue:
         lines = [
-            f"`{escape(clip(i['content_id'], 40))}` {i['accounts']:,} accounts · "
-            + ", ".join(datetime.strptime(d, "%Y-%m-%d").strftime("%a %d") for d in i["days"])
+            f"`{escape(clip(i['content_id'], 40))}` "
+            + (
+                f"{i['accounts']:,} accounts · "
+                + ", ".join(datetime.strptime(d, "%Y-%m-%d").strftime("%a %d") for d in i["days"])
+                if i["slots"]
+                else "no slot"
+            )
             for i in items[:12]
         ]
         more = f"\n… and {len(items) - 12} more items" if len(items) > 12 else ""
