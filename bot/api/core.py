@@ -36,6 +36,7 @@ class Call:
     token: Any  # storage.api_store.ApiToken
     body: Any = None
     query: Any = None
+    raw: bytes = b""  # the body as sent, for routes that parse it themselves (`raw_body`)
 
     def param(self, name: str) -> str:
         return self.request.match_info[name]
@@ -60,6 +61,8 @@ class Route:
     idempotent: bool = False
     stream: bool = False
     tags: tuple[str, ...] = ()
+    # A body the handler parses itself (not JSON into `body`): media type -> OpenAPI media.
+    raw_body: dict[str, Any] | None = None
 
 
 ROUTES: list[Route] = []
@@ -141,7 +144,8 @@ def wrap(spec: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
                 headers={"Retry-After": str(max(1, math.ceil(wait)))},
             )
         call = Call(request, ctx, actor, token)
-        raw = await request.read() if spec.body is not None else b""
+        wanted = spec.body is not None or spec.raw_body is not None
+        raw = await request.read() if wanted else b""
         if spec.query is not None:
             try:
                 call.query = spec.query.model_validate(dict(request.query))
@@ -149,6 +153,7 @@ def wrap(spec: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
                 raise from_validation(exc) from None
         if spec.body is not None:
             call.body = parse_body(raw, spec.body)
+        call.raw = raw
         if spec.idempotent and request.headers.get("Idempotency-Key"):
             return await _idempotent(spec, call, raw)
         answer = await spec.handler(call)

@@ -16,7 +16,7 @@ REF = "#/components/schemas/{model}"
 ERRORS = {
     "401": "no token, or an unknown, revoked or expired one",
     "403": "the token's scope, the user's role, or the safety rules forbid it",
-    "404": "no such distribution, slot or webhook",
+    "404": "no such distribution, slot, content item or webhook",
     "409": "the state does not allow it, or someone changed it first",
     "422": "bad JSON or a bad field (named in `field`); nothing changed",
     "429": "the token is over its rate limit (see Retry-After)",
@@ -94,7 +94,9 @@ def _operation(spec: Route, schemas: dict[str, Any]) -> dict[str, Any]:
                 "schema": {"type": "string", "maxLength": 200},
             }
         )
-    if spec.body is not None:
+    if spec.raw_body is not None:
+        op["requestBody"] = {"required": True, "content": spec.raw_body}
+    elif spec.body is not None:
         op["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": _schema_of(spec.body)}},
