@@ -214,3 +214,29 @@ class TestPlanItemReport:
         assert code == 0 and out.count(": no slot") == 3
         code, out, _ = run(capsys, "simulate", *args[1:])
         assert code == 0 and out.count(": no slot") == 3
+
+
+class TestBundledExamples:
+    @pytest.mark.parametrize("name", ["request.json", "calendar-request.json"])
+    def test_examples_plan_without_a_warning_about_the_request(
+        self, capsys: pytest.CaptureFixture[str], name: str
+    ) -> None:
+        """A newcomer's first plans warn only about the bundled accounts and the fixed
+        start date: never about trends, languages or queue items the request got wrong."""
+        data = plan_json(capsys, ROOT / "examples" / name)
+        assert data["slots"]
+        for warning in data["warnings"]:
+            assert "trend" not in warning and "language" not in warning
+            assert "queue items" not in warning
+
+    def test_trend_weighting_uses_the_bundled_trends_file(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """With trend_weighted and --trends examples/trends.json, slots carry trend scores."""
+        data = json.loads((ROOT / "examples" / "calendar-request.json").read_text())
+        request = tmp_path / "trending.json"
+        request.write_text(json.dumps(data | {"trend_weighted": True, "days": 2}))
+        trends = str(ROOT / "examples" / "trends.json")
+        planned = plan_json(capsys, request, "--trends", trends)
+        assert not any("trend" in w for w in planned["warnings"])
+        assert any(s["trend_score"] > 0 for s in planned["slots"])
