@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from functools import cache
+from typing import Any, Literal, get_args
 
 from pydantic import (
     AliasChoices,
@@ -135,7 +136,38 @@ def _duration_in(unit_seconds: float) -> Any:
     return convert
 
 
-class DistributionRequest(BaseModel):
+class NumbersAreNumbers(BaseModel):
+    """A model whose number fields refuse JSON `true`/`false` (pydantic reads them as 1/0):
+    a typo must not plan one day or one account. Every int/float field, under its name
+    and its aliases, including fields added later."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            keys = _number_keys(cls)
+            for key, value in data.items():
+                if isinstance(value, bool) and key in keys:
+                    raise InvalidRequest(str(key), "must be a number, not true/false")
+        return data
+
+
+@cache
+def _number_keys(model: type[BaseModel]) -> frozenset[str]:
+    keys: set[str] = set()
+    for name, info in model.model_fields.items():
+        if not {info.annotation, *get_args(info.annotation)} & {int, float}:
+            continue
+        keys.add(name)
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            keys.update(c for c in alias.choices if isinstance(c, str))
+        elif isinstance(alias, str):
+            keys.add(alias)
+    return frozenset(keys)
+
+
+class DistributionRequest(NumbersAreNumbers):
     """Everything needed to plan a distribution. Defaults follow the seeds."""
 
     # Non-finite numbers (JSON `Infinity`, `NaN`) are refused everywhere, as out of range.
@@ -178,24 +210,6 @@ class DistributionRequest(BaseModel):
     velocity: float = Field(default=1.0, gt=0, le=10)
     trend_weighted: bool = False
     seed: int = Field(default=0, ge=-MAX_SEED, le=MAX_SEED)
-
-    @field_validator(
-        "spread_hours",
-        "min_gap_minutes",
-        "max_gap_minutes",
-        "duplicate_gap_minutes",
-        "account_count",
-        "days",
-        "velocity",
-        "seed",
-        mode="before",
-    )
-    @classmethod
-    def _not_a_boolean(cls, value: Any) -> Any:
-        # JSON `true` is not the number 1 here: a typo must not plan one day or one account.
-        if isinstance(value, bool):
-            raise ValueError("must be a number, not true/false")
-        return value
 
     # The content library (docs/content.md): a calendar queue of items, inline or by id,
     # or every active item with a tag; `content_ref` is window mode's `content=<id>`.

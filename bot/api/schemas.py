@@ -10,11 +10,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.models import Account, Distribution, Slot
-from engine.request import Content, DistributionRequest
+from engine.request import Content, DistributionRequest, NumbersAreNumbers
 from engine.service_support import StatusView
 
 
-class Strict(BaseModel):
+class Strict(NumbersAreNumbers):
     model_config = ConfigDict(extra="forbid")
 
 

@@ -104,6 +104,7 @@ class TestBadInput:
             ({**REQUEST, "content": {"id": "c", "caption": ""}}, "content.caption"),
             ({**REQUEST, "spread_hours": "soon"}, "spread_hours"),
             ({**REQUEST, "colour": "red"}, "colour"),
+            ({**REQUEST, "accounts": True}, "accounts"),  # JSON true is not the number 1
             ({k: v for k, v in REQUEST.items() if k != "start"}, "start"),
         ]
         for body, field in cases:
@@ -124,6 +125,10 @@ class TestBadInput:
             "POST", f"/distributions/{key}/reject", who="approver", json={"reason": ""}
         )
         assert status == 422 and problem["field"] == "reason"
+        status, problem, _ = await api.call(
+            "POST", f"/distributions/{key}/approve", who="approver", json={"expected_version": True}
+        )
+        assert status == 422 and problem["field"] == "expected_version"
         assert (await api.service.resolve(key)).status == "AWAITING_APPROVAL"
 
     async def test_not_found_and_conflict(self, api: Api) -> None:

@@ -111,9 +111,13 @@ class TestRequestBounds:
             request_from_fields(fields, now=NOW)
 
     def test_json_true_is_not_a_number(self) -> None:
-        """`"days": true` and `"trend_weighted": 1` are both refused (strict types)."""
+        """`"days": true` and `"trend_weighted": 1` are both refused (strict types), for
+        every number field under every name it has (`max_per_account`, `accounts`, ...)."""
         with pytest.raises(InvalidRequest, match="days"):
             parse_request(_request(mode="calendar", days=True))
+        for key in (*NUMERIC, "max_per_account", "window", "accounts", "duplicate_gap"):
+            with pytest.raises(InvalidRequest, match=f"^{key}: must be a number, not true/false"):
+                parse_request(_request(mode="calendar", **{key: True}))
         with pytest.raises(InvalidRequest, match="trend_weighted"):
             parse_request(_request(trend_weighted=1))
 
