@@ -321,8 +321,9 @@ class DistributionRequest(NumbersAreNumbers):
     @model_validator(mode="after")
     def _one_item_in_window(self) -> DistributionRequest:
         if self.mode == "window" and (len(self.queue) > 1 or self.queue_tag is not None):
-            raise ValueError(
-                "window mode takes one item (`content=<id>`); a queue or tag is for calendars"
+            raise InvalidRequest(
+                "queue_tag" if self.queue_tag is not None else "queue",
+                "window mode takes one item (`content=<id>`); a queue or tag is for calendars",
             )
         return self
 

@@ -22,7 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "create [key=value ...]",
         "open the create form, or create from inline fields "
         "(name, content, caption, hashtags, platforms, languages, mode, window, days, "
-        "start, velocity, accounts, trend_weighted)",
+        "start, velocity, accounts, trend_weighted; library items: content=<id>, "
+        "queue=w1,w2, queue_tag, max_per_account)",
     ),
     "plan": ("plan <distribution>", "plan the slots and post the plan card for approval"),
     "simulate": ("simulate <distribution>", "simulate the plan and show the report"),

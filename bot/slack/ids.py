@@ -62,6 +62,8 @@ F_START = "start"
 F_VELOCITY = "velocity"
 F_ACCOUNTS = "accounts"
 F_TREND = "trend_weighted"
+F_QUEUE = "queue"  # calendar mode: content library item ids
+F_QUEUE_TAG = "queue_tag"  # calendar mode: every active library item with a tag
 F_MEDIA = "media"  # media ids or URLs (the request's content.media)
 F_MEDIA_FILES = "media_files"  # a file_input: Slack files, added to content.media
 # The modal's block ids equal the request vocabulary's field names; each input's
@@ -81,6 +83,8 @@ CREATE_FIELDS = (
     F_VELOCITY,
     F_ACCOUNTS,
     F_TREND,
+    F_QUEUE,
+    F_QUEUE_TAG,
     F_MEDIA,
 )
 

@@ -39,6 +39,9 @@ FIELD_BLOCKS = {
     "account_count": ids.F_ACCOUNTS,
     "accounts": ids.F_ACCOUNTS,
     "trend_weighted": ids.F_TREND,
+    "queue": ids.F_QUEUE,
+    "queue_tag": ids.F_QUEUE_TAG,
+    "content_ref": ids.F_CONTENT,
 }
 
 
@@ -61,6 +64,26 @@ def _block_for(field: str) -> str:
     return FIELD_BLOCKS.get(field) or FIELD_BLOCKS.get(root) or ids.F_NAME
 
 
+async def _checked_request(deps: Any, user: str, fields: dict[str, str]) -> Any:
+    """The form's request with its library items resolved, checked as `create` would
+    (InvalidRequest naming the field, InvalidInput); nothing is stored."""
+    request = request_from_fields(fields, now=deps.clock.now())
+    check = getattr(deps.service, "check_create", None)
+    if check is not None:
+        check(deps.actor(user), request)  # what the engine refuses, before any post
+    if request.unresolved:
+        # One read, so an unknown or archived library id shows next to its field.
+        try:
+            request = await deps.herald.content.resolve(request)
+        except InvalidRequest as exc:
+            if exc.field == "content":  # the id is in the Content id box, not the caption
+                raise InvalidRequest("content.id", exc.problem) from None
+            raise
+        if check is not None:
+            check(deps.actor(user), request)  # the resolved items (duplicate gap, ...)
+    return request
+
+
 async def on_create_submitted(
     ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any
 ) -> None:
@@ -69,10 +92,7 @@ async def on_create_submitted(
     fields = create_fields_from_state(body["view"]["state"]["values"])
     user = str(body["user"]["id"])
     try:
-        request = request_from_fields(fields, now=deps.clock.now())
-        check = getattr(deps.service, "check_create", None)
-        if check is not None:
-            check(deps.actor(user), request)  # what the engine refuses, before any post
+        request = await _checked_request(deps, user, fields)
     except InvalidRequest as exc:
         await ack(response_action="errors", errors={_block_for(exc.field): exc.problem[:150]})
         return

@@ -72,6 +72,59 @@ class TestCreateModal:
         assert harness.fake.views == {}
 
 
+class TestCreateFromLibrary:
+    async def _open(self, h: Harness) -> str:
+        from engine.request import Content
+
+        library = h.deps.herald.content
+        for key in ("w1", "w2", "w3"):
+            await library.add(h.deps.actor(OPERATOR), Content(id=key, caption=f"Item {key}"))
+        await library.archive(h.deps.actor(OPERATOR), "w3")
+        await h.driver.command("create", user=OPERATOR)
+        await h.settle(until=lambda: h.fake.views)
+        return next(iter(h.fake.views))
+
+    async def test_content_id_without_caption_posts_the_library_item(
+        self, harness: Harness
+    ) -> None:
+        """Content id alone (no caption) creates a draft of that library item."""
+        h = harness
+        view_id = await self._open(h)
+        form = {**FORM, ids.F_CONTENT: "w2", ids.F_CAPTION: "", ids.F_HASHTAGS: ""}
+        reply = await h.driver.submit(view_id, form, user=OPERATOR)
+        assert reply.status == 200 and reply.text == ""
+        await h.settle(until=lambda: "Created draft" in h.fake.ephemeral_text())
+        dist = await h.service.resolve("autumn")
+        assert dist.request.content.caption == "Item w2" and not dist.request.unresolved
+
+    async def test_calendar_queue_and_refusals_next_to_their_field(self, harness: Harness) -> None:
+        """A queue makes a calendar of library items; an unknown or archived id, and a queue
+        in window mode, are shown next to their field with nothing created."""
+        h = harness
+        view_id = await self._open(h)
+        base = {**FORM, ids.F_CAPTION: "", ids.F_HASHTAGS: ""}
+        cases = {
+            ids.F_CONTENT: ({**base, ids.F_CONTENT: "zz"}, "no library item 'zz'"),
+            ids.F_QUEUE: (
+                {**base, ids.F_MODE: "calendar", ids.F_QUEUE: "w1,w3"},
+                "library item 'w3' is archived",
+            ),
+            ids.F_QUEUE_TAG: ({**base, ids.F_QUEUE_TAG: "winter"}, "window mode takes one item"),
+            ids.F_CAPTION: (base, "is required"),
+        }
+        for block, (form, message) in cases.items():
+            body = (await h.driver.submit(view_id, form, user=OPERATOR)).json()
+            assert body["response_action"] == "errors", block
+            assert message in body["errors"][block], body
+        assert await h.service.list() == []
+        form = {**base, ids.F_MODE: "calendar", ids.F_QUEUE: "w2,w1", ids.F_DAYS: "3"}
+        reply = await h.driver.submit(view_id, form, user=OPERATOR)
+        assert reply.status == 200 and reply.text == ""
+        await h.settle(until=lambda: "Created draft" in h.fake.ephemeral_text())
+        dist = await h.service.resolve("autumn")
+        assert [i.id for i in dist.request.items] == ["w2", "w1"] and dist.request.days == 3
+
+
 class TestHomeCreate:
     async def test_new_distribution_from_home_lands_in_the_dm(self, harness: Harness) -> None:
         """Home's 'New distribution' opens the form; the card goes to the user's DM and is

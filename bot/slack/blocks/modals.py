@@ -65,8 +65,18 @@ def build_create_modal(
     known = ", ".join(platforms or _PLATFORM_CHOICES)
     blocks: list[Block] = [
         _input(ids.F_NAME, "Name", placeholder="spring-launch", optional=False),
-        _input(ids.F_CONTENT, "Content id", placeholder="vid-123 (defaults to the name)"),
-        _input(ids.F_CAPTION, "Caption", optional=False, multiline=True),
+        _input(
+            ids.F_CONTENT,
+            "Content id",
+            placeholder="vid-123 (defaults to the name)",
+            hint="A content library item's id posts that item: leave Caption empty",
+        ),
+        _input(
+            ids.F_CAPTION,
+            "Caption",
+            multiline=True,
+            hint="Required unless Content id, Queue or Queue tag names library items",
+        ),
         _input(ids.F_HASHTAGS, "Hashtags", placeholder="spring launch (space or comma separated)"),
         _input(
             ids.F_PLATFORMS,
@@ -86,7 +96,10 @@ def build_create_modal(
             hint=f"ISO time like {now.strftime('%Y-%m-%dT%H:%MZ')}, `now` or `+30m`",
         ),
         _input(
-            ids.F_VELOCITY, "Velocity", initial="1", hint="1 = platform rules; 0.5 slower, 2 faster"
+            ids.F_VELOCITY,
+            "Velocity",
+            initial="1",
+            hint="Calendar mode: posts per account per day, capped by the platform's daily maximum",
         ),
         _input(ids.F_ACCOUNTS, "Account count", placeholder="all eligible"),
         {
@@ -100,6 +113,18 @@ def build_create_modal(
                 "options": [{"text": plain("Favour trending hours"), "value": "yes"}],
             },
         },
+        _input(
+            ids.F_QUEUE,
+            "Queue",
+            placeholder="w1,w2,w3",
+            hint="Calendar mode: content library item ids to post over the days",
+        ),
+        _input(
+            ids.F_QUEUE_TAG,
+            "Queue tag",
+            placeholder="winter",
+            hint="Calendar mode: every active library item with this tag",
+        ),
         _input(ids.F_MEDIA, "Media URLs", placeholder="https://… or m-… (comma separated)"),
         {
             "type": "input",
