@@ -116,7 +116,7 @@ class ContentTools:
                 language=slot.language,
                 caption=slot.caption,
                 hashtags=slot.hashtags,
-                content=d.request.content,
+                content=d.request.item(slot.content_id),
                 content_type=slot.content_type,
                 idempotency_key=f"dry-run:{slot.idempotency_key}",
             ),
@@ -147,7 +147,7 @@ class ContentTools:
                 language=slot.language,
                 caption=slot.caption,
                 hashtags=slot.hashtags,
-                content=d.request.content,
+                content=d.request.item(slot.content_id),
                 content_type=slot.content_type,
                 idempotency_key=f"rehearsal:{slot.idempotency_key}",
             )

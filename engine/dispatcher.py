@@ -457,7 +457,7 @@ class Dispatcher:
             language=slot.language,
             caption=slot.caption,
             hashtags=slot.hashtags,
-            content=distribution.request.content,
+            content=distribution.request.item(slot.content_id),
             content_type=slot.content_type,
             idempotency_key=slot.idempotency_key or f"herald:{slot.id}",
             sent_before_at=sent_before_at,

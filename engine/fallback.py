@@ -289,7 +289,7 @@ async def move_to_another_account(
     """Redistribution, written once (the dispatcher's outcomes and `retry_failed` use it):
     add a copy of `slot` on another eligible account, due at `due` (default `now`) with
     the next sequence number, and append it to `siblings`. None when no account fits."""
-    source_type = distribution.request.content.type
+    source_type = distribution.request.item(slot.content_id).type
     target = choose_replacement(
         slot,
         accounts,

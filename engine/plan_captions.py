@@ -66,11 +66,7 @@ async def add_translations(
         if added:
             update = {"translations": {**item.translations, **added}}
             translated[item.id] = item.model_copy(update=update)
-    if not translated:
-        return request, info
-    queue = [translated.get(q.id, q) if isinstance(q, Content) else q for q in request.queue]
-    content = translated.get(request.content.id, request.content)
-    return request.model_copy(update={"content": content, "queue": queue}), info
+    return request.with_items(translated), info
 
 
 async def apply_caption_variants(

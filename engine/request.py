@@ -356,6 +356,23 @@ class DistributionRequest(NumbersAreNumbers):
         inline = [q for q in self.queue if isinstance(q, Content)]
         return inline or [self.content]
 
+    def with_items(self, replaced: Mapping[str, Content]) -> DistributionRequest:
+        """A copy whose items (queue and content) with an id in `replaced` are replaced
+        (model translations, stored media ids); not validated again."""
+        if not replaced:
+            return self
+        queue = [replaced.get(q.id, q) if isinstance(q, Content) else q for q in self.queue]
+        content = replaced.get(self.content.id, self.content)
+        return self.model_copy(update={"content": content, "queue": queue})
+
+    def item(self, content_id: str) -> Content:
+        """The item a slot posts, by the slot's `content_id`; the one content when no
+        item has that id (slots planned before queues carried ids)."""
+        for item in self.items:
+            if item.id == content_id:
+                return item
+        return self.content
+
     @property
     def spread(self) -> timedelta:
         return timedelta(hours=self.spread_hours)

@@ -33,10 +33,10 @@ from engine.errors import (
 )
 from engine.event_kinds import EventKind
 from engine.fallback import account_available, move_to_another_account
+from engine.item_media import with_item_media_checks
 from engine.item_report import item_report, unused_warnings
 from engine.lifecycle import advance_distribution, advance_slot, slot_sources
 from engine.media import MediaAsset
-from engine.media_check import with_media_checks
 from engine.models import (
     Actor,
     Distribution,
@@ -55,7 +55,7 @@ from engine.platforms import DEFAULT_PLATFORMS, PlatformTable
 from engine.ports import Clock, MediaStore, Notifier, Repository, TrendSource, UnitOfWork
 from engine.post_limits import plan_costs
 from engine.queries import DistributionReads
-from engine.request import DistributionRequest
+from engine.request import Content, DistributionRequest
 from engine.safety import SafetyPolicy
 from engine.service_support import (
     ImportReport,
@@ -134,7 +134,6 @@ class DistributionService(DistributionReads):
     ) -> Distribution:
         """Store a new DRAFT distribution for `request`."""
         mode = self.check_create(actor, request, safety_mode=safety_mode)
-        request = await self._resolve_media(request)
         if request.unresolved:
             # Stored with the items themselves: the plan stays explainable after edits.
             request = await ContentLibrary(self._repository, self._clock, self._notifier).resolve(
@@ -145,6 +144,8 @@ class DistributionService(DistributionReads):
                 self._platforms,
                 duplicate_floor_minutes=self.config.duplicate_gap_floor_minutes,
             )
+        # After the library: its items' media are references like an inline item's.
+        request = await self._resolve_media(request)
         now = self._clock.now()
         distribution = Distribution(
             id=new_id("d"),
@@ -212,7 +213,7 @@ class DistributionService(DistributionReads):
             max_risk=SafetyPolicy.for_mode(d.safety_mode).max_risk,
             duplicate_floor_minutes=self.config.duplicate_gap_floor_minutes,
         )
-        result = with_media_checks(result, await self._media_assets(request), platforms)
+        result = with_item_media_checks(result, await self._media_assets(request), platforms)
         warnings += unused_warnings(item_report(request, result.slots))
         by_id = {a.id: a for a in accounts}
         planned = list(result.slots)
@@ -286,29 +287,38 @@ class DistributionService(DistributionReads):
         )
 
     async def _resolve_media(self, request: DistributionRequest) -> DistributionRequest:
-        """The request with its media references (URLs, Slack files) stored and named by id;
-        downloads happen here, outside any transaction. Raises InvalidRequest."""
-        if not request.content.media:
+        """The request with every item's media references (URLs, Slack files) stored and
+        named by id; downloads happen here, outside any transaction. Raises InvalidRequest
+        (`content.media`, or `queue` naming the item)."""
+        if not any(item.media for item in request.items):
             return request
+        field = "content.media" if len(request.items) == 1 else "queue"
         if self._media is None:
-            raise InvalidRequest("content.media", "this Herald has no media store")
-        ids = []
-        for ref in request.content.media:
-            try:
-                ids.append((await self._media.resolve(ref)).id)
-            except (InvalidInput, NotFound, NetworkError) as exc:
-                raise InvalidRequest("content.media", str(exc)) from None
-        content = request.content.model_copy(update={"media": ids})
-        return request.model_copy(update={"content": content})
+            raise InvalidRequest(field, "this Herald has no media store")
+        stored: dict[str, Content] = {}
+        for item in request.items:
+            ids = []
+            for ref in item.media:
+                try:
+                    ids.append((await self._media.resolve(ref)).id)
+                except (InvalidInput, NotFound, NetworkError) as exc:
+                    where = "" if field == "content.media" else f"item {item.id} media: "
+                    raise InvalidRequest(field, f"{where}{exc}") from None
+            if item.media:
+                stored[item.id] = item.model_copy(update={"media": ids})
+        return request.with_items(stored)
 
-    async def _media_assets(self, request: DistributionRequest) -> list[MediaAsset]:
-        """The stored facts of the request's media, for the plan-time checks."""
-        if not request.content.media or self._media is None:
-            return []
+    async def _media_assets(self, request: DistributionRequest) -> dict[str, list[MediaAsset]]:
+        """The stored facts of each item's media (item id -> files), for the plan-time checks."""
+        if self._media is None:
+            return {}
+        out: dict[str, list[MediaAsset]] = {}
         try:
-            return [await self._media.get(media_id) for media_id in request.content.media]
+            for item in request.items:
+                out[item.id] = [await self._media.get(media_id) for media_id in item.media]
         except NotFound as exc:
             raise InvalidRequest("content.media", str(exc)) from None
+        return out
 
     async def _fetch_trends(self, request: DistributionRequest) -> tuple[Sequence[Any], list[str]]:
         """Trends for a trend-weighted request, and a warning when the source failed."""

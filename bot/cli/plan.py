@@ -136,9 +136,9 @@ def run(args: argparse.Namespace) -> int:
         max_risk=policy.schedule_limit,
         duplicate_floor_minutes=settings.duplicate_gap_floor_minutes,
     )
-    from engine.media_check import with_media_checks
+    from engine.item_media import with_item_media_checks
 
-    result = with_media_checks(result, assets, platforms)
+    result = with_item_media_checks(result, assets, platforms)
     from engine.item_report import item_report, unused_warnings
 
     items = item_report(request, result.slots)
@@ -222,12 +222,14 @@ async def _resolve_from_database(request: Any, settings: Any) -> Any:
         await herald.stop()
 
 
-async def resolve_local_media(request: Any, base: Path, settings: Any) -> tuple[Any, list[Any]]:
-    """Read `content.media` for `herald plan`: local paths (relative to the request file) are
-    probed in place, URLs downloaded to HERALD_MEDIA_DIR, ids looked up there. Nothing else
-    is stored. Returns the request with media ids, and the assets."""
-    if not request.content.media:
-        return request, []
+async def resolve_local_media(
+    request: Any, base: Path, settings: Any
+) -> tuple[Any, dict[str, list[Any]]]:
+    """Read every item's `media` for `herald plan`: local paths (relative to the request
+    file) are probed in place, URLs downloaded to HERALD_MEDIA_DIR. Nothing else is
+    stored. Returns the request with media ids, and each item's assets (item id -> files)."""
+    if not any(item.media for item in request.items):
+        return request, {}
     from engine.adapters.file_media_store import FileMediaStore, MemoryMediaIndex, describe_path
     from engine.clock import SystemClock
 
@@ -237,20 +239,25 @@ async def resolve_local_media(request: Any, base: Path, settings: Any) -> tuple[
         SystemClock(),
         max_bytes=settings.media_max_mb * 1024 * 1024,
     )
-    assets = []
-    for ref in request.content.media:
-        if ref.startswith(("http://", "https://")):
-            assets.append(await store.ingest_url(ref))
-        elif ref.startswith("m-"):
-            raise InvalidInput(
-                f"content.media: {ref} is a stored media id; `herald plan` reads files or URLs"
-            )
-        else:
-            # `~` is expanded by the shell, not here: a path is the file's or the request's.
-            path = Path(ref)
-            assets.append(await describe_path(path if path.is_absolute() else base / path))
-    content = request.content.model_copy(update={"media": [a.id for a in assets]})
-    return request.model_copy(update={"content": content}), assets
+    assets: dict[str, list[Any]] = {}
+    replaced = {}
+    for item in request.items:
+        found = []
+        for ref in item.media:
+            if ref.startswith(("http://", "https://")):
+                found.append(await store.ingest_url(ref))
+            elif ref.startswith("m-"):
+                raise InvalidInput(
+                    f"content.media: {ref} is a stored media id; `herald plan` reads files or URLs"
+                )
+            else:
+                # `~` is expanded by the shell, not here: a path is the file's or the request's.
+                path = Path(ref)
+                found.append(await describe_path(path if path.is_absolute() else base / path))
+        assets[item.id] = found
+        if found:
+            replaced[item.id] = item.model_copy(update={"media": [a.id for a in found]})
+    return request.with_items(replaced), assets
 
 
 def _print_json(data: Any) -> None:
