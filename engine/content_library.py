@@ -25,7 +25,17 @@ from engine.ports import Clock, Notifier, Repository
 from engine.request import Content, DistributionRequest, check_queue_ids
 from engine.service_support import require_role
 
-CSV_COLUMNS = ("id", "caption", "hashtags", "type", "translations", "media_url", "link", "tags")
+CSV_COLUMNS = (
+    "id",
+    "caption",
+    "hashtags",
+    "type",
+    "translations",
+    "media_url",
+    "media",
+    "link",
+    "tags",
+)
 
 
 def content_from_fields(data: dict[str, Any]) -> Content:

@@ -168,3 +168,18 @@ class TestResolveReferences:
         await world.library.add(actor, Content(id="t", caption="By token"))
         await world.library.archive(actor, "t")
         assert [e.data["via"] for e in world.notifier.events] == ["tok1", "tok1"]
+
+
+class TestImportFiles:
+    def test_csv_media_column_and_json_rows_by_index(self) -> None:
+        """A CSV `media` cell holds comma-separated refs; JSON rows carry their list index."""
+        from engine.content_library import parse_content_file
+
+        rows, errors = parse_content_file(
+            'id,caption,media\nw1,Clip,"https://cdn.example/a.mp4, m-123"\n', name="items.csv"
+        )
+        assert not errors and rows[0].content.media == ["https://cdn.example/a.mp4", "m-123"]
+        rows, errors = parse_content_file(
+            '[{"id": "a", "caption": "x"},\n 7,\n {"id": "b"}]', name="items.json"
+        )
+        assert [(e.line, e.index, e.field) for e in errors] == [(2, 1, None), (3, 2, "caption")]
