@@ -207,7 +207,13 @@ class DistributionRequest(NumbersAreNumbers):
         validation_alias=AliasChoices("account_count", "accounts"),
     )
     days: int = Field(default=7, ge=1, le=31)
-    velocity: float = Field(default=1.0, gt=0, le=10)
+    velocity: float = Field(
+        default=1.0,
+        gt=0,
+        le=10,
+        description="calendar mode: posts per account per day, capped by the platform's daily "
+        "maximum (the one definition: docs/planner.md)",
+    )
     trend_weighted: bool = False
     seed: int = Field(default=0, ge=-MAX_SEED, le=MAX_SEED)
 
