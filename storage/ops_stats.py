@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import and_, case, func, insert, select
+from sqlalchemy.engine import Result
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from engine.models import DistributionStatus, SlotStatus
 from storage import tables as t
@@ -30,12 +31,14 @@ class OpsStats:
     oldest_due_slot: str | None
     outbox_depth: int
     outbox_oldest_at: datetime | None
-    # model -> (calls, failed calls, US dollars), over the stored call log
+    # configured model name -> (calls, failed calls, US dollars), over the stored call log
     models: dict[str, tuple[int, int, float]] = field(default_factory=dict)
 
 
-async def read_stats(engine: AsyncEngine, now: datetime) -> OpsStats:
-    """The figures at `now`. Raises StorageError when the database cannot be read."""
+async def read_stats(engine: AsyncEngine, now: datetime, *, with_models: bool = True) -> OpsStats:
+    """The figures at `now`; `with_models=False` skips the model-call totals (a scan of the
+    call log that /health does not need). Raises StorageError when the database cannot be
+    read."""
     s = t.slots
     running = select(t.distributions.c.id).where(
         t.distributions.c.status == DistributionStatus.EXECUTING
@@ -53,37 +56,19 @@ async def read_stats(engine: AsyncEngine, now: datetime) -> OpsStats:
                         select(s.c.id).where(due_where).order_by(s.c.due_at, s.c.id).limit(1)
                     )
                 ).scalar()
-            by_status: dict[str, int] = dict(
-                (
-                    await conn.execute(
-                        select(s.c.status, func.count())
-                        .where(s.c.status.in_((SlotStatus.CLAIMED, SlotStatus.OUTCOME_UNKNOWN)))
-                        .group_by(s.c.status)
-                    )
-                )
-                .tuples()
-                .all()
+            statuses: Result[str, int] = await conn.execute(
+                select(s.c.status, func.count())
+                .where(s.c.status.in_((SlotStatus.CLAIMED, SlotStatus.OUTCOME_UNKNOWN)))
+                .group_by(s.c.status)
             )
+            by_status = {str(status): int(count) for status, count in statuses}
             o = t.outbox
             depth, outbox_oldest = (
                 await conn.execute(
                     select(func.count(), func.min(o.c.created_at)).where(o.c.sent_at.is_(None))
                 )
             ).one()
-            c = t.llm_calls
-            models: dict[str, tuple[int, int, float]] = {
-                str(model): (int(calls), int(failed or 0), float(cost or 0.0))
-                for model, calls, failed, cost in (
-                    await conn.execute(
-                        select(
-                            c.c.model,
-                            func.count(),
-                            func.sum(case((c.c.ok.is_(False), 1), else_=0)),
-                            func.sum(c.c.cost_usd),
-                        ).group_by(c.c.model)
-                    )
-                ).tuples()
-            }
+            models = await _model_calls(conn) if with_models else {}
     return OpsStats(
         due=int(due),
         claimed=int(by_status.get(SlotStatus.CLAIMED, 0)),
@@ -94,6 +79,22 @@ async def read_stats(engine: AsyncEngine, now: datetime) -> OpsStats:
         outbox_oldest_at=outbox_oldest,
         models=models,
     )
+
+
+async def _model_calls(conn: AsyncConnection) -> dict[str, tuple[int, int, float]]:
+    c = t.llm_calls
+    rows: Result[str, int, int | None, float | None] = await conn.execute(
+        select(
+            c.c.model,
+            func.count(),
+            func.sum(case((c.c.ok.is_(False), 1), else_=0)),
+            func.sum(c.c.cost_usd),
+        ).group_by(c.c.model)
+    )
+    return {
+        str(model): (int(calls), int(failed or 0), float(cost or 0.0))
+        for model, calls, failed, cost in rows
+    }
 
 
 async def claim_alert(engine: AsyncEngine, key: str, now: datetime, worker: str) -> bool:
