@@ -69,22 +69,29 @@ class _Closeable(Protocol):
 
 
 class LoggingNotifier:
-    """The default notifier: one log line per domain event (ids and kinds, no secrets)."""
+    """The default notifier: one log line per domain event (ids and kinds, no secrets).
+    `worker_id` is this process's: every event it hears was made here."""
+
+    def __init__(self, worker_id: str | None = None) -> None:
+        self.worker_id = worker_id
 
     async def notify(self, event: Event) -> None:
         data = event.data or {}
-        outcome = f" ({data['error']})" if data.get("error") else ""
+        platform = f" on {data['platform']}" if data.get("platform") else ""
+        why = data.get("error") or data.get("reason")
+        outcome = f" ({why})" if why else ""
         log.info(
-            "%s by %s%s",
+            "%s by %s%s%s",
             event.kind,
             event.actor,
+            platform,
             outcome,
             extra={
                 "event": str(event.kind),
                 "distribution_id": event.distribution_id,
                 "slot_id": event.slot_id,
                 "account_id": event.account_id,
-                "worker_id": data.get("worker"),
+                "worker_id": data.get("worker") or self.worker_id,
             },
         )
 
@@ -159,15 +166,16 @@ class Herald:
                 log.warning("outbox prune failed (%s); trying again later", exc)
             await asyncio.sleep(self.settings.outbox_prune_interval_seconds)
 
-    async def ops_stats(self) -> Any:
+    async def ops_stats(self, *, with_models: bool = True) -> Any:
         """`storage.ops_stats.OpsStats` now (for /metrics, /health, the overdue alert), or
-        None for an in-memory repository. Raises StorageError."""
+        None for an in-memory repository; `with_models=False` skips the model-call totals.
+        Raises StorageError."""
         engine = getattr(self.repository, "engine", None)
         if engine is None:
             return None
         from storage.ops_stats import read_stats
 
-        return await read_stats(engine, self.clock.now())
+        return await read_stats(engine, self.clock.now(), with_models=with_models)
 
     async def claim_alert(self, key: str) -> bool:
         """True for the one caller, across replicas, that records alert `key` first."""
@@ -265,7 +273,8 @@ def build_herald(
     """
     owned: list[_Closeable] = []
     clock = clock or SystemClock()
-    notifiers = Notifiers(notifier or LoggingNotifier())
+    worker_id = settings.worker_id or default_worker_id()
+    notifiers = Notifiers(notifier or LoggingNotifier(worker_id))
     platforms = platforms or load_platforms(settings.platforms_file)
     database_url: str | None = None
     in_memory = settings.database_url.startswith("memory")
@@ -305,7 +314,7 @@ def build_herald(
         repository,
         clock,
         notifiers,
-        worker_id=settings.worker_id or default_worker_id(),
+        worker_id=worker_id,
         clients=oauth_clients,
     )
     if token_refresher is None and (oauth.clients or settings.secret_key is not None):
@@ -347,7 +356,7 @@ def build_herald(
         platforms=platforms,
         policy=policy,
         config=DispatcherConfig(
-            worker_id=settings.worker_id or default_worker_id(),
+            worker_id=worker_id,
             batch_size=settings.dispatch_batch_size,
             concurrency=settings.dispatch_concurrency,
             lease=timedelta(seconds=settings.claim_lease_seconds),

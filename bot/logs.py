@@ -1,6 +1,10 @@
 """Logging for `herald`: one line per state change and publish outcome at INFO, noisy
 libraries (APScheduler, Alembic) at WARNING, and `HERALD_LOG_FORMAT=json` for one JSON
 object per line with the ids as fields.
+
+Ids come from `extra=` on a call or from `bind_log_ids`, which holds them in a contextvar:
+the Slack request id bound when a request arrives reaches every line logged while it is
+handled, engine calls and the tasks they start included.
 """
 
 from __future__ import annotations
@@ -8,6 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import uuid
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -15,6 +21,34 @@ from typing import Any, TextIO
 ID_FIELDS = ("distribution_id", "slot_id", "account_id", "worker_id", "slack_request", "event")
 # Chatty at INFO: APScheduler logs every job run (2 lines a second), Alembic 7 lines a start.
 QUIET = ("apscheduler", "alembic", "aiosqlite", "slack_bolt", "slack_sdk", "asyncio")
+
+# Ids bound to the current task (and copied into the tasks it creates).
+_BOUND: ContextVar[dict[str, str] | None] = ContextVar("herald_log_ids", default=None)
+
+
+def bind_log_ids(**ids: str | None) -> None:
+    """Put `ids` on every line logged from now on by this task and the tasks it starts
+    (a None value unbinds that name)."""
+    bound = {**(_BOUND.get() or {}), **{k: v for k, v in ids.items() if v is not None}}
+    for name in (k for k, v in ids.items() if v is None):
+        bound.pop(name, None)
+    _BOUND.set(bound)
+
+
+def bound_log_ids() -> dict[str, str]:
+    """The ids `bind_log_ids` put on this task's lines."""
+    return dict(_BOUND.get() or {})
+
+
+def slack_request_id(body: dict[str, Any]) -> str:
+    """The id a Slack request is logged under: Slack's own (`event_id` of an event,
+    `trigger_id` of a command or interaction) so it can be matched with Slack's retries,
+    else a fresh one."""
+    for key in ("event_id", "trigger_id"):
+        value = body.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return f"r-{uuid.uuid4().hex[:12]}"
 
 
 class JsonFormatter(logging.Formatter):
@@ -48,6 +82,16 @@ class TextFormatter(logging.Formatter):
         return f"{line} {' '.join(ids)}" if ids else line
 
 
+class _BoundIds(logging.Filter):
+    """Copy the task's bound ids onto each record that does not set them itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for name, value in (_BOUND.get() or {}).items():
+            if getattr(record, name, None) is None:
+                setattr(record, name, value)
+        return True
+
+
 class _OverlapFilter(logging.Filter):
     """Drop APScheduler's "skipped: maximum number of running instances" and "was missed"
     warnings: the runner lets a slow tick finish on purpose, and /health reports a wedge."""
@@ -67,6 +111,7 @@ def configure_logging(level: str = "INFO", fmt: str = "text", stream: TextIO | N
     for old in list(root.handlers):
         root.removeHandler(old)
     handler.addFilter(_OverlapFilter())
+    handler.addFilter(_BoundIds())
     root.addHandler(handler)
     root.setLevel(level)
     numeric = logging.getLevelName(level)

@@ -19,6 +19,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.bootstrap import Herald
+from bot.logs import bind_log_ids, slack_request_id
 from bot.settings import Settings
 from bot.slack import actions, commands, content, events, home, oauth, views
 from bot.slack.context import DEPS, BotDeps
@@ -193,6 +194,8 @@ def _install_middleware(app: AsyncApp, deps: BotDeps) -> None:
     @app.middleware
     async def inject(context: Any, body: dict[str, Any], next: Any) -> Any:
         context[DEPS] = deps
+        # Every line logged while this request is handled (engine calls included) says so.
+        bind_log_ids(slack_request=slack_request_id(body))
         _remember_name(deps, body)
         kind = body.get("type") or ("command" if "command" in body else "unknown")
         deps.metrics.inc("herald_slack_requests_total", kind=str(kind))

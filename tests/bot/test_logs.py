@@ -1,5 +1,5 @@
-"""Logs: an idle `herald serve` minute is quiet at INFO, state changes carry their ids,
-and HERALD_LOG_FORMAT=json writes one JSON object per line."""
+"""Logs: an idle `herald serve` minute is quiet at INFO, state changes carry their ids
+(the Slack request's included), and HERALD_LOG_FORMAT=json writes one JSON object per line."""
 
 from __future__ import annotations
 
@@ -8,13 +8,17 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
 from bot.bootstrap import LoggingNotifier, build_herald
-from bot.logs import configure_logging
+from bot.logs import bind_log_ids, configure_logging
 from bot.settings import load_settings
 from engine.models import Event
+from tests.bot.conftest import OPERATOR, Harness
+from tests.bot.support import CREATE
 
 
 @pytest.fixture
@@ -86,3 +90,65 @@ class TestFormat:
         logging.getLogger("herald.x").info("hello", extra={"slot_id": "s9"})
         logging.getLogger("apscheduler.executors").info("Running job")
         assert stream.getvalue().strip().endswith("hello slot_id=s9")
+
+
+def json_lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+class TestRequestIds:
+    async def _command(self, h: Harness, text: str) -> str:
+        body = h.driver.command_body(text, user=OPERATOR)
+        await h.driver.post(urlencode(body), "application/x-www-form-urlencoded")
+        return str(body["trigger_id"])
+
+    async def test_state_changes_carry_the_slack_request(
+        self, harness: Harness, restore_logging: None
+    ) -> None:
+        """Each command's state change is logged with that command's Slack request id (its
+        trigger id) and the replica's worker id; the next command's lines carry the next id."""
+        h = harness
+        stream = io.StringIO()
+        configure_logging("INFO", "json", stream)
+        await h.import_accounts()
+        created = await self._command(h, CREATE)
+        await h.settle(until=lambda: "Created draft" in h.fake.responses_text())
+        planned = await self._command(h, "plan spring")
+        await h.settle(until=lambda: "Planned" in h.fake.responses_text())
+        by_event = {line.get("event"): line for line in json_lines(stream)}
+        assert by_event["distribution.created"]["slack_request"] == created
+        assert by_event["distribution.planned"]["slack_request"] == planned
+        worker = h.deps.herald.dispatcher.worker_id
+        assert by_event["distribution.planned"]["worker_id"] == worker
+
+    async def test_background_lines_carry_no_request(self, restore_logging: None) -> None:
+        """A task started outside any request logs without a request id; one started while
+        handling a request inherits it."""
+        stream = io.StringIO()
+        configure_logging("INFO", "json", stream)
+        log = logging.getLogger("herald.test")
+
+        async def child() -> None:
+            log.info("child")
+
+        async def handling() -> None:
+            bind_log_ids(slack_request="Ev1")
+            await asyncio.create_task(child())
+            log.info("handler")
+
+        await asyncio.create_task(handling())
+        log.info("idle")
+        lines = {line["msg"]: line.get("slack_request") for line in json_lines(stream)}
+        assert lines == {"child": "Ev1", "handler": "Ev1", "idle": None}
+
+    def test_text_lines_end_with_the_request(self, restore_logging: None) -> None:
+        """The text format appends slack_request=… like the other ids."""
+        stream = io.StringIO()
+        configure_logging("INFO", "text", stream)
+
+        async def handling() -> None:
+            bind_log_ids(slack_request="Ev2")
+            logging.getLogger("herald.x").info("hello", extra={"slot_id": "s9"})
+
+        asyncio.run(handling())
+        assert stream.getvalue().strip().endswith("hello slot_id=s9 slack_request=Ev2")
