@@ -6,11 +6,13 @@ The engine never imports this: `MetricsNotifier` hears domain events via `add_no
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from engine.event_kinds import EventKind
 from engine.models import Event
@@ -40,9 +42,49 @@ SCRAPED = {
 }
 
 
+# Model families litellm recognises without a `provider/` prefix (its own routing table is
+# litellm's; this is only for the metric label, and never imports litellm).
+BARE_MODEL_PROVIDERS = (
+    (("gpt-", "o1", "o3", "o4", "chatgpt-", "text-embedding-"), "openai"),
+    (("claude",), "anthropic"),
+    (("gemini",), "gemini"),
+    (("grok",), "xai"),
+    (("mistral", "mixtral", "codestral"), "mistral"),
+    (("command",), "cohere"),
+)
+
+
+def provider_of(model: str) -> str:
+    """The provider of a litellm model string: its `provider/` prefix (`ollama/llama3` →
+    ollama), else the family of a bare name (`gpt-4o` → openai), else "unknown"."""
+    model = model.strip().lower()
+    if "/" in model:
+        return model.split("/", 1)[0] or "unknown"
+    for prefixes, provider in BARE_MODEL_PROVIDERS:
+        if model.startswith(prefixes):
+            return provider
+    return "unknown"
+
+
+class _Totals(Collector):
+    """Counters whose values are read elsewhere (the database) and replaced at each scrape:
+    a series that is no longer read disappears instead of lingering."""
+
+    def __init__(self) -> None:
+        self.families: dict[str, tuple[Sequence[str], Mapping[tuple[str, ...], float]]] = {}
+
+    def collect(self) -> Iterator[Metric]:
+        for name, (labels, values) in sorted(self.families.items()):
+            family = CounterMetricFamily(name, _help(name), labels=list(labels))
+            for key, value in sorted(values.items()):
+                family.add_metric(list(key), value)
+            yield family
+
+
 class Metrics:
     """One registry: named counters (`inc`), histograms (`observe`), gauges (`set`, or
-    callables read at scrape time) created on first use."""
+    callables read at scrape time) created on first use, and counters read from elsewhere
+    (`totals`)."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -50,6 +92,8 @@ class Metrics:
         self._histograms: dict[str, Histogram] = {}
         self._gauges: dict[str, Gauge] = {}
         self._reads: dict[str, Callable[[], float]] = {}
+        self._totals = _Totals()
+        self.registry.register(self._totals)
 
     def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
         base = name.removesuffix("_total")
@@ -77,6 +121,13 @@ class Metrics:
             )
             self._gauges[name] = gauge
         (gauge.labels(**labels) if labels else gauge).set(value)
+
+    def totals(
+        self, name: str, labels: Sequence[str], values: Mapping[tuple[str, ...], float]
+    ) -> None:
+        """Expose counter `name` (without `_total`) with exactly `values` (label values in
+        the order of `labels` -> count), as read from a store that keeps the count."""
+        self._totals.families[name.removesuffix("_total")] = (tuple(labels), dict(values))
 
     def gauge(self, name: str, read: Callable[[], float]) -> None:
         """A gauge whose value `read()` gives at each scrape."""

@@ -9,8 +9,9 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.metrics import Metrics, age_seconds
-from engine.errors import HeraldError
+from bot.metrics import Metrics, age_seconds, provider_of
+from engine.adapters.litellm_client import parse_model_specs
+from engine.errors import HeraldError, InvalidInput
 
 if TYPE_CHECKING:
     from bot.bootstrap import Herald
@@ -27,10 +28,11 @@ class Operations:
     def __init__(self, herald: Herald, metrics: Metrics) -> None:
         self.herald = herald
         self.metrics = metrics
+        self._provider_names: dict[str, str] | None = None
 
-    async def stats(self) -> Any:
+    async def stats(self, *, with_models: bool = True) -> Any:
         """`OpsStats` now, or None for an in-memory repository. Raises StorageError."""
-        return await self.herald.ops_stats()
+        return await self.herald.ops_stats(with_models=with_models)
 
     async def refresh(self) -> Any:
         """Set the scrape-time gauges; the stats read (None when unreadable)."""
@@ -58,11 +60,32 @@ class Operations:
         self.metrics.set(
             "herald_outbox_oldest_age_seconds", age_seconds(now, stats.outbox_oldest_at)
         )
-        for model, (calls, failed, spend) in stats.models.items():
-            self.metrics.set("herald_model_calls", calls - failed, model=model, result="ok")
-            self.metrics.set("herald_model_calls", failed, model=model, result="error")
-            self.metrics.set("herald_model_spend_usd", spend, model=model)
+        self._model_totals(stats.models)
         return stats
+
+    def _model_totals(self, models: dict[str, tuple[int, int, float]]) -> None:
+        """Model calls and spend by provider and configured model name. The call log keeps
+        the name; its provider comes from the name's litellm model string in
+        HERALD_LLM_MODELS (a name no longer configured: from the name itself)."""
+        providers = self._providers()
+        calls: dict[tuple[str, ...], float] = {}
+        spend: dict[tuple[str, ...], float] = {}
+        for name, (count, failed, usd) in models.items():
+            provider = providers.get(name) or provider_of(name)
+            calls[(provider, name, "ok")] = count - failed
+            calls[(provider, name, "error")] = failed
+            spend[(provider, name)] = usd
+        self.metrics.totals("herald_model_calls_total", ("provider", "model", "result"), calls)
+        self.metrics.totals("herald_model_spend_usd_total", ("provider", "model"), spend)
+
+    def _providers(self) -> dict[str, str]:
+        if self._provider_names is None:
+            try:
+                specs = parse_model_specs(self.herald.settings.llm_models)
+            except InvalidInput:
+                specs = []  # the start already refused it; the metric says "unknown"
+            self._provider_names = {spec.name: provider_of(spec.model) for spec in specs}
+        return self._provider_names
 
     async def health(self) -> tuple[bool, dict[str, Any]]:
         """(healthy, body): the dispatcher, the database and the outbox, each in words."""
@@ -70,7 +93,7 @@ class Operations:
         body: dict[str, Any] = {"dispatcher": dispatcher}
         problems = [] if ok else ["dispatcher not ticking"]
         try:
-            stats = await asyncio.wait_for(self.stats(), timeout=5)
+            stats = await asyncio.wait_for(self.stats(with_models=False), timeout=5)
             body["database"] = "ok"
         except (HeraldError, TimeoutError) as exc:
             stats = None
@@ -93,7 +116,7 @@ class Operations:
         herald = self.herald
         if channel is None or not herald.runner.healthy()[0]:
             return False
-        stats = await self.stats()
+        stats = await self.stats(with_models=False)
         if stats is None or stats.oldest_due_slot is None:
             return False
         now = herald.clock.now()

@@ -3,15 +3,20 @@ database figures, /health's words, and the overdue alert raised once across repl
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import event, insert
 
-from bot.metrics import Metrics
+from bot.metrics import Metrics, provider_of
 from bot.ops import Operations
 from bot.slack import ids
 from engine.clock import ManualClock
+from storage import tables as t
 from storage.migrate import upgrade
 from storage.sqlalchemy_repository import SQLAlchemyRepository
 from tests.bot.conftest import APPROVER, OPERATOR, T0, Harness, bot_settings, make_herald
@@ -102,6 +107,96 @@ class TestDatabaseFigures:
         await ops.refresh()
         assert ops.metrics.value("herald_slots_due") == 1
         assert ops.metrics.value("herald_oldest_due_slot_age_seconds") == 600
+
+
+MODELS = [
+    {"name": "gpt", "model": "openai/gpt-4o", "api_key_env": "HERALD_TEST_NO_KEY"},
+    {"name": "claude", "model": "anthropic/claude-3-5-sonnet-latest", "api_key_env": "NO_KEY"},
+]
+
+
+class TestModelFigures:
+    @pytest.mark.parametrize(
+        ("model", "provider"),
+        [
+            ("openai/gpt-4o", "openai"),
+            ("ollama/llama3.1", "ollama"),
+            ("anthropic/claude-3-5-sonnet-latest", "anthropic"),
+            ("gpt-4o-mini", "openai"),
+            ("claude-3-haiku", "anthropic"),
+            ("local-thing", "unknown"),
+        ],
+    )
+    def test_provider_comes_from_the_model_string(self, model: str, provider: str) -> None:
+        """litellm's `provider/` prefix names the provider; a bare name its family."""
+        assert provider_of(model) == provider
+
+    async def test_calls_and_spend_by_provider_and_model(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        """The call log's totals are counters labelled with the provider of each configured
+        model's litellm string and the model's name; results split ok / error."""
+        url = f"sqlite+aiosqlite:///{tmp_path}/h.db"
+        await upgrade(url)
+        settings = bot_settings(
+            "http://127.0.0.1:9/api/", HERALD_DATABASE_URL=url, HERALD_LLM_MODELS=json.dumps(MODELS)
+        )
+        herald = make_herald(settings, clock=ManualClock(T0), repository=SQLAlchemyRepository(url))
+        ops = Operations(herald, Metrics())
+        calls = [("gpt", True, 0.01), ("gpt", True, 0.02), ("gpt", False, 0.0)]
+        calls += [("claude", True, 0.5), ("retired", True, 0.25)]
+        async with herald.repository.engine.begin() as conn:
+            await conn.execute(
+                insert(t.llm_calls),
+                [
+                    {"at": T0, "model": m, "latency_s": 1.0, "cost_usd": c, "ok": ok}
+                    for m, ok, c in calls
+                ],
+            )
+        await ops.refresh()
+        families = {f.name: f for f in text_string_to_metric_families(ops.metrics.render())}
+        assert families["herald_model_calls"].type == "counter"
+        samples = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for name in ("herald_model_calls", "herald_model_spend_usd")
+            for s in families[name].samples
+        }
+        ok = ("result", "ok")
+        assert (
+            samples[("herald_model_calls_total", (("model", "gpt"), ("provider", "openai"), ok))]
+            == 2
+        )
+        assert (
+            samples[
+                (
+                    "herald_model_calls_total",
+                    (("model", "gpt"), ("provider", "openai"), ("result", "error")),
+                )
+            ]
+            == 1
+        )
+        spend = {
+            labels: v for (name, labels), v in samples.items() if name.startswith("herald_model_sp")
+        }
+        assert spend == {
+            (("model", "claude"), ("provider", "anthropic")): 0.5,
+            (("model", "gpt"), ("provider", "openai")): pytest.approx(0.03),
+            (("model", "retired"), ("provider", "unknown")): 0.25,
+        }
+
+    async def test_health_reads_no_model_log(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        """/health's database check is a handful of indexed reads, never the call log."""
+        url = f"sqlite+aiosqlite:///{tmp_path}/h.db"
+        await upgrade(url)
+        settings = bot_settings("http://127.0.0.1:9/api/", HERALD_DATABASE_URL=url)
+        herald = make_herald(settings, clock=ManualClock(T0), repository=SQLAlchemyRepository(url))
+        statements: list[str] = []
+
+        def seen(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+            statements.append(statement)
+
+        event.listen(herald.repository.engine.sync_engine, "before_cursor_execute", seen)
+        _, body = await Operations(herald, Metrics()).health()
+        assert body["database"] == "ok"
+        assert 0 < len(statements) <= 4 and not any("llm_calls" in s for s in statements)
 
 
 async def _overdue_slot(engine, insert, t, due) -> None:  # type: ignore[no-untyped-def]
