@@ -24,7 +24,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, DotEnvSettingsSource, NoDecode, SettingsConfigDict
 
 from engine.errors import InvalidInput
 from engine.models import SafetyMode
@@ -237,20 +237,40 @@ class Settings(BaseSettings):
         return self
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None, *, warn: bool = True) -> Settings:
     """Read settings from `environ` (default: the process environment and `.env`) and
-    validate them; warn about unknown `HERALD_*` names.
+    validate them; warn about unknown `HERALD_*` names (with `warn=False`, only when a
+    value is refused: a misspelt name may be why; `warn_unknown_variables` says the rest
+    once logging is set up).
 
     Raises InvalidInput naming the variable that is wrong.
     """
-    for warning in unknown_variables(os.environ if environ is None else environ):
-        log.warning("%s", warning)
     try:
-        if environ is None:
-            return Settings()
-        return _from_mapping(environ)
+        settings = Settings() if environ is None else _from_mapping(environ)
     except ValidationError as exc:
-        raise InvalidInput(_one_line(exc, environ)) from None
+        warn_unknown_variables(environ)
+        shown = {**dotenv_variables(), **os.environ} if environ is None else environ
+        raise InvalidInput(_one_line(exc, shown)) from None
+    if warn:
+        warn_unknown_variables(environ)
+    return settings
+
+
+def warn_unknown_variables(environ: Mapping[str, str] | None = None) -> None:
+    """Log `unknown_variables` of `environ` (default: the environment and `.env`)."""
+    if environ is None:
+        warnings = unknown_variables(os.environ, dotenv=dotenv_variables())
+    else:
+        warnings = unknown_variables(environ)
+    for warning in warnings:
+        log.warning("%s", warning)
+
+
+def dotenv_variables() -> dict[str, str]:
+    """The variables of the `.env` file Settings reads (none without one), names in
+    upper case as the settings match them case-insensitively."""
+    source = DotEnvSettingsSource(Settings)
+    return {name.upper(): value for name, value in source.env_vars.items() if value is not None}
 
 
 def known_variables() -> list[str]:
@@ -265,30 +285,54 @@ def known_variables() -> list[str]:
     return names
 
 
-def unknown_variables(environ: Mapping[str, str]) -> list[str]:
-    """One warning per `HERALD_*` variable no setting reads, naming the closest known one."""
+def unknown_variables(
+    environ: Mapping[str, str], *, dotenv: Mapping[str, str] | None = None
+) -> list[str]:
+    """One warning per `HERALD_*` variable no setting reads, naming the closest known one.
+    In `dotenv` (a `.env` file's variables) every unknown name is reported: the file is
+    read for Herald's settings only, nothing else in it reaches the environment."""
     known = known_variables()
-    warnings = []
-    for key in sorted(environ):
-        if key.startswith("HERALD_") and key not in known:
-            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]}?" if close else ""
-            warnings.append(f"{key} is not a Herald setting and is ignored{hint}")
+    warnings = [
+        f"{key} is not a Herald setting and is ignored{_hint(key, known)}"
+        for key in sorted(environ)
+        if key.startswith("HERALD_") and key not in known
+    ]
+    for key in sorted(dotenv or {}):
+        if key in known:
+            continue
+        if key.startswith(("HERALD_", "SLACK_")):
+            why = _hint(key, known)
+        else:
+            why = ": only HERALD_* and SLACK_* settings are read from .env (export others)"
+        warnings.append(f"{key} in .env is not a Herald setting and is ignored{why}")
     return warnings
 
 
-def _one_line(exc: ValidationError, environ: Mapping[str, str] | None) -> str:
+def _hint(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def _one_line(exc: ValidationError, environ: Mapping[str, str]) -> str:
     error = exc.errors()[0]
     message = str(error["msg"]).removeprefix("Value error, ")
     if not error.get("loc"):
         return message  # a check across settings names its variables itself
     field = str(error["loc"][0])
     name = field if field.isupper() else f"HERALD_{field.upper()}"
-    env = os.environ if environ is None else environ
-    value = env.get(name)
-    secret = field.startswith("slack_") or "secret" in field or "token" in field
-    shown = f"={value}" if value is not None and not secret and len(value) < 80 else ""
+    value = environ.get(name)
+    shown = f"={value}" if value is not None and not _secret(name) and len(value) < 80 else ""
     return f"{name}{shown}: {message}"
+
+
+def _secret(name: str) -> bool:
+    """Whether the variable `name` holds a secret (a `SecretStr` setting): never shown."""
+    for field, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        names = alias.choices if isinstance(alias, AliasChoices) else [f"HERALD_{field.upper()}"]
+        if name in names:
+            return "SecretStr" in str(info.annotation)
+    return True  # not a setting: say nothing of it
 
 
 def _from_mapping(environ: Mapping[str, str]) -> Settings:

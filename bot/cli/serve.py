@@ -13,7 +13,7 @@ import contextlib
 import logging
 import signal
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -40,11 +40,21 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
 def run(args: argparse.Namespace) -> int:
     """Load settings, then serve until SIGINT/SIGTERM."""
     from bot.logs import configure_logging
-    from bot.settings import load_settings
+    from bot.settings import load_settings, warn_unknown_variables
 
-    settings = load_settings()
+    settings = load_settings(warn=False)
     configure_logging(settings.log_level, settings.log_format)
-    asyncio.run(serve(settings, host=args.host, port=args.port or settings.port))
+    # After logging is set up, so that with HERALD_LOG_FORMAT=json they are JSON lines too.
+    warn_unknown_variables()
+    from engine.errors import HeraldError
+
+    try:
+        asyncio.run(serve(settings, host=args.host, port=args.port or settings.port))
+    except HeraldError as exc:
+        if settings.log_format != "json":
+            raise  # the command line prints it as one plain line
+        log.error("herald serve: %s", exc)  # a JSON line, like every other
+        return 2
     return 0
 
 
@@ -177,11 +187,9 @@ async def serve(
     handler = None
     try:
         if socket_mode:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
             app_token = settings.slack_app_token
             assert app_token is not None  # socket_mode
-            handler = AsyncSocketModeHandler(bolt_app, app_token.get_secret_value())
+            handler = _socket_mode_handler(bolt_app, app_token.get_secret_value(), deps)
             try:
                 await asyncio.wait_for(handler.connect_async(), timeout=30)
             except SlackApiError as exc:
@@ -201,6 +209,20 @@ async def serve(
         await runner.cleanup()
         await deps.notifier.close()
         await herald.stop()
+
+
+def _socket_mode_handler(bolt_app: AsyncApp, app_token: str, deps: BotDeps) -> Any:
+    """bolt's Socket Mode handler, timing each envelope from receipt to the ack sent back
+    (`herald_slack_ack_seconds`, as HTTP mode does)."""
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    class TimedSocketModeHandler(AsyncSocketModeHandler):
+        async def handle(self, client: Any, req: Any) -> None:
+            started = time.perf_counter()
+            await super().handle(client, req)
+            deps.metrics.observe("herald_slack_ack_seconds", time.perf_counter() - started)
+
+    return TimedSocketModeHandler(bolt_app, app_token)
 
 
 async def _keep_roles_fresh(

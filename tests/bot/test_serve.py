@@ -149,16 +149,16 @@ class TestServeHttp:
 
 class TestSocketMode:
     async def test_slash_command_and_dm_over_socket_mode(self, fake: FakeSlack) -> None:
-        """With SLACK_APP_TOKEN the bot connects over a websocket and answers envelopes."""
+        """With SLACK_APP_TOKEN the bot connects over a websocket and answers envelopes; each
+        envelope's ack time is in /metrics as in HTTP mode."""
         settings = bot_settings(fake.api_url, SLACK_APP_TOKEN="xapp-test-token")
         clock = ManualClock(T0)
         client = build_client(settings)
         herald = make_herald(settings, clock=clock, outbox=MemoryOutbox(clock))
         stop, started = asyncio.Event(), asyncio.Event()
+        port = free_port()
         task = asyncio.create_task(
-            serve(
-                settings, port=free_port(), stop=stop, started=started, herald=herald, client=client
-            )
+            serve(settings, port=port, stop=stop, started=started, herald=herald, client=client)
         )
         try:
             await asyncio.wait_for(started.wait(), 10)
@@ -194,6 +194,12 @@ class TestSocketMode:
                     break
                 await asyncio.sleep(0.02)
             assert fake.messages and fake.messages[0].channel == "D_OP", fake.ephemerals
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(f"http://127.0.0.1:{port}/metrics") as resp,
+            ):
+                text = await resp.text()
+            assert "herald_slack_ack_seconds_count 2.0" in text
         finally:
             stop.set()
             await asyncio.wait_for(task, 10)

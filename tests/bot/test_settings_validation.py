@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
 from bot.cli.serve import serve
-from bot.settings import load_settings, unknown_variables
+from bot.settings import _secret, known_variables, load_settings, unknown_variables
 from engine.clock import ManualClock
 from engine.errors import InvalidInput
 from tests.bot.conftest import T0, bot_settings, make_herald
@@ -32,6 +35,15 @@ BAD = [
     ),
     ({"HERALD_DISPATCH_BATCH_SIZE": "many"}, "HERALD_DISPATCH_BATCH_SIZE=many"),
 ]
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def free_port() -> int:
@@ -83,8 +95,62 @@ class TestNames:
         monkeypatch.chdir(tmp_path)
         assert load_settings().port == 4321
 
+    def test_dotenv_names_are_checked_too(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A misspelt name in `.env` gets the same warning as in the environment, and a
+        variable `.env` cannot supply (a model key) is said to be ignored."""
+        (tmp_path / ".env").write_text("HERALD_DATABSE_URL=sqlite://\nOPENAI_API_KEY=sk-x\n")
+        monkeypatch.chdir(tmp_path)
+        with caplog.at_level(logging.WARNING, "herald.settings"):
+            load_settings()
+        assert caplog.messages == [
+            "HERALD_DATABSE_URL in .env is not a Herald setting and is ignored; "
+            "did you mean HERALD_DATABASE_URL?",
+            "OPENAI_API_KEY in .env is not a Herald setting and is ignored: only HERALD_* "
+            "and SLACK_* settings are read from .env (export others)",
+        ]
+        assert "sk-x" not in caplog.text
+
+    def test_dotenv_bad_value_is_named_with_it(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A bad value from `.env` is named with its value, as one from the environment."""
+        monkeypatch.delenv("HERALD_LOG_LEVEL", raising=False)
+        (tmp_path / ".env").write_text("herald_log_level=LOUD\n")
+        monkeypatch.chdir(tmp_path)
+        with pytest.raises(InvalidInput, match=r"^HERALD_LOG_LEVEL=LOUD: 'LOUD' is not one of"):
+            load_settings()
+
+    def test_only_secret_settings_hide_their_value(self) -> None:
+        """A refused value is echoed unless its setting is a secret (any `SecretStr`, keys
+        and tokens alike), whatever the variable is called."""
+        with pytest.raises(InvalidInput, match=r"^HERALD_MEDIA_LINK_TTL_SECONDS=5: "):
+            load_settings({"HERALD_MEDIA_LINK_TTL_SECONDS": "5"})
+        secret = {name for name in known_variables() if _secret(name)}
+        assert {"HERALD_MEDIA_SIGNING_KEY", "HERALD_POSTIZ_API_KEY", "SLACK_APP_TOKEN"} <= secret
+        assert not {"HERALD_PORT", "SLACK_API_URL", "HERALD_TIKTOK_CLIENT_ID"} & secret
+
 
 class TestCommandLine:
+    def test_json_serve_writes_only_json(
+        self,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+        restore_logging: None,
+    ) -> None:
+        """With HERALD_LOG_FORMAT=json, the name warning and the refusal to start are JSON
+        lines too."""
+        monkeypatch.setenv("HERALD_LOG_FORMAT", "json")
+        monkeypatch.setenv("HERALD_DATABSE_URL", "sqlite://")
+        monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+        assert main(["serve", "--port", str(free_port())]) == 2
+        lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+        assert [(line["level"], line["msg"][:24]) for line in lines] == [
+            ("WARNING", "HERALD_DATABSE_URL is no"),
+            ("ERROR", "herald serve: SLACK_BOT_"),
+        ]
+
     def test_bad_setting_exits_2_with_one_line(
         self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:
