@@ -92,15 +92,22 @@ class _BoundIds(logging.Filter):
         return True
 
 
-class _OverlapFilter(logging.Filter):
-    """Drop APScheduler's "skipped: maximum number of running instances" and "was missed"
-    warnings: the runner lets a slow tick finish on purpose, and /health reports a wedge."""
+# Library lines that say nothing an operator can act on:
+NOISE = (
+    # APScheduler: the runner lets a slow tick finish on purpose; /health reports a wedge.
+    "maximum number of running instances",
+    "was missed by",
+    # bolt reads SLACK_BOT_TOKEN itself and warns that the client Herald built wins.
+    "As you gave `client` as well, `token` will be unused",
+)
+
+
+class _KnownNoise(logging.Filter):
+    """Drop the library lines in NOISE, at every level."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        return "maximum number of running instances" not in message and (
-            "was missed by" not in message
-        )
+        return not any(noise in message for noise in NOISE)
 
 
 def configure_logging(level: str = "INFO", fmt: str = "text", stream: TextIO | None = None) -> None:
@@ -110,7 +117,7 @@ def configure_logging(level: str = "INFO", fmt: str = "text", stream: TextIO | N
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
-    handler.addFilter(_OverlapFilter())
+    handler.addFilter(_KnownNoise())
     handler.addFilter(_BoundIds())
     root.addHandler(handler)
     root.setLevel(level)

@@ -211,14 +211,27 @@ async def _tell(client: AsyncWebClient, user: str | None, channel: str | None, t
         log.exception("could not tell %s how the connect ended", user)
 
 
+# Polled by machines (probes, Prometheus) or already logged as the state change a request
+# made (Slack): one INFO line each would be most of an idle day's log.
+QUIET_PATHS = ("/health", "/metrics", "/slack/events")
+
+
 def redacting_access_logger() -> Any:
     """An aiohttp access logger that never writes query strings: the OAuth callback's URL
-    carries the authorization code and the state."""
+    carries the authorization code and the state. Probes, scrapes and Slack's requests are
+    DEBUG; other server errors are warnings."""
     from aiohttp.abc import AbstractAccessLogger
 
     class RedactingAccessLogger(AbstractAccessLogger):
         def log(self, request: Any, response: Any, time: float) -> None:
-            self.logger.info(
+            if request.path in QUIET_PATHS:
+                level = logging.DEBUG  # /health's 503 is in its body and in the metrics
+            elif response.status >= 500:
+                level = logging.WARNING
+            else:
+                level = logging.INFO
+            self.logger.log(
+                level,
                 '%s "%s %s" %s %.3fs',
                 request.remote,
                 request.method,

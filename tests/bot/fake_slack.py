@@ -103,7 +103,7 @@ class FakeSlack:
         app.router.add_post("/upload/{fid}", self._upload)
         app.router.add_get("/files/{fid}", self._download)
         app.router.add_get("/socket", self._socket)
-        self._runner = web.AppRunner(app)
+        self._runner = web.AppRunner(app, access_log=None)  # not Herald's lines
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()

@@ -7,17 +7,23 @@ import asyncio
 import io
 import json
 import logging
+import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import aiohttp
 import pytest
 
 from bot.bootstrap import LoggingNotifier, build_herald
+from bot.cli.serve import serve
 from bot.logs import bind_log_ids, configure_logging
 from bot.settings import load_settings
 from engine.models import Event
-from tests.bot.conftest import OPERATOR, Harness
+from storage.migrate import upgrade
+from tests.bot.conftest import OPERATOR, Harness, bot_settings
+from tests.bot.fake_slack import FakeSlack
 from tests.bot.support import CREATE
 
 
@@ -52,6 +58,41 @@ class TestVolume:
             if ticks >= 60:
                 break
         await herald.stop()
+        lines = stream.getvalue().splitlines()
+        assert len(lines) <= 5, lines
+
+    async def test_idle_serve_minute_with_probes_is_quiet(
+        self, fake: FakeSlack, tmp_path: Path, restore_logging: None
+    ) -> None:
+        """The whole `herald serve` (Slack app, outbox, overdue watch, web server) idles a
+        compressed minute, probed by /health and scraped by /metrics, in at most 5 lines."""
+        stream = io.StringIO()
+        configure_logging("INFO", "text", stream)
+        url = f"sqlite+aiosqlite:///{tmp_path}/h.db"
+        await upgrade(url)
+        settings = bot_settings(
+            fake.api_url,
+            HERALD_DATABASE_URL=url,
+            HERALD_DISPATCH_INTERVAL_SECONDS="0.05",
+            HERALD_SLACK_OUTBOX_INTERVAL_SECONDS="0.05",
+        )
+        herald = build_herald(settings)
+        stop, started = asyncio.Event(), asyncio.Event()
+        port = free_port()
+        task = asyncio.create_task(
+            serve(settings, port=port, stop=stop, started=started, herald=herald)
+        )
+        try:
+            await asyncio.wait_for(started.wait(), 10)
+            async with aiohttp.ClientSession() as session:
+                while herald.dispatcher.ticks < 60:
+                    for path in ("/health", "/metrics"):
+                        async with session.get(f"http://127.0.0.1:{port}{path}") as resp:
+                            assert resp.status in (200, 503)
+                    await asyncio.sleep(0.25)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 10)
         lines = stream.getvalue().splitlines()
         assert len(lines) <= 5, lines
 
@@ -90,6 +131,12 @@ class TestFormat:
         logging.getLogger("herald.x").info("hello", extra={"slot_id": "s9"})
         logging.getLogger("apscheduler.executors").info("Running job")
         assert stream.getvalue().strip().endswith("hello slot_id=s9")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def json_lines(stream: io.StringIO) -> list[dict[str, Any]]:
