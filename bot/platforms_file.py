@@ -13,14 +13,14 @@ from engine.platforms import DEFAULT_PLATFORMS, PlatformTable
 def load_platforms(path: Path | None) -> PlatformTable:
     """The default table, overridden by a JSON or YAML mapping of platform -> fields.
 
-    Raises InvalidInput naming the file when it is missing or malformed.
+    Raises InvalidInput naming the variable and the file when it is missing or malformed.
     """
     if path is None:
         return DEFAULT_PLATFORMS
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise InvalidInput(f"platforms file {path}: {exc.strerror or exc}") from None
+        raise InvalidInput(f"HERALD_PLATFORMS_FILE={path}: {exc.strerror or exc}") from None
     data: Any
     try:
         if Path(path).suffix.lower() == ".json":
@@ -30,13 +30,16 @@ def load_platforms(path: Path | None) -> PlatformTable:
 
             data = yaml.safe_load(text)
     except Exception as exc:  # JSONDecodeError, YAMLError: both mean "malformed"
-        raise InvalidInput(f"platforms file {path}: not valid JSON/YAML ({exc})") from None
+        where = " ".join(str(exc).split())  # YAML's message spans lines: one line here
+        raise InvalidInput(f"HERALD_PLATFORMS_FILE={path}: not valid JSON/YAML ({where})") from None
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise InvalidInput(f"platforms file {path}: expected a mapping of platform -> fields")
+        raise InvalidInput(
+            f"HERALD_PLATFORMS_FILE={path}: expected a mapping of platform -> fields"
+        )
     try:
         return DEFAULT_PLATFORMS.with_overrides(data)
     except (TypeError, ValueError, OverflowError) as exc:
-        raise InvalidInput(f"platforms file {path}: {exc}") from None
+        raise InvalidInput(f"HERALD_PLATFORMS_FILE={path}: {exc}") from None
 
 
 def with_audit_state(

@@ -26,8 +26,10 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, DotEnvSettingsSource, NoDecode, SettingsConfigDict
 
+from engine.durations import parse_duration
 from engine.errors import InvalidInput
 from engine.models import SafetyMode
+from engine.simulated_publisher import FailureRates
 
 CsvList = Annotated[list[str], NoDecode]
 log = logging.getLogger("herald.settings")
@@ -211,6 +213,34 @@ class Settings(BaseSettings):
     @classmethod
     def _format(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("platforms_file", "trends_file", mode="before")
+    @classmethod
+    def _blank_path(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("platforms_file", "trends_file")
+    @classmethod
+    def _existing_file(cls, value: Path | None) -> Path | None:
+        # Checked at start, not at the first plan that needs it.
+        if value is not None and not value.is_file():
+            raise ValueError("no such file" if not value.exists() else "not a file")
+        return value
+
+    @field_validator("retry_rate_limit_delay", "retry_network_delay")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)  # raises ValueError saying how to write one
+        return value
+
+    @field_validator("simulated_failure_rates")
+    @classmethod
+    def _failure_rates(cls, value: str) -> str:
+        try:
+            FailureRates.parse(value)
+        except InvalidInput as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
     @field_validator("webhook_url", "trends_url", "slack_api_url")
     @classmethod

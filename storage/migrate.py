@@ -15,7 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Connection
 
-from engine.errors import SchemaNotMigrated
+from engine.errors import InvalidInput, SchemaNotMigrated
 from storage.database import create_engine, normalise_url, safe_url
 from storage.sqlalchemy_repository import translate_errors
 
@@ -42,6 +42,7 @@ def head_revision() -> str:
 
 async def upgrade(url: str | URL, revision: str = "head") -> str:
     """Migrate the database at `url` to `revision`; returns the revision it is now at."""
+    _check_sqlite_folder(normalise_url(url))
     config = alembic_config(url)
     engine = create_engine(url)
 
@@ -62,6 +63,7 @@ async def upgrade(url: str | URL, revision: str = "head") -> str:
 async def current_revision(url: str | URL) -> str | None:
     """The revision the database at `url` is at (None for an empty database)."""
     parsed = normalise_url(url)
+    _check_sqlite_folder(parsed)
     if parsed.get_backend_name() == "sqlite" and not _sqlite_exists(parsed):
         return None
     engine = create_engine(parsed)
@@ -92,6 +94,19 @@ def is_new_sqlite(url: str | URL) -> bool:
     """True for a SQLite URL whose file does not exist yet (`herald demo` may create it)."""
     parsed = normalise_url(url)
     return parsed.get_backend_name() == "sqlite" and not _sqlite_exists(parsed)
+
+
+def _check_sqlite_folder(url: URL) -> None:
+    """SQLite creates a missing file, never a missing folder: say so rather than "unable to
+    open database file" (or advice to migrate a database that cannot exist)."""
+    if url.get_backend_name() != "sqlite" or _sqlite_exists(url):
+        return
+    folder = Path(url.database or "").parent
+    if not folder.is_dir():
+        raise InvalidInput(
+            f"database at {safe_url(url)}: the folder {folder} does not exist; create it or "
+            "choose another path"
+        )
 
 
 def _sqlite_exists(url: URL) -> bool:

@@ -34,6 +34,10 @@ BAD = [
         "HERALD_CLAIM_LEASE_SECONDS=30 must exceed",
     ),
     ({"HERALD_DISPATCH_BATCH_SIZE": "many"}, "HERALD_DISPATCH_BATCH_SIZE=many"),
+    ({"HERALD_RETRY_NETWORK_DELAY": "soon"}, "HERALD_RETRY_NETWORK_DELAY=soon: 'soon' is not"),
+    ({"HERALD_SIMULATED_FAILURE_RATES": "rate_limit=2"}, "HERALD_SIMULATED_FAILURE_RATES="),
+    ({"HERALD_PLATFORMS_FILE": "/nonexistent.yml"}, "HERALD_PLATFORMS_FILE=/nonexistent.yml: no"),
+    ({"HERALD_TRENDS_FILE": "/"}, "HERALD_TRENDS_FILE=/: not a file"),
 ]
 
 

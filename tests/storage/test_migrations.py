@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from engine.errors import SchemaNotMigrated, StorageError
+from engine.errors import InvalidInput, SchemaNotMigrated, StorageError
 from storage.database import create_engine
 from storage.migrate import check_current, current_revision, head_revision, is_new_sqlite, upgrade
 from storage.tables import SEARCH_OBJECTS, metadata
@@ -77,6 +77,15 @@ class TestUnmigratedRefusal:
         with pytest.raises(SchemaNotMigrated, match="herald db upgrade"):
             await check_current(sqlite_url)
         assert is_new_sqlite(sqlite_url)
+
+    async def test_sqlite_in_a_missing_folder_is_named(self, tmp_path: Path) -> None:
+        """A SQLite file whose folder does not exist is refused naming the folder, by the
+        check and by the upgrade alike (not "run herald db upgrade", which cannot help)."""
+        url = f"sqlite+aiosqlite:///{tmp_path}/absent/h.db"
+        for step in (check_current, upgrade):
+            with pytest.raises(InvalidInput, match=f"the folder {tmp_path}/absent does not"):
+                await step(url)
+        assert not (tmp_path / "absent").exists()
 
     async def test_empty_sqlite_file(self, tmp_path: Path) -> None:
         """An existing but empty database is refused with the command to run."""
