@@ -368,11 +368,12 @@ class SlackNotifier:
         return await self.post(channel=ref[0], thread_ts=ref[1], text=text, blocks=blocks)
 
     async def _upload_timeline(self, distribution_id: str) -> None:
-        ref = await self._thread(distribution_id)
+        dist = await self._queries.resolve(distribution_id)
+        ref = self.card_ref(dist)
         if ref is None:
             return
         slots = await self._queries.progress(distribution_id)
-        png, legend = await asyncio.to_thread(render_timeline, slots)
+        png, legend = await asyncio.to_thread(render_timeline, slots, title=dist.name)
         try:
             await self.client.files_upload_v2(
                 channel=ref[0],

@@ -23,7 +23,11 @@ RISK_COLOURS = {
     RiskLevel.CRITICAL: "#881111",
 }
 RISKS = list(RISK_COLOURS)
-WIDTH = 1200  # pixels; Slack previews scale it to the message width
+# 1200 px wide, drawn at 150 dpi so that text is ~20 px tall: Slack shows the picture at
+# about half that width in a thread, where 10-12 px text still reads.
+DPI = 150
+WIDTH = 1200
+FONT = {"title": 14, "subtitle": 11, "lane": 12, "tick": 10, "label": 10}
 
 
 def render_timeline(
@@ -37,18 +41,17 @@ def render_timeline(
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
-    dpi = 100
+    width_in = width / DPI
     if not slots:
-        fig, ax = plt.subplots(figsize=(width / dpi, 2), dpi=dpi)
-        ax.text(0.5, 0.5, f"{title}: no slots", ha="center", va="center", fontsize=16)
+        fig, ax = plt.subplots(figsize=(width_in, 1.2), dpi=DPI)
+        ax.text(0.5, 0.5, f"{title}: no slots", ha="center", va="center", fontsize=FONT["title"])
         ax.axis("off")
         return _save(fig, plt), "no slots"
     start = min(s.scheduled_at for s in slots)
     end = max(s.scheduled_at for s in slots)
     span = max(end - start, timedelta(minutes=30))
-    zone_name = Counter(_zone_of(s) for s in slots).most_common(1)[0][0]
+    zone_name, offset, in_zone = main_zone(slots)
     zone = ZoneInfo(zone_name)
-    offset = start.astimezone(zone).utcoffset() or timedelta(0)
     calendar = span > timedelta(days=2)
     bin_size = _bin(span)
     by_platform = Counter(s.platform for s in slots)
@@ -56,10 +59,15 @@ def render_timeline(
 
     lanes = len(platforms)
     heat_rows = (span.days + 2) if calendar else 0
-    height_in = 1.2 + 0.75 * lanes + (0.9 + 0.26 * heat_rows if calendar else 0)
-    fig = plt.figure(figsize=(width / dpi, height_in), dpi=dpi)
-    ratios = [0.75 * lanes + 0.6] + ([0.26 * heat_rows + 0.5] if calendar else [])
-    grid = fig.add_gridspec(len(ratios), 1, height_ratios=ratios, hspace=0.4)
+    lanes_in = 0.45 * lanes + 0.4
+    heat_in = min(0.16 * heat_rows, 2.4) + 0.6  # a month's rows share the height of 15
+    fig = plt.figure(
+        figsize=(width_in, 1.4 + lanes_in + (heat_in if calendar else 0)),
+        dpi=DPI,
+        layout="constrained",  # makes room for the titles, both time axes and the legend
+    )
+    ratios = [lanes_in] + ([heat_in] if calendar else [])
+    grid = fig.add_gridspec(len(ratios), 1, height_ratios=ratios)
     ax = fig.add_subplot(grid[0])
 
     first = _floor(start, bin_size)
@@ -86,18 +94,20 @@ def render_timeline(
                 )
             bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
     ax.set_yticks([i + 0.4 for i in range(lanes)])
-    ax.set_yticklabels([f"{p} ({by_platform[p]})" for p in reversed(platforms)], fontsize=12)
+    ax.set_yticklabels(
+        [f"{p} ({by_platform[p]:,})" for p in reversed(platforms)], fontsize=FONT["lane"]
+    )
+    ax.tick_params(axis="y", length=0)
     ax.set_ylim(-0.1, lanes)
     ax.set_xlim(mdates.date2num(first), mdates.date2num(first + bins * bin_size))
     _day_bands(ax, first, first + bins * bin_size, offset, mdates)
-    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%a %d %H:%M", tz=UTC))
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=8))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter(_tick_format(calendar), tz=UTC))
     ax.set_xlabel(
         f"UTC  ·  bars: slots per {_words(bin_size)}, each lane scaled to its busiest bin",
-        fontsize=11,
+        fontsize=FONT["label"],
     )
-    ax.tick_params(axis="x", labelsize=10)
+    ax.tick_params(axis="x", labelsize=FONT["tick"])
     days = offset / timedelta(days=1)
 
     def shift(x: Any) -> Any:
@@ -107,39 +117,60 @@ def render_timeline(
         return x - days
 
     top = ax.secondary_xaxis("top", functions=(shift, unshift))
-    top.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=4, maxticks=10))
-    top.xaxis.set_major_formatter(mdates.DateFormatter("%a %H:%M", tz=UTC))
-    top.set_xlabel(f"{zone_name} (UTC{_hours(offset)})", fontsize=11)
-    top.tick_params(labelsize=10)
+    top.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=8))
+    top.xaxis.set_major_formatter(mdates.DateFormatter(_tick_format(calendar), tz=UTC))
+    top.set_xlabel(_zone_label(zone_name, offset, in_zone, len(slots)), fontsize=FONT["label"])
+    top.tick_params(labelsize=FONT["tick"])
     for side in ("right", "left"):
         ax.spines[side].set_visible(False)
     high = sum(1 for s in slots if s.risk_level in (RiskLevel.HIGH, RiskLevel.CRITICAL))
     fig.suptitle(
         f"{title}: {len(slots):,} slots on {lanes} platform{'s' * (lanes != 1)}, "
-        f"{start:%d %b %H:%M} → {end:%d %b %H:%M} UTC ({high} high risk)",
-        fontsize=15,
+        f"{high:,} high or critical risk",
+        fontsize=FONT["title"],
         fontweight="bold",
-        x=0.01,
-        y=0.99,
+        x=0.0,
         ha="left",
-        va="bottom",
     )
     present = [r for r in RISKS if any(s.risk_level == r for s in slots)]
     ax.legend(
-        handles=[Patch(color=RISK_COLOURS[r], label=f"{r.value.lower()} risk") for r in present],
+        handles=[Patch(color=RISK_COLOURS[r], label=f"{r.value.lower()}\nrisk") for r in present],
         loc="upper left",
         bbox_to_anchor=(1.0, 1.0),
-        fontsize=11,
+        fontsize=FONT["label"],
         frameon=False,
+    )
+    ax.set_title(
+        f"{start:%a %d %b %H:%M} → {_until(start, end)} UTC",
+        fontsize=FONT["subtitle"],
+        loc="left",
     )
     if calendar:
         _heatmap(fig.add_subplot(grid[1]), slots, zone, zone_name)
     legend = (
         f"{len(slots):,} slots, {start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} UTC; "
         + ", ".join(f"{p} {by_platform[p]}" for p in platforms)
-        + f"; {high} high risk"
+        + f"; {high} high risk; local times in {zone_name}"
     )
     return _save(fig, plt), legend
+
+
+def main_zone(slots: Sequence[Slot] | Sequence[PlannedSlot]) -> tuple[str, timedelta, int]:
+    """(zone name, UTC offset at the first slot, slots at that offset): the offset most
+    slots share, named by its most frequent zone. Counting zone names alone would pick
+    Sydney's 8 slots over New York, Toronto and Bogotá's 22 at UTC-5."""
+    first = min(s.scheduled_at for s in slots)
+    by_offset: Counter[timedelta] = Counter()
+    names: dict[timedelta, Counter[str]] = {}
+    for s in slots:
+        name = _zone_of(s)
+        offset = first.astimezone(ZoneInfo(name)).utcoffset() or timedelta(0)
+        by_offset[offset] += 1
+        names.setdefault(offset, Counter())[name] += 1
+    # Ties go to the offset nearest UTC, then to the name sorting first: stable pictures.
+    offset = max(by_offset, key=lambda o: (by_offset[o], -abs(o), -o.total_seconds()))
+    name = min(names[offset], key=lambda n: (-names[offset][n], n))
+    return name, offset, by_offset[offset]
 
 
 def _heatmap(
@@ -153,13 +184,16 @@ def _heatmap(
         local = s.scheduled_at.astimezone(zone)
         grid[index[local.date()]][local.hour] += 1
     image = ax.imshow(grid, aspect="auto", cmap="Blues", interpolation="nearest")
-    ax.set_yticks(range(len(days)))
-    ax.set_yticklabels([f"{d:%a %d %b}" for d in days], fontsize=10)
-    ax.set_xticks(range(0, 24, 2))
-    ax.set_xticklabels([f"{h:02d}h" for h in range(0, 24, 2)], fontsize=10)
-    ax.set_xlabel(f"hour of day, {zone_name}", fontsize=11)
-    ax.set_title("slots per day × hour", fontsize=11, loc="left")
-    ax.figure.colorbar(image, ax=ax, pad=0.01, fraction=0.03, label="slots")
+    step = max(1, -(-len(days) // 15))  # at most 15 day labels: they stay legible
+    ax.set_yticks(range(0, len(days), step))
+    ax.set_yticklabels([f"{d:%a %d %b}" for d in days[::step]], fontsize=FONT["tick"])
+    ax.set_xticks(range(0, 24, 3))
+    ax.set_xticklabels([f"{h:02d}:00" for h in range(0, 24, 3)], fontsize=FONT["tick"])
+    ax.set_xlabel(f"hour of day, {zone_name}", fontsize=FONT["label"])
+    ax.set_title("slots per local day × hour", fontsize=FONT["label"], loc="left")
+    bar = ax.figure.colorbar(image, ax=ax, pad=0.01, fraction=0.03)
+    bar.set_label("slots", fontsize=FONT["tick"])
+    bar.ax.tick_params(labelsize=FONT["tick"])
 
 
 def _day_bands(ax, first: datetime, last: datetime, offset: timedelta, mdates) -> None:  # type: ignore[no-untyped-def]
@@ -180,6 +214,20 @@ def _zone_of(slot: Slot | PlannedSlot) -> str:
     local = getattr(slot, "local_time", None)
     zone = getattr(slot, "timezone", None) or getattr(local, "tzinfo", None)
     return str(zone or "UTC")
+
+
+def _zone_label(name: str, offset: timedelta, in_zone: int, total: int) -> str:
+    zone = name if name in ("UTC", "Etc/UTC") else f"{name} (UTC{_hours(offset)})"
+    share = f"all {total:,}" if in_zone == total else f"{in_zone:,} of {total:,}"
+    return f"{zone}: the local time of {share} slots"
+
+
+def _tick_format(calendar: bool) -> str:
+    return "%a %d" if calendar else "%a %H:%M"
+
+
+def _until(start: datetime, end: datetime) -> str:
+    return f"{end:%H:%M}" if end.date() == start.date() else f"{end:%a %d %b %H:%M}"
 
 
 def _bin(span: timedelta) -> timedelta:

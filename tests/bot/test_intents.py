@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import struct
 import typing
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,7 +20,7 @@ from bot.slack.intents import (
     name_candidates,
     parse_intent,
 )
-from bot.slack.timeline import render_timeline
+from bot.slack.timeline import DPI, FONT, WIDTH, main_zone, render_timeline
 from engine.clock import ManualClock
 from engine.llm_gateway import DATA_RULE, LLMGateway
 from tests.bot.conftest import T0
@@ -160,6 +162,18 @@ class TestTimeline:
         width, height = struct.unpack(">II", png[16:24])
         assert 900 <= width <= 1400 and 300 <= height <= 1200
         assert "tiktok" in legend and "2,000 slots" in legend
+
+    def test_main_zone_is_the_offset_most_slots_share(self) -> None:
+        """Eight Sydney slots lose to seven New York and six Toronto ones (both UTC-5): the
+        top axis is UTC-5, named after its most frequent zone."""
+        zones = ["Australia/Sydney"] * 8 + ["America/New_York"] * 7 + ["America/Toronto"] * 6
+        planned = [replace(s, timezone=z) for s, z in zip(slots(len(zones)), zones, strict=True)]
+        assert main_zone(planned) == ("America/New_York", timedelta(hours=-5), 13)
+
+    def test_text_reads_at_half_size(self) -> None:
+        """The smallest text is at least 10 px when Slack shows the picture 600 px wide."""
+        smallest_px = min(FONT.values()) * DPI / 72
+        assert smallest_px * 600 / WIDTH >= 10
 
     def test_empty_plan_draws_a_note(self) -> None:
         """No slots still gives a PNG and says so."""
