@@ -203,6 +203,22 @@ class TestDelivery:
         assert await h.notifier.outbox.due(h.clock.now(), 10) == []  # type: ignore[union-attr]
 
 
+class TestTimelinePicture:
+    async def test_not_in_channel_is_told_in_the_thread(self, harness: Harness) -> None:
+        """When Slack refuses the picture because the bot is not in the channel (the card
+        went out through chat:write.public), the card's thread says how to invite it."""
+        h = harness
+        h.fake.fail(
+            "files.completeUploadExternal", status=200, retry_after=None, error="not_in_channel"
+        )
+        await create_and_plan(h)
+        card = h.card()
+        await h.settle(until=lambda: "/invite" in str(h.fake.thread(CHANNEL, card.ts)))
+        told = [m for m in h.fake.thread(CHANNEL, card.ts) if "/invite" in m.all_text()]
+        assert len(told) == 1 and f"<#{CHANNEL}>" in told[0].all_text()
+        assert not [f for f in h.fake.files.values() if f.get("shared")]
+
+
 class TestRestart:
     async def test_a_restarted_notifier_edits_the_same_status_message(
         self, fake: FakeSlack
