@@ -31,6 +31,15 @@ class TestReadme:
         ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()
         assert ci[-1] == test_command
 
+    def test_ci_runs_the_main_command_on_debian_python(self) -> None:
+        """.ci/run also runs the README's main command verbatim in a fresh copy with Debian's
+        /usr/bin/python3 first on PATH, and checks the .venv is built on it."""
+        ci = (ROOT / ".ci" / "run").read_text()
+        block = ci[ci.index("export PATH=/usr/bin:/bin") :]
+        main = "python3 -m venv .uv && .uv/bin/pip install uv && .uv/bin/uv run herald demo"
+        assert f"    {main}\n" in block and 'sys.base_prefix == "/usr"' in block
+        assert "python3-venv" in ci and "python3-venv" in README
+
     def test_main_command_runs_the_demo(self) -> None:
         """The README's main command is `herald demo` on the embedded defaults."""
         assert (
