@@ -121,6 +121,8 @@ def configure_logging(level: str = "INFO", fmt: str = "text", stream: TextIO | N
     handler.addFilter(_BoundIds())
     root.addHandler(handler)
     root.setLevel(level)
+    # Python warnings become records too: one line (one JSON object) each, not raw text.
+    logging.captureWarnings(True)
     numeric = logging.getLevelName(level)
     for name in QUIET:
         # DEBUG still shows everything; at INFO and above these say only what is wrong.

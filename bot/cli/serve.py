@@ -55,6 +55,11 @@ def run(args: argparse.Namespace) -> int:
             raise  # the command line prints it as one plain line
         log.error("herald serve: %s", exc)  # a JSON line, like every other
         return 2
+    except Exception:
+        if settings.log_format != "json":
+            raise
+        log.exception("herald serve stopped on an unexpected error")  # traceback in "exc"
+        return 1
     return 0
 
 
@@ -101,7 +106,9 @@ def build_web_app(bolt_app: AsyncApp, *, with_events: bool = True) -> web.Applic
 
     async def metrics(request: web.Request) -> web.Response:
         await ops.refresh()
-        text = deps.metrics.render() + deps.notifier.metrics.render()
+        text = deps.metrics.render()
+        if deps.notifier.metrics is not deps.metrics:  # a notifier built elsewhere
+            text += deps.notifier.metrics.render()
         return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
     web_app = web.Application()

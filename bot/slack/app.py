@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.bootstrap import Herald
 from bot.logs import bind_log_ids, slack_request_id
+from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.slack import actions, commands, content, events, home, oauth, views
 from bot.slack.context import DEPS, BotDeps
@@ -93,6 +94,9 @@ def create_app(
         repository=herald.repository,
         ttl=settings.slack_status_cache_seconds,
     )
+    # One registry for the app and its notifier: /metrics is one exposition, never two
+    # that could repeat a family (Prometheus refuses a second TYPE line).
+    metrics = Metrics()
     notifier = SlackNotifier(
         client,
         settings,
@@ -101,6 +105,7 @@ def create_app(
         outbox=herald.outbox,
         clock=herald.clock,
         status_interval=status_interval,
+        metrics=metrics,
     )
     herald.add_notifier(notifier)
     deps = BotDeps(
@@ -112,6 +117,7 @@ def create_app(
         intent_parser=intent_parser or build_intent_parser(herald),
         outbox=herald.outbox,
         reads=reads,
+        metrics=metrics,
     )
     signing = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""

@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import socket
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ def restore_logging() -> Iterator[None]:
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+    logging.captureWarnings(False)
 
 
 class TestVolume:
@@ -123,6 +125,16 @@ class TestFormat:
             "a1",
         )
         assert record["worker_id"] == "host:1"
+
+    def test_python_warnings_are_json_lines(self, restore_logging: None) -> None:
+        """A Python warning (a library's deprecation) is one JSON object, not raw text."""
+        stream = io.StringIO()
+        configure_logging("INFO", "json", stream)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.warn("old API", DeprecationWarning, stacklevel=1)
+        record = json.loads(stream.getvalue().strip())
+        assert record["level"] == "WARNING" and "old API" in record["msg"]
 
     def test_text_lines_append_the_ids(self, restore_logging) -> None:  # type: ignore[no-untyped-def]
         """The text format ends a line with key=value ids."""

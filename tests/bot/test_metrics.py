@@ -26,6 +26,8 @@ from tests.bot.support import create_and_plan
 async def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     async with aiohttp.ClientSession() as session, session.get(f"{url}/metrics") as resp:
         text = await resp.text()
+    types = [line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")]
+    assert len(types) == len(set(types)), "a metric family is exposed twice"
     return {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
         for family in text_string_to_metric_families(text)
