@@ -37,7 +37,10 @@ def _pg_bin() -> Path | None:
 def _as_postgres_user(args: list[str]) -> list[str]:
     # The server refuses to run as root; as any other user it runs as that user.
     if os.geteuid() == 0:
-        return ["runuser", "-u", "postgres", "--", *args]
+        # runuser is in /usr/sbin, which a root PATH of /usr/bin:/bin (cron, containers,
+        # `env -i`) leaves out: 71 Postgres tests errored on "No such file: 'runuser'".
+        runuser = shutil.which("runuser") or "/usr/sbin/runuser"
+        return [runuser, "-u", "postgres", "--", *args]
     return args
 
 
