@@ -125,6 +125,8 @@ class Settings(BaseSettings):
     media_max_mb: int = Field(default=4096, ge=1)
     media_signing_key: SecretStr | None = None
     media_link_ttl_seconds: int = Field(default=3600, ge=60)
+    # Media URLs may reach loopback/private addresses: tests and local setups only (SSRF).
+    media_allow_private_urls: bool = False
     # Until Herald's API client passes the platform's audit, posts are private-only.
     tiktok_audited: bool = False
     youtube_audited: bool = False

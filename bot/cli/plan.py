@@ -238,6 +238,7 @@ async def resolve_local_media(
         MemoryMediaIndex(),
         SystemClock(),
         max_bytes=settings.media_max_mb * 1024 * 1024,
+        allow_private_urls=settings.media_allow_private_urls,
     )
     assets: dict[str, list[Any]] = {}
     replaced = {}

@@ -33,6 +33,8 @@ async def store(tmp_path: Path, sqlite_url: str) -> AsyncIterator[FileMediaStore
         public_url="https://herald.example/",
         signing_key=b"k" * 32,
         max_bytes=5 * 1024 * 1024,
+        # The download tests serve from loopback (the guard itself: test_public_download).
+        allow_private_urls=True,
     )
     await index.close()
 
@@ -171,7 +173,11 @@ class TestDownload:
             return f"{base}/auth", {"Authorization": "Bearer xoxb"}
 
         store = FileMediaStore(
-            tmp_path / "m", MemoryMediaIndex(), ManualClock(NOW), fetchers={"slack": slack}
+            tmp_path / "m",
+            MemoryMediaIndex(),
+            ManualClock(NOW),
+            fetchers={"slack": slack},
+            trusted_origins=(base,),
         )
         try:
             asset = await store.resolve("slack:F123")
