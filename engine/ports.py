@@ -216,6 +216,13 @@ class Repository(Protocol):
         """CLAIMED slots whose lease has expired (their dispatcher died)."""
         ...
 
+    async def renew_claims(
+        self, slot_ids: Sequence[str], *, worker_id: str, now: datetime, lease: timedelta
+    ) -> set[str]:
+        """Extend to `now + lease` the leases of those of `slot_ids` still CLAIMED by
+        `worker_id` (a long upload keeps its slots); returns their ids. Raises StorageError."""
+        ...
+
     async def next_due_at(self) -> datetime | None:
         """The earliest `due_at` of a claimable slot, for the dispatcher's wake-up."""
         ...
