@@ -123,6 +123,7 @@ async def main(megabytes: int) -> None:
         tt.verified_prefixes.append(herald_base)
         tt_tokens = MemoryTokenRefresher(tt.grant, "tiktok")
         tt_tokens.connect("acc-1", "creator1")
+        tt.private_accounts.add("creator1")  # unaudited clients post only to private accounts
         tiktok = TikTokPublisher(tt_tokens, store, clock, base_url=tt_base)
         await measure("tiktok FILE_UPLOAD (10 MB)", size, lambda: tiktok.publish(request))
         pulling = TikTokPublisher(

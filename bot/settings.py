@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     # names one of these post through it; the others use HERALD_PUBLISHER.
     x_api_url: str = "https://api.x.com"
     linkedin_api_url: str = "https://api.linkedin.com"
+    # issue 10: the media platforms' API base URLs (a proxy, or a local fake in tests)
+    youtube_api_url: str = "https://www.googleapis.com"
+    instagram_api_url: str = "https://graph.facebook.com/v21.0"
+    tiktok_api_url: str = "https://open.tiktokapis.com"
     linkedin_version: str = "202601"
     postiz_url: str | None = None  # e.g. https://api.postiz.com/public/v1
     postiz_api_key: SecretStr | None = None

@@ -21,7 +21,7 @@ from engine.credentials import (
     Profile,
     TokenSet,
 )
-from engine.media import MediaAsset
+from engine.media import AccountLimits, MediaAsset
 from engine.models import (
     Account,
     ContentItem,
@@ -268,6 +268,16 @@ class Publisher(Protocol):
     async def publish(self, request: PublishRequest) -> PublishReceipt:
         """Raises RateLimited, AccountSuspended, AuthExpired, DuplicateContent,
         ContentRejected, NetworkError, OutcomeUnknown, UnknownPublishError."""
+        ...
+
+
+@runtime_checkable
+class AccountLimitsReader(Protocol):
+    """A publisher that can read an account's own limits from its platform's API (Instagram's
+    content_publishing_limit, TikTok's creator_info), for plan-time checks."""
+
+    async def account_limits(self, account_id: str) -> AccountLimits:
+        """Raises AuthExpired, RateLimited, NetworkError or another PublishError."""
         ...
 
 

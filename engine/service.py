@@ -33,9 +33,9 @@ from engine.errors import (
 )
 from engine.event_kinds import EventKind
 from engine.fallback import account_available, move_to_another_account
-from engine.item_media import with_item_media_checks
 from engine.item_report import item_report, unused_warnings
 from engine.lifecycle import advance_distribution, advance_slot, slot_sources
+from engine.live_limits import LiveLimits, checked_plan
 from engine.media import MediaAsset
 from engine.models import (
     Actor,
@@ -88,10 +88,12 @@ class DistributionService(DistributionReads):
         trends: TrendSource | None = None,
         advisor: Advisor | None = None,
         media: MediaStore | None = None,
+        live_limits: LiveLimits | None = None,
     ) -> None:
         super().__init__(repository, clock, platforms=platforms, config=config)
         self._advisor = advisor
         self._media = media
+        self._live_limits = live_limits
         self._notifier = notifier
         self._trends = trends
 
@@ -213,7 +215,9 @@ class DistributionService(DistributionReads):
             max_risk=SafetyPolicy.for_mode(d.safety_mode).max_risk,
             duplicate_floor_minutes=self.config.duplicate_gap_floor_minutes,
         )
-        result = with_item_media_checks(result, await self._media_assets(request), platforms)
+        # Accounts' live limits (issue 10) and each item's media, checked before approval.
+        assets = await self._media_assets(request)
+        result = await checked_plan(result, accounts, assets, platforms, self._live_limits)
         warnings += unused_warnings(item_report(request, result.slots))
         by_id = {a.id: a for a in accounts}
         planned = list(result.slots)

@@ -7,14 +7,14 @@ fetched with the bot token and streamed into the store.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 
-from engine.adapters.file_media_store import FileMediaStore
+from engine.adapters.file_media_store import Fetched, FileMediaStore
 from engine.adapters.public_download import trusted_origin
 from engine.errors import InvalidInput, NetworkError
 from engine.ports import Clock, MediaIndex, MediaStore, Publisher, PublishHandles, TokenRefresher
@@ -30,7 +30,7 @@ def slack_file_fetcher(
     goes only to Slack's file hosts (or the configured API's origin: a fake in tests)."""
     api_origin = trusted_origin(api_url)
 
-    async def fetch(file_id: str) -> tuple[str, Mapping[str, str]]:
+    async def fetch(file_id: str) -> Fetched:
         headers = {"Authorization": f"Bearer {bot_token}"}
         try:
             async with (
@@ -54,7 +54,7 @@ def slack_file_fetcher(
         )
         if not slack_host and trusted_origin(url) != api_origin:
             raise InvalidInput(f"Slack file {file_id}: its download URL is not on Slack")
-        return url, headers
+        return Fetched(url, headers, str(file.get("name") or ""))
 
     return fetch
 
@@ -107,15 +107,26 @@ def build_media_publishers(
     pull = (settings.public_url,) if settings.public_url else ()
     return {
         "youtube": YouTubePublisher(
-            tokens, media, clock, private_only=not settings.youtube_audited, handles=handles
+            tokens,
+            media,
+            clock,
+            base_url=settings.youtube_api_url,
+            private_only=not settings.youtube_audited,
+            handles=handles,
         ),
         "instagram": InstagramPublisher(
-            tokens, media, clock, link_ttl_seconds=ttl, handles=handles
+            tokens,
+            media,
+            clock,
+            base_url=settings.instagram_api_url,
+            link_ttl_seconds=ttl,
+            handles=handles,
         ),
         "tiktok": TikTokPublisher(
             tokens,
             media,
             clock,
+            base_url=settings.tiktok_api_url,
             private_only=not settings.tiktok_audited,
             pull_prefixes=pull,
             link_ttl_seconds=ttl,

@@ -1,9 +1,10 @@
 """`FileMediaStore`: media files in a directory, named by their sha256; facts in a MediaIndex.
 
 Ingest streams (a local path, an http(s) URL, a Slack file) into `<dir>/.incoming/`, hashing
-and counting as it writes (URLs only from public addresses: `public_download`), refuses anything over the size cap, probes the file (PyAV,
-Pillow) and moves it to `<dir>/<sha[:2]>/<sha>`: the same bytes are stored once. Reads go
-out in chunks. Signed links (`/media/<id>?exp=&sig=`) let Instagram and TikTok pull files.
+and counting as it writes (URLs only from public addresses: `public_download`), refuses
+anything over the size cap, probes the file (PyAV, Pillow) and moves it to
+`<dir>/<sha[:2]>/<sha>`: the same bytes are stored once. Reads go out in chunks. Signed
+links (`/media/<id>?exp=&sig=`) let Instagram and TikTok pull files.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 from urllib.parse import quote, urlsplit
 
 from aiohttp.abc import AbstractResolver
@@ -28,9 +29,19 @@ from engine.ports import Clock, MediaIndex
 
 CHUNK = 1024 * 1024
 DEFAULT_MAX_BYTES = 4 * 1024**3
-# A scheme's fetcher turns `scheme:ref` into a URL and the headers to download it with
-# (Slack: files.info's url_private and the bot token).
-Fetcher = Callable[[str], Awaitable[tuple[str, Mapping[str, str]]]]
+
+
+class Fetched(NamedTuple):
+    """Where a fetcher's file is: the URL, the headers to download it with (Slack: files.info's
+    url_private and the bot token), and its name when the URL does not end in it."""
+
+    url: str
+    headers: Mapping[str, str]
+    filename: str = ""
+
+
+# A scheme's fetcher turns `scheme:ref` into where to download it.
+Fetcher = Callable[[str], Awaitable[Fetched]]
 
 
 class MemoryMediaIndex:
@@ -98,8 +109,14 @@ class FileMediaStore:
         if scheme in ("http", "https"):
             return await self.ingest_url(ref)
         if scheme in self._fetchers:
-            url, headers = await self._fetchers[scheme](ref.split(":", 1)[1])
-            return await self.ingest_url(url, headers=headers, source=ref, trusted=True)
+            fetched = await self._fetchers[scheme](ref.split(":", 1)[1])
+            return await self.ingest_url(
+                fetched.url,
+                headers=fetched.headers,
+                source=ref,
+                trusted=True,
+                filename=fetched.filename,
+            )
         raise InvalidInput(
             f"media {ref[:60]!r}: give a media id (m-…), an http(s) URL or a Slack file; "
             "local paths are read only by the CLI"
@@ -168,12 +185,13 @@ class FileMediaStore:
         headers: Mapping[str, str] | None = None,
         source: str | None = None,
         trusted: bool = False,
+        filename: str = "",
     ) -> MediaAsset:
         """Download `url` (streamed, at most `max_bytes`, public addresses only, each
         redirect checked) and store it. `trusted`: a fetcher's URL (its configured origins
         are allowed). Raises InvalidInput (too big, not media, not a public URL),
         NetworkError (the download failed)."""
-        name = os.path.basename(urlsplit(url).path) or "download"
+        name = filename or os.path.basename(urlsplit(url).path) or "download"
         async with open_public(
             url,
             headers=headers,

@@ -171,4 +171,3 @@ def trusted_origin(url: str) -> str:
     """`scheme://host:port` of `url`, for `trusted_origins`."""
     scheme, host, port = _origin(url)
     return f"{scheme}://{host}:{port}"
-

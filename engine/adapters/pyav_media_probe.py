@@ -69,15 +69,13 @@ def probe_file(path: Path) -> Probe:
                 duration = container.duration / av.time_base
             elif stream.duration is not None and stream.time_base is not None:
                 duration = float(stream.duration * stream.time_base)
-            width = stream.codec_context.width or None
-            height = stream.codec_context.height or None
+            shown = (stream.codec_context.width or None, stream.codec_context.height or None)
             if _rotation(container, stream) % 180 == 90:
-                width, height = height, width
+                shown = shown[::-1]
             return Probe(
                 MediaKind.VIDEO,
                 _video_mime(path, container.format.name, container.metadata),
-                width,
-                height,
+                *shown,
                 round(duration, 3) if duration is not None else None,
                 stream.codec_context.name,
             )

@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from engine.adapters.file_media_store import FileMediaStore, MemoryMediaIndex, describe_path
+from engine.adapters.file_media_store import (
+    Fetched,
+    FileMediaStore,
+    MemoryMediaIndex,
+    describe_path,
+)
 from engine.clock import ManualClock
 from engine.errors import InvalidInput, MediaNotFound, NetworkError
 from engine.media import MediaKind
@@ -169,8 +174,8 @@ class TestDownload:
         runner = await self._serve(body)
         base = self._base(runner)
 
-        async def slack(file_id: str) -> tuple[str, dict[str, str]]:
-            return f"{base}/auth", {"Authorization": "Bearer xoxb"}
+        async def slack(file_id: str) -> Fetched:
+            return Fetched(f"{base}/auth", {"Authorization": "Bearer xoxb"}, "s.jpg")
 
         store = FileMediaStore(
             tmp_path / "m",
@@ -184,6 +189,7 @@ class TestDownload:
         finally:
             await runner.cleanup()
         assert asset.kind is MediaKind.IMAGE and asset.source_url == "slack:F123"
+        assert asset.filename == "s.jpg"  # the fetcher's name, not the URL's last part
 
 
 class TestSignedLinks:

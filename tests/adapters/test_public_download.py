@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from engine.adapters.file_media_store import FileMediaStore, MemoryMediaIndex
+from engine.adapters.file_media_store import Fetched, FileMediaStore, MemoryMediaIndex
 from engine.adapters.public_download import BlockedUrl, PublicOnlyResolver, address_problem
 from engine.clock import ManualClock
 from tests.adapters.media_publisher_support import NOW
@@ -140,8 +140,8 @@ class TestGuard:
         """A fetcher's trusted origin redirecting to a metadata address is refused there."""
         base, seen = server
 
-        async def fetch(ref: str) -> tuple[str, dict[str, str]]:
-            return f"{base}/to?u=http://169.254.169.254/latest/meta-data", {}
+        async def fetch(ref: str) -> Fetched:
+            return Fetched(f"{base}/to?u=http://169.254.169.254/latest/meta-data", {})
 
         media = store(tmp_path, fetchers={"slack": fetch}, trusted_origins=(base,))
         with pytest.raises(BlockedUrl, match=r"link-local address 169\.254\.169\.254"):
@@ -174,8 +174,9 @@ class TestGuard:
         base, seen = server
         port = base.rsplit(":", 1)[1]
 
-        async def fetch(ref: str) -> tuple[str, dict[str, str]]:
-            return f"{base}/to?u=http://localhost:{port}/img.jpg", {"Authorization": "Bearer x"}
+        async def fetch(ref: str) -> Fetched:
+            auth = {"Authorization": "Bearer x"}
+            return Fetched(f"{base}/to?u=http://localhost:{port}/img.jpg", auth)
 
         media = store(tmp_path, fetchers={"slack": fetch}, allow_private_urls=True)
         await media.resolve("slack:F1")
@@ -188,7 +189,7 @@ class TestGuard:
         """The configured Slack origin (loopback in tests) is not open to users' URLs."""
         base, seen = server
         media = store(tmp_path, trusted_origins=(base,))
-        with pytest.raises(BlockedUrl, match="loopback address 127.0.0.1"):
+        with pytest.raises(BlockedUrl, match=r"loopback address 127\.0\.0\.1"):
             await media.resolve(f"{base}/img.jpg")
         assert seen == []
 

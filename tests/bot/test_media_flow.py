@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.models import Account
+from tests.adapters.media_publisher_support import MemoryTokenRefresher, serve
 from tests.bot.conftest import OPERATOR, start_harness, stop_harness
 from tests.bot.fake_slack import FakeSlack
+from tests.fakes.tiktok_api import FakeTikTok
 from tests.media_samples import make_video
 
 
@@ -49,3 +52,51 @@ async def test_unknown_media_is_refused_naming_the_field(fake: FakeSlack, tmp_pa
         assert "no media file named or numbered 'm-0000'" in h.fake.responses_text()
     finally:
         await stop_harness(h, runner)
+
+
+async def test_plan_card_flags_a_video_over_this_accounts_own_tiktok_limit(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    """Two connected TikTok accounts: creator_info says one takes 10 s at most. The card
+    flags that account's slot with the reason (TikTok's table allows 10 min), says posts
+    are private until the audit, and that the other account, public, would refuse them."""
+    tiktok = FakeTikTok()
+    api, base = await serve(tiktok.app())
+    tokens = MemoryTokenRefresher(tiktok.grant, "tiktok")
+    tokens.connect("tt-short", "creator1")
+    tokens.connect("tt-public", "creator2")
+    tiktok.max_duration["creator1"] = 10
+    tiktok.private_accounts.add("creator1")
+    h, runner = await start_harness(
+        fake,
+        token_refresher=tokens,
+        HERALD_MEDIA_DIR=str(tmp_path / "media"),
+        HERALD_TIKTOK_API_URL=base,
+    )
+    try:
+        async with h.deps.herald.repository.unit_of_work() as uow:
+            await uow.upsert_accounts(
+                [
+                    Account("tt-short", "tiktok", "@short", "UTC", publisher="tiktok"),
+                    Account("tt-public", "tiktok", "@public", "UTC", publisher="tiktok"),
+                ]
+            )
+        clip = make_video(tmp_path / "clip.mp4", width=72, height=128, seconds=12)
+        file = fake.add_file(clip.read_bytes(), name="clip.mp4")
+        await h.driver.command(
+            'create name=long caption="Winter is here" platforms=tiktok window=2h '
+            f"start=2026-12-01T11:00Z media=slack:{file['id']}",
+            user=OPERATOR,
+        )
+        await h.settle(until=lambda: "Created draft" in h.fake.responses_text())
+        await h.driver.command("plan long", user=OPERATOR)
+        await h.settle(until=lambda: "Planned" in h.fake.responses_text())
+        text = h.card().all_text()
+        assert "media rejected by tiktok video (@short), 1 slot" in text
+        assert "clip.mp4: 12s long, over this account's 10s limit" in text
+        assert "(@public)" not in text
+        assert "will be PRIVATE" in text
+        assert "tiktok @public: 1 post will fail: the account is public" in text
+    finally:
+        await stop_harness(h, runner)
+        await api.cleanup()

@@ -85,7 +85,7 @@ class TestLongUpload:
         """Renewal lasts only while the worker publishes: a claim nobody keeps expires and
         is taken over as before."""
         clock = ManualClock(T0)
-        distribution, _ = await seed_run(repository, make_accounts(1, ["youtube"]))
+        await seed_run(repository, make_accounts(1, ["youtube"]))
         await repository.claim_due_slots(now=T0, limit=1, worker_id="dead", lease=LEASE)
         upload = SlowUpload()
         upload.release.set()
