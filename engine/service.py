@@ -37,6 +37,7 @@ from engine.item_report import item_report, unused_warnings
 from engine.lifecycle import advance_distribution, advance_slot, slot_sources
 from engine.live_limits import LiveLimits, checked_plan
 from engine.media import MediaAsset
+from engine.media_attach import EDITABLE, MediaAttached, merged_media, platform_verdicts
 from engine.models import (
     Actor,
     Distribution,
@@ -276,6 +277,71 @@ class DistributionService(DistributionReads):
             )
             change.record(event)
         return PlanView(d, slots, list(result.unscheduled), list(d.warnings))
+
+    async def attach_media(
+        self, actor: Actor, key: str, refs: Sequence[str], *, replace: bool = False
+    ) -> MediaAttached:
+        """Add files (media references: `slack:F…`, URLs, ids) to a distribution nobody has
+        approved yet, or with `replace` put them instead of its media; one that has a plan
+        is planned again, so its media checks are re-run and its card shows the new plan.
+        Raises NotAllowed (role, approved already), InvalidRequest (a file Herald cannot
+        use), ConcurrentModification."""
+        require_role(actor, Role.OPERATOR, "attach media")
+        d = await self.resolve(key)
+        self._check_editable(d)
+        if self._media is None:
+            raise InvalidRequest("content.media", "this Herald has no media store")
+        added = await self._media_of(refs, resolve=True)
+        existing = await self._media_of(d.request.content.media)
+        ids = merged_media([] if replace else existing, added)
+        content = d.request.content.model_copy(update={"media": ids})
+        now = self._clock.now()
+        async with self._write() as change:
+            current = await change.uow.get_distribution(d.id)
+            check_version(current, d.version)
+            self._check_editable(current)
+            before = list(current.request.content.media)
+            current.request = current.request.model_copy(update={"content": content})
+            current.updated_at = now
+            d = await change.uow.save_distribution(current)
+            change.record(
+                distribution_event(
+                    now,
+                    EventKind.DISTRIBUTION_MEDIA_CHANGED,
+                    actor,
+                    d,
+                    before={"media": before},
+                    after={"media": ids},
+                    data={"added": [a.id for a in added]},
+                )
+            )
+        replanned = d.status is not DistributionStatus.DRAFT
+        if replanned:
+            d = (await self.plan(actor, d.id)).distribution
+        by_id = {a.id: a for a in [*existing, *added]}
+        media = [by_id[i] for i in ids]
+        verdicts = platform_verdicts(
+            d.request.platforms, d.request.content.type, media, self._platforms
+        )
+        return MediaAttached(d, added, media, verdicts, replanned)
+
+    def _check_editable(self, d: Distribution) -> None:
+        if d.status not in EDITABLE:
+            raise NotAllowed(
+                f"{d.name!r} is {d.status.value}: its media cannot change after approval "
+                "(the approved plan is what runs); create a new distribution for this file"
+            )
+
+    async def _media_of(self, refs: Sequence[str], *, resolve: bool = False) -> list[MediaAsset]:
+        """Stored media for `refs` (downloaded first when `resolve`). InvalidRequest."""
+        assert self._media is not None
+        out = []
+        for ref in refs:
+            try:
+                out.append(await (self._media.resolve(ref) if resolve else self._media.get(ref)))
+            except (InvalidInput, NotFound, NetworkError) as exc:
+                raise InvalidRequest("content.media", str(exc)) from None
+        return out
 
     async def _refuse_a_late_start(self, uow: UnitOfWork, d: Distribution, now: datetime) -> None:
         """Refuse to start a plan whose first post is long overdue: its missed posts would
