@@ -1,8 +1,9 @@
-"""Media added to a distribution after it was created (a file posted in its card's thread).
+"""Media a distribution carries, said for people: added after creation (a file posted in its
+card's thread), and what each platform gets.
 
-Pure rules, used by `DistributionService.attach_media`: how new files join the ones the
-content already has, and what each platform of the request would get (seed 001's
-repurposing) or why it would refuse the media, said in one line per platform.
+Pure rules, used by `DistributionService`: how new files join the ones the content already
+has, what each platform of the request would get (seed 001's repurposing) or why it would
+refuse the media, one line per platform, and the plan card's one-line summary of both.
 """
 
 from __future__ import annotations
@@ -91,3 +92,28 @@ def describe_asset(asset: MediaAsset) -> str:
     size = asset.size_bytes
     facts.append(f"{size / 1024**2:.1f} MB" if size >= 1024**2 else f"{size / 1024:.0f} KB")
     return f"{asset.filename or asset.id} ({', '.join(facts)})"
+
+
+def media_summary(
+    media: Sequence[MediaAsset], platforms: Sequence[str], content_type: str, table: PlatformTable
+) -> dict[str, str]:
+    """Scalars for the plan card's simulation section: the files, and per platform (those
+    with slots, in the request's order) the content type it gets (`instagram reel`), marked
+    ✗ where it refuses the media."""
+    if not media:
+        return {}
+    files = describe_asset(media[0]) if len(media) == 1 else f"{len(media)} files"
+    if len(media) > 1:
+        files += ": " + ", ".join(a.filename or a.id for a in media)
+    gets = []
+    for platform in platforms:
+        if platform not in table:
+            continue
+        mapped = target_type(content_type, table[platform])
+        ctype = mapped[0] if mapped else content_type
+        refused = mapped is None or check_media(table[platform], ctype, media)
+        gets.append(f"{platform} {ctype}{' ✗' if refused else ''}")
+    summary = {"media": files}
+    if gets:
+        summary["platforms_get"] = ", ".join(gets)
+    return summary

@@ -37,7 +37,13 @@ from engine.item_report import item_report, unused_warnings
 from engine.lifecycle import advance_distribution, advance_slot, slot_sources
 from engine.live_limits import LiveLimits, checked_plan
 from engine.media import MediaAsset
-from engine.media_attach import EDITABLE, MediaAttached, merged_media, platform_verdicts
+from engine.media_attach import (
+    EDITABLE,
+    MediaAttached,
+    media_summary,
+    merged_media,
+    platform_verdicts,
+)
 from engine.models import (
     Actor,
     Distribution,
@@ -243,6 +249,7 @@ class DistributionService(DistributionReads):
             d,
             len(result.unscheduled),
             media_problems=[i.text() for i in result.media_issues],
+            media=assets,
         )
         now = self._clock.now()
         async with self._write() as change:
@@ -417,6 +424,7 @@ class DistributionService(DistributionReads):
         unscheduled: int,
         *,
         media_problems: Sequence[str] = (),
+        media: Sequence[MediaAsset] = (),
     ) -> dict[str, Any]:
         """The simulation of `slots` (pure): what `simulate` stores and planning stores too."""
         report = simulate(
@@ -431,11 +439,15 @@ class DistributionService(DistributionReads):
         # Which publishers the plan posts through, and what the billed APIs cost (X).
         live = [s for s in slots if s.status != SlotStatus.CANCELLED]
         report.update(plan_costs(live, accounts, self._platforms, self.config.default_publisher))
+        # What the media is and what each platform gets (repurposing), for the card.
+        planned = [p for p in d.request.platforms if any(s.platform == p for s in live)]
+        report.update(media_summary(media, planned, d.request.content.type, self._platforms))
         return report
 
     async def simulate(self, actor: Actor, key: str) -> dict[str, Any]:
         """The simulation report of the stored plan, also stored on the distribution."""
         require_role(actor, Role.OPERATOR, "simulate a distribution")
+        media = await self._media_assets((await self.resolve(key)).request)
         now = self._clock.now()
         async with self._write() as change:
             uow = change.uow
@@ -451,7 +463,7 @@ class DistributionService(DistributionReads):
                 planned_events[0].data.get("media_issues", []) if planned_events else []
             )
             report = self._simulation_report(
-                slots, accounts, d, unscheduled, media_problems=media_problems
+                slots, accounts, d, unscheduled, media_problems=media_problems, media=media
             )
             d.simulation, d.updated_at = report, now
             d = await uow.save_distribution(d)

@@ -92,6 +92,9 @@ class TestCardThreadFiles:
         assert media_id.startswith("m-") and after.version > before.version
         assert after.status == DistributionStatus.AWAITING_APPROVAL
         await h.settle(until=lambda: "media rejected by instagram reel" in h.card().all_text())
+        card_text = h.card().all_text()
+        assert "media: *clip.mp4 (video, 2 s, 160x90, 3 KB)*" in card_text
+        assert "platforms get: *tiktok video, instagram reel ✗*" in card_text
         events = [e.kind for e in await h.service.history(key=dist_id)]
         assert "distribution.media_changed" in events
 
