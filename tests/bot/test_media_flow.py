@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.slack import ids
 from engine.models import Account
 from tests.adapters.media_publisher_support import MemoryTokenRefresher, serve
 from tests.bot.conftest import OPERATOR, start_harness, stop_harness
@@ -100,3 +101,34 @@ async def test_plan_card_flags_a_video_over_this_accounts_own_tiktok_limit(
     finally:
         await stop_harness(h, runner)
         await api.cleanup()
+
+
+async def test_files_from_the_create_form_become_the_drafts_media(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    """The create modal's file input (a video uploaded in the form): after the submission is
+    acked, the file is fetched with files.info and the bot token and the draft names it."""
+    h, runner = await start_harness(fake, HERALD_MEDIA_DIR=str(tmp_path / "media"))
+    try:
+        clip = make_video(tmp_path / "form.mp4", width=72, height=128, seconds=4)
+        file = fake.add_file(clip.read_bytes(), name="form.mp4")
+        await h.driver.command("create", user=OPERATOR)
+        await h.settle(until=lambda: h.fake.views)
+        view_id = next(iter(h.fake.views))
+        form = {
+            ids.F_NAME: "formclip",
+            ids.F_CAPTION: "From the form",
+            ids.F_PLATFORMS: "tiktok",
+            ids.F_START: "2026-12-01T12:00Z",
+            ids.F_WINDOW: "2h",
+            ids.F_MEDIA_FILES: [file],
+        }
+        reply = await h.driver.submit(view_id, form, user=OPERATOR)
+        assert reply.status == 200 and reply.text == ""
+        await h.settle(until=lambda: "Created draft" in h.fake.ephemeral_text())
+        dist = await h.service.resolve("formclip")
+        [media_id] = dist.request.content.media
+        asset = await h.deps.herald.media.get(media_id)
+        assert (asset.filename, asset.width, asset.height) == ("form.mp4", 72, 128)
+    finally:
+        await stop_harness(h, runner)
