@@ -92,16 +92,16 @@ class InstagramPublisher:
         *,
         base_url: str = "https://graph.facebook.com/v21.0",
         link_ttl_seconds: int = 3600,
-        poll_interval_s: float = 20.0,
-        max_polls: int = 6,
+        poll_interval_s: float = 60.0,
+        max_polls: int = 5,
         handles: PublishHandles | None = None,
         http: Http | None = None,
     ) -> None:
         self._tokens, self._media, self._clock = tokens, media, clock
         self._base = base_url.rstrip("/")
         self._ttl = link_ttl_seconds
-        # Meta advises a poll a minute for up to five minutes; Herald polls every 20 s for
-        # 2 minutes so a publish stays within a dispatcher lease (docs/media.md).
+        # Meta advises a poll a minute for up to five minutes. The dispatcher renews its
+        # claim while a publish runs (engine.lease_keeper), so the wait may outlast a lease.
         self._poll, self._max_polls = poll_interval_s, max_polls
         # The container id, kept before media_publish (the Reconciler asks it).
         self.handles = handles or MemoryPublishHandles()
