@@ -28,8 +28,9 @@ from engine.item_media import with_item_media_checks
 from engine.media import AccountLimits, MediaAsset
 from engine.models import Account, PlannedSlot, PlanResult, Unscheduled
 from engine.platforms import PlatformTable, daily_cap
-from engine.ports import AccountLimitsReader, Clock, Publisher
+from engine.ports import AccountLimitsReader, Clock, MediaHandoff, Publisher
 from engine.publisher_routing import route_publisher
+from engine.request import DistributionRequest
 
 DAY = timedelta(hours=24)
 PUBLIC = "PUBLIC_TO_EVERYONE"
@@ -100,6 +101,32 @@ class LiveLimits:
     def _reader(self, account: Account) -> AccountLimitsReader | None:
         routed = route_publisher(self._publisher, account)
         return routed if isinstance(routed, AccountLimitsReader) else None
+
+    def handoff_notes(
+        self,
+        result: PlanResult,
+        accounts: Sequence[Account],
+        assets: Mapping[str, Sequence[MediaAsset]],
+        request: DistributionRequest,
+    ) -> list[str]:
+        """Posts whose publisher could not hand their item's media to its platform
+        (Instagram pulls from a public URL Herald may not have), one note per platform and
+        reason."""
+        by_id = {a.id: a for a in accounts}
+        counts: dict[tuple[str, str], int] = defaultdict(int)
+        for slot in result.slots:
+            content = request.item(slot.content_id)
+            media = assets.get(content.id) or ()
+            account = by_id.get(slot.account_id)
+            routed = route_publisher(self._publisher, account) if account else None
+            if media and isinstance(routed, MediaHandoff):
+                problem = routed.media_problem(media, content)
+                if problem:
+                    counts[(slot.platform, problem)] += 1
+        return [
+            f"{platform}: {n} post{'s' if n != 1 else ''} will fail: {problem}"
+            for (platform, problem), n in counts.items()
+        ]
 
 
 def with_account_caps(
@@ -189,6 +216,7 @@ async def checked_plan(
     assets: Mapping[str, Sequence[MediaAsset]],
     platforms: PlatformTable,
     live: LiveLimits | None,
+    request: DistributionRequest | None = None,
 ) -> PlanResult:
     """`result` after every plan-time check that depends on the platforms: accounts' live
     limits (caps, privacy), then each item's media (`assets`: item id -> its files;
@@ -202,5 +230,7 @@ async def checked_plan(
         limits, read_notes = await live.read([a for a in accounts if a.id in planned])
     result, cap_notes = with_account_caps(result, limits, platforms, handles)
     privacy = privacy_notes(result, limits, handles)
+    if live is not None and request is not None:
+        privacy = [*live.handoff_notes(result, accounts, assets, request), *privacy]
     result = replace(result, warnings=[*privacy, *cap_notes, *read_notes, *result.warnings])
     return with_item_media_checks(result, assets, platforms, limits=limits, names=handles)

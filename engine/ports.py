@@ -272,6 +272,16 @@ class Publisher(Protocol):
 
 
 @runtime_checkable
+class MediaHandoff(Protocol):
+    """A publisher that can say at plan time whether it could hand the media to its platform
+    (Instagram pulls every file from a public URL)."""
+
+    def media_problem(self, media: Sequence[MediaAsset], content: Content) -> str | None:
+        """Why `media` could not reach the platform, or None. Raises nothing."""
+        ...
+
+
+@runtime_checkable
 class AccountLimitsReader(Protocol):
     """A publisher that can read an account's own limits from its platform's API (Instagram's
     content_publishing_limit, TikTok's creator_info), for plan-time checks."""

@@ -224,7 +224,7 @@ class DistributionService(DistributionReads):
         )
         # Accounts' live limits (issue 10) and each item's media, checked before approval.
         assets = await self._media_assets(request)
-        result = await checked_plan(result, accounts, assets, platforms, self._live_limits)
+        result = await checked_plan(result, accounts, assets, platforms, self._live_limits, request)
         warnings += unused_warnings(item_report(request, result.slots))
         by_id = {a.id: a for a in accounts}
         planned = list(result.slots)

@@ -9,6 +9,8 @@ from engine.models import Account
 from tests.adapters.media_publisher_support import MemoryTokenRefresher, serve
 from tests.bot.conftest import OPERATOR, start_harness, stop_harness
 from tests.bot.fake_slack import FakeSlack
+from tests.fakes.instagram_api import VERSION as IG_VERSION
+from tests.fakes.instagram_api import FakeInstagram
 from tests.fakes.tiktok_api import FakeTikTok
 from tests.media_samples import make_video
 
@@ -132,3 +134,43 @@ async def test_files_from_the_create_form_become_the_drafts_media(
         assert (asset.filename, asset.width, asset.height) == ("form.mp4", 72, 128)
     finally:
         await stop_harness(h, runner)
+
+
+async def test_instagram_without_a_public_url_is_said_before_approval(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    """Instagram pulls every file from a public URL. A connected Instagram account, a file
+    shared in Slack and no HERALD_PUBLIC_URL: the card says its posts will fail and which
+    settings fix it, before anyone approves (not at publish time)."""
+    instagram = FakeInstagram()
+    api, base = await serve(instagram.app())
+    tokens = MemoryTokenRefresher(instagram.grant, "instagram")
+    tokens.connect("ig-shop", "17841400000000001")
+    h, runner = await start_harness(
+        fake,
+        token_refresher=tokens,
+        HERALD_MEDIA_DIR=str(tmp_path / "media"),
+        HERALD_INSTAGRAM_API_URL=f"{base}/{IG_VERSION}",
+    )
+    try:
+        async with h.deps.herald.repository.unit_of_work() as uow:
+            await uow.upsert_accounts(
+                [Account("ig-shop", "instagram", "@shop", "UTC", publisher="instagram")]
+            )
+        clip = make_video(tmp_path / "reel.mp4", width=72, height=128, seconds=4)
+        file = fake.add_file(clip.read_bytes(), name="reel.mp4")
+        await h.driver.command(
+            'create name=reel caption="Winter" platforms=instagram window=2h '
+            f"start=2026-12-01T11:00Z media=slack:{file['id']}",
+            user=OPERATOR,
+        )
+        await h.settle(until=lambda: "Created draft" in h.fake.responses_text())
+        await h.driver.command("plan reel", user=OPERATOR)
+        await h.settle(until=lambda: "Planned" in h.fake.responses_text())
+        text = h.card().all_text()
+        assert "instagram: 1 post will fail: instagram pulls media from a public URL" in text
+        assert "set HERALD_PUBLIC_URL (and HERALD_MEDIA_SIGNING_KEY)" in text
+        assert "platforms get: *instagram reel*" in text  # the media itself is fine
+    finally:
+        await stop_harness(h, runner)
+        await api.cleanup()
