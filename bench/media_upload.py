@@ -145,7 +145,7 @@ async def main(megabytes: int) -> None:
 
         fx = FakeX()
         x_served = await fx.serve()
-        x_tokens = OAuthRefresher(x_served.url + "/2/oauth2/token")
+        x_tokens = OAuthRefresher()  # tokens never expire during the bench
         x_tokens.connect("x-01", "x", "2244994945", fx.add_user("2244994945", "herald_hq"))
         x = XPublisher(x_tokens, media=store, base_url=x_served.url, media_poll_seconds=0.01)
         x_account = Account("x-01", "twitter", "@herald_hq", "UTC", publisher="x")
@@ -156,7 +156,7 @@ async def main(megabytes: int) -> None:
 
         fl = FakeLinkedIn()
         li_served = await fl.serve()
-        li_tokens = OAuthRefresher(li_served.url + "/oauth/v2/accessToken")
+        li_tokens = OAuthRefresher()
         li_tokens.connect(
             "li-01", "linkedin", "urn:li:person:abc123", fl.add_member("abc123", "Ada")
         )

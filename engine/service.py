@@ -13,7 +13,7 @@ FULL_AUTONOMOUS must be enabled in config; its plans may start without an approv
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from typing import Any
@@ -298,17 +298,24 @@ class DistributionService(DistributionReads):
         self._check_editable(d)
         if self._media is None:
             raise InvalidRequest("content.media", "this Herald has no media store")
+        if len(d.request.items) > 1:
+            raise NotAllowed(
+                f"{d.name!r} posts {len(d.request.items)} queue items: a file in its thread "
+                "cannot say which one; give each item its media in the content library"
+            )
+        [item] = d.request.items
         added = await self._media_of(refs, resolve=True)
-        existing = await self._media_of(d.request.content.media)
+        existing = await self._media_of(item.media)
         ids = merged_media([] if replace else existing, added)
-        content = d.request.content.model_copy(update={"media": ids})
         now = self._clock.now()
         async with self._write() as change:
             current = await change.uow.get_distribution(d.id)
             check_version(current, d.version)
             self._check_editable(current)
-            before = list(current.request.content.media)
-            current.request = current.request.model_copy(update={"content": content})
+            before = list(item.media)
+            current.request = current.request.with_items(
+                {item.id: item.model_copy(update={"media": ids})}
+            )
             current.updated_at = now
             d = await change.uow.save_distribution(current)
             change.record(
@@ -327,9 +334,7 @@ class DistributionService(DistributionReads):
             d = (await self.plan(actor, d.id)).distribution
         by_id = {a.id: a for a in [*existing, *added]}
         media = [by_id[i] for i in ids]
-        verdicts = platform_verdicts(
-            d.request.platforms, d.request.content.type, media, self._platforms
-        )
+        verdicts = platform_verdicts(d.request.platforms, item.type, media, self._platforms)
         return MediaAttached(d, added, media, verdicts, replanned)
 
     def _check_editable(self, d: Distribution) -> None:
@@ -424,7 +429,7 @@ class DistributionService(DistributionReads):
         unscheduled: int,
         *,
         media_problems: Sequence[str] = (),
-        media: Sequence[MediaAsset] = (),
+        media: Mapping[str, Sequence[MediaAsset]] | None = None,
     ) -> dict[str, Any]:
         """The simulation of `slots` (pure): what `simulate` stores and planning stores too."""
         report = simulate(
@@ -441,7 +446,13 @@ class DistributionService(DistributionReads):
         report.update(plan_costs(live, accounts, self._platforms, self.config.default_publisher))
         # What the media is and what each platform gets (repurposing), for the card.
         planned = [p for p in d.request.platforms if any(s.platform == p for s in live)]
-        report.update(media_summary(media, planned, d.request.content.type, self._platforms))
+        with_files = {item: files for item, files in (media or {}).items() if files}
+        if len(with_files) == 1:
+            [(item_id, files)] = with_files.items()
+            ctype = d.request.item(item_id).type
+            report.update(media_summary(files, planned, ctype, self._platforms))
+        elif with_files:
+            report["media"] = f"{len(with_files)} queue items carry files"
         return report
 
     async def simulate(self, actor: Actor, key: str) -> dict[str, Any]:

@@ -255,8 +255,7 @@ async def resolve_local_media(
             elif re.match(r"[A-Za-z][A-Za-z0-9+.-]+:", ref):
                 # ftp://…, slack:F…: not a file name (a one-letter scheme is a Windows drive).
                 raise InvalidInput(
-                    f"content.media: {ref[:60]!r}: `herald plan` reads local files and http(s) "
-                    "URLs"
+                    f"content.media: {ref[:60]!r}: `herald plan` reads local files and http(s) URLs"
                 )
             else:
                 # `~` is expanded by the shell, not here: a path is the file's or the request's.
