@@ -83,7 +83,7 @@ class TestService:
                    "platforms": ["instagram"], "start": T0.isoformat()}  # fmt: skip
         service, dist_id = await self._world(tmp_path, request)
         before = await service.resolve(dist_id)
-        with pytest.raises(InvalidRequest, match="content.media"):
+        with pytest.raises(InvalidRequest, match=r"content\.media"):
             await service.attach_media(OPERATOR, dist_id, ["m-0000"])
         after = await service.resolve(dist_id)
         assert after.version == before.version and after.request.content.media == []
