@@ -56,7 +56,7 @@ async def test_herald_serve_answers_signed_links_and_refuses_the_rest(
     from bot.cli.serve import serve as herald_serve
     from storage.migrate import upgrade
     from tests.bot.conftest import bot_settings
-    from tests.bot.test_serve import free_port
+    from tests.conftest import _free_port as free_port
 
     url = f"sqlite+aiosqlite:///{tmp_path}/herald.db"
     await upgrade(url)
