@@ -5,7 +5,8 @@ the process's peak RSS growth (target <= 64 MB) and throughput.
     uv run python bench/media_upload.py --mb 256
 
 The file is sparse (made with truncate, deleted at the end). Protocols: YouTube resumable
-(8 MiB chunks), TikTok FILE_UPLOAD (10 MB chunks), and pull mode (Instagram, TikTok
+(8 MiB chunks), TikTok FILE_UPLOAD (10 MB chunks), X's v2 chunked upload (1 MiB appends),
+LinkedIn's video parts (4 MiB upload instructions), and pull mode (Instagram, TikTok
 PULL_FROM_URL) where the fake fetches Herald's signed link. Fakes and publisher share the
 process, so the figure covers both ends; both stream and hash, nothing keeps the bytes.
 """
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,7 +30,9 @@ from aiohttp import web  # noqa: E402
 from bot.media.routes import media_routes  # noqa: E402
 from engine.adapters.file_media_store import FileMediaStore, MemoryMediaIndex  # noqa: E402
 from engine.adapters.instagram_publisher import InstagramPublisher  # noqa: E402
+from engine.adapters.linkedin_publisher import LinkedInPublisher  # noqa: E402
 from engine.adapters.tiktok_publisher import TikTokPublisher  # noqa: E402
+from engine.adapters.x_publisher import XPublisher  # noqa: E402
 from engine.adapters.youtube_publisher import YouTubePublisher  # noqa: E402
 from engine.clock import ManualClock  # noqa: E402
 from engine.media import MediaAsset, MediaKind  # noqa: E402
@@ -39,7 +43,9 @@ from tests.adapters.media_publisher_support import (  # noqa: E402
     serve,
 )
 from tests.fakes.instagram_api import VERSION, FakeInstagram  # noqa: E402
+from tests.fakes.linkedin_api import FakeLinkedIn  # noqa: E402
 from tests.fakes.tiktok_api import FakeTikTok  # noqa: E402
+from tests.fakes.x_api import FakeX  # noqa: E402
 from tests.fakes.youtube_api import FakeYouTube  # noqa: E402
 
 
@@ -123,6 +129,7 @@ async def main(megabytes: int) -> None:
         tt.verified_prefixes.append(herald_base)
         tt_tokens = MemoryTokenRefresher(tt.grant, "tiktok")
         tt_tokens.connect("acc-1", "creator1")
+        tt.private_accounts.add("creator1")  # unaudited clients post only to private accounts
         tiktok = TikTokPublisher(tt_tokens, store, clock, base_url=tt_base)
         await measure("tiktok FILE_UPLOAD (10 MB)", size, lambda: tiktok.publish(request))
         pulling = TikTokPublisher(
@@ -132,6 +139,35 @@ async def main(megabytes: int) -> None:
         await tiktok.close()
         await pulling.close()
         await tt_runner.cleanup()
+
+        from engine.models import Account
+        from tests.adapters.publisher_support import MemoryTokenRefresher as OAuthRefresher
+
+        fx = FakeX()
+        x_served = await fx.serve()
+        x_tokens = OAuthRefresher()  # tokens never expire during the bench
+        x_tokens.connect("x-01", "x", "2244994945", fx.add_user("2244994945", "herald_hq"))
+        x = XPublisher(x_tokens, media=store, base_url=x_served.url, media_poll_seconds=0.01)
+        x_account = Account("x-01", "twitter", "@herald_hq", "UTC", publisher="x")
+        x_request = replace(publish_request("twitter", [video]), account=x_account)
+        await measure("x chunked (1 MiB appends)", size, lambda: x.publish(x_request))
+        await x.close()
+        await x_served.close()
+
+        fl = FakeLinkedIn()
+        li_served = await fl.serve()
+        li_tokens = OAuthRefresher()
+        li_tokens.connect(
+            "li-01", "linkedin", "urn:li:person:abc123", fl.add_member("abc123", "Ada")
+        )
+        linkedin = LinkedInPublisher(
+            li_tokens, media=store, base_url=li_served.url, video_poll_seconds=0.01
+        )
+        li_account = Account("li-01", "linkedin", "@ada", "UTC", publisher="linkedin")
+        li_request = replace(publish_request("linkedin", [video]), account=li_account)
+        await measure("linkedin parts (4 MiB)", size, lambda: linkedin.publish(li_request))
+        await linkedin.close()
+        await li_served.close()
 
         ig = FakeInstagram()
         ig_runner, ig_base = await serve(ig.app())

@@ -30,6 +30,7 @@ from engine.dispatcher import Dispatcher, DispatcherConfig, default_worker_id
 from engine.durations import parse_duration
 from engine.errors import HeraldError, InvalidInput
 from engine.fallback import RedistributionPolicy
+from engine.live_limits import LiveLimits
 from engine.models import Event
 from engine.monitoring import MonitorConfig, RunMonitor
 from engine.platforms import PlatformTable
@@ -299,14 +300,6 @@ def build_herald(
     from storage.media_index import SQLAlchemyPublishHandles
 
     handles = MemoryPublishHandles() if engine is None else SQLAlchemyPublishHandles(engine)
-    if settings.publisher != "simulated":
-        from bot.platforms_file import with_audit_state
-
-        platforms = with_audit_state(
-            platforms,
-            tiktok_audited=settings.tiktok_audited,
-            youtube_audited=settings.youtube_audited,
-        )
     # --- end media
     # --- oauth (issue 9): credential store, token refresher, connect flow
     oauth = build_oauth(
@@ -321,6 +314,16 @@ def build_herald(
         # Platform publishers only once accounts can be connected (an app or a key is set).
         token_refresher = oauth.refresher
     # --- end oauth
+    if settings.publisher != "simulated" or token_refresher is not None:
+        # issue 10: connected accounts post through Herald's own API clients, whatever the
+        # default publisher: until audited, plans say those platforms' posts are private.
+        from bot.platforms_file import with_audit_state
+
+        platforms = with_audit_state(
+            platforms,
+            tiktok_audited=settings.tiktok_audited,
+            youtube_audited=settings.youtube_audited,
+        )
     if publisher is None:
         publisher = _publisher(settings, clock)
         # issue 9: accounts whose `publisher` names a platform adapter post through it.
@@ -391,6 +394,8 @@ def build_herald(
         trends=trends,
         advisor=advisor,
         media=media,  # issue 10
+        # issue 10: accounts' own limits (Instagram's cap, TikTok's creator_info) at plan time
+        live_limits=LiveLimits(publisher, clock) if token_refresher is not None else None,
         config=config,
     )
     runner = APSchedulerRunner(

@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     # names one of these post through it; the others use HERALD_PUBLISHER.
     x_api_url: str = "https://api.x.com"
     linkedin_api_url: str = "https://api.linkedin.com"
+    # issue 10: the media platforms' API base URLs (a proxy, or a local fake in tests)
+    youtube_api_url: str = "https://www.googleapis.com"
+    instagram_api_url: str = "https://graph.facebook.com/v21.0"
+    tiktok_api_url: str = "https://open.tiktokapis.com"
     linkedin_version: str = "202601"
     postiz_url: str | None = None  # e.g. https://api.postiz.com/public/v1
     postiz_api_key: SecretStr | None = None
@@ -127,6 +131,8 @@ class Settings(BaseSettings):
     media_max_mb: int = Field(default=4096, ge=1)
     media_signing_key: SecretStr | None = None
     media_link_ttl_seconds: int = Field(default=3600, ge=60)
+    # Media URLs may reach loopback/private addresses: tests and local setups only (SSRF).
+    media_allow_private_urls: bool = False
     # Until Herald's API client passes the platform's audit, posts are private-only.
     tiktok_audited: bool = False
     youtube_audited: bool = False

@@ -5,7 +5,8 @@ apscheduler_runner`) calls it on an interval and at the next due slot. The datab
 source of truth: slots are claimed with a lease by `Repository.claim_due_slots`, published
 concurrently (bounded), and their outcomes written in chunked transactions with their audit
 events (`engine.outcomes`; a failing chunk is retried slot by slot); fallbacks
-(`engine.fallback`) decide retries and redistributions. A slot whose
+(`engine.fallback`) decide retries and redistributions. Leases of slots in flight
+are renewed (`engine.lease_keeper`), so only a dead worker's lease expires. A slot whose
 lease expired while CLAIMED (its worker died mid-publish) goes back to the queue only when
 the publisher de-duplicates by idempotency key, or can look up its own posts (a Reconciler);
 otherwise it becomes OUTCOME_UNKNOWN.
@@ -41,6 +42,7 @@ from engine.errors import (
 )
 from engine.event_kinds import EventKind
 from engine.fallback import RedistributionPolicy, account_available
+from engine.lease_keeper import LeaseKeeper
 from engine.lifecycle import advance_slot
 from engine.models import (
     Account,
@@ -99,6 +101,9 @@ class DispatcherConfig:
     batch_size: int = 200
     concurrency: int = 50
     lease: timedelta = timedelta(minutes=2)
+    # Claims in flight are renewed this often (None: a third of the lease), so a publish
+    # longer than the lease (a large video) is never taken over by another replica.
+    lease_renew_every: timedelta | None = None
     max_drain_seconds: float = 5.0
     idle_check_seconds: float = 5.0
     completion_check_seconds: float = 2.0
@@ -165,6 +170,13 @@ class Dispatcher:
         resolution = timedelta(seconds=max(1.0, 0.5 * speed))
         self._catch_up = CatchUp(
             repository, platforms, self.config.worker_id, resolution=resolution
+        )
+        self._leases = LeaseKeeper(
+            repository,
+            clock,
+            self.config.worker_id,
+            self.config.lease,
+            every=self.config.lease_renew_every,
         )
         self.last_tick_at: datetime | None = None
         self.ticks = 0
@@ -322,6 +334,11 @@ class Dispatcher:
     # --- one batch
 
     async def _process(self, slots: list[Slot], report: TickReport) -> None:
+        # The batch's leases are renewed until its outcomes are recorded (engine.lease_keeper).
+        async with self._leases.held([s.id for s in slots]):
+            await self._process_held(slots, report)
+
+    async def _process_held(self, slots: list[Slot], report: TickReport) -> None:
         context = await self._context(slots)
         # Late slots are re-spaced first (engine.catch_up): only those due now go on.
         slots, events = await self._catch_up.space(slots, context.distributions, self._clock.now())

@@ -31,6 +31,8 @@ class EventKind(StrEnum):
     DISTRIBUTION_HALTED = "distribution.halted"
     DISTRIBUTION_COMPLETED = "distribution.completed"
     DISTRIBUTION_RETRIED = "distribution.retried"
+    # files added before approval (a file posted in the card's thread, issue 10)
+    DISTRIBUTION_MEDIA_CHANGED = "distribution.media_changed"
     # late slots re-timed by the catch-up spacing, held past the window, and the answer
     DISTRIBUTION_RESPACED = "distribution.respaced"
     DISTRIBUTION_CATCH_UP_HELD = "distribution.catch_up_held"

@@ -72,10 +72,26 @@ class MediaIssue:
     reason: str
     slots: tuple[int, ...] = ()
     account_id: str | None = None
+    account_name: str | None = None  # the handle, for people
 
     def text(self) -> str:
         where = f"{self.platform} {self.content_type}"
         if self.account_id:
-            where += f" ({self.account_id})"
+            where += f" ({self.account_name or self.account_id})"
         count = f"{len(self.slots)} slot{'s' if len(self.slots) != 1 else ''}"
         return f"media rejected by {where}, {count}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class AccountLimits:
+    """What a platform's API says about one account, read live (the stricter of it and the
+    platform table wins, per account).
+
+    `max_posts_per_day`: Instagram's content_publishing_limit `quota_total`. TikTok's
+    creator_info gives `max_video_duration_s` and `privacy_options`; `post_privacy` is the
+    level Herald's publisher would ask for on this account (SELF_ONLY until audited)."""
+
+    max_video_duration_s: float | None = None
+    max_posts_per_day: int | None = None
+    privacy_options: tuple[str, ...] = ()
+    post_privacy: str | None = None

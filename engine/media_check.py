@@ -8,23 +8,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Protocol
 
 from engine.durations import format_duration
-from engine.media import MediaAsset, MediaIssue, MediaKind, MediaRule
+from engine.media import AccountLimits, MediaAsset, MediaIssue, MediaKind, MediaRule
 from engine.models import PlanResult
 from engine.platforms import PlatformRules, PlatformTable
 from engine.repurpose import target_type
 
-
-@dataclass(frozen=True, slots=True)
-class AccountLimits:
-    """What an API says about one account, read live (stricter than the table wins)."""
-
-    max_video_duration_s: float | None = None
-    max_posts_per_day: int | None = None
-    privacy_options: tuple[str, ...] = ()
+__all__ = [
+    "AccountLimits",
+    "check_media",
+    "media_issues",
+    "private_only_notes",
+    "with_media_checks",
+]
 
 
 class _SlotLike(Protocol):
@@ -131,10 +130,12 @@ def media_issues(
     platforms: PlatformTable,
     *,
     limits: Mapping[str, AccountLimits] | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> list[MediaIssue]:
     """The plan's media problems, grouped by platform, content type and reason; each issue
-    lists the slots (by index) it concerns. Per-account limits make per-account issues."""
-    limits = limits or {}
+    lists the slots (by index) it concerns. Per-account limits make per-account issues
+    (named by `names`, account id to handle)."""
+    limits, names = limits or {}, names or {}
     grouped: dict[tuple[str, str, str, str | None], list[int]] = defaultdict(list)
     cache: dict[tuple[str, str, AccountLimits | None], list[str]] = {}
     for index, slot in enumerate(slots):
@@ -152,7 +153,7 @@ def media_issues(
             who = slot.account_id if "this account's" in reason else None
             grouped[(slot.platform, ctype, reason, who)].append(index)
     return [
-        MediaIssue(platform, ctype, reason, tuple(indices), who)
+        MediaIssue(platform, ctype, reason, tuple(indices), who, names.get(who or ""))
         for (platform, ctype, reason, who), indices in grouped.items()
     ]
 
@@ -176,12 +177,15 @@ def with_media_checks(
     platforms: PlatformTable,
     *,
     limits: Mapping[str, AccountLimits] | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> PlanResult:
     """`result` with its media issues and private-only notes (as warnings too, for cards).
 
     Content without media names its content by id only (seed 001's `contentId`, made
     elsewhere): there is nothing to check then."""
-    issues = media_issues(result.slots, assets, platforms, limits=limits) if assets else []
+    issues = (
+        media_issues(result.slots, assets, platforms, limits=limits, names=names) if assets else []
+    )
     notes = private_only_notes(result.slots, platforms)
     # Media problems first: a card shows only the first few warnings, and these block.
     warnings = [*(i.text() for i in issues), *notes, *result.warnings]

@@ -21,7 +21,7 @@ from engine.credentials import (
     Profile,
     TokenSet,
 )
-from engine.media import MediaAsset
+from engine.media import AccountLimits, MediaAsset
 from engine.models import (
     Account,
     ContentItem,
@@ -216,6 +216,13 @@ class Repository(Protocol):
         """CLAIMED slots whose lease has expired (their dispatcher died)."""
         ...
 
+    async def renew_claims(
+        self, slot_ids: Sequence[str], *, worker_id: str, now: datetime, lease: timedelta
+    ) -> set[str]:
+        """Extend to `now + lease` the leases of those of `slot_ids` still CLAIMED by
+        `worker_id` (a long upload keeps its slots); returns their ids. Raises StorageError."""
+        ...
+
     async def next_due_at(self) -> datetime | None:
         """The earliest `due_at` of a claimable slot, for the dispatcher's wake-up."""
         ...
@@ -261,6 +268,26 @@ class Publisher(Protocol):
     async def publish(self, request: PublishRequest) -> PublishReceipt:
         """Raises RateLimited, AccountSuspended, AuthExpired, DuplicateContent,
         ContentRejected, NetworkError, OutcomeUnknown, UnknownPublishError."""
+        ...
+
+
+@runtime_checkable
+class MediaHandoff(Protocol):
+    """A publisher that can say at plan time whether it could hand the media to its platform
+    (Instagram pulls every file from a public URL)."""
+
+    def media_problem(self, media: Sequence[MediaAsset], content: Content) -> str | None:
+        """Why `media` could not reach the platform, or None. Raises nothing."""
+        ...
+
+
+@runtime_checkable
+class AccountLimitsReader(Protocol):
+    """A publisher that can read an account's own limits from its platform's API (Instagram's
+    content_publishing_limit, TikTok's creator_info), for plan-time checks."""
+
+    async def account_limits(self, account_id: str) -> AccountLimits:
+        """Raises AuthExpired, RateLimited, NetworkError or another PublishError."""
         ...
 
 

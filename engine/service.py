@@ -13,7 +13,7 @@ FULL_AUTONOMOUS must be enabled in config; its plans may start without an approv
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,10 +33,17 @@ from engine.errors import (
 )
 from engine.event_kinds import EventKind
 from engine.fallback import account_available, move_to_another_account
-from engine.item_media import with_item_media_checks
 from engine.item_report import item_report, unused_warnings
 from engine.lifecycle import advance_distribution, advance_slot, slot_sources
+from engine.live_limits import LiveLimits, checked_plan
 from engine.media import MediaAsset
+from engine.media_attach import (
+    EDITABLE,
+    MediaAttached,
+    media_summary,
+    merged_media,
+    platform_verdicts,
+)
 from engine.models import (
     Actor,
     Distribution,
@@ -88,10 +95,12 @@ class DistributionService(DistributionReads):
         trends: TrendSource | None = None,
         advisor: Advisor | None = None,
         media: MediaStore | None = None,
+        live_limits: LiveLimits | None = None,
     ) -> None:
         super().__init__(repository, clock, platforms=platforms, config=config)
         self._advisor = advisor
         self._media = media
+        self._live_limits = live_limits
         self._notifier = notifier
         self._trends = trends
 
@@ -213,7 +222,9 @@ class DistributionService(DistributionReads):
             max_risk=SafetyPolicy.for_mode(d.safety_mode).max_risk,
             duplicate_floor_minutes=self.config.duplicate_gap_floor_minutes,
         )
-        result = with_item_media_checks(result, await self._media_assets(request), platforms)
+        # Accounts' live limits (issue 10) and each item's media, checked before approval.
+        assets = await self._media_assets(request)
+        result = await checked_plan(result, accounts, assets, platforms, self._live_limits, request)
         warnings += unused_warnings(item_report(request, result.slots))
         by_id = {a.id: a for a in accounts}
         planned = list(result.slots)
@@ -238,6 +249,7 @@ class DistributionService(DistributionReads):
             d,
             len(result.unscheduled),
             media_problems=[i.text() for i in result.media_issues],
+            media=assets,
         )
         now = self._clock.now()
         async with self._write() as change:
@@ -272,6 +284,76 @@ class DistributionService(DistributionReads):
             )
             change.record(event)
         return PlanView(d, slots, list(result.unscheduled), list(d.warnings))
+
+    async def attach_media(
+        self, actor: Actor, key: str, refs: Sequence[str], *, replace: bool = False
+    ) -> MediaAttached:
+        """Add files (media references: `slack:F…`, URLs, ids) to a distribution nobody has
+        approved yet, or with `replace` put them instead of its media; one that has a plan
+        is planned again, so its media checks are re-run and its card shows the new plan.
+        Raises NotAllowed (role, approved already), InvalidRequest (a file Herald cannot
+        use), ConcurrentModification."""
+        require_role(actor, Role.OPERATOR, "attach media")
+        d = await self.resolve(key)
+        self._check_editable(d)
+        if self._media is None:
+            raise InvalidRequest("content.media", "this Herald has no media store")
+        if len(d.request.items) > 1:
+            raise NotAllowed(
+                f"{d.name!r} posts {len(d.request.items)} queue items: a file in its thread "
+                "cannot say which one; give each item its media in the content library"
+            )
+        [item] = d.request.items
+        added = await self._media_of(refs, resolve=True)
+        existing = await self._media_of(item.media)
+        ids = merged_media([] if replace else existing, added)
+        now = self._clock.now()
+        async with self._write() as change:
+            current = await change.uow.get_distribution(d.id)
+            check_version(current, d.version)
+            self._check_editable(current)
+            before = list(item.media)
+            current.request = current.request.with_items(
+                {item.id: item.model_copy(update={"media": ids})}
+            )
+            current.updated_at = now
+            d = await change.uow.save_distribution(current)
+            change.record(
+                distribution_event(
+                    now,
+                    EventKind.DISTRIBUTION_MEDIA_CHANGED,
+                    actor,
+                    d,
+                    before={"media": before},
+                    after={"media": ids},
+                    data={"added": [a.id for a in added]},
+                )
+            )
+        replanned = d.status is not DistributionStatus.DRAFT
+        if replanned:
+            d = (await self.plan(actor, d.id)).distribution
+        by_id = {a.id: a for a in [*existing, *added]}
+        media = [by_id[i] for i in ids]
+        verdicts = platform_verdicts(d.request.platforms, item.type, media, self._platforms)
+        return MediaAttached(d, added, media, verdicts, replanned)
+
+    def _check_editable(self, d: Distribution) -> None:
+        if d.status not in EDITABLE:
+            raise NotAllowed(
+                f"{d.name!r} is {d.status.value}: its media cannot change after approval "
+                "(the approved plan is what runs); create a new distribution for this file"
+            )
+
+    async def _media_of(self, refs: Sequence[str], *, resolve: bool = False) -> list[MediaAsset]:
+        """Stored media for `refs` (downloaded first when `resolve`). InvalidRequest."""
+        assert self._media is not None
+        out = []
+        for ref in refs:
+            try:
+                out.append(await (self._media.resolve(ref) if resolve else self._media.get(ref)))
+            except (InvalidInput, NotFound, NetworkError) as exc:
+                raise InvalidRequest("content.media", str(exc)) from None
+        return out
 
     async def _refuse_a_late_start(self, uow: UnitOfWork, d: Distribution, now: datetime) -> None:
         """Refuse to start a plan whose first post is long overdue: its missed posts would
@@ -347,6 +429,7 @@ class DistributionService(DistributionReads):
         unscheduled: int,
         *,
         media_problems: Sequence[str] = (),
+        media: Mapping[str, Sequence[MediaAsset]] | None = None,
     ) -> dict[str, Any]:
         """The simulation of `slots` (pure): what `simulate` stores and planning stores too."""
         report = simulate(
@@ -361,11 +444,21 @@ class DistributionService(DistributionReads):
         # Which publishers the plan posts through, and what the billed APIs cost (X).
         live = [s for s in slots if s.status != SlotStatus.CANCELLED]
         report.update(plan_costs(live, accounts, self._platforms, self.config.default_publisher))
+        # What the media is and what each platform gets (repurposing), for the card.
+        planned = [p for p in d.request.platforms if any(s.platform == p for s in live)]
+        with_files = {item: files for item, files in (media or {}).items() if files}
+        if len(with_files) == 1:
+            [(item_id, files)] = with_files.items()
+            ctype = d.request.item(item_id).type
+            report.update(media_summary(files, planned, ctype, self._platforms))
+        elif with_files:
+            report["media"] = f"{len(with_files)} queue items carry files"
         return report
 
     async def simulate(self, actor: Actor, key: str) -> dict[str, Any]:
         """The simulation report of the stored plan, also stored on the distribution."""
         require_role(actor, Role.OPERATOR, "simulate a distribution")
+        media = await self._media_assets((await self.resolve(key)).request)
         now = self._clock.now()
         async with self._write() as change:
             uow = change.uow
@@ -381,7 +474,7 @@ class DistributionService(DistributionReads):
                 planned_events[0].data.get("media_issues", []) if planned_events else []
             )
             report = self._simulation_report(
-                slots, accounts, d, unscheduled, media_problems=media_problems
+                slots, accounts, d, unscheduled, media_problems=media_problems, media=media
             )
             d.simulation, d.updated_at = report, now
             d = await uow.save_distribution(d)

@@ -415,6 +415,22 @@ class MemoryRepository:
             expired.sort(key=lambda s: (s.lease_expires_at, s.seq))
             return [copy_slot(s) for s in expired[:limit]]
 
+    async def renew_claims(
+        self, slot_ids: Sequence[str], *, worker_id: str, now: datetime, lease: timedelta
+    ) -> set[str]:
+        """Extend the leases of the slots still CLAIMED by `worker_id`."""
+        now = to_utc(now, "now")  # type: ignore[assignment]
+        renewed: set[str] = set()
+        async with self._locked():
+            for slot_id in slot_ids:
+                slot = self._state.slots.get(slot_id)
+                if slot is None or slot.status is not SlotStatus.CLAIMED:
+                    continue
+                if slot.claimed_by == worker_id:
+                    self._state.slots[slot_id] = replace(slot, lease_expires_at=now + lease)
+                    renewed.add(slot_id)
+        return renewed
+
     async def next_due_at(self) -> datetime | None:
         """The earliest due_at of a claimable slot of an EXECUTING distribution."""
         async with self._locked():

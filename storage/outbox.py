@@ -117,6 +117,11 @@ class MemoryOutbox:
         """(channel, ts) remembered under `key`, if any."""
         return self._refs.get(key)
 
+    async def find_key(self, channel: str, ts: str, *, prefix: str) -> str | None:
+        """The key starting with `prefix` that remembers (channel, ts), if any."""
+        found = (k for k, ref in self._refs.items() if ref == (channel, ts))
+        return next((k for k in found if k.startswith(prefix)), None)
+
     async def prune(self, before: datetime) -> int:
         """Forget sent items and seen events older than `before`; returns how many."""
         before = _utc(before)
@@ -245,6 +250,19 @@ class SQLAlchemyOutbox:
             async with self.engine.begin() as conn:
                 row = (await conn.execute(query)).first()
         return None if row is None else (str(row[0]), str(row[1]))
+
+    async def find_key(self, channel: str, ts: str, *, prefix: str) -> str | None:
+        """The key starting with `prefix` that remembers (channel, ts), if any."""
+        table = t.message_refs
+        query = (
+            select(table.c.key)
+            .where(table.c.channel == channel, table.c.ts == ts, table.c.key.startswith(prefix))
+            .limit(1)
+        )
+        with translate_errors(self._url):
+            async with self.engine.begin() as conn:
+                key = (await conn.execute(query)).scalar()
+        return None if key is None else str(key)
 
     async def prune(self, before: datetime) -> int:
         """Forget sent items and seen events older than `before`; returns how many."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -238,6 +239,7 @@ async def resolve_local_media(
         MemoryMediaIndex(),
         SystemClock(),
         max_bytes=settings.media_max_mb * 1024 * 1024,
+        allow_private_urls=settings.media_allow_private_urls,
     )
     assets: dict[str, list[Any]] = {}
     replaced = {}
@@ -249,6 +251,11 @@ async def resolve_local_media(
             elif ref.startswith("m-"):
                 raise InvalidInput(
                     f"content.media: {ref} is a stored media id; `herald plan` reads files or URLs"
+                )
+            elif re.match(r"[A-Za-z][A-Za-z0-9+.-]+:", ref):
+                # ftp://…, slack:F…: not a file name (a one-letter scheme is a Windows drive).
+                raise InvalidInput(
+                    f"content.media: {ref[:60]!r}: `herald plan` reads local files and http(s) URLs"
                 )
             else:
                 # `~` is expanded by the shell, not here: a path is the file's or the request's.

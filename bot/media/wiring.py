@@ -7,13 +7,15 @@ fetched with the bot token and streamed into the store.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
-from engine.adapters.file_media_store import FileMediaStore
+from engine.adapters.file_media_store import Fetched, FileMediaStore
+from engine.adapters.public_download import trusted_origin
 from engine.errors import InvalidInput, NetworkError
 from engine.ports import Clock, MediaIndex, MediaStore, Publisher, PublishHandles, TokenRefresher
 
@@ -24,9 +26,11 @@ def slack_file_fetcher(
     *,
     session_factory: Callable[[], aiohttp.ClientSession] = aiohttp.ClientSession,
 ) -> Callable[[str], Any]:
-    """`slack:F…` → (url_private_download, bot-token header), via files.info."""
+    """`slack:F…` → (url_private_download, bot-token header), via files.info. The token
+    goes only to Slack's file hosts (or the configured API's origin: a fake in tests)."""
+    api_origin = trusted_origin(api_url)
 
-    async def fetch(file_id: str) -> tuple[str, Mapping[str, str]]:
+    async def fetch(file_id: str) -> Fetched:
         headers = {"Authorization": f"Bearer {bot_token}"}
         try:
             async with (
@@ -44,7 +48,13 @@ def slack_file_fetcher(
         url = file.get("url_private_download") or file.get("url_private")
         if not url:
             raise InvalidInput(f"Slack file {file_id}: Slack gave no download URL")
-        return url, headers
+        host = (urlsplit(url).hostname or "").lower()
+        slack_host = url.startswith("https://") and (
+            host == "slack.com" or host.endswith(".slack.com")
+        )
+        if not slack_host and trusted_origin(url) != api_origin:
+            raise InvalidInput(f"Slack file {file_id}: its download URL is not on Slack")
+        return Fetched(url, headers, str(file.get("name") or ""))
 
     return fetch
 
@@ -65,6 +75,9 @@ def build_media_store(settings: Any, index: MediaIndex, clock: Clock) -> FileMed
         signing_key=key.get_secret_value().encode() if key is not None else None,
         max_bytes=settings.media_max_mb * 1024 * 1024,
         fetchers=fetchers,
+        allow_private_urls=settings.media_allow_private_urls,
+        # Slack file downloads may go to the configured API's origin (a fake in tests).
+        trusted_origins=(trusted_origin(settings.slack_api_url),),
     )
 
 
@@ -94,15 +107,26 @@ def build_media_publishers(
     pull = (settings.public_url,) if settings.public_url else ()
     return {
         "youtube": YouTubePublisher(
-            tokens, media, clock, private_only=not settings.youtube_audited, handles=handles
+            tokens,
+            media,
+            clock,
+            base_url=settings.youtube_api_url,
+            private_only=not settings.youtube_audited,
+            handles=handles,
         ),
         "instagram": InstagramPublisher(
-            tokens, media, clock, link_ttl_seconds=ttl, handles=handles
+            tokens,
+            media,
+            clock,
+            base_url=settings.instagram_api_url,
+            link_ttl_seconds=ttl,
+            handles=handles,
         ),
         "tiktok": TikTokPublisher(
             tokens,
             media,
             clock,
+            base_url=settings.tiktok_api_url,
             private_only=not settings.tiktok_audited,
             pull_prefixes=pull,
             link_ttl_seconds=ttl,

@@ -45,10 +45,14 @@ async def create_with_card(
             origin["channel"] = str(posted.get("channel") or channel)
             origin["ts"] = str(posted["ts"])
     try:
-        return await deps.service.create(actor, request, origin=origin)  # type: ignore[no-any-return]
+        created: Distribution = await deps.service.create(actor, request, origin=origin)
     except Exception:
         if posted and posted.get("ts"):
             await client.chat_delete(
                 channel=str(posted.get("channel", channel)), ts=str(posted["ts"])
             )
         raise
+    if deps.notifier is not None and "ts" in origin:
+        # Files posted in the card's thread find their distribution by it (issue 10).
+        await deps.notifier.remember_card(created.id, origin["channel"], origin["ts"])
+    return created

@@ -19,6 +19,7 @@ from bot.slack.blocks.reports import build_help, build_list, build_status
 from bot.slack.context import BotDeps, deps_of
 from bot.slack.failures import guarded, safe_excerpt
 from bot.slack.intents import NEEDS_REASON, Intent, describe, name_candidates
+from bot.slack.thread_media import attach_thread_files, is_thread_file_share
 from engine.errors import AmbiguousName, DistributionNotFound, InvalidInput
 from engine.models import Distribution, Role
 
@@ -26,7 +27,8 @@ APPROVER_ACTIONS = frozenset({"approve", "reject", "halt"})
 MAX_CSV_BYTES = 5_000_000
 
 
-# Event types this module listens to (manifest.yml declares `message` as `message.im`).
+# Event types this module listens to (manifest.yml declares `message` as `message.im`,
+# `message.channels` and `message.groups`: DMs, and files in plan cards' threads).
 EVENT_TYPES = ("app_mention", "message")
 
 
@@ -44,12 +46,15 @@ async def on_mention(event: dict[str, Any], client: AsyncWebClient, context: Any
 
 
 async def on_message(event: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
-    """A direct message to the bot (other message events are ignored)."""
-    if event.get("channel_type") != "im" or event.get("bot_id"):
-        return
-    if event.get("subtype") not in (None, "file_share"):
-        return  # edits, deletions, joins: not requests
+    """A direct message to the bot, or files posted in a plan card's thread (its media);
+    other message events are ignored."""
+    if event.get("bot_id") or event.get("subtype") not in (None, "file_share"):
+        return  # the bot's own posts; edits, deletions, joins: not requests
     deps = deps_of(context)
+    if is_thread_file_share(event) and await attach_thread_files(deps, client, event):
+        return
+    if event.get("channel_type") != "im":
+        return
     if event.get("files") and "import" in str(event.get("text", "")).lower():
         await import_csv(deps, client, event)
         return

@@ -346,8 +346,28 @@ class SlackNotifier:
             return None
         posted = await self.post(channel=channel, text=text, blocks=blocks)
         if posted and posted.get("ts"):
-            self._cards[dist.id] = (str(posted.get("channel", channel)), str(posted["ts"]))
+            ref = (str(posted.get("channel", channel)), str(posted["ts"]))
+            await self.remember_card(dist.id, *ref)
         return posted
+
+    async def remember_card(self, distribution_id: str, channel: str, ts: str) -> None:
+        """Keep where a distribution's card is, across restarts (`card:<id>`): files posted
+        in its thread are attached to that distribution."""
+        await self._keep_message_ref(self._cards, f"card:{distribution_id}", (channel, ts))
+
+    async def distribution_of_card(self, channel: str, ts: str) -> str | None:
+        """The id of the distribution whose card is the message (channel, ts), if known."""
+        for distribution_id, ref in self._cards.items():
+            if ref == (channel, ts):
+                return distribution_id
+        if self.outbox is None:
+            return None
+        try:
+            key = await self.outbox.find_key(channel, ts, prefix="card:")
+        except HeraldError as exc:
+            log.warning("could not look up the card of thread %s: %s", ts, exc)
+            return None
+        return key.split(":", 1)[1] if key else None
 
     def card_ref(self, dist: Distribution) -> tuple[str, str] | None:
         """(channel, ts) of the distribution's card, if it has one."""

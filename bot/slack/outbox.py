@@ -50,6 +50,11 @@ class Outbox(Protocol):
         """(channel, ts) remembered under `key`, if any."""
         ...
 
+    async def find_key(self, channel: str, ts: str, *, prefix: str) -> str | None:
+        """The key starting with `prefix` under which (channel, ts) is remembered, if any
+        (which distribution a thread belongs to)."""
+        ...
+
 
 def entry_field(entry: Any, name: str) -> Any:
     """Read `name` from an outbox entry, whether it is a mapping or an object."""

@@ -1,9 +1,10 @@
 """`FileMediaStore`: media files in a directory, named by their sha256; facts in a MediaIndex.
 
 Ingest streams (a local path, an http(s) URL, a Slack file) into `<dir>/.incoming/`, hashing
-and counting as it writes, refuses anything over the size cap, probes the file (PyAV,
-Pillow) and moves it to `<dir>/<sha[:2]>/<sha>`: the same bytes are stored once. Reads go
-out in chunks. Signed links (`/media/<id>?exp=&sig=`) let Instagram and TikTok pull files.
+and counting as it writes (URLs only from public addresses: `public_download`), refuses
+anything over the size cap, probes the file (PyAV, Pillow) and moves it to
+`<dir>/<sha[:2]>/<sha>`: the same bytes are stored once. Reads go out in chunks. Signed
+links (`/media/<id>?exp=&sig=`) let Instagram and TikTok pull files.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 from urllib.parse import quote, urlsplit
 
-import aiohttp
+from aiohttp.abc import AbstractResolver
 
+from engine.adapters.public_download import open_public
 from engine.adapters.pyav_media_probe import probe_file
 from engine.errors import InvalidInput, MediaNotFound, NetworkError
 from engine.media import MediaAsset
@@ -27,9 +29,19 @@ from engine.ports import Clock, MediaIndex
 
 CHUNK = 1024 * 1024
 DEFAULT_MAX_BYTES = 4 * 1024**3
-# A scheme's fetcher turns `scheme:ref` into a URL and the headers to download it with
-# (Slack: files.info's url_private and the bot token).
-Fetcher = Callable[[str], Awaitable[tuple[str, Mapping[str, str]]]]
+
+
+class Fetched(NamedTuple):
+    """Where a fetcher's file is: the URL, the headers to download it with (Slack: files.info's
+    url_private and the bot token), and its name when the URL does not end in it."""
+
+    url: str
+    headers: Mapping[str, str]
+    filename: str = ""
+
+
+# A scheme's fetcher turns `scheme:ref` into where to download it.
+Fetcher = Callable[[str], Awaitable[Fetched]]
 
 
 class MemoryMediaIndex:
@@ -66,7 +78,9 @@ class FileMediaStore:
         signing_key: bytes | None = None,
         max_bytes: int = DEFAULT_MAX_BYTES,
         fetchers: Mapping[str, Fetcher] | None = None,
-        session_factory: Callable[[], aiohttp.ClientSession] | None = None,
+        allow_private_urls: bool = False,
+        trusted_origins: tuple[str, ...] = (),
+        resolver: AbstractResolver | None = None,
     ) -> None:
         self.root = root
         self._index = index
@@ -75,7 +89,11 @@ class FileMediaStore:
         self._key = signing_key
         self.max_bytes = max_bytes
         self._fetchers = dict(fetchers or {})
-        self._session_factory = session_factory or aiohttp.ClientSession
+        # URL downloads: public addresses only unless allowed (HERALD_MEDIA_ALLOW_PRIVATE_URLS);
+        # `trusted_origins` (the configured Slack API) count only for fetchers' URLs.
+        self._allow_private = allow_private_urls
+        self._trusted = trusted_origins
+        self._resolver = resolver
 
     # --- MediaStore
     async def get(self, media_id: str) -> MediaAsset:
@@ -91,8 +109,14 @@ class FileMediaStore:
         if scheme in ("http", "https"):
             return await self.ingest_url(ref)
         if scheme in self._fetchers:
-            url, headers = await self._fetchers[scheme](ref.split(":", 1)[1])
-            return await self.ingest_url(url, headers=headers, source=ref)
+            fetched = await self._fetchers[scheme](ref.split(":", 1)[1])
+            return await self.ingest_url(
+                fetched.url,
+                headers=fetched.headers,
+                source=ref,
+                trusted=True,
+                filename=fetched.filename,
+            )
         raise InvalidInput(
             f"media {ref[:60]!r}: give a media id (m-…), an http(s) URL or a Slack file; "
             "local paths are read only by the CLI"
@@ -155,26 +179,37 @@ class FileMediaStore:
         return await self.ingest_stream(read(), filename=path.name)
 
     async def ingest_url(
-        self, url: str, *, headers: Mapping[str, str] | None = None, source: str | None = None
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        source: str | None = None,
+        trusted: bool = False,
+        filename: str = "",
     ) -> MediaAsset:
-        """Download `url` (streamed, at most `max_bytes`) and store it. Raises InvalidInput
-        (too big, not media), NetworkError (the download failed)."""
-        name = os.path.basename(urlsplit(url).path) or "download"
-        try:
-            async with (
-                self._session_factory() as session,
-                session.get(url, headers=dict(headers or {}), timeout=_TIMEOUT) as response,
-            ):
-                if response.status != 200:
-                    raise NetworkError(f"media {name}: download answered HTTP {response.status}")
-                length = response.content_length
-                if length is not None and length > self.max_bytes:
-                    raise InvalidInput(f"media {name}: {length} bytes is over the size cap")
-                return await self.ingest_stream(
-                    response.content.iter_chunked(CHUNK), filename=name, source_url=source or url
+        """Download `url` (streamed, at most `max_bytes`, public addresses only, each
+        redirect checked) and store it. `trusted`: a fetcher's URL (its configured origins
+        are allowed). Raises InvalidInput (too big, not media, not a public URL),
+        NetworkError (the download failed)."""
+        name = filename or os.path.basename(urlsplit(url).path) or "download"
+        async with open_public(
+            url,
+            headers=headers,
+            allow_private=self._allow_private,
+            trusted_origins=self._trusted if trusted else (),
+            resolver=self._resolver,
+        ) as response:
+            if response.status != 200:
+                raise NetworkError(f"media {name}: download answered HTTP {response.status}")
+            length = response.content_length
+            if length is not None and length > self.max_bytes:
+                raise InvalidInput(
+                    f"media {name}: {length} bytes is over the "
+                    f"{self.max_bytes // 1024**2} MB size cap"
                 )
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise NetworkError(f"media {name}: download failed ({type(exc).__name__})") from None
+            return await self.ingest_stream(
+                response.content.iter_chunked(CHUNK), filename=name, source_url=source or url
+            )
 
     async def ingest_stream(
         self, chunks: AsyncIterator[bytes], *, filename: str, source_url: str | None = None
@@ -251,9 +286,6 @@ async def describe_path(path: Path) -> MediaAsset:
         return await asyncio.to_thread(read)
     except OSError as exc:
         raise InvalidInput(f"media {path}: {exc.strerror or exc}") from None
-
-
-_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=15, sock_read=60)
 
 
 def _probe_named(path: Path, filename: str) -> Any:

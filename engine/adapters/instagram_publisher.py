@@ -8,6 +8,7 @@ live `content_publishing_limit` is read first and used as its daily cap (PLATFOR
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,6 +41,7 @@ from engine.ports import (
     PublishRequest,
     TokenRefresher,
 )
+from engine.request import Content
 
 _RATE_CODES = {4, 17, 32, 613}
 _RESTRICTED = {2207050, 2207051}
@@ -79,6 +81,12 @@ def instagram_error(answer: Answer) -> PublishError | Unauthorized:
     return UnknownPublishError(message)
 
 
+_NO_PUBLIC_URL = (
+    "instagram pulls media from a public URL: set HERALD_PUBLIC_URL "
+    "(and HERALD_MEDIA_SIGNING_KEY) or give the media as a URL"
+)
+
+
 class InstagramPublisher:
     """Publisher and Reconciler for Instagram professional accounts."""
 
@@ -92,16 +100,16 @@ class InstagramPublisher:
         *,
         base_url: str = "https://graph.facebook.com/v21.0",
         link_ttl_seconds: int = 3600,
-        poll_interval_s: float = 20.0,
-        max_polls: int = 6,
+        poll_interval_s: float = 60.0,
+        max_polls: int = 5,
         handles: PublishHandles | None = None,
         http: Http | None = None,
     ) -> None:
         self._tokens, self._media, self._clock = tokens, media, clock
         self._base = base_url.rstrip("/")
         self._ttl = link_ttl_seconds
-        # Meta advises a poll a minute for up to five minutes; Herald polls every 20 s for
-        # 2 minutes so a publish stays within a dispatcher lease (docs/media.md).
+        # Meta advises a poll a minute for up to five minutes. The dispatcher renews its
+        # claim while a publish runs (engine.lease_keeper), so the wait may outlast a lease.
         self._poll, self._max_polls = poll_interval_s, max_polls
         # The container id, kept before media_publish (the Reconciler asks it).
         self.handles = handles or MemoryPublishHandles()
@@ -226,14 +234,24 @@ class InstagramPublisher:
         return str(body["id"])
 
     def _url(self, request: PublishRequest, asset: MediaAsset) -> str:
-        url = self._media.signed_url(asset.id, ttl_seconds=self._ttl)
-        url = url or asset.source_url or request.content.media_url
-        if not url or not url.startswith(("https://", "http://")):
-            raise ContentRejected(
-                "instagram pulls media from a public URL: set HERALD_PUBLIC_URL "
-                "(and HERALD_MEDIA_SIGNING_KEY) or give the media as a URL"
-            )
+        url = self._pull_url(asset, request.content)
+        if url is None:
+            raise ContentRejected(_NO_PUBLIC_URL)
         return url
+
+    def _pull_url(self, asset: MediaAsset, content: Content) -> str | None:
+        """Where Instagram can pull `asset` from: Herald's signed link, else the user's URL."""
+        url = self._media.signed_url(asset.id, ttl_seconds=self._ttl)
+        for candidate in (url, asset.source_url, content.media_url):
+            if candidate and candidate.startswith(("https://", "http://")):
+                return candidate
+        return None
+
+    def media_problem(self, media: Sequence[MediaAsset], content: Content) -> str | None:
+        """Plan time: the reason every post would fail when a file has no public URL."""
+        if any(self._pull_url(asset, content) is None for asset in media):
+            return _NO_PUBLIC_URL
+        return None
 
     async def _status(self, creds: Credentials, container: str) -> dict[str, Any]:
         return dict(await self._call("GET", container, creds, fields="status_code,status"))

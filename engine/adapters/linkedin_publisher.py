@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from engine.adapters.media_http import slot_media
 from engine.adapters.platform_http import (
     ApiAnswer,
     ApiClient,
@@ -90,6 +91,8 @@ class LinkedInPublisher:
         DUPLICATE_POST naming a post, that post is the receipt (reconciled). Raises
         RateLimited, AuthExpired, AccountSuspended, DuplicateContent, ContentRejected,
         NetworkError, OutcomeUnknown."""
+        # The distribution's media by id (the dispatcher sends ids, not files): issue 10.
+        media = await slot_media(request, self._media)
 
         async def attempt(credentials: Credentials) -> PublishReceipt:
             author = _author(credentials)
@@ -105,8 +108,8 @@ class LinkedInPublisher:
                 "lifecycleState": "PUBLISHED",
                 "isReshareDisabledByAuthor": False,
             }
-            if request.media:
-                urn = await self._upload(credentials, author, request.media[0])
+            if media:
+                urn = await self._upload(credentials, author, media[0])
                 body["content"] = {"media": {"id": urn}}
             answer = await self._api.call(
                 "POST", "/rest/posts", headers=self._headers(credentials), json=body, creates=True

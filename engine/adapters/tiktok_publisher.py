@@ -155,11 +155,14 @@ class TikTokPublisher:
         return await self._api(creds, "/v2/post/publish/creator_info/query/", {})
 
     async def account_limits(self, account_id: str) -> AccountLimits:
-        """The creator's longest video and privacy options, read live (creator_info)."""
+        """The creator's longest video and privacy options, read live (creator_info), and
+        the privacy level this publisher would ask for."""
         info = await with_token(self._tokens, account_id, self.creator_info, platform="tiktok")
+        longest = info.get("max_video_post_duration_sec")
         return AccountLimits(
-            max_video_duration_s=info.get("max_video_post_duration_sec"),
+            max_video_duration_s=float(longest) if longest else None,
             privacy_options=tuple(info.get("privacy_level_options", ())),
+            post_privacy="SELF_ONLY" if self._private_only else self._privacy,
         )
 
     async def publish(self, request: PublishRequest) -> PublishReceipt:

@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 
+from engine.adapters.media_http import slot_media
 from engine.adapters.platform_http import (
     ApiAnswer,
     ApiClient,
@@ -76,8 +77,11 @@ class XPublisher:
         """Post the slot's text (and media). Raises RateLimited, AuthExpired,
         AccountSuspended, DuplicateContent, ContentRejected, NetworkError, OutcomeUnknown."""
 
+        # The distribution's media by id (the dispatcher sends ids, not files): issue 10.
+        media = await slot_media(request, self._media)
+
         async def attempt(credentials: Credentials) -> PublishReceipt:
-            media_ids = [await self._upload(credentials, asset) for asset in request.media]
+            media_ids = [await self._upload(credentials, asset) for asset in media]
             body: dict[str, Any] = {"text": post_text(request)}
             if media_ids:
                 body["media"] = {"media_ids": media_ids}

@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from engine.adapters.file_media_store import FileMediaStore, MemoryMediaIndex, describe_path
+from engine.adapters.file_media_store import (
+    Fetched,
+    FileMediaStore,
+    MemoryMediaIndex,
+    describe_path,
+)
 from engine.clock import ManualClock
 from engine.errors import InvalidInput, MediaNotFound, NetworkError
 from engine.media import MediaKind
@@ -33,6 +38,8 @@ async def store(tmp_path: Path, sqlite_url: str) -> AsyncIterator[FileMediaStore
         public_url="https://herald.example/",
         signing_key=b"k" * 32,
         max_bytes=5 * 1024 * 1024,
+        # The download tests serve from loopback (the guard itself: test_public_download).
+        allow_private_urls=True,
     )
     await index.close()
 
@@ -167,17 +174,22 @@ class TestDownload:
         runner = await self._serve(body)
         base = self._base(runner)
 
-        async def slack(file_id: str) -> tuple[str, dict[str, str]]:
-            return f"{base}/auth", {"Authorization": "Bearer xoxb"}
+        async def slack(file_id: str) -> Fetched:
+            return Fetched(f"{base}/auth", {"Authorization": "Bearer xoxb"}, "s.jpg")
 
         store = FileMediaStore(
-            tmp_path / "m", MemoryMediaIndex(), ManualClock(NOW), fetchers={"slack": slack}
+            tmp_path / "m",
+            MemoryMediaIndex(),
+            ManualClock(NOW),
+            fetchers={"slack": slack},
+            trusted_origins=(base,),
         )
         try:
             asset = await store.resolve("slack:F123")
         finally:
             await runner.cleanup()
         assert asset.kind is MediaKind.IMAGE and asset.source_url == "slack:F123"
+        assert asset.filename == "s.jpg"  # the fetcher's name, not the URL's last part
 
 
 class TestSignedLinks:

@@ -119,6 +119,21 @@ class TestPublish:
         await publisher.close()
         assert kit.fake.containers == {}
 
+    async def test_plan_time_says_whether_the_media_can_be_pulled(
+        self, kit: Kit, tmp_path: Path
+    ) -> None:
+        """media_problem (asked at plan time): no reason with Herald's signed links or the
+        user's own URL; without either, the reason the publish would give."""
+        request = publish_request("instagram", [kit.video])
+        assert kit.publisher.media_problem([kit.video], request.content) is None
+        bare = media_store(tmp_path / "bare", ManualClock(NOW))
+        video = await put_bytes(bare, b"y" * 1000)
+        publisher = InstagramPublisher(kit.tokens, bare, ManualClock(NOW))
+        content = publish_request("instagram", [video]).content
+        assert "HERALD_PUBLIC_URL" in (publisher.media_problem([video], content) or "")
+        own = content.model_copy(update={"media_url": "https://cdn.example/reel.mp4"})
+        assert publisher.media_problem([video], own) is None
+
 
 class TestLimitsAndErrors:
     async def test_live_publishing_limit_is_the_cap(self, kit: Kit) -> None:

@@ -7,6 +7,7 @@ import pytest
 
 from engine.errors import AccountSuspended, ContentRejected, OutcomeUnknown, UnknownPublishError
 from engine.media import MediaKind
+from engine.request import Content
 from tests.adapters.platform_kits import platform_kit
 from tests.fakes.linkedin_api import FakeLinkedIn
 from tests.fakes.x_api import FakeX
@@ -115,3 +116,21 @@ class TestPostingServices:
             (post,) = kit.fake.published()
         assert post.id == receipt.post_id and post.group == group_id(kit.request())
         assert receipt.url == f"https://x.com/herald_hq/status/{post.id}"
+
+
+class TestMediaNamedByTheDispatcher:
+    @pytest.mark.parametrize("name", ["x", "linkedin"])
+    async def test_the_distributions_video_is_posted(self, name: str) -> None:
+        """The dispatcher names the distribution's media by id (content.media), not as files:
+        X and LinkedIn read them from the store and post the video, as the other three do."""
+        async with platform_kit(name) as kit:
+            kit.media.add("m-v", VIDEO, kind=MediaKind.VIDEO, mime_type="video/mp4")
+            content = Content(id="c1", caption="Launch day", media=["m-v"])
+            await kit.publisher.publish(kit.request(content=content))
+            fake = kit.fake
+            (post,) = fake.live()
+            if isinstance(fake, FakeX):
+                (media,) = fake.media.values()
+                assert post.media_ids == [media.id] and media.received == len(VIDEO)
+            else:
+                assert post.content["media"]["id"].startswith("urn:li:video:")

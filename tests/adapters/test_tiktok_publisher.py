@@ -71,6 +71,7 @@ async def kit(tmp_path: Path) -> AsyncIterator[Kit]:
     video = await put_bytes(store, data)
     tokens = MemoryTokenRefresher(fake.grant, "tiktok")
     tokens.connect("acc-1", "creator1")
+    fake.private_accounts.add("creator1")  # what an unaudited client can post to
     yield Kit(fake, tokens, store, video, data, clock, base, herald_base)
     await api.cleanup()
     await herald.cleanup()
@@ -96,6 +97,7 @@ class TestDirectPost:
     async def test_audited_client_posts_public(self, kit: Kit) -> None:
         """Audited: PUBLIC_TO_EVERYONE, and the public post id makes the URL."""
         kit.fake.audited = True
+        kit.fake.private_accounts.discard("creator1")  # a public account, once audited
         receipt = await publish(kit, private_only=False)
         [pub] = kit.fake.publishes.values()
         assert pub.privacy == "PUBLIC_TO_EVERYONE"
@@ -135,8 +137,16 @@ class TestDirectPost:
 
     async def test_unaudited_public_attempt_says_why(self, kit: Kit) -> None:
         """An unaudited client asking for public gets TikTok's reason, explained."""
+        kit.fake.private_accounts.discard("creator1")
         with pytest.raises(ContentRejected, match="passes TikTok's audit"):
             await publish(kit, private_only=False)
+
+    async def test_unaudited_private_post_to_a_public_account(self, kit: Kit) -> None:
+        """SELF_ONLY is not enough: before the audit the account itself must be private."""
+        kit.fake.private_accounts.discard("creator1")
+        with pytest.raises(ContentRejected, match="account itself must be private"):
+            await publish(kit)
+        assert kit.fake.publishes == {}
 
     async def test_creator_duration_limit(self, kit: Kit) -> None:
         """A video over the creator's max_video_post_duration_sec is refused before init."""

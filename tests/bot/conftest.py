@@ -62,6 +62,7 @@ def make_herald(
     repository: Any = None,
     outbox: Any = None,
     llm_clients: Sequence[Any] = (),
+    token_refresher: Any = None,
 ) -> Any:
     """The engine through the composition root (bot.bootstrap.build_herald); with
     `llm_clients` (in-process fakes) its advisor asks them through a real LLMGateway."""
@@ -77,6 +78,7 @@ def make_herald(
         clock=clock,
         advisor=advisor,
         outbox=outbox or MemoryOutbox(clock),
+        token_refresher=token_refresher,
     )
 
 
@@ -147,12 +149,16 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 
 async def start_harness(
-    fake: FakeSlack, *, llm_clients: Sequence[Any] = (), **extra: str
+    fake: FakeSlack, *, llm_clients: Sequence[Any] = (), token_refresher: Any = None, **extra: str
 ) -> tuple[Harness, web.AppRunner]:
+    """The bot on loopback; `token_refresher` (in-memory, tests) wires the platform
+    publishers as connected accounts would."""
     settings = bot_settings(fake.api_url, **extra)
     clock = ManualClock(T0)
     client = build_client(settings)
-    herald = make_herald(settings, clock=clock, llm_clients=llm_clients)
+    herald = make_herald(
+        settings, clock=clock, llm_clients=llm_clients, token_refresher=token_refresher
+    )
     app = create_app(settings, herald=herald, client=client, status_interval=0)
     runner = web.AppRunner(build_web_app(app))
     await runner.setup()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import mimetypes
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -151,10 +152,17 @@ class FakeSlack:
         )
 
     def add_file(self, content: bytes, name: str = "accounts.csv") -> dict[str, Any]:
-        """A file as Slack would describe it in a `file_share` message event."""
+        """A file as Slack would describe it in a `file_share` message event (its MIME type
+        guessed from the name, as Slack does)."""
         fid = f"F{next(self._ids)}"
         self.files[fid] = {"bytes": content, "filename": name}
-        return {"id": fid, "name": name, "url_private_download": f"{self.base}/files/{fid}"}
+        mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        return {
+            "id": fid,
+            "name": name,
+            "mimetype": mimetype,
+            "url_private_download": f"{self.base}/files/{fid}",
+        }
 
     # ------------------------------------------------------------------ queries
     def channel_messages(self, channel: str) -> list[Message]:

@@ -49,6 +49,9 @@ class TestManifest:
             "app_mentions:read",
             "im:history",
             "files:write",
+            "files:read",
+            "channels:history",
+            "groups:history",
         } <= scopes
 
     async def test_declared_events_are_exactly_the_handled_ones(self, harness: Harness) -> None:

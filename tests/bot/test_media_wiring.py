@@ -29,6 +29,7 @@ async def test_slack_file_is_downloaded_with_the_bot_token(tmp_path: Path) -> No
             MemoryMediaIndex(),
             ManualClock(NOW),
             fetchers={"slack": slack_file_fetcher(api, slack.bot_token)},
+            trusted_origins=(api,),
         )
         asset = await store.resolve(f"slack:{file['id']}")
         assert asset.kind is MediaKind.VIDEO and asset.size_bytes == len(data)

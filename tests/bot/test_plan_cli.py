@@ -203,6 +203,22 @@ class TestPlanMedia:
         code, _, err = run(capsys, "plan", str(request), "--accounts", str(ACCOUNTS))
         assert code == 2 and "nope.mp4" in err and len(err.strip().splitlines()) == 1
 
+    @pytest.mark.parametrize(
+        ("ref", "says"),
+        [
+            ("ftp://example.com/a.mp4", "reads local files and http(s) URLs"),
+            ("slack:F123", "reads local files and http(s) URLs"),
+            ("http://10.0.0.5/a.mp4", "private address 10.0.0.5; Herald only fetches public"),
+        ],
+    )
+    def test_references_it_cannot_read_are_one_line(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, ref: str, says: str
+    ) -> None:
+        """Another scheme, a Slack file or a private address: exit 2, one line saying why."""
+        request = write_request(tmp_path, content={"id": "c1", "caption": "x", "media": [ref]})
+        code, _, err = run(capsys, "plan", str(request), "--accounts", str(ACCOUNTS))
+        assert code == 2 and says in err and len(err.strip().splitlines()) == 1
+
 
 class TestPlanPicture:
     def test_png_draws_the_plan_picture(self, tmp_path: Path) -> None:

@@ -124,7 +124,8 @@ class FakeTikTok:
         privacy = post.get("privacy_level", "")
         if privacy not in self._options(user):
             return tt_error(400, "privacy_level_option_mismatch")
-        if not self.audited and privacy != "SELF_ONLY":
+        if not self.audited and (privacy != "SELF_ONLY" or user not in self.private_accounts):
+            # Unaudited clients post SELF_ONLY, and only to private accounts (§5 Audit).
             return tt_error(403, "unaudited_client_can_only_post_to_private_accounts")
         day = [p for p in self.publishes.values() if p.user == user and p.status != "FAILED"]
         if len(day) >= self.daily_cap:

@@ -77,3 +77,13 @@ class TestMessageRefs:
         await outbox.remember_message("status:d-1", "C1", "222.2")
         assert await outbox.find_message("status:d-1") == ("C1", "222.2")
         assert await outbox.find_message("alerts:d-1") is None
+
+    async def test_find_key_by_message(self, outbox: Any) -> None:
+        """A thread's parent message leads back to its key (which card a thread is under)."""
+        await outbox.remember_message("status:d-1", "C1", "111.1")
+        await outbox.remember_message("card:d-1", "C1", "100.1")
+        await outbox.remember_message("card:d-2", "C2", "100.1")
+        assert await outbox.find_key("C1", "100.1", prefix="card:") == "card:d-1"
+        assert await outbox.find_key("C2", "100.1", prefix="card:") == "card:d-2"
+        assert await outbox.find_key("C1", "111.1", prefix="card:") is None
+        assert await outbox.find_key("C9", "100.1", prefix="card:") is None

@@ -580,6 +580,29 @@ class TestClaims:
         assert [(s.seq, s.claimed_by) for s in expired] == [(0, "old")]
         assert await repository.expired_claims(now=T0) == []
 
+    async def test_renew_claims_extends_only_this_workers_live_claims(
+        self, repository: Any
+    ) -> None:
+        """renew_claims moves the lease of slots still CLAIMED by the worker; another
+        worker's claim and a slot recorded meanwhile are left alone."""
+        dist_id = await _executing(repository, 3)
+        at = T0 + timedelta(minutes=1)
+        mine = await repository.claim_due_slots(now=at, limit=2, worker_id="w1", lease=LEASE)
+        other_at, later = T0 + timedelta(minutes=2), T0 + timedelta(minutes=2, seconds=30)
+        await repository.claim_due_slots(now=other_at, limit=1, worker_id="w2", lease=LEASE)
+        async with repository.unit_of_work() as uow:
+            done = await uow.get_slot(mine[1].id)
+            await uow.save_slot(replace(done, status=SlotStatus.PUBLISHED, claimed_by=None))
+        ids = [s.id for s in mine] + [f"{dist_id}-s2", "nope"]
+        renewed = await repository.renew_claims(ids, worker_id="w1", now=later, lease=LEASE)
+        assert renewed == {mine[0].id}
+        async with repository.unit_of_work() as uow:
+            leases = {s.id: s.lease_expires_at for s in await uow.list_slots(dist_id)}
+        assert leases[mine[0].id] == later + LEASE
+        assert leases[f"{dist_id}-s2"] == other_at + LEASE  # w2's claim, untouched
+        expired = await repository.expired_claims(now=other_at + LEASE + timedelta(seconds=1))
+        assert [s.claimed_by for s in expired] == ["w2"]
+
     async def test_concurrent_tasks_claim_each_slot_once(self, repository: Any) -> None:
         """Several asyncio tasks claiming at once never get the same slot twice."""
         await _executing(repository, 200)

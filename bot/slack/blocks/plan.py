@@ -99,7 +99,8 @@ def simulation_summary(simulation: dict[str, Any] | None) -> str:
         return "_not simulated yet: press *Simulate*_"
     lines: list[str] = []
     for key, value in simulation.items():
-        if isinstance(value, bool | int | float | str) and len(lines) < 12:
+        # 14: the simulation's numbers, publishers and costs, the media and what each gets.
+        if isinstance(value, bool | int | float | str) and len(lines) < 14:
             shown = f"{value:,.2f}" if isinstance(value, float) else str(value)
             lines.append(f"• {key.replace('_', ' ')}: *{escape(clip(shown, 80))}*")
     return "\n".join(lines) or "_simulated (no headline numbers)_"
