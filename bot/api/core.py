@@ -99,6 +99,42 @@ class RateLimiter:
         return 0.0
 
 
+class TokenCache:
+    """Verified tokens by the hash of their secret, reused for `ttl` seconds while `feed`
+    says revocations reach `forget` (the audit-log poller hears every process's
+    `token.revoked`): a request then reads no database to authenticate. Expiry is checked
+    on every use."""
+
+    def __init__(self, ttl: float = 60.0, size: int = 10_000) -> None:
+        self.ttl, self.size = ttl, size
+        self.feed: Callable[[], bool] = lambda: False
+        self._tokens: dict[str, tuple[float, Any]] = {}
+
+    def get(self, secret: str, now: Any) -> Any:
+        """The cached token for `secret`, or None (not cached, stale, expired, no feed)."""
+        if not self.feed():
+            return None
+        hit = self._tokens.get(_digest(secret))
+        if hit is None or time.monotonic() - hit[0] > self.ttl or not hit[1].usable(now):
+            return None
+        return hit[1]
+
+    def put(self, secret: str, token: Any) -> None:
+        if len(self._tokens) >= self.size:
+            self._tokens.clear()  # a flood of distinct tokens: start over, not grow
+        self._tokens[_digest(secret)] = (time.monotonic(), token)
+
+    def forget(self, token_id: str) -> None:
+        """Drop `token_id` (revoked)."""
+        for key, (_, token) in list(self._tokens.items()):
+            if token.id == token_id:
+                del self._tokens[key]
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
 def dump(value: Any) -> Any:
     """JSON-ready data from a handler's answer."""
     if isinstance(value, BaseModel):
@@ -117,10 +153,13 @@ async def authenticate(request: web.Request, ctx: Any) -> tuple[Any, Actor]:
     challenge = {"WWW-Authenticate": 'Bearer realm="herald"'}
     if scheme.lower() != "bearer" or not secret.strip():
         raise Problem(401, "send an API token: Authorization: Bearer <token>", headers=challenge)
-    store = ctx.store
-    token = await store.verify(secret.strip(), ctx.clock.now())
+    secret, now = secret.strip(), ctx.clock.now()
+    token = ctx.tokens.get(secret, now)
     if token is None:
-        raise Problem(401, "the API token is unknown, revoked or expired", headers=challenge)
+        token = await ctx.store.verify(secret, now)
+        if token is None:
+            raise Problem(401, "the API token is unknown, revoked or expired", headers=challenge)
+        ctx.tokens.put(secret, token)
     role = ctx.deps.roles.role_of(token.user_id)
     return token, Actor(token.user_id, role, token.user_id, via=token.id)
 
