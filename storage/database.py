@@ -9,6 +9,7 @@ connection, which in WAL mode reads a snapshot without ever waiting for the writ
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -85,9 +86,16 @@ def safe_url(url: str | URL) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 def create_engine(url: str | URL, **options: Any) -> AsyncEngine:
     """An AsyncEngine for `url`, configured for Herald's transaction rules."""
     parsed = normalise_url(url)
+    # JSON as UTF-8 text, not \u escapes: the audit log's full-text index reads the
+    # stored text, and "Ünïcødé" must be a word in it, not "u00dcn u00efc".
+    options.setdefault("json_serializer", _json_text)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, **options)
     options.setdefault("pool_pre_ping", True)

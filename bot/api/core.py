@@ -183,6 +183,10 @@ def wrap(spec: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
                 headers={"Retry-After": str(max(1, math.ceil(wait)))},
             )
         call = Call(request, ctx, actor, token)
+        for where in (request.match_info, request.query):
+            for name, value in where.items():
+                if "\x00" in value:
+                    raise Problem(422, f"{name}: contains a NUL character", field=name)
         wanted = spec.body is not None or spec.raw_body is not None
         raw = await request.read() if wanted else b""
         if spec.query is not None:
@@ -208,9 +212,15 @@ def parse_body(raw: bytes, model: type[BaseModel]) -> Any:
     try:
         data = json.loads(raw or b"{}")
     except ValueError as exc:
-        raise Problem(422, f"body: not valid JSON ({exc})", field="body") from None
+        hint = "" if raw.lstrip()[:1] in (b"{", b"[") else "; send Content-Type: application/json"
+        raise Problem(422, f"body: not valid JSON ({exc}){hint}", field="body") from None
+    except RecursionError:
+        raise Problem(422, "body: nested too deeply to be a request", field="body") from None
     if not isinstance(data, dict):
         raise Problem(422, "body: must be a JSON object", field="body")
+    nul = _nul_path(data)
+    if nul is not None:
+        raise Problem(422, f"{nul}: contains a NUL character", field=nul)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -219,14 +229,38 @@ def parse_body(raw: bytes, model: type[BaseModel]) -> Any:
         raise from_herald(exc) from None
 
 
+def _nul_path(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first string (or key) with a NUL character: no text field
+    means one, and PostgreSQL refuses it in text (a 503 instead of a named 422)."""
+    if isinstance(value, str):
+        return (path or "body") if "\x00" in value else None
+    items: Any = ()
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    for key, item in items:
+        here = f"{path}.{key}" if path else str(key)
+        if "\x00" in str(key):
+            return here
+        found = _nul_path(item, here)
+        if found is not None:
+            return found
+    return None
+
+
 async def _idempotent(spec: Route, call: Call, raw: bytes) -> web.StreamResponse:
     """Same key + same request -> the same answer for 24 h, from any replica; same key +
     another request -> 422; a request still running under the key -> 409."""
     key = call.request.headers["Idempotency-Key"].strip()
     if not key or len(key) > 200:
         raise Problem(422, "Idempotency-Key: 1 to 200 characters", field="Idempotency-Key")
+    # The request as data, not bytes: the same JSON re-sent with other spacing or key
+    # order (another client library, a retry through a proxy) is the same request.
+    body = json.dumps(json.loads(raw or b"{}"), sort_keys=True, separators=(",", ":"))
+    query = sorted(call.request.query.items())
     fingerprint = hashlib.sha256(
-        f"{spec.method} {call.request.path}?{call.request.query_string}\n".encode() + raw
+        f"{spec.method} {call.request.path}?{query}\n{body}".encode()
     ).hexdigest()
     store = call.ctx.store
     user = call.actor.id
