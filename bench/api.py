@@ -210,6 +210,16 @@ async def main(
             tasks.append(asyncio.create_task(driver.command("status bench", user="U_OP")))
         ack_ms.extend(reply.elapsed * 1000 for reply in await asyncio.gather(*tasks))
 
+    lag_ms: list[float] = []
+
+    async def loop_lag() -> None:
+        # How late a 10 ms sleep wakes: the app's event loop stalls (or CPU starvation).
+        while not stop.is_set():
+            began = time.perf_counter()
+            await asyncio.sleep(0.01)
+            lag_ms.append((time.perf_counter() - began - 0.01) * 1000)
+
+    lag_task = asyncio.create_task(loop_lag())
     probe_task = asyncio.create_task(probes())
     began = time.perf_counter()
     await acks()
@@ -218,6 +228,7 @@ async def main(
     await asyncio.sleep(1.5)  # the last probes arrive
     stop.set()
     await probe_task
+    await lag_task
     sse_out, _ = await streams.communicate()
     measured = json.loads(sse_out.decode().strip().splitlines()[-1])
     loaded = json.loads(status_out.decode().strip().splitlines()[-1])
@@ -240,6 +251,10 @@ async def main(
         "API status": (loaded["latencies"], 50.0),
         "Slack ack": (ack_ms, 50.0),
     }
+    print(
+        f"app event loop lag (a 10 ms sleep's overshoot): p50 {quantile(lag_ms, 0.5):.1f} ms, "
+        f"p99 {quantile(lag_ms, 0.99):.1f} ms, max {max(lag_ms):.1f} ms"
+    )
     met = not loaded["errors"]
     for name, (values, target) in results.items():
         if not values:

@@ -24,6 +24,7 @@ from engine.models import Event
 
 log = logging.getLogger("herald.api.sse")
 BATCH = 1000  # events read per query
+YIELD_EVERY = 200  # events handled between two turns of the event loop
 
 
 def frame(item: Any) -> bytes:
@@ -69,9 +70,10 @@ class EventHub:
         self.listeners.append(listener)
 
     def current(self) -> bool:
-        """Whether listeners have heard everything up to a few polls ago (the last poll
-        succeeded recently): caches may rely on them for invalidation."""
-        limit = max(2.0, 10 * self.interval)
+        """Whether listeners have heard everything up to a few seconds ago (the last poll
+        succeeded recently): caches may rely on them for invalidation. A loaded process's
+        poll can take a second or two; beyond 5 s, caches read the database again."""
+        limit = max(5.0, 10 * self.interval)
         return self._task is not None and time.monotonic() - self.polled_at <= limit
 
     async def start(self) -> None:
@@ -131,7 +133,9 @@ class EventHub:
         found = 0
         while True:
             batch = await self.events.after(self.position, limit=BATCH)
-            for item in batch:
+            for n, item in enumerate(batch, 1):
+                if n % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # a full batch is ~0.1 s of work: let others run
                 for listener in self.listeners:
                     try:
                         listener(item.event)
