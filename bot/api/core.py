@@ -189,6 +189,8 @@ def wrap(spec: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
                     raise Problem(422, f"{name}: contains a NUL character", field=name)
         wanted = spec.body is not None or spec.raw_body is not None
         raw = await request.read() if wanted else b""
+        if spec.raw_body is not None:
+            _refuse_nul(raw)
         if spec.query is not None:
             try:
                 call.query = spec.query.model_validate(dict(request.query))
@@ -229,6 +231,18 @@ def parse_body(raw: bytes, model: type[BaseModel]) -> Any:
         raise from_herald(exc) from None
 
 
+def _refuse_nul(raw: bytes) -> None:
+    """A body a route parses itself (CSV, a JSON list) with a NUL character: 422."""
+    found = "body" if b"\x00" in raw else None
+    if found is None and b"\\u0000" in raw:
+        try:
+            found = _nul_path(json.loads(raw))
+        except (ValueError, RecursionError):
+            found = None  # not JSON: the route says what is wrong with it
+    if found is not None:
+        raise Problem(422, f"{found}: contains a NUL character", field=found)
+
+
 def _nul_path(value: Any, path: str = "") -> str | None:
     """The dotted path of the first string (or key) with a NUL character: no text field
     means one, and PostgreSQL refuses it in text (a 503 instead of a named 422)."""
@@ -257,7 +271,10 @@ async def _idempotent(spec: Route, call: Call, raw: bytes) -> web.StreamResponse
         raise Problem(422, "Idempotency-Key: 1 to 200 characters", field="Idempotency-Key")
     # The request as data, not bytes: the same JSON re-sent with other spacing or key
     # order (another client library, a retry through a proxy) is the same request.
-    body = json.dumps(json.loads(raw or b"{}"), sort_keys=True, separators=(",", ":"))
+    try:
+        body = json.dumps(json.loads(raw or b"{}"), sort_keys=True, separators=(",", ":"))
+    except (ValueError, RecursionError):
+        body = hashlib.sha256(raw).hexdigest()  # not JSON (a CSV import): its bytes
     query = sorted(call.request.query.items())
     fingerprint = hashlib.sha256(
         f"{spec.method} {call.request.path}?{query}\n{body}".encode()

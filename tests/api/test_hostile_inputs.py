@@ -88,6 +88,15 @@ class TestHostileInput:
                 "body",
             ),
             ("GET", "/distributions/a%00b/status", b"", "application/json", 422, "id"),
+            (
+                "POST",
+                "/content/import",
+                b'[{"id": "w1", "caption": "a\\u0000b"}]',
+                "application/json",
+                422,
+                "0.caption",
+            ),
+            ("POST", "/content/import", b"id,caption\nw1,a\x00b\n", "text/csv", 422, "body"),
             ("GET", "/events/search?query=a%00b", b"", "application/json", 422, "query"),
         ]
         for method, path, body, content_type, status, field in cases:
@@ -96,6 +105,7 @@ class TestHostileInput:
             assert headers["Content-Type"].startswith("application/problem+json")
             assert len(problem["detail"]) <= 300
         assert await api.service.list() == []
+        assert (await api.call("GET", "/content"))[1]["items"] == []
 
     async def test_bogus_ids_and_paging(self, any_api: Api) -> None:
         """Unknown, unicode and 5 000-character ids are 404s with a short detail;
@@ -133,3 +143,13 @@ class TestHostileInput:
         assert status == 200 and [e["distribution_id"] for e in found] == [created["id"]]
         status, found, _ = await api.call("GET", "/events/search?query=中文")
         assert status == 200 and found
+
+    async def test_csv_import_replays_by_idempotency_key(self, any_api: Api) -> None:
+        """A CSV body (not JSON) under an Idempotency-Key replays its first answer."""
+        headers = {"Content-Type": "text/csv", "Idempotency-Key": "csv-1"}
+        csv = "id,caption\nw1,Winter\n"
+        first = await any_api.call("POST", "/content/import", data=csv, headers=headers)
+        again = await any_api.call("POST", "/content/import", data=csv, headers=headers)
+        assert first[0] == again[0] == 201 and again[2]["Idempotent-Replayed"] == "true"
+        other = await any_api.call("POST", "/content/import", data=csv + "w2,X\n", headers=headers)
+        assert other[0] == 422 and other[1]["field"] == "Idempotency-Key"
