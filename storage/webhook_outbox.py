@@ -67,6 +67,11 @@ class WebhookEndpoint:
         """Whether events of `kind` are for it (enabled or not: a disabled one parks them)."""
         return any(p == "*" or p == kind for p in self.events)
 
+    @property
+    def shown_url(self) -> str:
+        """The URL fit for logs, Slack and the audit log (see `public_url`)."""
+        return public_url(self.url)
+
     def wants(self, kind: str) -> bool:
         return self.enabled and self.subscribes(kind)
 
@@ -119,15 +124,15 @@ class WebhookOutbox:
         self._postgres = engine.dialect.name == "postgresql"
 
     async def park(self, item_id: int, endpoint_id: str, now: datetime) -> bool:
-        """Park one due delivery if its endpoint is still disabled (an enable committed
-        meanwhile leaves it due); True when parked."""
+        """Park one due delivery unless its endpoint is enabled (an enable committed
+        meanwhile leaves it due): it was disabled, or removed. True when parked."""
         o, table = t.outbox, t.webhook_endpoints
-        still_disabled = (
-            select(table.c.id).where(table.c.id == endpoint_id, table.c.enabled.is_(False)).exists()
+        enabled = (
+            select(table.c.id).where(table.c.id == endpoint_id, table.c.enabled.is_(True)).exists()
         )
         statement = (
             update(o)
-            .where(o.c.id == item_id, o.c.sent_at.is_(None), still_disabled)
+            .where(o.c.id == item_id, o.c.sent_at.is_(None), ~enabled)
             .values(next_attempt_at=now + PARKED, last_error=PARKED_NOTE)
         )
         with translate_errors(self._url):

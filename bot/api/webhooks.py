@@ -26,7 +26,6 @@ import aiohttp
 
 from engine.errors import HeraldError, NotFound
 from engine.models import SYSTEM
-from storage.webhook_store import PARKED, public_url
 
 log = logging.getLogger("herald.webhooks")
 MAX_BACKOFF = timedelta(hours=1)
@@ -114,7 +113,7 @@ class WebhookDeliverer:
             endpoint = await self.store.get(endpoint_id)
             secret = await self.store.secret(endpoint_id)
         except NotFound:  # removed while this round ran (its rows went with it)
-            await self.outbox.mark_failed(item.id, "endpoint removed", now + PARKED)
+            await self.store.deliveries.park(item.id, endpoint_id, now)
             return 0
         if not endpoint.enabled:
             # Disabled after this round read its due rows: kept for the enable.
@@ -156,7 +155,7 @@ class WebhookDeliverer:
             item.attempts + 1,
         )
         if state.failing_since is not None and now - state.failing_since >= self.disable_after:
-            await self._disable(endpoint_id, endpoint.url, error)
+            await self._disable(endpoint_id, endpoint.shown_url, error)
         return 0
 
     async def _disable(self, endpoint_id: str, url: str, error: str) -> None:
@@ -165,7 +164,7 @@ class WebhookDeliverer:
         if not await self.store.disable(endpoint_id, by=SYSTEM.id, now=now, error=error):
             return  # another round or replica disabled it (and alerted) first
         text = (
-            f"⚠️ Webhook {endpoint_id} ({public_url(url)}) has failed for "
+            f"⚠️ Webhook {endpoint_id} ({url}) has failed for "
             f"{self.disable_after.total_seconds() / 3600:g} h ({error}) and is disabled; "
             "its deliveries are kept. Fix the receiver, then "
             f"`herald webhooks enable {endpoint_id}`: they all go, in order."
