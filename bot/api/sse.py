@@ -57,7 +57,8 @@ async def stream(call: Call, distribution_id: str | None) -> web.StreamResponse:
                 batch = await _read_after(ctx.events, sent, distribution_id)
                 if batch:
                     data = b"".join(frame(item) for item in batch)
-                    await asyncio.wait_for(response.write(data), ctx.write_timeout)
+                    async with asyncio.timeout(ctx.write_timeout):
+                        await response.write(data)
                     sent = batch[-1].seq
                 if len(batch) < CHUNK:
                     sent = max(sent, read_up_to)
@@ -76,19 +77,23 @@ async def stream(call: Call, distribution_id: str | None) -> web.StreamResponse:
                 # A burst goes out in one write (one syscall and one timeout, not one per
                 # event: a 10 000-slot run is bursty).
                 data = b"".join(todo.frames)
-                await asyncio.wait_for(response.write(data), ctx.write_timeout)
+                # A timeout scope, not wait_for: that made a task per write per stream
+                # (200 streams x 5 polls a second).
+                async with asyncio.timeout(ctx.write_timeout):
+                    await response.write(data)
                 idle = 0.0
             sent = todo.last
             if todo.frames:
                 continue
             try:
-                await asyncio.wait_for(news.wait(), tick)
+                async with asyncio.timeout(tick):
+                    await news.wait()
             except TimeoutError:
                 idle += tick
                 if idle >= ctx.heartbeat:
                     idle = 0.0
-                    beat = response.write(b": heartbeat\n\n")
-                    await asyncio.wait_for(beat, ctx.write_timeout)
+                    async with asyncio.timeout(ctx.write_timeout):
+                        await response.write(b": heartbeat\n\n")
     except (ConnectionResetError, TimeoutError):
         pass  # the client left or stopped reading
     finally:
