@@ -169,7 +169,11 @@ class Dispatcher:
         speed = float(getattr(clock, "speed", 1.0) or 1.0)
         resolution = timedelta(seconds=max(1.0, 0.5 * speed))
         self._catch_up = CatchUp(
-            repository, platforms, self.config.worker_id, resolution=resolution
+            repository,
+            platforms,
+            self.config.worker_id,
+            resolution=resolution,
+            speed=lambda: float(getattr(clock, "speed", 1.0) or 1.0),
         )
         self._leases = LeaseKeeper(
             repository,

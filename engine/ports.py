@@ -203,6 +203,12 @@ class Repository(Protocol):
         """Open one transaction (SQLite: BEGIN IMMEDIATE)."""
         ...
 
+    def reading(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        """Open one read-only transaction over a consistent snapshot that never waits for
+        a unit of work (no write lock: status reads must not queue behind a run's writes).
+        Its write methods raise StorageError."""
+        ...
+
     async def claim_due_slots(
         self, *, now: datetime, limit: int, worker_id: str, lease: timedelta
     ) -> list[Slot]:

@@ -40,7 +40,7 @@ class DistributionReads:
         self._platforms[platform]  # the unknown-platform message, before any query
         now = self._clock.now()
         history = []
-        async with self._repository.unit_of_work() as uow:
+        async with self._repository.reading() as uow:
             for d in await uow.list_distributions(limit=200):
                 if d.updated_at < now - HISTORY_WINDOW:
                     continue
@@ -51,7 +51,7 @@ class DistributionReads:
     async def status(self, key: str) -> StatusView:
         """Counts per slot status, the next due time, published/failed and late slots."""
         now = self._clock.now()
-        async with self._repository.unit_of_work() as uow:
+        async with self._repository.reading() as uow:
             d = await resolve_distribution(uow, key)
             # Aggregates only: this runs on Slack requests, even for 10 000-slot plans.
             counts = await uow.slot_counts(d.id)
@@ -70,7 +70,7 @@ class DistributionReads:
 
     async def progress(self, key: str) -> builtins.list[Slot]:
         """Every slot of the distribution, by due time."""
-        async with self._repository.unit_of_work() as uow:
+        async with self._repository.reading() as uow:
             d = await resolve_distribution(uow, key)
             return await uow.list_slots(d.id)
 
@@ -82,7 +82,7 @@ class DistributionReads:
 
     async def history(self, *, key: str | None = None, limit: int = 20) -> builtins.list[Event]:
         """The audit log, newest first, of one distribution or of everything."""
-        async with self._repository.unit_of_work() as uow:
+        async with self._repository.reading() as uow:
             distribution_id = (await resolve_distribution(uow, key)).id if key else None
             return await uow.list_events(distribution_id=distribution_id, limit=limit)
 
@@ -91,7 +91,7 @@ class DistributionReads:
         by_status: dict[str, int] = {}
         slots: dict[str, int] = {}
         platforms: dict[str, dict[str, int]] = {}
-        async with self._repository.unit_of_work() as uow:
+        async with self._repository.reading() as uow:
             distributions = await uow.list_distributions(limit=200)
             for d in distributions:
                 by_status[str(d.status)] = by_status.get(str(d.status), 0) + 1
@@ -119,17 +119,17 @@ class DistributionReads:
 
     async def resolve(self, key: str) -> Distribution:
         """The distribution with this id or name; AmbiguousName / DistributionNotFound."""
-        async with self._repository.unit_of_work() as uow:
+        async with self._repository.reading() as uow:
             return await resolve_distribution(uow, key)
 
     async def list(
         self, statuses: Sequence[DistributionStatus] | None = None, limit: int = 20
     ) -> builtins.list[Distribution]:
         """Distributions, newest first."""
-        async with self._repository.unit_of_work() as uow:
+        async with self._repository.reading() as uow:
             return await uow.list_distributions(statuses, limit)
 
     async def accounts(self, platform: str | None = None) -> builtins.list[Account]:
         """Stored accounts (of one platform), by id."""
-        async with self._repository.unit_of_work() as uow:
+        async with self._repository.reading() as uow:
             return await uow.list_accounts(platform)

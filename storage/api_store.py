@@ -7,8 +7,10 @@ two racing requests) never both run it; the answer is kept 24 h.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,17 +18,20 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from engine.errors import StorageError
 from engine.models import Event, new_id
 from storage import tables as t
-from storage.database import safe_url
+from storage.database import create_read_engine, safe_url
 from storage.sqlalchemy_repository import event_to_row, translate_errors
 
 SCOPES = ("read", "operate", "approve")
 IDEMPOTENCY_TTL = timedelta(hours=24)
 IN_PROGRESS = 0  # status of a reserved key whose request has not answered yet
 TOKEN_PREFIX = "hrd_"
+TOUCH_EVERY = timedelta(minutes=1)  # how stale a token's "last used" may be (one write)
+log = logging.getLogger("herald.api")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +88,8 @@ class ApiStore:
         self._url = safe_url(engine.url)
         # Token checks run on every request: on SQLite they read without the write lock
         # that Herald's engine takes for every transaction (BEGIN IMMEDIATE).
-        self._reader = create_async_engine(engine.url) if engine.dialect.name == "sqlite" else None
+        self._reader = create_read_engine(engine)
+        self._touching: dict[str, asyncio.Task[None]] = {}
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
     # ---------------------------------------------------------------- tokens
@@ -124,7 +130,7 @@ class ApiStore:
         token_id = secret[len(TOKEN_PREFIX) :].split("_", 1)[0]
         table = t.api_tokens
         with translate_errors(self._url):
-            async with (self._reader or self.engine).connect() as conn:
+            async with self._reader.connect() as conn:
                 query = select(table).where(table.c.id == token_id)
                 row = (await conn.execute(query)).mappings().first()
             if row is None or not hmac.compare_digest(row["token_hash"], _hash(secret)):
@@ -132,17 +138,31 @@ class ApiStore:
             token = _row_token(row)
             if not token.usable(now):
                 return None
-            last = token.last_used_at
-            if last is None or now - last > timedelta(minutes=1):  # one write a minute
+        last = token.last_used_at
+        if (last is None or now - last > TOUCH_EVERY) and token_id not in self._touching:
+            # Off the request's path: the write waits for the write lock (a run's writes
+            # on SQLite), and a request must not. One write in flight per token.
+            task = asyncio.create_task(self._touch(token_id, now))
+            self._touching[token_id] = task
+            task.add_done_callback(lambda _: self._touching.pop(token_id, None))
+        return token
+
+    async def _touch(self, token_id: str, now: datetime) -> None:
+        table = t.api_tokens
+        try:
+            with translate_errors(self._url):
                 async with self.engine.begin() as conn:
                     await conn.execute(
                         update(table).where(table.c.id == token_id).values(last_used_at=now)
                     )
-        return token
+        except StorageError as exc:  # only the "last used" column misses this use
+            log.warning("token %s: last use not recorded: %s", token_id, exc)
 
     async def close(self) -> None:
-        """Release the read engine (SQLite)."""
-        if self._reader is not None:
+        """Finish pending "last used" writes; release the read engine (SQLite)."""
+        if self._touching:
+            await asyncio.gather(*self._touching.values(), return_exceptions=True)
+        if self._reader is not self.engine:
             await self._reader.dispose()
 
     async def list_tokens(self) -> list[ApiToken]:

@@ -2,11 +2,14 @@
 
 SQLite gets WAL, a busy timeout, foreign keys and SQLAlchemy's documented pysqlite recipe
 so every transaction starts with `BEGIN IMMEDIATE`: the default deferred BEGIN lets two
-processes read the same due slots, then fail to upgrade their locks.
+processes read the same due slots, then fail to upgrade their locks. Reads that change
+nothing go through `create_read_engine` instead: a plain `BEGIN` on a `query_only`
+connection, which in WAL mode reads a snapshot without ever waiting for the writer.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -83,9 +86,16 @@ def safe_url(url: str | URL) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 def create_engine(url: str | URL, **options: Any) -> AsyncEngine:
     """An AsyncEngine for `url`, configured for Herald's transaction rules."""
     parsed = normalise_url(url)
+    # JSON as UTF-8 text, not \u escapes: the audit log's full-text index reads the
+    # stored text, and "Ünïcødé" must be a word in it, not "u00dcn u00efc".
+    options.setdefault("json_serializer", _json_text)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, **options)
     options.setdefault("pool_pre_ping", True)
@@ -115,6 +125,36 @@ def _sqlite_engine(url: URL, **options: Any) -> AsyncEngine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def create_read_engine(engine: AsyncEngine) -> AsyncEngine:
+    """An engine for read-only transactions on `engine`'s database. On SQLite, a second
+    engine whose transactions are a deferred `BEGIN` (one consistent snapshot for every
+    statement inside; in WAL mode it never waits for `BEGIN IMMEDIATE` writers) on
+    `query_only` connections (a write fails at once instead of taking the lock). Other
+    databases: `engine` itself (the caller makes its transactions read-only). The caller
+    disposes of a returned engine that is not `engine`."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return engine  # an in-memory SQLite database exists only on its own connections
+    # Reads come in bursts (status, SSE catch-ups, Slack cards): connections beyond the
+    # pool are opened and closed per use (a thread and the PRAGMAs each), so keep more.
+    reader = create_async_engine(url, pool_size=20, max_overflow=20)
+
+    @event.listens_for(reader.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # WAL readers wait only in rare cases (the log being recovered or reset).
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA query_only = ON")
+        cursor.close()
+
+    @event.listens_for(reader.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return reader
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

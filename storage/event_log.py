@@ -17,12 +17,12 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy import text as sql_text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from engine.errors import InvalidInput
 from engine.models import Event
 from storage import tables as t
-from storage.database import UTCDateTime, safe_url
+from storage.database import UTCDateTime, create_read_engine, safe_url
 from storage.sqlalchemy_repository import row_to_event, translate_errors
 
 # The indexed expression of migration 0002_api (the query must repeat it to use the index).
@@ -70,12 +70,10 @@ class EventLog:
     def __init__(self, engine: AsyncEngine) -> None:
         self._url = safe_url(engine.url)
         self.dialect = engine.dialect.name
-        self.engine = engine
-        self._own: AsyncEngine | None = None
-        if self.dialect == "sqlite":
-            # Herald's SQLite engine starts every transaction with BEGIN IMMEDIATE (the write
-            # lock); these reads need none, and in WAL mode plain reads never wait for writers.
-            self._own = self.engine = create_async_engine(engine.url)
+        # Herald's SQLite engine starts every transaction with BEGIN IMMEDIATE (the write
+        # lock); these reads need none, and in WAL mode plain reads never wait for writers.
+        self.engine = create_read_engine(engine)
+        self._own: AsyncEngine | None = self.engine if self.engine is not engine else None
 
     async def close(self) -> None:
         """Release the read engine this log made (SQLite)."""

@@ -378,6 +378,20 @@ class MemoryRepository:
                 uow.rollback()
                 raise
 
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[_MemoryUnitOfWork]:
+        """One read-only transaction (in memory reads are quick: it takes the lock); a
+        write inside it is undone and raises StorageError."""
+        async with self._locked():
+            uow = _MemoryUnitOfWork(self._state)
+            try:
+                yield uow
+            finally:
+                wrote = bool(uow._undo)
+                uow.rollback()
+            if wrote:
+                raise StorageError("a read-only unit of work cannot write")
+
     async def claim_due_slots(
         self, *, now: datetime, limit: int, worker_id: str, lease: timedelta
     ) -> list[Slot]:

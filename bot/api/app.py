@@ -8,17 +8,18 @@ deliverer with the app and stops them with it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
 from bot.api import content, distributions, sse, tools  # noqa: F401  (their @route declarations)
-from bot.api.core import CTX, RateLimiter, register_routes
+from bot.api.core import CTX, RateLimiter, TokenCache, register_routes
+from bot.api.event_hub import EventHub
 from bot.api.openapi import openapi_document
 from bot.api.problems import problem_middleware
-from bot.api.sse import EventHub
 from engine.content_tools import ContentTools
+from engine.models import Event
 from engine.simulated_publisher import FailureRates
 
 log = logging.getLogger("herald.api")
@@ -35,6 +36,7 @@ class ApiContext:
     hub: EventHub
     limiter: RateLimiter
     tools: ContentTools
+    tokens: TokenCache = field(default_factory=TokenCache)
     heartbeat: float = 15.0
     write_timeout: float = 10.0
     deliverer: Any = None  # bot.webhooks.WebhookDeliverer, once mounted
@@ -66,6 +68,20 @@ class ApiContext:
     async def status(self, key: str) -> Any:
         """Through the same short-lived cache as Slack's status answers."""
         return await self.deps.status(key)
+
+    def heard(self, event: Event) -> None:
+        """An event written by any process (the hub's listener): forget what it changed."""
+        if event.kind == "token.revoked":
+            self.tokens.forget(str((event.data or {}).get("token", "")))
+        reads = self.deps.reads
+        if reads is None:
+            return
+        # As the notifier does for this process's own events: slot events only move
+        # counts, which the cache may keep for its few seconds.
+        if event.distribution_id is not None and not event.kind.startswith("slot."):
+            reads.invalidate(event.distribution_id)
+        if event.kind.startswith("account"):
+            reads.invalidate_accounts()
 
 
 def build_context(deps: Any) -> ApiContext | None:
@@ -120,6 +136,12 @@ def mount_api(web_app: web.Application, deps: Any) -> ApiContext | None:
         log.info("HTTP API not mounted: it needs a SQL database (HERALD_DATABASE_URL)")
         return None
     web_app.add_subapp(PREFIX, build_api(ctx))
+    # The hub hears every process's writes: the token and status caches rely on it (and
+    # fall back to reading the database whenever it is not current).
+    ctx.hub.listen(ctx.heard)
+    ctx.tokens.feed = ctx.hub.current
+    if deps.reads is not None:
+        deps.reads.feed = ctx.hub.current
     web_app[API] = ctx
     deliverer = WebhookDeliverer(
         ctx.stores, deps, interval=deps.settings.event_webhook_interval_seconds

@@ -99,6 +99,42 @@ class RateLimiter:
         return 0.0
 
 
+class TokenCache:
+    """Verified tokens by the hash of their secret, reused for `ttl` seconds while `feed`
+    says revocations reach `forget` (the audit-log poller hears every process's
+    `token.revoked`): a request then reads no database to authenticate. Expiry is checked
+    on every use."""
+
+    def __init__(self, ttl: float = 60.0, size: int = 10_000) -> None:
+        self.ttl, self.size = ttl, size
+        self.feed: Callable[[], bool] = lambda: False
+        self._tokens: dict[str, tuple[float, Any]] = {}
+
+    def get(self, secret: str, now: Any) -> Any:
+        """The cached token for `secret`, or None (not cached, stale, expired, no feed)."""
+        if not self.feed():
+            return None
+        hit = self._tokens.get(_digest(secret))
+        if hit is None or time.monotonic() - hit[0] > self.ttl or not hit[1].usable(now):
+            return None
+        return hit[1]
+
+    def put(self, secret: str, token: Any) -> None:
+        if len(self._tokens) >= self.size:
+            self._tokens.clear()  # a flood of distinct tokens: start over, not grow
+        self._tokens[_digest(secret)] = (time.monotonic(), token)
+
+    def forget(self, token_id: str) -> None:
+        """Drop `token_id` (revoked)."""
+        for key, (_, token) in list(self._tokens.items()):
+            if token.id == token_id:
+                del self._tokens[key]
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
 def dump(value: Any) -> Any:
     """JSON-ready data from a handler's answer."""
     if isinstance(value, BaseModel):
@@ -117,10 +153,13 @@ async def authenticate(request: web.Request, ctx: Any) -> tuple[Any, Actor]:
     challenge = {"WWW-Authenticate": 'Bearer realm="herald"'}
     if scheme.lower() != "bearer" or not secret.strip():
         raise Problem(401, "send an API token: Authorization: Bearer <token>", headers=challenge)
-    store = ctx.store
-    token = await store.verify(secret.strip(), ctx.clock.now())
+    secret, now = secret.strip(), ctx.clock.now()
+    token = ctx.tokens.get(secret, now)
     if token is None:
-        raise Problem(401, "the API token is unknown, revoked or expired", headers=challenge)
+        token = await ctx.store.verify(secret, now)
+        if token is None:
+            raise Problem(401, "the API token is unknown, revoked or expired", headers=challenge)
+        ctx.tokens.put(secret, token)
     role = ctx.deps.roles.role_of(token.user_id)
     return token, Actor(token.user_id, role, token.user_id, via=token.id)
 
@@ -144,8 +183,14 @@ def wrap(spec: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
                 headers={"Retry-After": str(max(1, math.ceil(wait)))},
             )
         call = Call(request, ctx, actor, token)
+        for where in (request.match_info, request.query):
+            for name, value in where.items():
+                if "\x00" in value:
+                    raise Problem(422, f"{name}: contains a NUL character", field=name)
         wanted = spec.body is not None or spec.raw_body is not None
         raw = await request.read() if wanted else b""
+        if spec.raw_body is not None:
+            _refuse_nul(raw)
         if spec.query is not None:
             try:
                 call.query = spec.query.model_validate(dict(request.query))
@@ -169,9 +214,15 @@ def parse_body(raw: bytes, model: type[BaseModel]) -> Any:
     try:
         data = json.loads(raw or b"{}")
     except ValueError as exc:
-        raise Problem(422, f"body: not valid JSON ({exc})", field="body") from None
+        hint = "" if raw.lstrip()[:1] in (b"{", b"[") else "; send Content-Type: application/json"
+        raise Problem(422, f"body: not valid JSON ({exc}){hint}", field="body") from None
+    except RecursionError:
+        raise Problem(422, "body: nested too deeply to be a request", field="body") from None
     if not isinstance(data, dict):
         raise Problem(422, "body: must be a JSON object", field="body")
+    nul = _nul_path(data)
+    if nul is not None:
+        raise Problem(422, f"{nul}: contains a NUL character", field=nul)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -180,14 +231,53 @@ def parse_body(raw: bytes, model: type[BaseModel]) -> Any:
         raise from_herald(exc) from None
 
 
+def _refuse_nul(raw: bytes) -> None:
+    """A body a route parses itself (CSV, a JSON list) with a NUL character: 422."""
+    found = "body" if b"\x00" in raw else None
+    if found is None and b"\\u0000" in raw:
+        try:
+            found = _nul_path(json.loads(raw))
+        except (ValueError, RecursionError):
+            found = None  # not JSON: the route says what is wrong with it
+    if found is not None:
+        raise Problem(422, f"{found}: contains a NUL character", field=found)
+
+
+def _nul_path(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first string (or key) with a NUL character: no text field
+    means one, and PostgreSQL refuses it in text (a 503 instead of a named 422)."""
+    if isinstance(value, str):
+        return (path or "body") if "\x00" in value else None
+    items: Any = ()
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    for key, item in items:
+        here = f"{path}.{key}" if path else str(key)
+        if "\x00" in str(key):
+            return here
+        found = _nul_path(item, here)
+        if found is not None:
+            return found
+    return None
+
+
 async def _idempotent(spec: Route, call: Call, raw: bytes) -> web.StreamResponse:
     """Same key + same request -> the same answer for 24 h, from any replica; same key +
     another request -> 422; a request still running under the key -> 409."""
     key = call.request.headers["Idempotency-Key"].strip()
     if not key or len(key) > 200:
         raise Problem(422, "Idempotency-Key: 1 to 200 characters", field="Idempotency-Key")
+    # The request as data, not bytes: the same JSON re-sent with other spacing or key
+    # order (another client library, a retry through a proxy) is the same request.
+    try:
+        body = json.dumps(json.loads(raw or b"{}"), sort_keys=True, separators=(",", ":"))
+    except (ValueError, RecursionError):
+        body = hashlib.sha256(raw).hexdigest()  # not JSON (a CSV import): its bytes
+    query = sorted(call.request.query.items())
     fingerprint = hashlib.sha256(
-        f"{spec.method} {call.request.path}?{call.request.query_string}\n".encode() + raw
+        f"{spec.method} {call.request.path}?{query}\n{body}".encode()
     ).hexdigest()
     store = call.ctx.store
     user = call.actor.id

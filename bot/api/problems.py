@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -69,10 +70,10 @@ class Problem(Exception):
             "type": f"https://herald.dev/problems/{self.status}",
             "title": TITLES.get(self.status, "Error"),
             "status": self.status,
-            "detail": self.detail,
+            "detail": _clip(self.detail),
         }
         if instance:
-            body["instance"] = instance
+            body["instance"] = _clip(instance)
         if self.field is not None:
             body["field"] = self.field
         if self.errors:
@@ -83,6 +84,12 @@ class Problem(Exception):
             content_type=PROBLEM_JSON,
             headers=self.headers,
         )
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    """One line of at most `limit` characters: a problem echoes what the client sent (a
+    5 000-character id, a body), and must stay a short, readable answer."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def from_validation(exc: ValidationError, prefix: str = "") -> Problem:
@@ -124,6 +131,24 @@ def from_herald(exc: HeraldError) -> Problem:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def _http_problem(request: web.Request, exc: web.HTTPException) -> Problem:
+    """aiohttp's own refusals (no route, wrong method, body too large) as problems."""
+    if exc.status == 404:
+        return Problem(404, f"no API route {request.path}")
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        allowed = ", ".join(sorted(exc.allowed_methods))
+        return Problem(
+            405,
+            f"{request.method} is not allowed here (allowed: {allowed})",
+            headers={"Allow": allowed},
+        )
+    if exc.status == 413:
+        limit = re.search(r"\d+", exc.text or "")  # aiohttp names its limit only there
+        allowed = f"the {int(limit.group()):,} bytes allowed" if limit else "the limit"
+        return Problem(413, f"body: larger than {allowed}", field="body")
+    return Problem(exc.status, exc.reason)
+
+
 @web.middleware
 async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn every error of an API request into a problem response."""
@@ -136,8 +161,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        detail = exc.reason if exc.status != 404 else f"no API route {request.path}"
-        return Problem(exc.status, detail).response(request.path)
+        return _http_problem(request, exc).response(request.path)
     except Exception:
         log.exception("API %s %s failed", request.method, request.path)
         return Problem(500, "internal error (logged)").response(request.path)

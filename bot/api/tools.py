@@ -211,7 +211,11 @@ async def list_webhooks(call: Call) -> list[s.WebhookOut]:
 async def add_webhook(call: Call) -> s.WebhookOut:
     require_role(call.actor, Role.APPROVER, "add a webhook")
     endpoint, secret = await call.ctx.webhooks.add(
-        call.body.url, tuple(call.body.events), call.actor.id, call.ctx.clock.now()
+        call.body.url,
+        tuple(call.body.events),
+        call.actor.id,
+        call.ctx.clock.now(),
+        via=call.actor.via,
     )
     return _hook(endpoint, secret)
 
@@ -226,7 +230,41 @@ async def add_webhook(call: Call) -> s.WebhookOut:
 )
 async def remove_webhook(call: Call) -> dict[str, Any]:
     require_role(call.actor, Role.APPROVER, "remove a webhook")
-    await call.ctx.webhooks.remove(
-        call.param("webhook_id"), by=call.actor.id, now=call.ctx.clock.now()
+    dropped = await call.ctx.webhooks.remove(
+        call.param("webhook_id"), by=call.actor.id, now=call.ctx.clock.now(), via=call.actor.via
     )
-    return {"removed": call.param("webhook_id")}
+    return {"removed": call.param("webhook_id"), "dropped_deliveries": dropped}
+
+
+@route(
+    "POST",
+    "/webhooks/{webhook_id}/enable",
+    scope="approve",
+    summary="Enable an endpoint again: deliveries kept while it was disabled go, in order",
+    response=s.AnyJson,
+    tags=HOOKS,
+)
+async def enable_webhook(call: Call) -> dict[str, Any]:
+    require_role(call.actor, Role.APPROVER, "enable a webhook")
+    hook_id = call.param("webhook_id")
+    requeued = await call.ctx.webhooks.enable(
+        hook_id, by=call.actor.id, now=call.ctx.clock.now(), via=call.actor.via
+    )
+    return {"id": hook_id, "enabled": True, "changed": requeued is not None, "requeued": requeued}
+
+
+@route(
+    "POST",
+    "/webhooks/{webhook_id}/disable",
+    scope="approve",
+    summary="Disable an endpoint: its deliveries are kept until it is enabled",
+    response=s.AnyJson,
+    tags=HOOKS,
+)
+async def disable_webhook(call: Call) -> dict[str, Any]:
+    require_role(call.actor, Role.APPROVER, "disable a webhook")
+    hook_id = call.param("webhook_id")
+    changed = await call.ctx.webhooks.disable(
+        hook_id, by=call.actor.id, now=call.ctx.clock.now(), via=call.actor.via
+    )
+    return {"id": hook_id, "enabled": False, "changed": changed}

@@ -25,11 +25,11 @@ from typing import Any
 import aiohttp
 
 from engine.errors import HeraldError, NotFound
-from engine.models import SYSTEM, Event, new_id
+from engine.models import SYSTEM
 
 log = logging.getLogger("herald.webhooks")
 MAX_BACKOFF = timedelta(hours=1)
-PARKED = timedelta(days=3650)  # a disabled or removed endpoint's deliveries never go
+LEASE = timedelta(minutes=1)  # a claimed delivery's hold: well over the 10 s request timeout
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -96,9 +96,11 @@ class WebhookDeliverer:
 
     async def run_once(self) -> int:
         """Fan out new events, then deliver what is due; returns how many were delivered."""
-        while await self.store.fan_out(self.clock.now()) >= 500:
+        deliveries = self.store.deliveries
+        while await deliveries.fan_out(self.clock.now()) >= 500:
             pass
-        due = await self.outbox.due(self.clock.now(), 100, kind_prefix=self.store.kind_prefix)
+        # Claimed for a lease: another replica's round does not post the same ones.
+        due = await deliveries.claim(self.clock.now(), 100, LEASE)
         if not due:
             return 0
         results = await asyncio.gather(*(self._deliver(item) for item in due))
@@ -110,11 +112,12 @@ class WebhookDeliverer:
         try:
             endpoint = await self.store.get(endpoint_id)
             secret = await self.store.secret(endpoint_id)
-        except NotFound:
-            await self.outbox.mark_failed(item.id, "endpoint removed", now + PARKED)
+        except NotFound:  # removed while this round ran (its rows went with it)
+            await self.store.deliveries.park(item.id, endpoint_id, now)
             return 0
         if not endpoint.enabled:
-            await self.outbox.mark_failed(item.id, "endpoint disabled", now + PARKED)
+            # Disabled after this round read its due rows: kept for the enable.
+            await self.store.deliveries.park(item.id, endpoint_id, now)
             return 0
         event = item.payload["event"]
         body = json.dumps(event, separators=(",", ":"), sort_keys=True).encode()
@@ -152,26 +155,19 @@ class WebhookDeliverer:
             item.attempts + 1,
         )
         if state.failing_since is not None and now - state.failing_since >= self.disable_after:
-            await self._disable(endpoint_id, endpoint.url, error)
+            await self._disable(endpoint_id, endpoint.shown_url, error)
         return 0
 
     async def _disable(self, endpoint_id: str, url: str, error: str) -> None:
         now = self.clock.now()
-        if not await self.store.disable(endpoint_id, now):
+        # One transaction: the flag, the parked deliveries and the audit event.
+        if not await self.store.disable(endpoint_id, by=SYSTEM.id, now=now, error=error):
             return  # another round or replica disabled it (and alerted) first
-        event = Event(
-            new_id("e"),
-            now,
-            "webhook.disabled",
-            SYSTEM.id,
-            data={"webhook": endpoint_id, "url": url, "error": error},
-        )
-        async with self.deps.herald.repository.unit_of_work() as uow:
-            await uow.append_event(event)
         text = (
             f"⚠️ Webhook {endpoint_id} ({url}) has failed for "
-            f"{self.disable_after.total_seconds() / 3600:g} h ({error}) and is disabled. "
-            f"Fix the receiver, then `herald webhooks enable {endpoint_id}`."
+            f"{self.disable_after.total_seconds() / 3600:g} h ({error}) and is disabled; "
+            "its deliveries are kept. Fix the receiver, then "
+            f"`herald webhooks enable {endpoint_id}`: they all go, in order."
         )
         log.warning(text)
         notifier = self.deps.notifier

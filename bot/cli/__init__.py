@@ -25,7 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("bot.cli.serve", "run the Slack bot, the engine and the dispatcher"),
     "secrets": ("bot.cli.oauth", "HERALD_SECRET_KEY: generate a key, re-encrypt tokens (rotate)"),
     "tokens": ("bot.cli.api", "HTTP API tokens acting as a Slack user (create, list, revoke)"),
-    "webhooks": ("bot.cli.api", "outbound event webhooks (add, list, remove, enable)"),
+    "webhooks": ("bot.cli.api", "outbound event webhooks (add, list, remove, enable, disable)"),
 }
 
 

@@ -31,10 +31,14 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
         add.add_argument("--events", required=True, help="comma list of event kinds, or *")
         add.add_argument("--as", dest="user", default="cli", help="who adds it (audit)")
         sub.add_parser("list", help="list endpoints")
-        remove = sub.add_parser("remove", help="remove an endpoint")
-        remove.add_argument("webhook_id")
-        enable = sub.add_parser("enable", help="enable a disabled endpoint again")
-        enable.add_argument("webhook_id")
+        for action, text in (
+            ("remove", "remove an endpoint (its undelivered deliveries go with it)"),
+            ("enable", "enable a disabled endpoint again (its kept deliveries go, in order)"),
+            ("disable", "disable an endpoint (its deliveries are kept until it is enabled)"),
+        ):
+            change = sub.add_parser(action, help=text)
+            change.add_argument("webhook_id")
+            change.add_argument("--as", dest="user", default="cli", help="who does it (audit)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -122,9 +126,17 @@ async def webhooks(args: argparse.Namespace, store: Any, now: Any) -> int:
                 + (f"  last error: {e.last_error}" if e.last_error else "")
             )
     elif args.action == "remove":
-        await store.remove(args.webhook_id, by="cli", now=now)
-        print(f"removed {args.webhook_id}")
+        dropped = await store.remove(args.webhook_id, by=args.user, now=now)
+        print(f"removed {args.webhook_id} ({dropped} undelivered deliveries dropped)")
+    elif args.action == "enable":
+        requeued = await store.enable(args.webhook_id, by=args.user, now=now)
+        if requeued is None:
+            print(f"{args.webhook_id} is enabled already")
+        else:
+            print(f"enabled {args.webhook_id}; {requeued} kept deliveries go now, in order")
     else:
-        await store.enable(args.webhook_id)
-        print(f"enabled {args.webhook_id}")
+        if await store.disable(args.webhook_id, by=args.user, now=now):
+            print(f"disabled {args.webhook_id}; its deliveries are kept until it is enabled")
+        else:
+            print(f"{args.webhook_id} is disabled already")
     return 0

@@ -202,6 +202,7 @@ class SlackNotifier:
     async def close(self) -> None:
         """Stop the background tasks (queued events still unsent are dropped)."""
         await self.delivery.close()
+        await self.reads.close()
         for task in [self._worker, *self._pending_status.values()]:
             if task is not None and not task.done():
                 task.cancel()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from storage.api_store import ApiStore
@@ -152,6 +153,16 @@ class TestIdempotency:
         again = await api.call("POST", "/distributions", json=REQUEST, headers=headers)
         assert first[0] == again[0] == 201 and first[1] == again[1]
         assert again[2]["Idempotent-Replayed"] == "true"
+        assert len(await api.service.list()) == 1
+
+    async def test_same_request_reformatted_is_the_same(self, api: Api) -> None:
+        """The same JSON with other spacing and key order replays the first answer."""
+        headers = {"Idempotency-Key": "cms-45", "Content-Type": "application/json"}
+        compact = json.dumps(REQUEST, separators=(",", ":"))
+        spaced = json.dumps(dict(reversed(list(REQUEST.items()))), indent=4)
+        first = await api.call("POST", "/distributions", data=compact, headers=headers)
+        again = await api.call("POST", "/distributions", data=spaced, headers=headers)
+        assert first[0] == again[0] == 201 and first[1]["id"] == again[1]["id"]
         assert len(await api.service.list()) == 1
 
     async def test_same_key_other_body_is_refused(self, api: Api) -> None:

@@ -3,6 +3,7 @@ event in order, and an Idempotency-Key answers the same on both."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -11,6 +12,7 @@ import pytest
 from engine.models import SYSTEM
 from storage.event_log import EventLog
 from tests.api.conftest import REQUEST, Api, make_tokens, start_api, stop_api
+from tests.api.receiver import Receiver, running_receiver
 from tests.api.sse_client import SseReader
 from tests.bot.conftest import ACCOUNTS_CSV, T0
 from tests.bot.fake_slack import FakeSlack
@@ -33,6 +35,12 @@ async def replicas(fake: FakeSlack, migrated_postgres_url: str) -> AsyncIterator
     yield a, b
     await stop_api(a)
     await stop_api(b)
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    async with running_receiver() as r:
+        yield r
 
 
 class TestReplicas:
@@ -64,3 +72,27 @@ class TestReplicas:
         again = await b.call("POST", "/distributions", json=REQUEST, headers=headers)
         assert first[0] == again[0] == 201 and first[1]["id"] == again[1]["id"]
         assert len(await b.service.list()) == 1
+
+    async def test_webhook_kept_across_disable_on_one_replica_enable_on_the_other(
+        self, replicas: tuple[Api, Api], receiver: Receiver
+    ) -> None:
+        """Disabled on A, events on both, enabled on B, both replicas delivering: every
+        event from the subscription on arrives once, verified."""
+        a, b = replicas
+        status, hook, _ = await a.call(
+            "POST", "/webhooks", who="approver", json={"url": receiver.url, "events": ["*"]}
+        )
+        assert status == 201
+        receiver.secret = hook["secret"]
+        await a.call("POST", f"/webhooks/{hook['id']}/disable", who="approver")
+        _status, d, _ = await a.call("POST", "/distributions", json=REQUEST)
+        await b.call("POST", f"/distributions/{d['id']}/plan")
+        assert await a.ctx.deliverer.run_once() + await b.ctx.deliverer.run_once() == 0
+        await b.call("POST", f"/webhooks/{hook['id']}/enable", who="approver")
+        for _ in range(5):
+            a.clock.advance(timedelta(minutes=1))
+            await asyncio.gather(a.ctx.deliverer.run_once(), b.ctx.deliverer.run_once())
+        kinds = [e.kind for e in reversed(await a.service.history(limit=100))]
+        expected = kinds[kinds.index("webhook.added") :]
+        got = sorted(receiver.received, key=lambda e: e["seq"])
+        assert [e["kind"] for e in got] == expected and receiver.bad_signatures == 0

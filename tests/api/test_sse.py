@@ -110,6 +110,39 @@ class TestStream:
         delivered = [int(e.id or 0) for e in got[:-1] + rest]
         assert delivered == [s for s in seqs if s >= int(first[0].id or 0)]
 
+    async def test_a_backlog_is_read_not_dropped(self, api: Api) -> None:
+        """A client reconnecting far behind (more than a slow client's allowance, some
+        of it in the hub's memory) gets every event: catching up is not falling behind."""
+        api.ctx.hub.queue_size = 5
+        live = await _open(api, "/events")  # so the hub keeps frames in its shared log
+        await _append(api, 60)
+        await asyncio.sleep(3 * api.ctx.hub.interval)
+        assert len(api.ctx.hub.seqs) >= 60
+        resp = await _open(api, "/events?after=0")
+        seqs = await _all_seqs(api)
+        got = await SseReader(resp).take(len(seqs))
+        resp.close()
+        live.close()
+        assert [int(e.id or 0) for e in got] == seqs
+
+    async def test_many_streams_share_one_poller(self, api: Api) -> None:
+        """Twenty streams, one per distribution or all, each get exactly their events
+        from one hub (frames are made once, not per stream)."""
+        _, a, _ = await api.call("POST", "/distributions", json=REQUEST)
+        everything = [await _open(api, "/events") for _ in range(10)]
+        mine = [await _open(api, f"/distributions/{a['id']}/events") for _ in range(10)]
+        await api.call("POST", f"/distributions/{a['id']}/plan")
+        await _append(api, 5)
+        for resp in everything:
+            got = await SseReader(resp).take(6)
+            assert [e.event for e in got] == ["distribution.planned"] + ["test.ping"] * 5
+        for resp in mine:
+            got = await SseReader(resp).take(1)
+            assert got[0].event == "distribution.planned"
+        for resp in everything + mine:
+            resp.close()
+        assert api.ctx.hub.streams <= 20
+
     async def test_bad_last_event_id(self, api: Api) -> None:
         """A Last-Event-ID that is not an id is a 422 naming the header."""
         headers: dict[str, Any] = {"Last-Event-ID": "yesterday"}

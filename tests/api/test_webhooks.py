@@ -4,65 +4,30 @@ failing for a day is disabled with one Slack alert."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
-from bot.api.webhooks import verify
+from bot.cli.api import webhooks as webhooks_cli
 from engine.models import SYSTEM
+from storage.outbox import WEBHOOK_KIND
 from tests.api.conftest import REQUEST, Api, make_tokens, start_api, stop_api
-from tests.bot.conftest import ACCOUNTS_CSV, ALERTS
+from tests.api.receiver import Receiver, running_receiver
+from tests.bot.conftest import ACCOUNTS_CSV, ALERTS, APPROVER
 from tests.bot.fake_slack import FakeSlack
-
-
-@dataclass
-class Receiver:
-    """A webhook receiver on loopback that verifies every signature, as docs/api.md says."""
-
-    secret: str = ""
-    up: bool = True
-    received: list[dict[str, Any]] = field(default_factory=list)
-    delivery_ids: list[str] = field(default_factory=list)
-    bad_signatures: int = 0
-    url: str = ""
-
-    async def handle(self, request: web.Request) -> web.Response:
-        if not self.up:
-            return web.Response(status=503)
-        body = await request.read()
-        ok = verify(
-            self.secret,
-            request.headers["Herald-Webhook-Timestamp"],
-            body,
-            request.headers["Herald-Webhook-Signature"],
-            now=float(request.headers["Herald-Webhook-Timestamp"]),
-        )
-        if not ok:
-            self.bad_signatures += 1
-            return web.Response(status=401)
-        self.received.append(await request.json())
-        self.delivery_ids.append(request.headers["Herald-Webhook-Id"])
-        return web.Response(status=204)
 
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    r = Receiver()
-    app = web.Application()
-    app.router.add_post("/hook", r.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    r.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/hook"  # type: ignore[union-attr]
-    yield r
-    await runner.cleanup()
+    async with running_receiver() as r:
+        yield r
 
 
 @pytest.fixture
@@ -109,6 +74,17 @@ class TestDelivery:
         _status, listed, _ = await hooked.call("GET", "/webhooks", who="approver")
         assert listed[0]["delivered"] == 2 and listed[0]["secret"] is None
         assert await hooked.ctx.deliverer.run_once() == 0  # nothing twice
+
+    async def test_concurrent_rounds_post_each_delivery_once(
+        self, hooked: Api, receiver: Receiver
+    ) -> None:
+        """Rounds running at once (replicas) claim deliveries: none is posted twice."""
+        await _subscribe(hooked, receiver, ["*"])
+        for i in range(5):
+            await hooked.call("POST", "/distributions", json={**REQUEST, "name": f"n{i}"})
+        rounds = [hooked.ctx.deliverer.run_once() for _ in range(4)]
+        assert sum(await asyncio.gather(*rounds)) == 6  # webhook.added and 5 creates
+        assert len(receiver.received) == 6 == len(set(receiver.delivery_ids))
 
     async def test_operator_cannot_manage_webhooks(self, hooked: Api, receiver: Receiver) -> None:
         """Adding an endpoint needs the approve scope (and an approver)."""
@@ -164,3 +140,151 @@ class TestDelivery:
         assert len(alerts) == 1 and "disabled" in alerts[0].text
         kinds = [e.kind for e in await hooked.service.history(limit=200)]
         assert kinds.count("webhook.disabled") == 1
+        disabled = next(
+            e for e in await hooked.service.history(limit=200) if e.kind == "webhook.disabled"
+        )
+        assert disabled.actor == SYSTEM.id and disabled.data["error"] == "HTTP 503"
+        assert disabled.data["parked"] >= 1
+        # Fixed and enabled again (the CLI): every delivery kept meanwhile arrives.
+        receiver.up = True
+        await _cli(hooked, "enable", hook_id, user=APPROVER)
+        await _drain(hooked)
+        _assert_everything_since_subscription(hooked_history := await _history(hooked), receiver)
+        assert "webhook.enabled" in [e["kind"] for e in hooked_history]
+
+
+async def _cli(api: Api, action: str, hook_id: str, *, user: str) -> None:
+    args = argparse.Namespace(action=action, webhook_id=hook_id, user=user)
+    await webhooks_cli(args, api.ctx.webhooks, api.clock.now())
+
+
+async def _drain(api: Api) -> int:
+    delivered = 0
+    for _ in range(10):
+        api.clock.advance(timedelta(minutes=1))
+        delivered += await api.ctx.deliverer.run_once()
+    return delivered
+
+
+async def _history(api: Api) -> list[dict[str, Any]]:
+    return [
+        {"kind": e.kind, "actor": e.actor, "data": e.data}
+        for e in reversed(await api.service.history(limit=500))
+    ]
+
+
+def _assert_everything_since_subscription(
+    history: list[dict[str, Any]], receiver: Receiver
+) -> None:
+    """Every event from the subscription on arrived once (seq contiguous), verified."""
+    kinds = [e["kind"] for e in history]
+    expected = kinds[kinds.index("webhook.added") :]
+    got = sorted(receiver.received, key=lambda e: e["seq"])
+    assert receiver.bad_signatures == 0
+    assert len(set(receiver.delivery_ids)) == len(receiver.delivery_ids)
+    seqs = [e["seq"] for e in got]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    assert [e["kind"] for e in got] == expected
+
+
+class TestDisableEnable:
+    async def test_deliveries_kept_while_disabled_all_arrive_after_enable(
+        self, hooked: Api, receiver: Receiver
+    ) -> None:
+        """Pending deliveries are parked by a disable, events meanwhile are kept too, and
+        the enable sends them all, due in their original (seq) order, to a receiver that
+        verifies every signature."""
+        hook_id = await _subscribe(hooked, receiver, ["*"])
+        _status, d, _ = await hooked.call("POST", "/distributions", json=REQUEST)
+        assert await hooked.ctx.deliverer.run_once() == 2  # webhook.added, the create
+        receiver.up = False
+        await hooked.call("POST", f"/distributions/{d['id']}/plan")
+        assert await hooked.ctx.deliverer.run_once() == 0  # failed: waiting for its retry
+        status, changed, _ = await hooked.call(
+            "POST", f"/webhooks/{hook_id}/disable", who="approver"
+        )
+        assert status == 200 and changed["changed"] is True
+        for _ in range(3):  # while disabled: kept, never attempted
+            await hooked.call("POST", f"/distributions/{d['id']}/simulate")
+        asked = receiver.requests
+        assert await _drain(hooked) == 0 and receiver.requests == asked
+        receiver.up = True
+        status, changed, _ = await hooked.call(
+            "POST", f"/webhooks/{hook_id}/enable", who="approver"
+        )
+        assert status == 200 and changed["requeued"] >= 5
+        due = await hooked.ctx.stores.outbox.due(
+            hooked.clock.now(), kind_prefix=WEBHOOK_KIND + hook_id
+        )
+        seqs = [item.payload["event"]["seq"] for item in due]
+        assert seqs == sorted(seqs) and len(seqs) == changed["requeued"]
+        await _drain(hooked)
+        _assert_everything_since_subscription(await _history(hooked), receiver)
+
+    async def test_enable_of_an_enabled_endpoint_changes_nothing(
+        self, hooked: Api, receiver: Receiver
+    ) -> None:
+        """Enabling an enabled endpoint (or disabling a disabled one) writes no event."""
+        hook_id = await _subscribe(hooked, receiver, ["*"])
+        _, changed, _ = await hooked.call("POST", f"/webhooks/{hook_id}/enable", who="approver")
+        assert changed["changed"] is False
+        await hooked.call("POST", f"/webhooks/{hook_id}/disable", who="approver")
+        _, again, _ = await hooked.call("POST", f"/webhooks/{hook_id}/disable", who="approver")
+        assert again["changed"] is False
+        kinds = [e["kind"] for e in await _history(hooked)]
+        assert kinds.count("webhook.enabled") == 0 and kinds.count("webhook.disabled") == 1
+
+    async def test_unknown_endpoint_is_404(self, hooked: Api) -> None:
+        """Enabling, disabling or removing an unknown endpoint is a 404 naming it."""
+        for method, path in (
+            ("POST", "/webhooks/wh-nope/enable"),
+            ("POST", "/webhooks/wh-nope/disable"),
+            ("DELETE", "/webhooks/wh-nope"),
+        ):
+            status, problem, _ = await hooked.call(method, path, who="approver")
+            assert status == 404 and "wh-nope" in problem["detail"], (path, problem)
+
+
+class TestAudit:
+    async def test_every_change_is_audited_with_its_actor_never_a_secret(
+        self, hooked: Api, receiver: Receiver
+    ) -> None:
+        """Add, disable, enable and remove each write one event naming the approver and
+        the token they used; no event carries the signing secret or the URL's password
+        or query."""
+        url = receiver.url.replace("http://", "http://hook:s3cr3t-pw@") + "?key=q-s3cr3t"
+        status, hook, _ = await hooked.call(
+            "POST", "/webhooks", who="approver", json={"url": url, "events": ["*"]}
+        )
+        assert status == 201
+        hook_id = hook["id"]
+        await hooked.call("POST", f"/webhooks/{hook_id}/disable", who="approver")
+        await hooked.call("POST", f"/webhooks/{hook_id}/enable", who="approver")
+        await hooked.call("DELETE", f"/webhooks/{hook_id}", who="approver")
+        token_id = hooked.tokens["approver"].split("_")[1]
+        changes = [e for e in await _history(hooked) if e["kind"].startswith("webhook.")]
+        assert [e["kind"] for e in changes] == [
+            "webhook.added",
+            "webhook.disabled",
+            "webhook.enabled",
+            "webhook.removed",
+        ]
+        for change in changes:
+            assert change["actor"] == APPROVER and change["data"]["via"] == token_id
+            assert change["data"]["webhook"] == hook_id
+        text = json.dumps(changes)
+        for secret in (hook["secret"], "s3cr3t-pw", "q-s3cr3t", "whsec_"):
+            assert secret not in text
+        assert changes[0]["data"]["url"].endswith("/hook?…")
+
+    async def test_cli_changes_are_audited(self, hooked: Api, receiver: Receiver) -> None:
+        """`herald webhooks disable|enable|remove --as U...` records that user."""
+        hook_id = await _subscribe(hooked, receiver, ["*"])
+        for action in ("disable", "enable", "remove"):
+            await _cli(hooked, action, hook_id, user="U_CLI")
+        changes = [e for e in await _history(hooked) if e["kind"].startswith("webhook.")][1:]
+        assert [(e["kind"], e["actor"]) for e in changes] == [
+            ("webhook.disabled", "U_CLI"),
+            ("webhook.enabled", "U_CLI"),
+            ("webhook.removed", "U_CLI"),
+        ]
