@@ -155,6 +155,36 @@ class TestContentImport:
         assert status == 422 and "no items" in problem["detail"]
         assert await stored(api) == []
 
+    async def test_same_body_twice_adds_nothing_and_names_the_rows(self, api: Api) -> None:
+        """An import sent again is 201 with nothing added and the ids listed as unchanged;
+        a semicolon CSV with a BOM and Windows line endings imports like any other."""
+        status, body, _ = await api.call("POST", "/content/import", json=[ITEM])
+        assert status == 201 and body["imported"] == 1 and body["unchanged"] == []
+        status, body, _ = await api.call("POST", "/content/import", json=[ITEM])
+        assert status == 201 and (body["imported"], body["unchanged"]) == (0, ["w1"])
+        csv = "\ufeffid;caption;tags\r\nw2;Cosy;Winter\r\n".encode()
+        status, body, _ = await api.call(
+            "POST", "/content/import", data=csv, headers={"Content-Type": "text/csv"}
+        )
+        assert status == 201 and body["items"][0]["tags"] == ["winter"]
+        assert await stored(api) == ["w1", "w2"]
+        assert len(await library_events(api)) == 2
+
+
+class TestContentMediaOverHttp:
+    async def test_unusable_media_is_a_422_naming_the_reference(self, api: Api) -> None:
+        """An add whose media cannot be stored (unreachable URL, unknown id) is refused
+        naming `media.<index>`; nothing is added."""
+        for media, field, text in [
+            (["http://127.0.0.1:9/clip.mp4"], "media.0", "media clip.mp4: download failed"),
+            (["https://127.0.0.1:9/a.jpg", "m-0000"], "media.0", "media a.jpg"),
+            (["m-0000"], "media.0", "'m-0000'"),
+        ]:
+            item = {"id": "m1", "caption": "With media", "media": media}
+            status, problem, _ = await api.call("POST", "/content", json=item)
+            assert status == 422 and problem["field"] == field and text in problem["detail"]
+        assert await stored(api) == []
+
 
 class TestDistributionsFromTheLibrary:
     async def test_content_id_queue_and_tag(self, api: Api) -> None:

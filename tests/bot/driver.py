@@ -212,6 +212,9 @@ class SlackDriver:
             elif element["type"] == "checkboxes":
                 selected = [{"value": "yes"}] if value else []
                 state[bid] = {aid: {"type": "checkboxes", "selected_options": selected}}
+            elif element["type"] == "file_input":
+                # Slack puts the shared files' objects (as files.info describes them) here.
+                state[bid] = {aid: {"type": "file_input", "files": list(value or [])}}
             else:
                 state[bid] = {aid: {"type": "plain_text_input", "value": value}}
         payload = {
