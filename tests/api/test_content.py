@@ -206,6 +206,22 @@ class TestDistributionsFromTheLibrary:
         assert status == 200 and {s["content_id"] for s in plan["slots"]} == {"w1", "w2"}
         assert [i["content_id"] for i in plan["items"]] == ["w1", "w2"]
 
+    async def test_simulate_answers_per_item_figures_as_the_plan_does(self, api: Api) -> None:
+        """The simulate answer carries `items` with exactly the plan answer's per-item
+        accounts and days (and the stored simulation too)."""
+        await add_items(api, ITEM, {"id": "w2", "caption": "Cosy evenings", "tags": ["winter"]})
+        calendar = {k: v for k, v in REQUEST.items() if k not in {"content", "spread_hours"}}
+        calendar |= {"mode": "calendar", "days": 2, "queue_tag": "winter"}
+        status, created, _ = await api.call("POST", "/distributions", json=calendar)
+        assert status == 201, created
+        _, plan, _ = await api.call("POST", f"/distributions/{created['id']}/plan")
+        status, report, _ = await api.call("POST", f"/distributions/{created['id']}/simulate")
+        assert status == 200 and report["items"] == plan["items"]
+        assert sum(i["slots"] for i in report["items"]) == report["total_slots"] > 0
+        assert all(i["accounts"] and i["days"] for i in report["items"])
+        _, stored, _ = await api.call("GET", f"/distributions/{created['id']}")
+        assert stored["simulation"]["items"] == plan["items"]
+
     async def test_unknown_and_archived_items_are_named(self, api: Api) -> None:
         """Unknown or archived ids are a 422 naming the field and the ids; nothing created."""
         await add_items(api, ITEM)

@@ -225,3 +225,26 @@ class TestHostileInput:
             errors = (await h.driver.submit(view_id, form, user=OPERATOR)).json()["errors"]
             assert list(errors) == [block] and expected in errors[block], (form, errors)
         assert await _stored(h) == ["taken"]
+
+
+class TestPerItemFigures:
+    async def test_simulate_shows_each_item_as_the_plan_card_does(self, harness: Harness) -> None:
+        """`/herald simulate` answers with the items' accounts and days, the same lines as
+        the plan card's items section."""
+        h = harness
+        await h.import_accounts()
+        library = h.deps.herald.content
+        await library.add(OP, Content(id="w1", caption="One", tags=["winter"]))
+        await library.add(OP, Content(id="w2", caption="Two", tags=["winter"]))
+        await ask(
+            h,
+            "create name=wk mode=calendar days=2 platforms=tiktok,instagram queue_tag=winter "
+            "start=2026-12-02T00:00Z",
+            "Created draft",
+        )
+        await ask(h, "plan wk", "Planned")
+        on_card = [b["text"]["text"] for b in h.card().blocks if "*Items" in str(b)]
+        await ask(h, "simulate wk", "Items (accounts")
+        answer = [body for bodies in h.fake.responses.values() for body in bodies][-1]
+        in_answer = [b["text"]["text"] for b in answer["blocks"] if "*Items" in str(b)]
+        assert in_answer == on_card and "`w1` 12 accounts · Wed 02, Thu 03" in in_answer[0]
