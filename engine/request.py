@@ -56,6 +56,16 @@ class Content(BaseModel):
                 raise ValueError(
                     f"translation {language[:20]!r}: 1-20 character code, 1-10000 character caption"
                 )
+            if not caption.strip() or not language.strip():
+                raise ValueError(f"translation {language[:20]!r}: is blank")
+        return value
+
+    @field_validator("id", "caption")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        # Only spaces would post an empty caption, or name an item nobody can type.
+        if not value.strip():
+            raise ValueError("is blank")
         return value
 
     link: str | None = Field(default=None, max_length=2_000)

@@ -1,7 +1,9 @@
 """`herald content import|list|show|archive`: the content library from the command line.
 
-`import FILE.csv|FILE.json` adds every item in one transaction or none: each bad row is
-printed by line on stderr and the exit code is 2 (see docs/content.md).
+`import FILE.csv|FILE.json` adds every new item in one transaction or none: each bad row
+is printed by line on stderr and the exit code is 2; rows already in the library exactly as
+given are left as they are and named. `show` prints the item as JSON with its media files'
+facts and each platform's verdict (see docs/content.md).
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     listing.add_argument("--tag", help="only items with this tag")
     listing.add_argument("--archived", action="store_true", help="include archived items")
     listing.add_argument("--json", action="store_true", help="print JSON lines")
-    showing = sub.add_parser("show", help="show one item")
+    showing = sub.add_parser(
+        "show", help="show one item, its media and what each platform would do (JSON)"
+    )
     showing.add_argument("id")
     archiving = sub.add_parser("archive", help="archive an item (queues stop using it)")
     archiving.add_argument("id")

@@ -150,6 +150,8 @@ class TestHostileFiles:
             ("trail.json", '[{"id": "a", "caption": "x"}] junk', "text after the list's"),
             ("tagged.json", '[{"id": "t", "caption": "x", "tags": ["Winter Sale"]}]', "not a tag"),
             ("bom.json", '\ufeff[{"id": "ok", "caption": "x"}, 7]', "(item 2): expected a JSON"),
+            ("blank.json", '[{"id": "b", "caption": "  \\n "}]', "(item 1): caption: is blank"),
+            ("comma.csv", 'id,caption,tags\n"a,b",x,\n', "'a,b' is not a library id"),
         ],
     )
     def test_every_bad_file_says_where_and_changes_nothing(
