@@ -3,7 +3,8 @@
 An item's fields are the request's `content` fields (one vocabulary: caption, hashtags,
 type, translations, media_url, link, tags). Items are archived, never deleted, so a plan
 that used one can still be explained. Imports are all or nothing: every bad row is
-reported by line and a file with any bad row changes nothing.
+reported by line and a file with any bad row changes nothing; rows already stored exactly
+as given are left alone. Adding one item stores its media first (engine/content_media.py).
 """
 
 from __future__ import annotations
