@@ -219,8 +219,11 @@ class Herald:
 
     @property
     def content(self) -> ContentLibrary:
-        """The content library over the same repository, clock and notifier."""
-        return ContentLibrary(self.repository, self.clock, self.notifier)
+        """The content library over the same repository, clock, notifier, media store
+        (items' media are stored when added) and platform table (`content show`)."""
+        return ContentLibrary(
+            self.repository, self.clock, self.notifier, media=self.media, platforms=self.platforms
+        )
 
     async def start(self) -> None:
         """Check the schema (a SQL database built here) and start the dispatcher's runner."""

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from engine.csv_text import NoHeader, read_csv
 from engine.errors import InvalidCsvRow
 from engine.models import Account, AccountState
 from engine.platforms import DEFAULT_PLATFORMS, PlatformTable
@@ -143,30 +144,21 @@ def read_accounts_csv(
     as line 1 and yields no accounts. A duplicated id is an error on the later line,
     naming the first.
     """
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    known = {*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS}
     try:
-        header = next(reader)
-    except StopIteration:
-        return [], [InvalidCsvRow(1, "the file is empty (expected a header row)")]
-    except csv.Error as exc:
-        return [], [InvalidCsvRow(1, f"not a CSV row ({exc})")]
-    columns = [name.strip().lower() for name in header]
+        table = read_csv(text, known=known.__contains__, expected=", ".join(REQUIRED_COLUMNS))
+    except NoHeader as exc:
+        return [], [InvalidCsvRow(1, str(exc))]
+    columns = table.header
     missing = [name for name in REQUIRED_COLUMNS if name not in columns]
     if missing:
         return [], [InvalidCsvRow(1, f"header lacks column(s): {', '.join(missing)}")]
     accounts: list[Account] = []
     errors: list[InvalidCsvRow] = []
     first_line: dict[str, int] = {}
-    while True:
-        try:
-            values = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            errors.append(InvalidCsvRow(reader.line_num, f"not a CSV row ({exc})"))
-            continue
-        line = reader.line_num
-        if not values or all(not v.strip() for v in values):
+    for line, values in table.rows:
+        if isinstance(values, str):
+            errors.append(InvalidCsvRow(line, values))
             continue
         if len(values) != len(columns):
             errors.append(

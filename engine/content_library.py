@@ -3,203 +3,93 @@
 An item's fields are the request's `content` fields (one vocabulary: caption, hashtags,
 type, translations, media_url, link, tags). Items are archived, never deleted, so a plan
 that used one can still be explained. Imports are all or nothing: every bad row is
-reported by line and a file with any bad row changes nothing.
+reported by line and a file with any bad row changes nothing; rows already stored exactly
+as given are left alone. Adding one item stores its media first (engine/content_media.py).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
 
-from pydantic import ValidationError
-
-from engine.errors import InvalidCsvRow, InvalidImport, InvalidInput, InvalidRequest
+from engine.content_files import ImportRow, library_id_problem, parse_content_file
+from engine.content_media import MediaFile, PlatformFit, platform_fits, store_media
+from engine.errors import InvalidCsvRow, InvalidImport, InvalidInput, InvalidRequest, NotFound
 from engine.event_kinds import EventKind
 from engine.models import Actor, ContentItem, Event, Role, new_id
-from engine.ports import Clock, Notifier, Repository
-from engine.request import Content, DistributionRequest, check_queue_ids
+from engine.platforms import DEFAULT_PLATFORMS, PlatformTable
+from engine.ports import Clock, MediaStore, Notifier, Repository
+from engine.request import Content, DistributionRequest, check_queue_ids, normalise_tag
 from engine.service_support import require_role
-
-CSV_COLUMNS = (
-    "id",
-    "caption",
-    "hashtags",
-    "type",
-    "translations",
-    "media_url",
-    "media",
-    "link",
-    "tags",
-)
-
-
-def content_from_fields(data: dict[str, Any]) -> Content:
-    """Validate one item given as request-style content fields; raise InvalidRequest."""
-    try:
-        return Content.model_validate(data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(p) for p in error.get("loc", ())) or "content"
-        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
-        if error.get("type") == "missing":
-            message = "is required"
-        elif error.get("type") == "extra_forbidden":
-            message = "is not a content field (known: " + ", ".join(CSV_COLUMNS) + ")"
-        raise InvalidRequest(field, message) from None
 
 
 @dataclass(frozen=True, slots=True)
-class ImportRow:
-    """One good row of an import file: where it is (line; index in a JSON list) and the item."""
+class ImportResult:
+    """What an import did: the items it added, and the rows already in the library exactly
+    as given (`unchanged`: importing the same file twice adds nothing and says so)."""
 
-    line: int
-    index: int | None
-    content: Content
-
-
-def parse_content_file(text: str, *, name: str) -> tuple[list[ImportRow], list[InvalidCsvRow]]:
-    """Items of a `.csv` or `.json` file with their lines, and one InvalidCsvRow per bad
-    row (by line; JSON rows also by index, and the field at fault when there is one).
-
-    CSV: a header with `id` and `caption`, optionally the other content fields and
-    `translation_<lang>` columns. JSON: a list of content objects. A repeated id is an error
-    on its later line."""
-    source = f"content file {name}"
-    if name.lower().endswith(".json"):
-        rows = _json_rows(text, source)
-    elif name.lower().endswith(".csv"):
-        rows = _csv_rows(text, source)
-    else:
-        raise InvalidInput(f"{source}: expected a .csv or .json file")
-    items: list[ImportRow] = []
-    errors: list[InvalidCsvRow] = []
-    first: dict[str, int] = {}
-    for line, index, data in rows:
-        if isinstance(data, InvalidCsvRow):
-            errors.append(data)
-            continue
-        try:
-            content = content_from_fields(data)
-        except InvalidRequest as exc:
-            errors.append(
-                InvalidCsvRow(line, str(exc), source=source, index=index, field=exc.field)
-            )
-            continue
-        if content.id in first:
-            problem = f"duplicate id {content.id!r} (first on line {first[content.id]})"
-            errors.append(InvalidCsvRow(line, problem, source=source, index=index, field="id"))
-            continue
-        first[content.id] = line
-        items.append(ImportRow(line, index, content))
-    return items, errors
+    added: list[ContentItem] = field(default_factory=list)
+    unchanged: list[ContentItem] = field(default_factory=list)
 
 
-# (line, index in a JSON list or None, the row's fields or what is wrong with it)
-Row = tuple[int, int | None, dict[str, Any] | InvalidCsvRow]
+@dataclass(frozen=True, slots=True)
+class ItemMedia:
+    """An item's media files (facts once stored) and what each platform would do with it."""
 
-
-def _csv_rows(text: str, source: str) -> list[Row]:
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except StopIteration:
-        return [
-            (1, None, InvalidCsvRow(1, "the file is empty (expected a header row)", source=source))
-        ]
-    unknown = [h for h in header if h not in CSV_COLUMNS and not h.startswith("translation_")]
-    missing = [h for h in ("id", "caption") if h not in header]
-    if missing or unknown:
-        problem = "; ".join(
-            ([f"header lacks column(s): {', '.join(missing)}"] if missing else [])
-            + ([f"unknown column(s): {', '.join(unknown)}"] if unknown else [])
-        )
-        return [(1, None, InvalidCsvRow(1, problem, source=source))]
-    rows: list[Row] = []
-    for values in reader:
-        line = reader.line_num
-        if not any(v.strip() for v in values):
-            continue
-        if len(values) != len(header):
-            problem = f"has {len(values)} fields; the header has {len(header)}"
-            rows.append((line, None, InvalidCsvRow(line, problem, source=source)))
-            continue
-        data: dict[str, Any] = {}
-        translations: dict[str, str] = {}
-        for column, value in zip(header, values, strict=True):
-            value = value.strip()
-            if not value:
-                continue
-            if column.startswith("translation_"):
-                translations[column.removeprefix("translation_")] = value
-            elif column == "translations":
-                try:
-                    translations.update(json.loads(value))
-                except (json.JSONDecodeError, TypeError, ValueError):
-                    problem = "translations is not a JSON object (or use translation_<lang>)"
-                    data = {}
-                    bad = InvalidCsvRow(line, problem, source=source, field="translations")
-                    rows.append((line, None, bad))
-                    break
-            else:
-                data[column] = value
-        else:
-            if translations:
-                data["translations"] = translations
-            rows.append((line, None, data))
-    return rows
-
-
-def _json_rows(text: str, source: str) -> list[Row]:
-    """Each element of the top-level list with the line it starts on and its index."""
-    decoder = json.JSONDecoder()
-    pos = len(text) - len(text.lstrip())
-    if not text[pos:].startswith("["):
-        problem = "expected a JSON list of content objects"
-        return [(1, None, InvalidCsvRow(1, problem, source=source))]
-    pos += 1
-    rows: list[Row] = []
-    index = 0
-    while True:
-        while pos < len(text) and text[pos] in " \t\r\n,":
-            pos += 1
-        if pos >= len(text) or text[pos] == "]":
-            break
-        line = text.count("\n", 0, pos) + 1
-        try:
-            value, pos = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            bad = InvalidCsvRow(exc.lineno, f"not JSON ({exc.msg})", source=source, index=index)
-            rows.append((exc.lineno, index, bad))
-            break
-        if isinstance(value, dict):
-            rows.append((line, index, value))
-        else:
-            bad = InvalidCsvRow(line, "expected a JSON object", source=source, index=index)
-            rows.append((line, index, bad))
-        index += 1
-    return rows
+    files: list[MediaFile]
+    platforms: list[PlatformFit]
 
 
 class ContentLibrary:
-    """Add, list, show, archive and import library items; resolve a request's references."""
+    """Add, list, show, archive and import library items; resolve a request's references.
 
-    def __init__(self, repository: Repository, clock: Clock, notifier: Notifier) -> None:
+    With a media store, `add` stores the item's media (see engine/content_media.py)."""
+
+    def __init__(
+        self,
+        repository: Repository,
+        clock: Clock,
+        notifier: Notifier,
+        *,
+        media: MediaStore | None = None,
+        platforms: PlatformTable = DEFAULT_PLATFORMS,
+    ) -> None:
         self._repository = repository
         self._clock = clock
         self._notifier = notifier
+        self._media = media
+        self._platforms = platforms
 
     async def add(self, actor: Actor, content: Content) -> ContentItem:
-        """Store a new item. Raises NotAllowed, InvalidRequest (id already used)."""
-        return (await self._add_all(actor, [ImportRow(0, None, content)], source="content"))[0]
+        """Store a new item, its media first. Raises NotAllowed, InvalidRequest (`id` bad or
+        already used, `media.<i>` a file that cannot be stored)."""
+        require_role(actor, Role.OPERATOR, "add content")
+        problem = library_id_problem(content.id)
+        if problem is not None:
+            raise InvalidRequest("id", problem)
+        await self.check_id_free(content.id)  # before any download
+        content = await self.store_media(content)
+        done = await self._add_all(actor, [ImportRow(0, None, content)], source="content")
+        return done.added[0]
 
-    async def import_file(self, actor: Actor, text: str, *, name: str) -> list[ContentItem]:
-        """Add every item of a CSV/JSON file in one transaction, or none: raises
-        InvalidImport listing every bad row by line (ids already in the library too)."""
+    async def check_id_free(self, item_id: str) -> None:
+        """Raise InvalidRequest("id") when the library already has `item_id` (archived too)."""
+        try:
+            item = await self.show(item_id)
+        except NotFound:
+            return
+        raise InvalidRequest("id", _taken(item))
+
+    async def store_media(self, content: Content) -> Content:
+        """`content` with its media stored and named by id (downloads happen here, outside
+        any transaction). Raises InvalidRequest(`media.<index>`)."""
+        return await store_media(self._media, content)
+
+    async def import_file(self, actor: Actor, text: str, *, name: str) -> ImportResult:
+        """Add every new item of a CSV/JSON file in one transaction, or none: raises
+        InvalidImport listing every bad row by line (an id already in the library with other
+        fields too). Rows already in the library exactly as given are left as they are."""
         require_role(actor, Role.OPERATOR, "import content")
         items, errors = parse_content_file(text, name=name)
         if not errors and not items:
@@ -213,44 +103,77 @@ class ContentLibrary:
         *,
         source: str,
         errors: list[InvalidCsvRow] | None = None,
-    ) -> list[ContentItem]:
+    ) -> ImportResult:
         require_role(actor, Role.OPERATOR, "add content")
         now = self._clock.now()
-        items = [ContentItem(row.content, actor.id, now) for row in rows]
-        events = [_event(now, EventKind.CONTENT_ADDED, actor, i.id) for i in items]
         async with self._repository.unit_of_work() as uow:
-            taken = {i.id for i in await uow.list_content_items(include_archived=True)}
+            stored = {i.id: i for i in await uow.list_content_items(include_archived=True)}
             errors = list(errors or [])
+            new: list[ImportRow] = []
+            unchanged: list[ContentItem] = []
             for row in rows:
-                if row.content.id in taken:
-                    problem = f"id {row.content.id!r} is already in the library"
-                    if source == "content":
-                        raise InvalidRequest("id", problem)
+                held = stored.get(row.content.id)
+                if held is None:
+                    new.append(row)
+                elif source != "content" and held.content == row.content:
+                    unchanged.append(held)
+                elif source == "content":
+                    raise InvalidRequest("id", _taken(held))
+                else:
                     errors.append(
-                        InvalidCsvRow(row.line, problem, source=source, index=row.index, field="id")
+                        InvalidCsvRow(
+                            row.line,
+                            _taken(held, differs=row.content),
+                            source=source,
+                            index=row.index,
+                            field="id",
+                        )
                     )
             if errors:
                 raise InvalidImport(source, sorted(errors, key=lambda e: e.line))
-            await uow.add_content_items(items)
-            for event in events:
-                await uow.append_event(event)
+            items = [ContentItem(row.content, actor.id, now) for row in new]
+            events = [_event(now, EventKind.CONTENT_ADDED, actor, i.id) for i in items]
+            if items:
+                await uow.add_content_items(items)
+                for event in events:
+                    await uow.append_event(event)
         for event in events:
             await self._notifier.notify(event)
-        return items
+        return ImportResult(items, unchanged)
 
     async def list_items(
         self, *, tag: str | None = None, archived: bool = False, query: str | None = None
     ) -> list[ContentItem]:
         """Items (with `tag`; whose id, caption, translations, hashtags or link contain
-        `query`, any case), oldest first; archived ones only when asked."""
+        `query`, any case), oldest first; archived ones only when asked. Raises
+        InvalidInput for a tag that is not one word."""
+        if tag is not None:
+            try:
+                tag = normalise_tag(tag)
+            except ValueError as exc:
+                raise InvalidInput(f"tag: {exc}") from None
         async with self._repository.unit_of_work() as uow:
             items = await uow.list_content_items(include_archived=archived)
         if tag is not None:
-            items = [i for i in items if tag.strip().lower() in i.content.tags]
+            items = [i for i in items if tag in i.content.tags]
         if query:
             needle = query.casefold()
             items = [i for i in items if needle in _searchable(i.content)]
         return items
+
+    async def describe(self, item: ContentItem) -> ItemMedia:
+        """`item`'s media with their facts (from the media store) and, per platform, what it
+        would post the item as or why it would refuse it (`content show`)."""
+        files = []
+        for ref in item.content.media:
+            asset = None
+            if self._media is not None and ref.startswith("m-"):
+                try:
+                    asset = await self._media.get(ref)
+                except NotFound:
+                    asset = None
+            files.append(MediaFile(ref, asset))
+        return ItemMedia(files, platform_fits(item.content, files, self._platforms))
 
     async def show(self, item_id: str) -> ContentItem:
         """One item. Raises ContentNotFound."""
@@ -280,6 +203,20 @@ class ContentLibrary:
         async with self._repository.unit_of_work() as uow:
             items = await uow.list_content_items(include_archived=True)
         return resolve_references(request, items)
+
+
+def _taken(item: ContentItem, *, differs: Content | None = None) -> str:
+    """Why an id cannot be added again: archived items keep their ids too."""
+    state = " (archived)" if item.archived else ""
+    text = f"id {item.id!r} is already in the library{state}"
+    if differs is not None:
+        fields = [
+            name
+            for name in type(differs).model_fields
+            if getattr(differs, name) != getattr(item.content, name)
+        ]
+        text += f" with another {', '.join(fields)}: give the new item its own id"
+    return text
 
 
 def _event(now: datetime, kind: str, actor: Actor, item_id: str) -> Event:

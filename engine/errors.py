@@ -79,7 +79,9 @@ class InvalidCsvRow(InvalidInput):
         self.problem = problem
         self.index = index
         self.field = field
-        super().__init__(f"{source} line {line}: {problem}")
+        # A JSON list may be one line: its item number is then the only way to find a row.
+        item = f" (item {index + 1})" if index is not None else ""
+        super().__init__(f"{source} line {line}{item}: {problem}")
 
 
 class InvalidImport(InvalidInput):

@@ -8,6 +8,7 @@ duration may carry a unit (`window=6h`, `min_gap=90s`, `max_gap=15m`, `days=7d`)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -55,11 +56,21 @@ class Content(BaseModel):
                 raise ValueError(
                     f"translation {language[:20]!r}: 1-20 character code, 1-10000 character caption"
                 )
+            if not caption.strip() or not language.strip():
+                raise ValueError(f"translation {language[:20]!r}: is blank")
+        return value
+
+    @field_validator("id", "caption")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        # Only spaces would post an empty caption, or name an item nobody can type.
+        if not value.strip():
+            raise ValueError("is blank")
         return value
 
     link: str | None = Field(default=None, max_length=2_000)
     # Library tags (for `queue_tag`), never posted; unlike hashtags.
-    tags: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list, max_length=100)
 
     @field_validator("tags", mode="before")
     @classmethod
@@ -71,7 +82,22 @@ class Content(BaseModel):
     @field_validator("tags")
     @classmethod
     def _normalise_tags(cls, value: list[str]) -> list[str]:
-        return list(dict.fromkeys(tag.strip().lower() for tag in value if tag.strip()))
+        return list(dict.fromkeys(normalise_tag(tag) for tag in value if tag.strip()))
+
+    @field_validator("id", "caption", "type", "link", "media_url", "hashtags", "tags")
+    @classmethod
+    def _printable(cls, value: Any) -> Any:
+        for text in value if isinstance(value, list) else [value]:
+            _refuse_control_characters(text)
+        return value
+
+    @field_validator("translations")
+    @classmethod
+    def _printable_translations(cls, value: dict[str, str]) -> dict[str, str]:
+        for language, caption in value.items():
+            _refuse_control_characters(language)
+            _refuse_control_characters(caption, f"translation {language[:20]!r}")
+        return value
 
     # Media ids (`m-…`), or references resolved to ids when the distribution is created:
     # an http(s) URL (downloaded), a local path (CLI and `herald plan` only), a Slack file
@@ -111,6 +137,34 @@ class Content(BaseModel):
             if clean not in seen:
                 seen.append(clean)
         return seen
+
+
+# C0 control characters other than tab and line breaks, and DEL: a NUL cannot even be
+# stored in PostgreSQL text, and none of them is meant to be posted.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _refuse_control_characters(text: str | None, what: str = "") -> None:
+    found = _CONTROL.search(text or "")
+    if found:
+        where = f"{what}: " if what else ""
+        raise ValueError(
+            f"{where}contains the control character U+{ord(found.group()):04X} at position "
+            f"{found.start() + 1} (save the text without it)"
+        )
+
+
+def normalise_tag(tag: str) -> str:
+    """A library tag as stored and matched: one word, lower case. Raises ValueError for a
+    tag with spaces or commas (a text field splits on them; one list entry is one tag)."""
+    clean = tag.strip().lower()
+    if not clean or any(ch.isspace() or ch == "," for ch in clean):
+        raise ValueError(
+            f"{tag[:40]!r} is not a tag: one word each (spaces and commas separate tags)"
+        )
+    if len(clean) > 100:
+        raise ValueError(f"tag {clean[:40]!r}...: at most 100 characters")
+    return clean
 
 
 # The short names every surface accepts for the canonical JSON fields.
@@ -268,6 +322,11 @@ class DistributionRequest(NumbersAreNumbers):
     _gaps = field_validator(
         "min_gap_minutes", "max_gap_minutes", "duplicate_gap_minutes", mode="before"
     )(classmethod(lambda cls, v: _duration_in(60.0)(v)))
+
+    @field_validator("queue_tag")
+    @classmethod
+    def _one_tag(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_tag(value)
 
     @field_validator("trend_weighted", mode="before")
     @classmethod

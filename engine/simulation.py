@@ -6,6 +6,9 @@ Estimated reach = sum over slots of followers * platform reach_factor * 2v: a po
 average visibility (0.5) reaches `reach_factor` of the account's followers.
 A slot is safe when its risk is below min(policy max risk, 0.6) (no HIGH slot is safe).
 
+Per content item (in the request's queue order): slots, accounts and UTC days, the same
+figures as the plan's `items` (engine/item_report.py).
+
 Recommended action, first match wins:
 - ABORT: no slot, a CRITICAL slot, average risk >= 0.6, or media a platform would reject;
 - REVIEW: MANUAL mode, more than 20% of slots risky, or more than half the accounts left out;
@@ -20,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from engine.item_report import item_report
 from engine.models import Account, RiskLevel, SafetyMode
 from engine.peaks import is_peak
 from engine.platforms import DEFAULT_PLATFORMS, PlatformTable
@@ -45,6 +49,8 @@ class SlotLike(Protocol):
     def risk_score(self) -> float: ...
     @property
     def trend_score(self) -> float: ...
+    @property
+    def content_id(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,8 @@ class SimulationReport:
     estimated_reach: int
     recommended_action: str
     reasons: list[str] = field(default_factory=list)
+    # Per content item in queue order (engine.item_report): the same figures as the plan.
+    items: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -132,6 +140,7 @@ def simulate(
         estimated_reach=round(reach),
         recommended_action=action,
         reasons=reasons,
+        items=item_report(request, slots),
     )
 
 

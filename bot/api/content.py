@@ -60,8 +60,13 @@ class ContentPage(BaseModel):
 
 
 class Imported(BaseModel):
-    imported: int
-    items: list[ContentItemOut]
+    imported: int = Field(description="items added")
+    items: list[ContentItemOut] = Field(description="the items added")
+    unchanged: list[str] = Field(
+        default_factory=list,
+        description="ids of rows already in the library exactly as given (not added again: "
+        "importing the same file twice adds nothing)",
+    )
 
 
 @route(
@@ -91,7 +96,8 @@ async def list_items(call: Call) -> ContentPage:
     "POST",
     "/content",
     scope="operate",
-    summary="Add an item (body: the request's content fields)",
+    summary="Add an item (body: the request's content fields); its media (URLs, Slack "
+    "files) are stored first, a bad one is a 422 naming media.<index>",
     body=Content,
     response=ContentItemOut,
     status=201,
@@ -132,8 +138,9 @@ async def archive(call: Call) -> ContentItemOut:
     "POST",
     "/content/import",
     scope="operate",
-    summary="Add every item of a JSON list or CSV body in one transaction, or none "
-    "(422 lists every bad row by line and index)",
+    summary="Add every new item of a JSON list or CSV body in one transaction, or none "
+    "(422 lists every bad row by line and index; rows already in the library exactly as "
+    "given are listed as unchanged)",
     response=Imported,
     status=201,
     idempotent=True,
@@ -164,7 +171,7 @@ async def import_items(call: Call) -> Imported:
     except UnicodeDecodeError:
         raise Problem(422, "body: not UTF-8 text", field="body") from None
     try:
-        items = await call.ctx.deps.herald.content.import_file(call.actor, text, name=name)
+        done = await call.ctx.deps.herald.content.import_file(call.actor, text, name=name)
     except InvalidImport as exc:
         raise Problem(
             422,
@@ -172,7 +179,11 @@ async def import_items(call: Call) -> Imported:
             field="body",
             errors=[_row(e) for e in exc.errors],
         ) from None
-    return Imported(imported=len(items), items=[ContentItemOut.of(i) for i in items])
+    return Imported(
+        imported=len(done.added),
+        items=[ContentItemOut.of(i) for i in done.added],
+        unchanged=[i.id for i in done.unchanged],
+    )
 
 
 def _row(error: Any) -> dict[str, Any]:

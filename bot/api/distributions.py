@@ -94,7 +94,7 @@ async def plan(call: Call) -> s.PlanOut:
         slots=[s.SlotOut.of(x) for x in view.slots],
         unscheduled=[{"account_id": u.account_id, "reason": u.reason} for u in view.unscheduled],
         warnings=list(view.warnings),
-        items=item_report(view.distribution.request, view.slots),
+        items=[s.ItemOut(**i) for i in item_report(view.distribution.request, view.slots)],
     )
 
 
@@ -102,13 +102,13 @@ async def plan(call: Call) -> s.PlanOut:
     "POST",
     f"{ID}/simulate",
     scope="operate",
-    summary="The simulation report of the stored plan",
-    response=s.AnyJson,
+    summary="The simulation report of the stored plan, with per-item figures (`items`)",
+    response=s.SimulationOut,
     tags=TAGS,
 )
-async def simulate(call: Call) -> dict[str, Any]:
-    report: dict[str, Any] = await call.ctx.service.simulate(call.actor, call.param("id"))
-    return report
+async def simulate(call: Call) -> s.SimulationOut:
+    report = await call.ctx.service.simulate(call.actor, call.param("id"))
+    return s.SimulationOut.model_validate(report)
 
 
 @route(

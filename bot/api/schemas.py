@@ -222,15 +222,51 @@ class SlotOut(BaseModel):
         )
 
 
+class ItemOut(BaseModel):
+    """One content item of a plan, in the request's queue order (engine/item_report.py);
+    an item that got no slot has zeros and no days."""
+
+    content_id: str
+    slots: int
+    accounts: int = Field(description="distinct accounts posting it")
+    days: list[str] = Field(description="UTC dates it posts on (YYYY-MM-DD)")
+
+
 class PlanOut(BaseModel):
     distribution: DistributionOut
     slots: list[SlotOut]
     unscheduled: list[dict[str, str]]
     warnings: list[str]
-    items: list[dict[str, Any]] = Field(
+    items: list[ItemOut] = Field(
         default_factory=list,
         description="per content item, in queue order: content_id, slots, accounts, days",
     )
+
+
+class SimulationOut(BaseModel):
+    """The simulation report (engine/simulation.py); `items` are the plan answer's `items`.
+    Per-publisher cost fields (`<publisher>_api_cost_usd`) come as extra fields."""
+
+    model_config = ConfigDict(extra="allow")
+
+    mode: str
+    total_slots: int
+    safe_slots: int
+    risky_slots: int
+    unscheduled: int
+    avg_risk_score: float
+    risk_breakdown: dict[str, int]
+    visibility: dict[str, float]
+    peak_share: float
+    estimated_reach: int
+    recommended_action: str
+    reasons: list[str] = Field(default_factory=list)
+    items: list[ItemOut] = Field(
+        default_factory=list,
+        description="per content item, in queue order: content_id, slots, accounts, days "
+        "(the same figures as the plan answer)",
+    )
+    publishers: str | None = Field(default=None, description="posts per publisher")
 
 
 class StatusOut(BaseModel):

@@ -166,13 +166,11 @@ def run(args: argparse.Namespace) -> int:
             media_problems=[issue.text() for issue in result.media_issues],
         )
         if args.json:
-            _print_json({**report.to_dict(), "items": items})
+            _print_json(report.to_dict())  # its `items` are the plan's `items`
         else:
-            from bot.cli.plan_render import item_lines, render_simulation
+            from bot.cli.plan_render import render_simulation
 
             render_simulation(report, request)
-            for line in item_lines(items):
-                print(f"  {line}")
         return 0
     if getattr(args, "png", None) is not None:
         from bot.slack.timeline import render_timeline

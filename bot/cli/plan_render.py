@@ -164,6 +164,8 @@ def render_simulation(
     console.print(f"  recommended action: [{style}]{report.recommended_action}[/]")
     for reason in report.reasons:
         console.print(f"    - {reason}")
+    for line in item_lines(report.items):
+        console.print(f"  {line}", markup=False, highlight=False)
 
 
 def item_lines(items: Sequence[dict[str, Any]]) -> list[str]:

@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.blocks.common import Block, section
 from bot.slack.blocks.modals import build_create_modal
-from bot.slack.blocks.plan import simulation_summary
+from bot.slack.blocks.plan import items_text, simulation_summary
 from bot.slack.blocks.reports import (
     build_accounts,
     build_analytics,
@@ -115,7 +115,10 @@ async def _simulate(
     deps: BotDeps, cmd: Command, body: dict[str, Any], client: AsyncWebClient
 ) -> Answer:
     report = await deps.service.simulate(_actor(deps, body), cmd.key)
-    return "Simulation", [section("*Simulation*\n" + simulation_summary(report))]
+    blocks = [section("*Simulation*\n" + simulation_summary(report))]
+    if report.get("items"):
+        blocks.append(section(items_text(report["items"])))  # the plan card's figures
+    return "Simulation", blocks
 
 
 Move = Callable[[DistributionService, Actor, Command], Awaitable[Distribution]]

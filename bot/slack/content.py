@@ -1,37 +1,56 @@
 """`/herald content add|list|show|archive`: the content library in Slack.
 
-`content add` opens a modal whose fields are the request's `content` fields (id, caption,
-hashtags, link, translations, tags); a wrong field is shown next to it and nothing is
-stored. The other sub-commands answer the caller only (ephemeral).
+`content add` opens a form whose fields are the request's `content` fields (id, caption,
+type, hashtags, link, translations, tags, media URLs and files). A wrong field is shown next
+to it and nothing is stored. Media are stored when the item is added: Slack wants the form
+answered within 3 s, so a check that takes longer (a big video) answers with a "checking"
+view, then turns it into "added" or back into the form with the problem under its field.
+The other sub-commands answer the caller only (ephemeral).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.blocks.common import Block, clip, escape, plain, section
+from bot.slack import ids
+from bot.slack.blocks.common import Block, escape
+from bot.slack.blocks.content import (
+    TEXT_FIELDS,
+    build_content_modal,
+    content_form_values,
+    item_blocks,
+    list_blocks,
+    notice_view,
+)
 from bot.slack.context import BotDeps, deps_of
 from bot.slack.failures import guarded
 from bot.slack.grammar import Command
-from engine.content_library import ContentLibrary, content_from_fields
+from engine.content_files import content_from_fields
+from engine.content_library import ContentLibrary
 from engine.errors import InvalidInput, InvalidRequest
-from engine.models import ContentItem, Role
+from engine.models import Actor, ContentItem, Role
+from engine.request import Content
 
-CONTENT_MODAL = "herald.content_add"
-INPUT = "-input"
-# Block id = the content field it fills (one vocabulary with the request's `content`).
-FIELDS = ("id", "caption", "hashtags", "link", "translations", "tags")
+log = logging.getLogger("herald.slack")
+
 USAGE = "`/herald content add|list [tag]|show <id>|archive <id>`"
+# Slack shows an error when a view submission is not answered within 3 s: wait this long
+# for the media before answering with the "checking" view.
+ACK_BUDGET_S = 2.0
 
 Answer = tuple[str, list[Block] | None]
 
 
 def register(app: AsyncApp) -> None:
-    """Register the add-content modal's submission."""
-    app.view(CONTENT_MODAL)(guarded(on_content_submitted))
+    """Register the add-content form's submission."""
+    app.view(ids.CONTENT_MODAL)(guarded(on_content_submitted))
 
 
 def _library(deps: BotDeps) -> ContentLibrary:
@@ -50,114 +69,146 @@ async def handle_content(
         await client.views_open(trigger_id=body["trigger_id"], view=build_content_modal())
         return "Opening the content form…", None
     if action == "list":
-        tag = rest[0] if rest else None
+        tag = " ".join(rest) or None  # `Winter Sale` is refused as two words, not cut
         items = await library.list_items(tag=tag)
         return "Content library", list_blocks(items, tag)
-    if action in {"show", "archive"} and not rest:
-        raise InvalidInput(f"`/herald content {action}` needs an item id ({USAGE})")
+    if action in {"show", "archive"} and len(rest) != 1:
+        raise InvalidInput(f"`/herald content {action}` needs one item id ({USAGE})")
     if action == "show":
-        return "Content item", [section(item_text(await library.show(rest[0])))]
+        item = await library.show(rest[0])
+        return "Content item", item_blocks(item, await library.describe(item))
     if action == "archive":
         actor = deps.require(body["user_id"], Role.OPERATOR, "archive content")
+        before = await library.show(rest[0])
         item = await library.archive(actor, rest[0])
+        if before.archived:
+            when = f"{before.archived_at:%Y-%m-%d %H:%M}Z" if before.archived_at else ""
+            return f"`{escape(item.id)}` was already archived on {when}; nothing changed.", None
         return f"Archived `{escape(item.id)}`: calendar queues no longer use it.", None
     raise InvalidInput(f"`{action}` is not a content action ({USAGE})")
 
 
-def list_blocks(items: list[ContentItem], tag: str | None) -> list[Block]:
-    """One line per item (at most 40), the caption clipped."""
-    title = f"*Content library*{f' · tag `{escape(tag)}`' if tag else ''} · {len(items)} items"
-    lines = [
-        f"`{escape(clip(i.id, 40))}` {escape(clip(i.content.caption.replace(chr(10), ' '), 80))}"
-        + (f" · _{escape(', '.join(i.content.tags))}_" if i.content.tags else "")
-        for i in items[:40]
-    ]
-    if len(items) > 40:
-        lines.append(f"… and {len(items) - 40} more (`herald content list` shows all)")
-    return [section(clip(title + "\n" + ("\n".join(lines) or "No items yet."), 3000))]
-
-
-def item_text(item: ContentItem) -> str:
-    """One item in full, for `content show`."""
-    c = item.content
-    parts = [f"*{escape(c.id)}*" + (" (archived)" if item.archived else ""), escape(c.caption)]
-    if c.hashtags:
-        parts.append(" ".join("#" + escape(t) for t in c.hashtags))
-    if c.link:
-        parts.append(f"link: {escape(c.link)}")
-    parts.extend(f"{escape(lang)}: {escape(text)}" for lang, text in c.translations.items())
-    if c.tags:
-        parts.append("tags: " + escape(", ".join(c.tags)))
-    parts.append(f"added by <@{escape(item.created_by)}>")
-    return clip("\n".join(parts), 3000)
-
-
-def _input(field: str, label: str, *, optional: bool = True, multiline: bool = False) -> Block:
-    return {
-        "type": "input",
-        "block_id": field,
-        "optional": optional,
-        "label": plain(label, 2000),
-        "element": {"type": "plain_text_input", "action_id": field + INPUT, "multiline": multiline},
-    }
-
-
-def build_content_modal() -> dict[str, Any]:
-    """The add-content form."""
-    translations = _input("translations", "Translations", multiline=True)
-    translations["hint"] = plain("One per line: `es: Hola a todos`", 2000)
-    return {
-        "type": "modal",
-        "callback_id": CONTENT_MODAL,
-        "title": plain("Add content"),
-        "submit": plain("Add"),
-        "close": plain("Cancel"),
-        "blocks": [
-            _input("id", "Id", optional=False),
-            _input("caption", "Caption", optional=False, multiline=True),
-            _input("hashtags", "Hashtags"),
-            _input("link", "Link"),
-            translations,
-            _input("tags", "Tags (for calendar queues: queue_tag=...)"),
-        ],
-    }
-
-
-def fields_from_state(values: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The submitted form as content fields (empty inputs left out)."""
-    out: dict[str, Any] = {}
-    for field in FIELDS:
-        value = str(values.get(field, {}).get(field + INPUT, {}).get("value") or "").strip()
-        if value:
-            out[field] = value
-    if "translations" in out:
+def content_of(values: dict[str, str], files: list[tuple[str, str]]) -> Content:
+    """The submitted form as a content item (media: URLs first, then the shared files).
+    Raises InvalidRequest naming the field."""
+    data: dict[str, Any] = {k: v for k, v in values.items() if k != ids.F_MEDIA}
+    if "translations" in data:
         translations: dict[str, str] = {}
-        for line in str(out["translations"]).splitlines():
+        for line in str(data["translations"]).splitlines():
+            if not line.strip():
+                continue
             lang, sep, text = line.partition(":")
             if not sep or not lang.strip() or not text.strip():
-                raise InvalidRequest("translations", f"{line!r} is not `lang: text`")
+                raise InvalidRequest("translations", f"{line[:60]!r} is not `lang: text`")
             translations[lang.strip().lower()] = text.strip()
-        out["translations"] = translations
-    return out
+        data["translations"] = translations
+    urls = [u.strip() for u in values.get(ids.F_MEDIA, "").split(",") if u.strip()]
+    media = urls + [f"slack:{fid}" for fid, _ in files]
+    if media:
+        data["media"] = media
+    return content_from_fields(data)
+
+
+def _block_for(field: str, media: list[str]) -> str:
+    """The form block showing an error on `field` (`media.<i>` by the reference's kind)."""
+    root, _, rest = field.partition(".")
+    if root == "media":
+        index = int(rest) if rest.isdigit() else -1
+        ref = media[index] if 0 <= index < len(media) else ""
+        return ids.F_MEDIA_FILES if ref.startswith("slack:") else ids.F_MEDIA
+    return root if root in (*TEXT_FIELDS, "type") else "id"
+
+
+def _problem(exc: InvalidRequest, files: list[tuple[str, str]]) -> str:
+    """The problem in the user's words: a shared file by its name, not its Slack id."""
+    names = dict(files)
+    if not names:
+        return exc.problem
+    pattern = r"\b(?:slack:)?(" + "|".join(re.escape(fid) for fid in names) + r")\b"
+    return re.sub(pattern, lambda m: names[m.group(1)], exc.problem)
 
 
 async def on_content_submitted(
     ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any
 ) -> None:
-    """Validate the form (errors next to the field), then add the item."""
+    """Validate the form (errors next to the field), store its media, add the item."""
     deps = deps_of(context)
     user = str(body["user"]["id"])
+    values, files = content_form_values(body["view"]["state"]["values"])
+    library = _library(deps)
+    media: list[str] = []
     try:
-        content = content_from_fields(fields_from_state(body["view"]["state"]["values"]))
         actor = deps.require(user, Role.OPERATOR, "add content")
-        await _library(deps).add(actor, content)
+        content = content_of(values, files)
+        media = content.media
+        await library.check_id_free(content.id)
     except InvalidRequest as exc:
-        block = exc.field.split(".")[0] if exc.field.split(".")[0] in FIELDS else "caption"
-        await ack(response_action="errors", errors={block: exc.problem[:150]})
+        await ack(
+            response_action="errors", errors={_block_for(exc.field, media): exc.problem[:150]}
+        )
         return
-    await ack()
-    await client.chat_postMessage(
-        channel=user,
-        text=f"Added `{content.id}` to the content library. Use it with "
-        f"`content={content.id}` (window) or `queue={content.id},…` (calendar).",
+    adding = asyncio.ensure_future(library.add(actor, content))
+    await asyncio.wait({adding}, timeout=ACK_BUDGET_S)
+    if adding.done():
+        try:
+            item = adding.result()
+        except InvalidRequest as exc:
+            block = _block_for(exc.field, media)
+            await ack(response_action="errors", errors={block: _problem(exc, files)[:150]})
+            return
+        await ack()
+        await _tell_added(client, user, item)
+        return
+    checking = (
+        f"Storing and checking the media of `{escape(content.id)}`… This form updates when done."
     )
+    await ack(response_action="update", view=notice_view("Add content", checking))
+    await _finish(client, body, actor, adding, values, files, media)
+
+
+async def _finish(
+    client: AsyncWebClient,
+    body: dict[str, Any],
+    actor: Actor,
+    adding: asyncio.Future[ContentItem],
+    values: dict[str, str],
+    files: list[tuple[str, str]],
+    media: list[str],
+) -> None:
+    """After the "checking" view: show the outcome in the form (or, if it was closed, DM)."""
+    view_id = str(body["view"].get("id") or "")
+    try:
+        item = await adding
+    except InvalidRequest as exc:
+        block, problem = _block_for(exc.field, media), _problem(exc, files)
+        if block == ids.F_MEDIA_FILES:
+            problem += " (attach the files again)"
+        view = build_content_modal(values, {block: problem})
+        if not await _update(client, view_id, view):
+            await client.chat_postMessage(channel=actor.id, text=f"⚠️ Nothing was added: {problem}")
+        return
+    await _update(client, view_id, notice_view("Content added", _added_text(item)))
+    await _tell_added(client, actor.id, item)
+
+
+async def _update(client: AsyncWebClient, view_id: str, view: dict[str, Any]) -> bool:
+    """Replace the open form; False when it is gone (closed meanwhile)."""
+    try:
+        await client.views_update(view_id=view_id, view=view)
+    except SlackApiError as exc:
+        log.info("content form %s not updated: %s", view_id, exc.response.get("error"))
+        return False
+    return True
+
+
+def _added_text(item: ContentItem) -> str:
+    files = f" with {len(item.content.media)} media file(s)" if item.content.media else ""
+    return (
+        f"Added `{escape(item.id)}`{files} to the content library. Use it with "
+        f"`content={escape(item.id)}` (window) or `queue={escape(item.id)},…` (calendar); "
+        f"`/herald content show {escape(item.id)}` says what each platform would post."
+    )
+
+
+async def _tell_added(client: AsyncWebClient, user: str, item: ContentItem) -> None:
+    await client.chat_postMessage(channel=user, text=_added_text(item))

@@ -88,6 +88,9 @@ CREATE_FIELDS = (
     F_MEDIA,
 )
 
+# --- content library add form (block ids are content fields; ids.F_MEDIA_FILES for files)
+CONTENT_MODAL = "herald.content_add"
+
 # --- reject reason modal (private_metadata: {"d": id, "v": version, "c": channel, "ts": ts})
 REJECT_MODAL = "herald.reject"
 REJECT_REASON_BLOCK = "reason"
@@ -110,7 +113,7 @@ ALL_ACTION_IDS = (
     RECONNECT,
     CONNECT_LINK,
 )
-ALL_CALLBACK_IDS = (CREATE_MODAL, REJECT_MODAL)
+ALL_CALLBACK_IDS = (CREATE_MODAL, REJECT_MODAL, CONTENT_MODAL)
 
 # --- late posts that no longer fit the window (value: {"d": distribution id, "c": choice})
 CATCH_UP_REPLAN = "herald.catchup.replan"

@@ -155,6 +155,36 @@ class TestContentImport:
         assert status == 422 and "no items" in problem["detail"]
         assert await stored(api) == []
 
+    async def test_same_body_twice_adds_nothing_and_names_the_rows(self, api: Api) -> None:
+        """An import sent again is 201 with nothing added and the ids listed as unchanged;
+        a semicolon CSV with a BOM and Windows line endings imports like any other."""
+        status, body, _ = await api.call("POST", "/content/import", json=[ITEM])
+        assert status == 201 and body["imported"] == 1 and body["unchanged"] == []
+        status, body, _ = await api.call("POST", "/content/import", json=[ITEM])
+        assert status == 201 and (body["imported"], body["unchanged"]) == (0, ["w1"])
+        csv = "\ufeffid;caption;tags\r\nw2;Cosy;Winter\r\n".encode()
+        status, body, _ = await api.call(
+            "POST", "/content/import", data=csv, headers={"Content-Type": "text/csv"}
+        )
+        assert status == 201 and body["items"][0]["tags"] == ["winter"]
+        assert await stored(api) == ["w1", "w2"]
+        assert len(await library_events(api)) == 2
+
+
+class TestContentMediaOverHttp:
+    async def test_unusable_media_is_a_422_naming_the_reference(self, api: Api) -> None:
+        """An add whose media cannot be stored (unreachable URL, unknown id) is refused
+        naming `media.<index>`; nothing is added."""
+        for media, field, text in [
+            (["http://127.0.0.1:9/clip.mp4"], "media.0", "media clip.mp4: download failed"),
+            (["https://127.0.0.1:9/a.jpg", "m-0000"], "media.0", "media a.jpg"),
+            (["m-0000"], "media.0", "'m-0000'"),
+        ]:
+            item = {"id": "m1", "caption": "With media", "media": media}
+            status, problem, _ = await api.call("POST", "/content", json=item)
+            assert status == 422 and problem["field"] == field and text in problem["detail"]
+        assert await stored(api) == []
+
 
 class TestDistributionsFromTheLibrary:
     async def test_content_id_queue_and_tag(self, api: Api) -> None:
@@ -175,6 +205,22 @@ class TestDistributionsFromTheLibrary:
         status, plan, _ = await api.call("POST", f"/distributions/{created['id']}/plan")
         assert status == 200 and {s["content_id"] for s in plan["slots"]} == {"w1", "w2"}
         assert [i["content_id"] for i in plan["items"]] == ["w1", "w2"]
+
+    async def test_simulate_answers_per_item_figures_as_the_plan_does(self, api: Api) -> None:
+        """The simulate answer carries `items` with exactly the plan answer's per-item
+        accounts and days (and the stored simulation too)."""
+        await add_items(api, ITEM, {"id": "w2", "caption": "Cosy evenings", "tags": ["winter"]})
+        calendar = {k: v for k, v in REQUEST.items() if k not in {"content", "spread_hours"}}
+        calendar |= {"mode": "calendar", "days": 2, "queue_tag": "winter"}
+        status, created, _ = await api.call("POST", "/distributions", json=calendar)
+        assert status == 201, created
+        _, plan, _ = await api.call("POST", f"/distributions/{created['id']}/plan")
+        status, report, _ = await api.call("POST", f"/distributions/{created['id']}/simulate")
+        assert status == 200 and report["items"] == plan["items"]
+        assert sum(i["slots"] for i in report["items"]) == report["total_slots"] > 0
+        assert all(i["accounts"] and i["days"] for i in report["items"])
+        _, stored, _ = await api.call("GET", f"/distributions/{created['id']}")
+        assert stored["simulation"]["items"] == plan["items"]
 
     async def test_unknown_and_archived_items_are_named(self, api: Api) -> None:
         """Unknown or archived ids are a 422 naming the field and the ids; nothing created."""

@@ -131,8 +131,8 @@ class TestPlanWithLibraryFile:
             capsys, "plan", str(request), "--accounts", str(ACCOUNTS), "--library", str(bad)
         )
         assert code == 2 and out == ""
-        assert "line 3: caption: is required" in err
-        assert "line 4: duplicate id 'w1' (first on line 2)" in err
+        assert "line 3 (item 2): caption: is required" in err
+        assert "line 4 (item 3): duplicate id 'w1' (first on line 2)" in err
         code, _, err = run(
             capsys,
             "plan",

@@ -80,6 +80,19 @@ class TestReadAccountsCsv:
         with pytest.raises(InvalidCsvRow, match="empty"):
             parse_accounts_csv("")
 
+    def test_spreadsheet_dialects(self) -> None:
+        """The same reader as the content library: a BOM, `;` and Windows line endings are
+        read; a quote left open, or a first line that is no header, is named, not swallowed."""
+        semi = "\ufeff" + csv(GOOD).replace(",", ";").replace("\n", "\r\n")
+        assert [a.id for a in parse_accounts_csv(semi)] == ["a1"]
+        accounts, errors = read_accounts_csv(csv(GOOD, 'a2,tiktok,"@open,UTC,en,1,1,ACTIVE,,'))
+        assert [a.id for a in accounts] == ["a1"]
+        assert (
+            str(errors[0]) == "accounts CSV line 3: not a CSV row (a quoted field is never closed)"
+        )
+        with pytest.raises(InvalidCsvRow, match="line 1 is not a header row: expected column"):
+            parse_accounts_csv(GOOD + "\n")
+
     def test_round_trip(self) -> None:
         """accounts_to_csv writes what read_accounts_csv reads back identically."""
         text = csv(GOOD, "b2,twitter,@b,America/New_York,en,5,1,PAUSED,,2026-11-21T00:00:00Z")

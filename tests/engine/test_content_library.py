@@ -12,7 +12,8 @@ import pytest
 from engine.accounts_csv import read_accounts_csv
 from engine.clock import ManualClock
 from engine.content_library import ContentLibrary, resolve_references
-from engine.errors import ContentNotFound, InvalidRequest, NotAllowed
+from engine.errors import ContentNotFound, InvalidInput, InvalidRequest, MediaNotFound, NotAllowed
+from engine.media import MediaAsset, MediaKind
 from engine.models import Actor, ContentItem, Role
 from engine.request import Content, parse_request, request_from_fields
 from engine.service import DistributionService
@@ -183,3 +184,78 @@ class TestImportFiles:
             '[{"id": "a", "caption": "x"},\n 7,\n {"id": "b"}]', name="items.json"
         )
         assert [(e.line, e.index, e.field) for e in errors] == [(2, 1, None), (3, 2, "caption")]
+
+
+class _Store:
+    """A media store holding fixed assets; `bad:` references are not media."""
+
+    def __init__(self, *assets: MediaAsset) -> None:
+        self.assets = {a.id: a for a in assets}
+        self.resolved: list[str] = []
+
+    async def get(self, media_id: str) -> MediaAsset:
+        if media_id not in self.assets:
+            raise MediaNotFound(media_id)
+        return self.assets[media_id]
+
+    async def resolve(self, ref: str) -> MediaAsset:
+        self.resolved.append(ref)
+        if ref.startswith("bad:"):
+            raise InvalidInput(f"media {ref[4:]}: not an image or video Herald can read")
+        return await self.get(ref if ref.startswith("m-") else "m-" + ref.split("/")[-1])
+
+
+PHOTO = MediaAsset("m-p.jpg", MediaKind.IMAGE, "image/jpeg", 2048, "ab", "p.jpg", 1080, 1350)
+
+
+class TestItemMedia:
+    async def test_add_stores_media_by_id_and_describe_gives_facts(self) -> None:
+        """Adding an item stores each reference and keeps its id; a bad one is refused as
+        `media.<index>` before anything is added; describe lists facts and platforms."""
+        world = _World()
+        store = _Store(PHOTO)
+        library = ContentLibrary(world.repository, world.clock, world.notifier, media=store)
+        with pytest.raises(InvalidRequest) as refused:
+            await library.add(
+                OPERATOR, Content(id="x", caption="Hi", media=["https://c/p.jpg", "bad:a.pdf"])
+            )
+        assert refused.value.field == "media.1" and "a.pdf: not an image" in refused.value.problem
+        assert await library.list_items(archived=True) == []
+        item = await library.add(
+            OPERATOR, Content(id="p", caption="Photo", type="image", media=["https://c/p.jpg"])
+        )
+        assert item.content.media == ["m-p.jpg"]
+        described = await library.describe(item)
+        assert [f.text() for f in described.files] == [
+            "p.jpg: image/jpeg, 2 KB, 1080x1350 (m-p.jpg)"
+        ]
+        fits = {p.platform: p for p in described.platforms}
+        assert fits["instagram"].takes and fits["instagram"].content_type == "post"
+        assert fits["tiktok"].text() == "tiktok: rejects: takes video/short, not image"
+
+    def test_platform_fits_cuts_and_unchecked_files(self) -> None:
+        """Caption and hashtag cuts are notes; an item without files, or with files not
+        stored yet, is not media-checked (as at plan time)."""
+        from engine.content_media import MediaFile, platform_fits
+        from engine.platforms import DEFAULT_PLATFORMS
+
+        long = Content(id="l", caption="word " * 100, hashtags=[f"h{i}" for i in range(12)])
+        fits = {p.platform: p for p in platform_fits(long, [], DEFAULT_PLATFORMS)}
+        assert "caption cut to 280 characters" in fits["twitter"].notes
+        assert fits["tiktok"].takes and fits["tiktok"].notes == ("first 8 of 12 hashtags",)
+        assert fits["linkedin"].text() == "linkedin video: takes it (first 5 of 12 hashtags)"
+        later = [MediaFile("https://cdn.example/x.mp4")]
+        fits = {p.platform: p for p in platform_fits(long, later, DEFAULT_PLATFORMS)}
+        assert fits["tiktok"].takes
+        assert "1 media file(s) not stored yet, not checked" in fits["tiktok"].notes
+
+    async def test_import_twice_is_idempotent(self) -> None:
+        """A file imported again adds nothing and returns its rows as unchanged; one audit
+        event per item ever added."""
+        world = _World()
+        text = "id,caption,tags\nw1,One,Winter\nw2,Two,\n"
+        first = await world.library.import_file(OPERATOR, text, name="a.csv")
+        again = await world.library.import_file(OPERATOR, text, name="a.csv")
+        assert [i.id for i in first.added] == ["w1", "w2"] and first.unchanged == []
+        assert again.added == [] and [i.id for i in again.unchanged] == ["w1", "w2"]
+        assert world.notifier.kinds() == ["content.added", "content.added"]

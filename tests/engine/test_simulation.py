@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from engine.models import Account, PlannedSlot, RiskLevel, SafetyMode, Slot
@@ -82,3 +83,24 @@ class TestSimulate:
         )
         report = simulate([persisted], [ACCOUNT], request=REQUEST, mode=SafetyMode.SEMI_AUTONOMOUS)
         assert report.total_slots == 1 and report.peak_share == 1.0
+
+
+class TestItems:
+    def test_items_are_the_plan_reports_figures(self) -> None:
+        """The report lists per item what the plan's item report says: queue order, then
+        slots of items the request no longer names (here one with no id)."""
+        from engine.item_report import item_report
+
+        queue = parse_request(
+            {
+                "name": "q",
+                "mode": "calendar",
+                "platforms": ["twitter"],
+                "start": "2026-11-30T00:00Z",
+                "queue": [{"id": "i1", "caption": "One"}, {"id": "i2", "caption": "Two"}],
+            }
+        )
+        slots = [replace(slot(PEAK, 0.1), content_id="i2"), replace(slot(OFF, 0.2), account_id="b")]
+        report = simulate(slots, [ACCOUNT], request=queue, mode=SafetyMode.SEMI_AUTONOMOUS)
+        assert report.items == item_report(queue, slots)
+        assert [i["content_id"] for i in report.to_dict()["items"]] == ["i1", "i2", ""]

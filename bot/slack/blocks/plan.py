@@ -106,6 +106,22 @@ def simulation_summary(simulation: dict[str, Any] | None) -> str:
     return "\n".join(lines) or "_simulated (no headline numbers)_"
 
 
+def items_text(items: list[dict[str, Any]], *, limit: int = 12) -> str:
+    """Per content item (engine/item_report.py): accounts and UTC days, or "no slot"."""
+    lines = [
+        f"`{escape(clip(i['content_id'] or '(inline)', 40))}` "
+        + (
+            f"{i['accounts']:,} accounts · "
+            + ", ".join(datetime.strptime(d, "%Y-%m-%d").strftime("%a %d") for d in i["days"])
+            if i["slots"]
+            else "no slot"
+        )
+        for i in items[:limit]
+    ]
+    more = f"\n… and {len(items) - limit} more items" if len(items) > limit else ""
+    return clip("*Items (accounts · days, UTC)*\n" + "\n".join(lines) + more, 3000)
+
+
 def advice_text(advice: dict[str, Any] | None, *, limit: int = MAX_ADVICE_LINES) -> str | None:
     """The advisor's suggestions with their provenance, or None when the plan had none.
 
@@ -190,18 +206,7 @@ def build_plan_card(
     ]
     items = item_report(req, slots)
     if len(items) > 1 or req.queue:
-        lines = [
-            f"`{escape(clip(i['content_id'], 40))}` "
-            + (
-                f"{i['accounts']:,} accounts · "
-                + ", ".join(datetime.strptime(d, "%Y-%m-%d").strftime("%a %d") for d in i["days"])
-                if i["slots"]
-                else "no slot"
-            )
-            for i in items[:12]
-        ]
-        more = f"\n… and {len(items) - 12} more items" if len(items) > 12 else ""
-        blocks.append(section("*Items (accounts · days, UTC)*\n" + "\n".join(lines) + more))
+        blocks.append(section(items_text(items)))
     advice = advice_text(distribution.advice)
     if advice:
         blocks.append(section(advice))
