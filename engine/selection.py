@@ -105,7 +105,10 @@ def select_accounts(
         quota = quotas[tier]
         start = (rotation * quota) % len(members) if quota else 0
         rotated = members[start:] + members[:start]
-        chosen[tier] = sorted(rotated[:quota], key=members.index)
+        # Back in rank order; positions by identity (members.index would scan the tier
+        # once per chosen account: quadratic on large tiers).
+        rank = {id(a): i for i, a in enumerate(members)}
+        chosen[tier] = sorted(rotated[:quota], key=lambda a: rank[id(a)])
         left_out += rotated[quota:]
     return lead_order(chosen, rotation), left_out
 
