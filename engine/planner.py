@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from engine.calendar_planner import plan_calendar
-from engine.captions import account_offset, caption_variants, distinct_captions
+from engine.captions import Variant, account_offset, caption_variants, distinct_captions
 from engine.chain_capacity import chain_capacity, pick_for_chain
 from engine.durations import format_duration
 from engine.eligibility import gate_accounts
@@ -151,11 +151,12 @@ def _plan_window(
     wanted = len(chosen)
     # Identical posts stay dup_gap apart: with V distinct caption variants in all, at most
     # V posts fit in each stretch of dup_gap; with one, dup_gap is simply the chain's gap.
-    texts = {
-        v[2]
-        for a in order
-        for v in caption_variants(content, by_id[a.id].rules, by_id[a.id].language)
-    }
+    variants_of: dict[tuple[str, str], tuple[Variant, ...]] = {}  # by platform, language
+    for a in order:
+        e = by_id[a.id]
+        if (a.platform, e.language) not in variants_of:
+            variants_of[(a.platform, e.language)] = caption_variants(content, e.rules, e.language)
+    texts = {v.variant_id for variants in variants_of.values() for v in variants}
     chain_gap = max(min_gap, dup_gap) if len(texts) == 1 else min_gap
     capacity = chain_capacity(earliest, start=start, end=end, min_gap=chain_gap)
     caption_room = len(texts) * ((end - start) // dup_gap + 1) if dup_gap > 0 else capacity
@@ -217,14 +218,17 @@ def _plan_window(
     trend_tables: dict[str, tuple[float, ...]] = {
         name: hourly_scores(trends, name) for name in request.platforms
     }
+    peaks_of: dict[str, tuple[frozenset[int], ...]] = {}  # by platform
     for account in chosen:
         e = by_id[account.id]
-        variants = caption_variants(content, e.rules, e.language)
+        variants = variants_of[(account.platform, e.language)]
+        if account.platform not in peaks_of:
+            peaks_of[account.platform] = peak_hours_by_weekday(e.rules)
         candidates.append(
             Candidate(
                 key=account.id,
                 earliest=max(start, math.ceil(e.earliest.timestamp())),
-                peaks=peak_intervals(account.timezone, peak_hours_by_weekday(e.rules), start, end),
+                peaks=peak_intervals(account.timezone, peaks_of[account.platform], start, end),
                 variants=variants,
                 variant_offset=account_offset(account.id, len(variants)),
                 trend=trend_tables[account.platform] if request.trend_weighted else (),
