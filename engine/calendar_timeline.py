@@ -12,46 +12,18 @@ import gc
 from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import fields, make_dataclass
 from datetime import UTC, datetime
+from itertools import islice
+from typing import Any
 
 from engine.calendar_slots import DAY, HOUR
 from engine.captions import Variant
 from engine.models import Account, PlannedSlot, RiskLevel
 from engine.peaks import zone
+from engine.planned_slots import UNFROZEN_SLOT
 from engine.platforms import PlatformRules
 from engine.request import Content
 from engine.risk import velocity_risk
-
-
-def _unfrozen_slot() -> type | None:
-    """A plain slotted dataclass with PlannedSlot's fields, in the same order, whose
-    instances may become PlannedSlots by class assignment; None if PlannedSlot changed so
-    that this would not give the same objects (then slots are built the ordinary way).
-
-    Why: PlannedSlot is frozen, so its __init__ sets each of its 13 fields through
-    object.__setattr__, ~20 000 machine instructions a slot (a fifth of a 90 000-slot
-    calendar); building the unfrozen twin and switching its class takes ~4 000. Python
-    allows the switch because both have the same slots and nothing else; the result is an
-    ordinary, frozen PlannedSlot, equal to one built by PlannedSlot(...)."""
-    names = [f.name for f in fields(PlannedSlot)]
-    if hasattr(PlannedSlot, "__post_init__") or getattr(PlannedSlot, "__slots__", ()) != tuple(
-        names
-    ):
-        return None
-    twin = make_dataclass(
-        "UnfrozenSlot", [(f.name, f.type) for f in fields(PlannedSlot)], slots=True, eq=False
-    )
-    probe = tuple(range(len(names)))
-    try:
-        slot = twin(*probe)
-        slot.__class__ = PlannedSlot
-    except TypeError:
-        return None
-    return twin if slot == PlannedSlot(*probe) else None  # type: ignore[arg-type]
-
-
-UNFROZEN_SLOT = _unfrozen_slot()
 
 
 class Timeline:
@@ -60,9 +32,12 @@ class Timeline:
     def __init__(self, items: list[Content]) -> None:
         self.types = [item.type for item in items]
         self.ids = [item.id for item in items]
-        self.at: dict[int, tuple[datetime, list[PlannedSlot]]] = {}
+        # Per time: its datetime, then the slots at that time (one list, no pair per time).
+        self.at: dict[int, list[Any]] = {}
         self.levels: dict[float, RiskLevel] = {}
         self.velocity: dict[tuple[str, int], float] = {}
+        # Local times by zone and time: accounts in one zone often post at the same minute.
+        self.local: dict[str, dict[int, datetime]] = {}
         self.posters = 0
 
     def add(
@@ -82,6 +57,9 @@ class Timeline:
         self.posters += 1
         account_id, platform = account.id, account.platform
         zi = zone(account.timezone)
+        local_at = self.local.get(account.timezone)
+        if local_at is None:
+            local_at = self.local[account.timezone] = {}
         types, ids, at, levels, velocities = (
             self.types, self.ids, self.at, self.levels, self.velocity,
         )  # fmt: skip
@@ -104,16 +82,19 @@ class Timeline:
                 scored = risks[n] = (risk, level)
             entry = at.get(t)
             if entry is None:
-                entry = at[t] = (datetime.fromtimestamp(t, UTC), [])
+                entry = at[t] = [datetime.fromtimestamp(t, UTC)]
             when = entry[0]
+            local = local_at.get(t)
+            if local is None:
+                local = local_at[t] = when.astimezone(zi)
             caption, hashtags, vid = choices[index][v]
-            # Positional, in PlannedSlot's field order: a keyword call costs a third more.
+            # engine.planned_slots.planned_slot, inlined: this runs once per slot.
             slot = build(
                 account_id,
                 platform,
                 language,
                 when,
-                when.astimezone(zi),
+                local,
                 caption,
                 hashtags,
                 scored[0],
@@ -125,12 +106,12 @@ class Timeline:
             )
             if thaw:
                 slot.__class__ = PlannedSlot
-            entry[1].append(slot)
+            entry.append(slot)
 
     def slots(self) -> list[PlannedSlot]:
         """Every slot, in time order (then selection order)."""
         at = self.at
-        return [slot for t in sorted(at) for slot in at[t][1]]
+        return [slot for t in sorted(at) for slot in islice(at[t], 1, None)]
 
 
 @contextmanager

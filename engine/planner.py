@@ -8,8 +8,10 @@ mode `engine.calendar_planner`; both share eligibility, risk gating and captions
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any, Protocol
 
 from engine.calendar_planner import plan_calendar
@@ -20,6 +22,7 @@ from engine.eligibility import gate_accounts
 from engine.errors import InvalidRequest
 from engine.models import Account, PlannedSlot, PlanResult, RiskLevel, Unscheduled
 from engine.peaks import peak_hours_by_weekday, peak_intervals, zone
+from engine.planned_slots import planned_slot
 from engine.platforms import DEFAULT_PLATFORMS, PlatformTable
 from engine.ports import Trend
 from engine.request import DistributionRequest
@@ -98,9 +101,7 @@ def request_warnings(
     """What the plan keeps but the operator probably did not mean: a requested language no
     scheduled account speaks or without a translation, trend weighting with no trend data."""
     out: list[str] = []
-    counts: dict[str, int] = {}
-    for slot in result.slots:
-        counts[slot.language] = counts.get(slot.language, 0) + 1
+    counts = Counter(map(attrgetter("language"), result.slots))
     first = request.languages[0]
     for language in request.languages:
         if result.slots and language not in counts:
@@ -250,20 +251,20 @@ def _plan_window(
         when = datetime.fromtimestamp(placement.at, UTC)
         platform = e.account.platform
         slots.append(
-            PlannedSlot(
-                account_id=e.account.id,
-                platform=platform,
-                language=e.language,
-                scheduled_at=when,
-                local_time=when.astimezone(zone(e.account.timezone)),
-                caption=caption,
-                hashtags=hashtags,
-                risk_score=e.risk,
-                risk_level=RiskLevel.from_score(e.risk),
-                trend_score=trend_tables[platform][when.hour],
-                content_type=content.type,
-                variant_id=vid,
-                content_id=content.id,
+            planned_slot(  # PlannedSlot's fields, in order
+                e.account.id,
+                platform,
+                e.language,
+                when,
+                when.astimezone(zone(e.account.timezone)),
+                caption,
+                hashtags,
+                e.risk,
+                RiskLevel.from_score(e.risk),
+                trend_tables[platform][when.hour],
+                content.type,
+                vid,
+                content.id,
             )
         )
     if result.left_out:

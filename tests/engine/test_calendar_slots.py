@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.calendar_slots import CaptionSpacing
-from engine.calendar_timeline import UNFROZEN_SLOT
 from engine.captions import Variant
 from engine.models import Account, PlannedSlot
+from engine.planned_slots import UNFROZEN_SLOT
 from engine.planner import plan_distribution
 from engine.request import DistributionRequest, parse_request
 from engine.selection import select_accounts
