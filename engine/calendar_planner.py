@@ -42,10 +42,19 @@ from engine.request import DistributionRequest
 from engine.selection import select_accounts
 from engine.trends import hourly_scores
 
+OFFSETS = 50  # an account posts (crc32 of its id % 50) minutes into its peak hours
+MAX_OFFSET = (OFFSETS - 1) * 60
+
 
 def daily_quota(velocity: float, day: int, phase: float, cap: int) -> int:
     """Posts asked of one account on day `day` (see the module docstring)."""
     return min(cap, math.floor((day + 1) * velocity + phase) - math.floor(day * velocity + phase))
+
+
+def _quotas(velocity: float, days: int, phase: float, cap: int) -> list[int]:
+    """`daily_quota` for each day, from one floor per day boundary instead of two."""
+    floors = [math.floor(day * velocity + phase) for day in range(days + 1)]
+    return [min(cap, b - a) for a, b in pairwise(floors)]
 
 
 def _hour_starts(tz: str, intervals: tuple[tuple[int, int], ...]) -> list[int]:
@@ -57,6 +66,18 @@ def _hour_starts(tz: str, intervals: tuple[tuple[int, int], ...]) -> list[int]:
         local = datetime.fromtimestamp(a, UTC).astimezone(zi)
         starts.extend(range(a - local.minute * 60 - local.second, b, HOUR))
     return starts
+
+
+@dataclass(slots=True)
+class _PeakHours:
+    """A zone's peak hour starts (UTC) on one platform, and where each day starts among
+    them (`_Week._bounds`): one list for every minute offset when they agree, else one per
+    offset as accounts need them."""
+
+    hours: list[int]
+    ascending: bool
+    bounds: list[int] | None
+    by_offset: dict[int, list[int]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -81,17 +102,17 @@ class _Week:
         self.trends = trends
         self.rotation = rotation
         self.start = start = math.ceil(request.start.timestamp())
-        self.end = end = math.floor(request.end.timestamp())
+        self.end = math.floor(request.end.timestamp())
         origin = start - start % 60
         dup = math.ceil(request.duplicate_gap.total_seconds() / 60)
-        self.spacing = CaptionSpacing(origin, (end - origin) // 60 + 2, dup)
+        self.spacing = CaptionSpacing(origin, dup)
         self.items = request.items
         self.repeat = request.max_per_account
         self.budget = len(self.items) * self.repeat
         self.by_trend = request.trend_weighted and bool(trends)
         self.platforms: dict[str, _Platform] = {}
-        self.hours: dict[tuple[str, str], tuple[list[int], bool]] = {}
-        self.split: dict[tuple[str, str, int], tuple[list[int], list[int]]] = {}
+        self.hours: dict[tuple[str, str], _PeakHours] = {}
+        self.day_starts = [start + d * DAY for d in range(request.days + 1)]
         self.quotas: dict[tuple[int, int], tuple[list[int], int, int] | None] = {}
         self.asked_posts = self.placed_posts = self.queue_cut = 0
         self.short: dict[str, int] = {}
@@ -117,10 +138,8 @@ class _Week:
         key = (crc % 1000, cap)
         if key in self.quotas:
             return self.quotas[key]
-        request = self.request
         phase = (crc % 1000) / 1000
-        days = request.days
-        quotas = [daily_quota(request.velocity, day, phase, cap) for day in range(days)]
+        quotas = _quotas(self.request.velocity, self.request.days, phase, cap)
         found: tuple[list[int], int, int] | None = None
         if any(quotas):
             asked = sum(quotas)
@@ -129,7 +148,8 @@ class _Week:
                 # Each item at most `repeat` times per account: spread the posts the queue
                 # allows evenly over the days instead of front-loading them.
                 cut = asked - self.budget
-                quotas = [daily_quota(self.budget / days, d, phase, cap) for d in range(days)]
+                days = self.request.days
+                quotas = _quotas(self.budget / days, days, phase, cap)
             found = (quotas, asked, cut)
         self.quotas[key] = found
         return found
@@ -141,12 +161,11 @@ class _Week:
         earliest time and the end, by day: day d's are `hours[starts[d]:starts[d + 1]]`
         (one day more at the end, for the calendar's last second when it starts a day).
         Indices rather than lists per day: these are shared, never mutate them."""
-        key = (tz, name, offset)
-        split = self.split.get(key)
-        if split is None:
-            split = self.split[key] = self._split(tz, name, p, offset)
-        hours, bounds = split
-        if not bounds:
+        peak = self.hours.get((tz, name))
+        if peak is None:
+            peak = self.hours[(tz, name)] = self._peak_hours(tz, p)
+        hours = peak.hours
+        if not peak.ascending:
             # Hours not strictly ascending (no modern zone does this): scan them.
             start, end, days = self.start, self.end, self.request.days
             out: list[list[int]] = [[] for _ in range(days + 1)]
@@ -155,6 +174,11 @@ class _Week:
                 if earliest <= t <= end:
                     out[min(days, (t - start) // DAY)].append(h)
             return [h for day in out for h in day], [0, *accumulate(len(day) for day in out)]
+        bounds = peak.bounds
+        if bounds is None:
+            bounds = peak.by_offset.get(offset)
+            if bounds is None:
+                bounds = peak.by_offset[offset] = self._bounds(hours, offset)
         lo = bisect_left(hours, earliest - offset)
         if lo <= bounds[0]:
             return hours, bounds
@@ -162,22 +186,25 @@ class _Week:
         # before its earliest time are empty, the day it falls on starts there.
         return hours, [max(lo, b) for b in bounds]
 
-    def _split(self, tz: str, name: str, p: _Platform, offset: int) -> tuple[list[int], list[int]]:
-        """The zone's peak hour starts on this platform and where each day starts among
-        them for accounts posting `offset` into the hour, the last entry the end of those
-        that fit before the calendar's end (see `by_day`); no starts when not ascending."""
-        found = self.hours.get((tz, name))
-        if found is None:
-            hours = _hour_starts(tz, peak_intervals(tz, p.peaks, self.start, self.end))
-            found = self.hours[(tz, name)] = (hours, all(a < b for a, b in pairwise(hours)))
-        hours, ascending = found
-        if not ascending:
-            return hours, []
-        start, days = self.start, self.request.days
+    def _peak_hours(self, tz: str, p: _Platform) -> _PeakHours:
+        hours = _hour_starts(tz, peak_intervals(tz, p.peaks, self.start, self.end))
+        ascending = all(a < b for a, b in pairwise(hours))
+        # The day starts do not depend on the minute offset when no hour begins within
+        # the largest offset before a day boundary or the end (then one split serves all).
+        late = MAX_OFFSET
+        shared = ascending and not any(
+            bisect_left(hours, x - late) != bisect_left(hours, x) for x in self.day_starts
+        )
+        shared = shared and bisect_right(hours, self.end - late) == bisect_right(hours, self.end)
+        return _PeakHours(hours, ascending, self._bounds(hours, 0) if shared else None)
+
+    def _bounds(self, hours: list[int], offset: int) -> list[int]:
+        """Where each day starts among `hours` for accounts posting `offset` into the
+        hour; the last entry: the end of those that fit before the calendar's end."""
         hi = bisect_right(hours, self.end - offset)
-        bounds = [min(hi, bisect_left(hours, start + d * DAY - offset)) for d in range(days + 1)]
+        bounds = [bisect_left(hours, x - offset, 0, hi) for x in self.day_starts]
         bounds.append(hi)
-        return hours, bounds
+        return bounds
 
     def plan_account(
         self, account: Account, e: Eligible
@@ -186,7 +213,7 @@ class _Week:
         posts at (sorted, its last post included), or why it gets none."""
         p = self.platform(account.platform, e.rules, e.language)
         crc = zlib.crc32(account.id.encode())
-        offset = (crc % 50) * 60
+        offset = (crc % OFFSETS) * 60
         start = self.start
         earliest = max(start, math.ceil(e.earliest.timestamp()))
         choices, sizes = p.choices[e.language]
@@ -212,8 +239,10 @@ class _Week:
         quotas, asked, cut = planned
         self.asked_posts += asked
         self.queue_cut += cut
-        short = 0
+        short = total = 0
         trend = p.trend
+        rotation = self.rotation
+        by_trend = self.by_trend
         for day, quota in enumerate(quotas):
             if not quota:
                 continue
@@ -222,11 +251,11 @@ class _Week:
             if size <= 0:
                 short += quota
                 continue
-            turn = (crc + day + self.rotation) % size
+            turn = (crc + day + rotation) % size
             # The day's hours from `turn` on, wrapping round (or strongest trend first):
             # indices rather than a rotated copy, which would be made for every account-day.
             ordered = hours
-            if self.by_trend:
+            if by_trend:
                 today = hours[first + turn : first + size] + hours[first : first + turn]
                 ordered = sorted(today, key=lambda h: -trend[(h // HOUR) % 24])
                 first = turn = 0
@@ -253,8 +282,9 @@ class _Week:
                         uses[index] += 1
                         got += 1
                         break
-            self.placed_posts += got
+            total += got
             short += quota - got
+        self.placed_posts += total
         if short:
             self.short[account.platform] = self.short.get(account.platform, 0) + short
         if not mine:

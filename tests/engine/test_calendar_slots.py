@@ -46,8 +46,8 @@ class TestCaptionSpacing:
         self, dup: int, tries: list[tuple[int, int, int, int, int]]
     ) -> None:
         """Claiming the first variant at t, else searching, takes what searching alone does."""
-        fast = CaptionSpacing(ORIGIN, 400, dup)
-        slow = CaptionSpacing(ORIGIN, 400, dup)
+        fast = CaptionSpacing(ORIGIN, dup)
+        slow = CaptionSpacing(ORIGIN, dup)
         for which, first, minute, seconds, room in tries:
             variants = LISTS[which]
             first %= len(variants)
