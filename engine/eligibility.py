@@ -66,6 +66,7 @@ def gate_accounts(
     table: dict[str, PlatformRules] = {}
     zones: set[str] = set()
     start = request.start
+    languages = request.languages
     for account in accounts:
         if account.platform not in wanted:
             continue
@@ -96,7 +97,8 @@ def gate_accounts(
             left.append(Unscheduled(account.id, risk_reason(risk, max_risk)))
             risky += 1
             continue
-        language = slot_language(account, request)
+        # slot_language, inlined (once per account)
+        language = account.language if account.language in languages else languages[0]
         key = (account.platform, language)
         if key not in refusals:
             refusals[key] = caption_refusal(request.content, rules, language)

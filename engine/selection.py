@@ -13,6 +13,7 @@ the tiers and is rotated the same way.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -25,7 +26,7 @@ IDLE_SATURATION = timedelta(hours=72)
 
 def follower_tier(followers: int) -> int:
     """0 for small accounts, 1 for mid-sized, 2 for large ones."""
-    return sum(1 for bound in FOLLOWER_TIERS if followers >= bound)
+    return bisect_right(FOLLOWER_TIERS, followers)  # how many bounds it reaches
 
 
 def account_score(account: Account, now: datetime) -> float:
