@@ -105,7 +105,7 @@ class _Week:
         self.end = math.floor(request.end.timestamp())
         origin = start - start % 60
         dup = math.ceil(request.duplicate_gap.total_seconds() / 60)
-        self.spacing = CaptionSpacing(origin, dup)
+        self.spacing = CaptionSpacing(origin, (self.end - origin) // 60 + 2, dup)
         self.items = request.items
         self.repeat = request.max_per_account
         self.budget = len(self.items) * self.repeat
@@ -156,11 +156,12 @@ class _Week:
 
     def by_day(
         self, tz: str, name: str, p: _Platform, offset: int, earliest: int
-    ) -> tuple[list[int], list[int]]:
+    ) -> tuple[list[int], list[int], bool]:
         """The peak hours whose post minute (hour + offset) falls between the account's
         earliest time and the end, by day: day d's are `hours[starts[d]:starts[d + 1]]`
-        (one day more at the end, for the calendar's last second when it starts a day).
-        Indices rather than lists per day: these are shared, never mutate them."""
+        (one day more at the end, for the calendar's last second when it starts a day), and
+        whether the hours ascend. Indices rather than lists per day: these are shared,
+        never mutate them."""
         peak = self.hours.get((tz, name))
         if peak is None:
             peak = self.hours[(tz, name)] = self._peak_hours(tz, p)
@@ -173,7 +174,8 @@ class _Week:
                 t = h + offset
                 if earliest <= t <= end:
                     out[min(days, (t - start) // DAY)].append(h)
-            return [h for day in out for h in day], [0, *accumulate(len(day) for day in out)]
+            flat = [h for day in out for h in day]
+            return flat, [0, *accumulate(len(day) for day in out)], False
         bounds = peak.bounds
         if bounds is None:
             bounds = peak.by_offset.get(offset)
@@ -181,10 +183,10 @@ class _Week:
                 bounds = peak.by_offset[offset] = self._bounds(hours, offset)
         lo = bisect_left(hours, earliest - offset)
         if lo <= bounds[0]:
-            return hours, bounds
+            return hours, bounds, True
         # An account free only later in the calendar (recent post, rate limit): the days
         # before its earliest time are empty, the day it falls on starts there.
-        return hours, [max(lo, b) for b in bounds]
+        return hours, [max(lo, b) for b in bounds], True
 
     def _peak_hours(self, tz: str, p: _Platform) -> _PeakHours:
         hours = _hour_starts(tz, peak_intervals(tz, p.peaks, self.start, self.end))
@@ -225,7 +227,9 @@ class _Week:
         cap = p.cap
         end = self.end
         spacing = self.spacing
-        hours, starts = self.by_day(account.timezone, account.platform, p, offset, earliest)
+        hours, starts, ascending = self.by_day(
+            account.timezone, account.platform, p, offset, earliest
+        )
         accepted: list[int] = []
         if account.last_posted_at is not None:
             accepted.append(math.floor(account.last_posted_at.timestamp()))
@@ -252,6 +256,15 @@ class _Week:
                 short += quota
                 continue
             turn = (crc + day + rotation) % size
+            # A day whose peak hours all lie within the min gap of each other holds one
+            # post: once it has it, every other hour would come back BLOCKED.
+            one_a_day = False
+            if quota > 1 and size > 1:
+                if ascending:
+                    span = hours[first + size - 1] - hours[first] + HOUR - 1
+                else:
+                    span = _span(hours[first : first + size])
+                one_a_day = span < gap
             # The day's hours from `turn` on, wrapping round (or strongest trend first):
             # indices rather than a rotated copy, which would be made for every account-day.
             ordered = hours
@@ -261,7 +274,7 @@ class _Week:
                 first = turn = 0
             got = 0
             for i in range(turn, turn + size):
-                if got >= quota:
+                if got >= quota or (got and one_a_day):
                     break
                 h = ordered[first + i % size]
                 for j in range(items):
@@ -367,6 +380,11 @@ def plan_calendar(
     if not slots and not warnings:
         warnings.append("no eligible account on the requested platforms")
     return PlanResult(slots=slots, unscheduled=unscheduled, warnings=warnings)
+
+
+def _span(hours: list[int]) -> int:
+    """The most seconds between two posts in these peak hours (each anywhere in its hour)."""
+    return max(hours) - min(hours) + HOUR - 1
 
 
 def _no_quota_reason(request: DistributionRequest) -> str:

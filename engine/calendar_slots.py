@@ -8,7 +8,7 @@ rather than a scan of everything the account already posts.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_left, bisect_right
 
 from engine.captions import Variant
 
@@ -18,56 +18,52 @@ BLOCKED = (-1, -1)  # `place`: the hour is ruled out for the account, whatever t
 
 
 class CaptionSpacing:
-    """Which caption variant is used at which minute, so identical posts stay `dup`
-    minutes apart: per variant, the sorted minutes (since `origin`) it is used at. A week
-    holds a few dozen uses per variant, so a lookup is a bisection in a short list (an
-    array of every minute per variant took ~30 MB for 10 000 accounts, mostly cold cache
-    lines). Remembers, per variant list and hour, from which minute on every variant was
-    found taken (uses only grow, so that stays true)."""
+    """Which minutes each caption variant may not be used at, so identical posts stay
+    `dup` minutes apart: per variant, a byte per minute of the calendar, set within `dup`
+    minutes of each use (padded by `dup` at both ends, so no bound checks). "Is it free
+    at m" is one byte and "its first free minute in an hour" one `find`, however packed
+    the hour already is. Remembers, per variant list and hour, from which minute on every
+    variant was found taken (uses only grow, so that stays true)."""
 
-    def __init__(self, origin: int, dup: int) -> None:
+    def __init__(self, origin: int, minutes: int, dup: int) -> None:
         self.origin = origin
+        self.size = minutes + 2 * max(0, dup) + 1
         self.dup = dup
-        self.used: dict[str, list[int]] = {}
+        self.mark = b"\x01" * max(0, 2 * dup - 1)  # the minutes one use blocks
+        self.blocked: dict[str, bytearray] = {}
         self.full_from: dict[tuple[int, int], int] = {}
 
     def first_free(
         self, variants: tuple[Variant, ...], first: int, lo: int, hi: int
     ) -> tuple[int, int] | None:
         """A free (time, variant index) in [lo, hi] on the minute grid: the account's variants
-        in rotation order, each at its earliest free minute (first fit, for speed)."""
+        in rotation order, each at its earliest free minute (first fit)."""
         dup = self.dup
         if dup <= 0:
             return lo, first
         origin = self.origin
         m_lo = (lo - origin) // 60
+        blocked = self.blocked
         # Most calls: the first variant is free at `lo`. That is also the full search's
         # answer, and the memo below cannot say otherwise (it only records full hours).
-        uses = self.used.get(variants[first].variant_id)
-        if uses is None:
+        minutes = blocked.get(variants[first].variant_id)
+        if minutes is None:
             return lo, first
-        i = bisect_right(uses, m_lo - dup)
-        if i == len(uses) or uses[i] >= m_lo + dup:
+        if not minutes[m_lo + dup]:
             return origin + m_lo * 60, first
         memo = (id(variants), hi)
         if self.full_from.get(memo, hi + 1) <= lo:
             return None
         m_hi = (hi - origin) // 60
-        used = self.used
         k = len(variants)
         for j in range(k):
             index = (first + j) % k
-            uses = used.get(variants[index].variant_id)
-            if uses is None:
+            minutes = blocked.get(variants[index].variant_id)
+            if minutes is None:
                 return lo, index
-            m = m_lo
-            while m <= m_hi:
-                i = bisect_right(uses, m - dup)
-                if i == len(uses) or uses[i] >= m + dup:
-                    return origin + m * 60, index
-                # The last use within dup of m: every minute up to it + dup - 1 is within
-                # dup of it too, so the next candidate is right after that.
-                m = uses[bisect_left(uses, m + dup, i) - 1] + dup
+            free = minutes.find(0, m_lo + dup, m_hi + dup + 1)
+            if free != -1:
+                return origin + (free - dup) * 60, index
         self.full_from[memo] = lo
         return None
 
@@ -77,24 +73,20 @@ class CaptionSpacing:
         m = (t - self.origin) // 60
         if self.origin + m * 60 != t:
             return False
-        vid = variants[first].variant_id
-        uses = self.used.get(vid)
-        if uses is None:
-            self.used[vid] = [m]
-            return True
-        dup = self.dup
-        i = bisect_right(uses, m - dup)
-        if dup > 0 and i < len(uses) and uses[i] < m + dup:
+        minutes = self.blocked.get(variants[first].variant_id)
+        if minutes is None:
+            minutes = self.blocked[variants[first].variant_id] = bytearray(self.size)
+        elif minutes[m + self.dup]:
             return False
-        uses.insert(i, m)  # every use before i is <= m - dup, every one from i on > m
+        minutes[m + 1 : m + 2 * self.dup] = self.mark
         return True
 
     def take(self, vid: str, t: int) -> None:
-        uses = self.used.get(vid)
-        if uses is None:
-            self.used[vid] = [(t - self.origin) // 60]
-        else:
-            insort(uses, (t - self.origin) // 60)
+        minutes = self.blocked.get(vid)
+        if minutes is None:
+            minutes = self.blocked[vid] = bytearray(self.size)
+        m = (t - self.origin) // 60
+        minutes[m + 1 : m + 2 * self.dup] = self.mark
 
 
 def place(

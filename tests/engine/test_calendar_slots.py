@@ -46,8 +46,8 @@ class TestCaptionSpacing:
         self, dup: int, tries: list[tuple[int, int, int, int, int]]
     ) -> None:
         """Claiming the first variant at t, else searching, takes what searching alone does."""
-        fast = CaptionSpacing(ORIGIN, dup)
-        slow = CaptionSpacing(ORIGIN, dup)
+        fast = CaptionSpacing(ORIGIN, 400, dup)
+        slow = CaptionSpacing(ORIGIN, 400, dup)
         for which, first, minute, seconds, room in tries:
             variants = LISTS[which]
             first %= len(variants)
@@ -63,7 +63,7 @@ class TestCaptionSpacing:
                 if got is not None:
                     fast.take(variants[got[1]].variant_id, got[0])
             assert got == expected
-            assert fast.used == slow.used
+            assert fast.blocked == slow.blocked
 
 
 def calendar(accounts: int) -> tuple[DistributionRequest, list[Account]]:
