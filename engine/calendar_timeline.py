@@ -13,7 +13,7 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 from engine.calendar_slots import DAY, HOUR
@@ -111,7 +111,7 @@ class Timeline:
     def slots(self) -> list[PlannedSlot]:
         """Every slot, in time order (then selection order)."""
         at = self.at
-        return [slot for t in sorted(at) for slot in islice(at[t], 1, None)]
+        return list(chain.from_iterable(islice(at[t], 1, None) for t in sorted(at)))
 
 
 @contextmanager
