@@ -24,28 +24,37 @@ from __future__ import annotations
 
 import math
 import zlib
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import accumulate, pairwise
 
+from engine.calendar_slots import BLOCKED, DAY, HOUR, CaptionSpacing, place
+from engine.calendar_timeline import Timeline, collector_paused
 from engine.captions import Variant, caption_variants
-from engine.eligibility import gate_accounts
-from engine.models import Account, PlannedSlot, PlanResult, RiskLevel, Unscheduled
+from engine.eligibility import Eligible, gate_accounts
+from engine.models import Account, PlanResult, Unscheduled
 from engine.peaks import peak_hours_by_weekday, peak_intervals, zone
-from engine.platforms import PlatformTable
+from engine.platforms import PlatformRules, PlatformTable
 from engine.ports import Trend
 from engine.request import DistributionRequest
-from engine.risk import account_base_risk, velocity_risk
 from engine.selection import select_accounts
 from engine.trends import hourly_scores
 
-DAY = 86_400
-HOUR = 3_600
-BLOCKED = (-1, -1)  # `_place`: the hour is ruled out for the account, whatever the item
+OFFSETS = 50  # an account posts (crc32 of its id % 50) minutes into its peak hours
+MAX_OFFSET = (OFFSETS - 1) * 60
 
 
 def daily_quota(velocity: float, day: int, phase: float, cap: int) -> int:
     """Posts asked of one account on day `day` (see the module docstring)."""
     return min(cap, math.floor((day + 1) * velocity + phase) - math.floor(day * velocity + phase))
+
+
+def _quotas(velocity: float, days: int, phase: float, cap: int) -> list[int]:
+    """`daily_quota` for each day, from one floor per day boundary instead of two."""
+    floors = [math.floor(day * velocity + phase) for day in range(days + 1)]
+    return [min(cap, b - a) for a, b in pairwise(floors)]
 
 
 def _hour_starts(tz: str, intervals: tuple[tuple[int, int], ...]) -> list[int]:
@@ -57,6 +66,243 @@ def _hour_starts(tz: str, intervals: tuple[tuple[int, int], ...]) -> list[int]:
         local = datetime.fromtimestamp(a, UTC).astimezone(zi)
         starts.extend(range(a - local.minute * 60 - local.second, b, HOUR))
     return starts
+
+
+@dataclass(slots=True)
+class _PeakHours:
+    """A zone's peak hour starts (UTC) on one platform, and where each day starts among
+    them (`_Week._bounds`): one list for every minute offset when they agree, else one per
+    offset as accounts need them."""
+
+    hours: list[int]
+    ascending: bool
+    bounds: list[int] | None
+    by_offset: dict[int, list[int]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Platform:
+    """What every account on one platform shares: its rules, peak hours and trend scores,
+    and per language the caption variants of each item (`sizes`: how many, at least 1)."""
+
+    rules: PlatformRules
+    peaks: tuple[frozenset[int], ...]
+    gap: int
+    cap: int
+    trend: tuple[float, ...]
+    choices: dict[str, tuple[list[tuple[Variant, ...]], list[int]]] = field(default_factory=dict)
+
+
+class _Week:
+    """The calendar's shared state: caption spacing across accounts, the tallies for the
+    warnings, and what is computed once per platform, zone or phase instead of per account."""
+
+    def __init__(self, request: DistributionRequest, trends: Sequence[Trend], rotation: int):
+        self.request = request
+        self.trends = trends
+        self.rotation = rotation
+        self.start = start = math.ceil(request.start.timestamp())
+        self.end = math.floor(request.end.timestamp())
+        origin = start - start % 60
+        dup = math.ceil(request.duplicate_gap.total_seconds() / 60)
+        self.spacing = CaptionSpacing(origin, (self.end - origin) // 60 + 2, dup)
+        self.items = request.items
+        self.repeat = request.max_per_account
+        self.budget = len(self.items) * self.repeat
+        self.by_trend = request.trend_weighted and bool(trends)
+        self.platforms: dict[str, _Platform] = {}
+        self.hours: dict[tuple[str, str], _PeakHours] = {}
+        self.day_starts = [start + d * DAY for d in range(request.days + 1)]
+        self.quotas: dict[tuple[int, int], tuple[list[int], int, int] | None] = {}
+        self.asked_posts = self.placed_posts = self.queue_cut = 0
+        self.short: dict[str, int] = {}
+
+    def platform(self, name: str, rules: PlatformRules, language: str) -> _Platform:
+        p = self.platforms.get(name)
+        if p is None:
+            p = self.platforms[name] = _Platform(
+                rules,
+                peak_hours_by_weekday(rules),
+                math.ceil(rules.min_gap.total_seconds()),
+                rules.max_posts_per_day,
+                hourly_scores(self.trends, name),
+            )
+        if language not in p.choices:
+            choices = [caption_variants(item, rules, language) for item in self.items]
+            p.choices[language] = (choices, [max(1, len(v)) for v in choices])
+        return p
+
+    def day_quotas(self, crc: int, cap: int) -> tuple[list[int], int, int] | None:
+        """Per day the posts asked of an account with this phase and cap, the velocity's
+        ask, and how many of those the queue cuts; None when the velocity asks for none."""
+        key = (crc % 1000, cap)
+        if key in self.quotas:
+            return self.quotas[key]
+        phase = (crc % 1000) / 1000
+        quotas = _quotas(self.request.velocity, self.request.days, phase, cap)
+        found: tuple[list[int], int, int] | None = None
+        if any(quotas):
+            asked = sum(quotas)
+            cut = 0
+            if asked > self.budget:
+                # Each item at most `repeat` times per account: spread the posts the queue
+                # allows evenly over the days instead of front-loading them.
+                cut = asked - self.budget
+                days = self.request.days
+                quotas = _quotas(self.budget / days, days, phase, cap)
+            found = (quotas, asked, cut)
+        self.quotas[key] = found
+        return found
+
+    def by_day(
+        self, tz: str, name: str, p: _Platform, offset: int, earliest: int
+    ) -> tuple[list[int], list[int], bool]:
+        """The peak hours whose post minute (hour + offset) falls between the account's
+        earliest time and the end, by day: day d's are `hours[starts[d]:starts[d + 1]]`
+        (one day more at the end, for the calendar's last second when it starts a day), and
+        whether the hours ascend. Indices rather than lists per day: these are shared,
+        never mutate them."""
+        peak = self.hours.get((tz, name))
+        if peak is None:
+            peak = self.hours[(tz, name)] = self._peak_hours(tz, p)
+        hours = peak.hours
+        if not peak.ascending:
+            # Hours not strictly ascending (no modern zone does this): scan them.
+            start, end, days = self.start, self.end, self.request.days
+            out: list[list[int]] = [[] for _ in range(days + 1)]
+            for h in hours:
+                t = h + offset
+                if earliest <= t <= end:
+                    out[min(days, (t - start) // DAY)].append(h)
+            flat = [h for day in out for h in day]
+            return flat, [0, *accumulate(len(day) for day in out)], False
+        bounds = peak.bounds
+        if bounds is None:
+            bounds = peak.by_offset.get(offset)
+            if bounds is None:
+                bounds = peak.by_offset[offset] = self._bounds(hours, offset)
+        lo = bisect_left(hours, earliest - offset)
+        if lo <= bounds[0]:
+            return hours, bounds, True
+        # An account free only later in the calendar (recent post, rate limit): the days
+        # before its earliest time are empty, the day it falls on starts there.
+        return hours, [max(lo, b) for b in bounds], True
+
+    def _peak_hours(self, tz: str, p: _Platform) -> _PeakHours:
+        hours = _hour_starts(tz, peak_intervals(tz, p.peaks, self.start, self.end))
+        ascending = all(a < b for a, b in pairwise(hours))
+        # The day starts do not depend on the minute offset when no hour begins within
+        # the largest offset before a day boundary or the end (then one split serves all).
+        late = MAX_OFFSET
+        shared = ascending and not any(
+            bisect_left(hours, x - late) != bisect_left(hours, x) for x in self.day_starts
+        )
+        shared = shared and bisect_right(hours, self.end - late) == bisect_right(hours, self.end)
+        return _PeakHours(hours, ascending, self._bounds(hours, 0) if shared else None)
+
+    def _bounds(self, hours: list[int], offset: int) -> list[int]:
+        """Where each day starts among `hours` for accounts posting `offset` into the
+        hour; the last entry: the end of those that fit before the calendar's end."""
+        hi = bisect_right(hours, self.end - offset)
+        bounds = [bisect_left(hours, x - offset, 0, hi) for x in self.day_starts]
+        bounds.append(hi)
+        return bounds
+
+    def plan_account(
+        self, account: Account, e: Eligible
+    ) -> tuple[list[int], list[int], _Platform] | str:
+        """The account's posts as flat (time, item, variant) triples with every time it
+        posts at (sorted, its last post included), or why it gets none."""
+        p = self.platform(account.platform, e.rules, e.language)
+        crc = zlib.crc32(account.id.encode())
+        offset = (crc % OFFSETS) * 60
+        start = self.start
+        earliest = max(start, math.ceil(e.earliest.timestamp()))
+        choices, sizes = p.choices[e.language]
+        items = len(self.items)
+        repeat = self.repeat
+        uses = [0] * items
+        item_start = (crc + self.rotation) % items
+        gap = p.gap
+        cap = p.cap
+        end = self.end
+        spacing = self.spacing
+        hours, starts, ascending = self.by_day(
+            account.timezone, account.platform, p, offset, earliest
+        )
+        accepted: list[int] = []
+        if account.last_posted_at is not None:
+            accepted.append(math.floor(account.last_posted_at.timestamp()))
+        # (time, item, variant) of each post, flat: tuples kept per post would add as many
+        # long-lived objects as there are slots for the garbage collector to walk.
+        mine: list[int] = []
+        posts = 0
+        planned = self.day_quotas(crc, cap)
+        if planned is None:
+            return _no_quota_reason(self.request)
+        quotas, asked, cut = planned
+        self.asked_posts += asked
+        self.queue_cut += cut
+        short = total = 0
+        trend = p.trend
+        rotation = self.rotation
+        by_trend = self.by_trend
+        for day, quota in enumerate(quotas):
+            if not quota:
+                continue
+            first = starts[day]
+            size = starts[day + 1] - first
+            if size <= 0:
+                short += quota
+                continue
+            turn = (crc + day + rotation) % size
+            # A day whose peak hours all lie within the min gap of each other holds one
+            # post: once it has it, every other hour would come back BLOCKED.
+            one_a_day = False
+            if quota > 1 and size > 1:
+                if ascending:
+                    span = hours[first + size - 1] - hours[first] + HOUR - 1
+                else:
+                    span = _span(hours[first : first + size])
+                one_a_day = span < gap
+            # The day's hours from `turn` on, wrapping round (or strongest trend first):
+            # indices rather than a rotated copy, which would be made for every account-day.
+            ordered = hours
+            if by_trend:
+                today = hours[first + turn : first + size] + hours[first : first + turn]
+                ordered = sorted(today, key=lambda h: -trend[(h // HOUR) % 24])
+                first = turn = 0
+            got = 0
+            for i in range(turn, turn + size):
+                if got >= quota or (got and one_a_day):
+                    break
+                h = ordered[first + i % size]
+                for j in range(items):
+                    index = (item_start + posts + j) % items
+                    if uses[index] >= repeat:
+                        continue
+                    variants = choices[index]
+                    placed = place(
+                        h, offset, earliest, end, accepted, gap, cap,
+                        variants, crc % sizes[index], spacing,
+                    )  # fmt: skip
+                    if placed is BLOCKED:
+                        break
+                    if placed is not None:
+                        insort(accepted, placed[0])
+                        mine += placed[0], index, placed[1]
+                        posts += 1
+                        uses[index] += 1
+                        got += 1
+                        break
+            total += got
+            short += quota - got
+        self.placed_posts += total
+        if short:
+            self.short[account.platform] = self.short.get(account.platform, 0) + short
+        if not mine:
+            return _empty_reason(starts, quotas)
+        return mine, accepted, p
 
 
 def plan_calendar(
@@ -91,270 +337,54 @@ def plan_calendar(
     # account_count, the next one takes its turn.
     order = chosen + not_chosen
     wanted = len(chosen)
-    posting = 0
-    start = math.ceil(request.start.timestamp())
-    end = math.floor(request.end.timestamp())
-    origin = start - start % 60
-    minutes = (end - origin) // 60 + 2
-    dup = math.ceil(request.duplicate_gap.total_seconds() / 60)
-    spacing = CaptionSpacing(origin, minutes, dup)
-    hours_cache: dict[tuple[str, tuple[frozenset[int], ...]], list[int]] = {}
-    trend_tables: dict[str, tuple[float, ...]] = {}
-    risk_cache: dict[tuple[str, int], float] = {}
-    slots: list[tuple[int, int, PlannedSlot]] = []
-    asked_posts = placed_posts = 0
-    short: dict[str, int] = {}
-    content_type = request.content.type
-    items = request.items
-    repeat = request.max_per_account
-    budget = len(items) * repeat
-    queue_cut = 0
-    choice_cache: dict[tuple[str, str], list[tuple[Variant, ...]]] = {}
-
-    for rank, account in enumerate(order):
-        if posting == wanted:
-            unscheduled += [
-                Unscheduled(
-                    a.id,
-                    f"not selected: {asked} of {len(eligible)} eligible accounts were asked for",
-                )
-                for a in order[rank:]
-            ]
-            break
-        e = by_id[account.id]
-        rules = e.rules
-        peaks = peak_hours_by_weekday(rules)
-        key = (account.timezone, peaks)
-        if key not in hours_cache:
-            hours_cache[key] = _hour_starts(
-                account.timezone, peak_intervals(account.timezone, peaks, start, end)
-            )
-        crc = zlib.crc32(account.id.encode())
-        offset = (crc % 50) * 60
-        phase = (crc % 1000) / 1000
-        earliest = max(start, math.ceil(e.earliest.timestamp()))
-        if account.platform not in trend_tables:
-            trend_tables[account.platform] = hourly_scores(trends, account.platform)
-        trend = trend_tables[account.platform]
-        ckey = (rules.name, e.language)
-        if ckey not in choice_cache:
-            choice_cache[ckey] = [caption_variants(item, rules, e.language) for item in items]
-        choices = choice_cache[ckey]
-        firsts = [crc % max(1, len(v)) for v in choices]  # = account_offset, crc reused
-        uses = [0] * len(items)
-        item_start = (crc + rotation) % len(items)
-        gap = math.ceil(rules.min_gap.total_seconds())
-        cap = rules.max_posts_per_day
-        by_day: dict[int, list[int]] = {}
-        for h in hours_cache[key]:
-            t = h + offset
-            if earliest <= t <= end:
-                by_day.setdefault((t - start) // DAY, []).append(h)
-        accepted: list[int] = []
-        if account.last_posted_at is not None:
-            accepted.append(math.floor(account.last_posted_at.timestamp()))
-        mine: list[tuple[int, int, int]] = []  # (time, item, variant)
-        quotas = [daily_quota(request.velocity, day, phase, cap) for day in range(request.days)]
-        if not any(quotas):
-            unscheduled.append(Unscheduled(account.id, _no_quota_reason(request)))
-            continue
-        asked_posts += sum(quotas)
-        if sum(quotas) > budget:
-            # Each item at most `repeat` times per account: spread the posts the queue
-            # allows evenly over the days instead of front-loading them.
-            queue_cut += sum(quotas) - budget
-            quotas = [
-                daily_quota(budget / request.days, d, phase, cap) for d in range(request.days)
-            ]
-        for day, quota in enumerate(quotas):
-            hours = by_day.get(day, [])
-            if not quota or not hours:
-                if quota:
-                    short[account.platform] = short.get(account.platform, 0) + quota
+    week = _Week(request, trends, rotation)
+    timeline = Timeline(request.items)
+    with collector_paused():
+        for rank, account in enumerate(order):
+            if timeline.posters == wanted:
+                why = f"not selected: {asked} of {len(eligible)} eligible accounts were asked for"
+                unscheduled += [Unscheduled(a.id, why) for a in order[rank:]]
+                break
+            e = by_id[account.id]
+            planned = week.plan_account(account, e)
+            if isinstance(planned, str):
+                unscheduled.append(Unscheduled(account.id, planned))
                 continue
-            turn = (crc + day + rotation) % len(hours)
-            ordered = hours[turn:] + hours[:turn]
-            if request.trend_weighted and trends:
-                ordered.sort(key=lambda h: -trend[(h // HOUR) % 24])
-            got = 0
-            for h in ordered:
-                if got >= quota:
-                    break
-                k = len(mine)
-                for j in range(len(items)):
-                    index = (item_start + k + j) % len(items)
-                    if uses[index] >= repeat:
-                        continue
-                    placed = _place(
-                        h,
-                        offset,
-                        earliest,
-                        end,
-                        accepted,
-                        gap,
-                        cap,
-                        choices[index],
-                        firsts[index],
-                        spacing,
-                    )
-                    if placed is BLOCKED:
-                        break
-                    if placed is not None:
-                        accepted.append(placed[0])
-                        mine.append((placed[0], index, placed[1]))
-                        uses[index] += 1
-                        got += 1
-                        break
-            placed_posts += got
-            if got < quota:
-                short[account.platform] = short.get(account.platform, 0) + quota - got
-        if not mine:
-            unscheduled.append(Unscheduled(account.id, _empty_reason(by_day, quotas, request.days)))
-            continue
-        posting += 1
-        zi = zone(account.timezone)
-        times = sorted(accepted)
-        for t, index, v in mine:
-            n = sum(1 for x in times if t - DAY < x <= t)
-            rk = (account.id, n)
-            if rk not in risk_cache:
-                risk_cache[rk] = round(
-                    min(
-                        1.0,
-                        account_base_risk(account, rules, content_type=content_type)
-                        + velocity_risk(n, rules),
-                    ),
-                    3,
-                )
-            risk = risk_cache[rk]
-            caption, hashtags, vid = choices[index][v]
-            when = datetime.fromtimestamp(t, UTC)
-            slots.append(
-                (
-                    t,
-                    rank,
-                    PlannedSlot(
-                        account_id=account.id,
-                        platform=account.platform,
-                        language=e.language,
-                        scheduled_at=when,
-                        local_time=when.astimezone(zi),
-                        caption=caption,
-                        hashtags=hashtags,
-                        risk_score=risk,
-                        risk_level=RiskLevel.from_score(risk),
-                        trend_score=trend[(t // HOUR) % 24],
-                        content_type=items[index].type,
-                        variant_id=vid,
-                        content_id=items[index].id,
-                    ),
-                )
+            mine, times, p = planned
+            timeline.add(
+                account,
+                e.language,
+                mine,
+                times,
+                p.choices[e.language][0],
+                p.trend,
+                e.rules,
+                e.base_risk,
             )
-    slots.sort(key=lambda item: (item[0], item[1]))
-    if queue_cut:
+        slots = timeline.slots()
+    if week.queue_cut:
+        items = request.items
         warnings.append(
-            f"velocity {request.velocity:g} asks for {queue_cut} more posts than the queue "
-            f"allows: {len(items)} item(s) x max_per_account {repeat} per account; add items "
-            "to the queue or raise max_per_account"
+            f"velocity {request.velocity:g} asks for {week.queue_cut} more posts than the "
+            f"queue allows: {len(items)} item(s) x max_per_account {request.max_per_account} "
+            "per account; add items to the queue or raise max_per_account"
         )
-        asked_posts -= queue_cut
-    if placed_posts < asked_posts:
+        week.asked_posts -= week.queue_cut
+    if week.placed_posts < week.asked_posts:
         warnings.append(
-            f"velocity {request.velocity:g} asks for {asked_posts} posts; peak hours, min gaps, "
-            f"daily caps and caption spacing allow {placed_posts} (short: "
-            + ", ".join(f"{p} {n}" for p, n in sorted(short.items(), key=lambda i: -i[1]))
+            f"velocity {request.velocity:g} asks for {week.asked_posts} posts; peak hours, min "
+            f"gaps, daily caps and caption spacing allow {week.placed_posts} (short: "
+            + ", ".join(f"{p} {n}" for p, n in sorted(week.short.items(), key=lambda i: -i[1]))
             + ")"
         )
     if not slots and not warnings:
         warnings.append("no eligible account on the requested platforms")
-    return PlanResult(slots=[s for _, _, s in slots], unscheduled=unscheduled, warnings=warnings)
+    return PlanResult(slots=slots, unscheduled=unscheduled, warnings=warnings)
 
 
-class CaptionSpacing:
-    """Which caption variant is used at which minute, so identical posts stay
-    `dup` minutes apart. Remembers, per variant list and hour, from which minute on
-    every variant was found taken (occupancy only grows, so that stays true)."""
-
-    def __init__(self, origin: int, minutes: int, dup: int) -> None:
-        self.origin = origin
-        self.minutes = minutes
-        self.dup = dup
-        self.used: dict[str, bytearray] = {}
-        self.full_from: dict[tuple[int, int], int] = {}
-
-    def first_free(
-        self, variants: tuple[Variant, ...], first: int, lo: int, hi: int
-    ) -> tuple[int, int] | None:
-        """A free (time, variant index) in [lo, hi] on the minute grid: the account's variants
-        in rotation order, each at its earliest free minute (first fit, for speed)."""
-        if self.dup <= 0:
-            return lo, first
-        memo = (id(variants), hi)
-        if self.full_from.get(memo, hi + 1) <= lo:
-            return None
-        dup = self.dup
-        # Arrays are padded by `dup` minutes at the front, so no bound checks are needed.
-        b_lo = (lo - self.origin) // 60 + dup
-        b_hi = (hi - self.origin) // 60 + dup
-        used = self.used
-        k = len(variants)
-        for j in range(k):
-            index = (first + j) % k
-            occ = used.get(variants[index].variant_id)
-            if occ is None:
-                return lo, index
-            b = b_lo
-            while b <= b_hi:
-                hit = occ.find(1, b - dup + 1, b + dup)
-                if hit == -1:
-                    return self.origin + (b - dup) * 60, index
-                b = hit + dup
-        self.full_from[memo] = lo
-        return None
-
-    def take(self, vid: str, t: int) -> None:
-        occ = self.used.get(vid)
-        if occ is None:
-            occ = self.used[vid] = bytearray(self.minutes + 2 * self.dup)
-        occ[(t - self.origin) // 60 + self.dup] = 1
-
-
-def _place(
-    hour: int,
-    offset: int,
-    earliest: int,
-    end: int,
-    accepted: list[int],
-    gap: int,
-    cap: int,
-    variants: tuple[Variant, ...],
-    first_variant: int,
-    spacing: CaptionSpacing,
-) -> tuple[int, int] | None:
-    """The first time in this peak hour (from the account's offset) that keeps every rule,
-    with a free caption variant; records the variant's use. None when every variant is
-    taken nearby (another item may still fit), BLOCKED when the account's own gap or
-    daily cap rules the hour out (no item can)."""
-    t = max(hour + offset, earliest + (-(earliest - hour - offset) % 60))
-    last = min(hour + HOUR - 1, end)
-    captions = False
-    while t <= last:
-        blocked = next((x for x in accepted if abs(t - x) < gap), None)
-        if blocked is not None:
-            t = blocked + gap + (-(blocked + gap - t) % 60)
-            continue
-        if sum(1 for x in accepted if abs(t - x) < DAY) >= cap:
-            return BLOCKED
-        found = spacing.first_free(variants, first_variant, t, last)
-        if found is None:
-            return None
-        if found[0] != t and any(abs(found[0] - x) < gap for x in accepted):
-            t = found[0]
-            captions = True
-            continue
-        spacing.take(variants[found[1]].variant_id, found[0])
-        return found
-    return None if captions else BLOCKED
+def _span(hours: list[int]) -> int:
+    """The most seconds between two posts in these peak hours (each anywhere in its hour)."""
+    return max(hours) - min(hours) + HOUR - 1
 
 
 def _no_quota_reason(request: DistributionRequest) -> str:
@@ -364,9 +394,10 @@ def _no_quota_reason(request: DistributionRequest) -> str:
     )
 
 
-def _empty_reason(by_day: dict[int, list[int]], quotas: list[int], days: int) -> str:
-    if not by_day:
+def _empty_reason(starts: list[int], quotas: list[int]) -> str:
+    if starts[0] == starts[-1]:
+        days = len(quotas)
         return f"no peak hour in the {days}-day calendar after its earliest allowed time"
-    if not any(quota and day in by_day for day, quota in enumerate(quotas)):
+    if not any(quota and starts[day + 1] > starts[day] for day, quota in enumerate(quotas)):
         return "its peak hours fall on none of the days its velocity share gives it a post"
     return "every peak hour was taken by its min gap, daily cap or identical captions nearby"

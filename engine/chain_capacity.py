@@ -22,15 +22,19 @@ def chain_capacity(earliest: Sequence[int], *, start: int, end: int, min_gap: in
         return 0
     times = sorted(max(start, e) for e in earliest if e <= end)
     room = len(times) if min_gap <= 0 else min(len(times), (end - start) // min_gap + 1)
-    lo, hi = 0, room  # the largest m in [lo, hi] that fits; fitting is monotone in m
-    while lo < hi:
-        m = (lo + hi + 1) // 2
-        # The m earliest accounts are the best m; check them against the packing.
-        if all(times[j] <= end - (m - 1 - j) * min_gap for j in range(m)):
-            lo = m
-        else:
-            hi = m - 1
-    return lo
+    # The m earliest accounts are the best m. They fit iff times[j] <= end - (m-1-j) gap
+    # for every j < m, i.e. max_j(times[j] - j gap) + (m-1) gap <= end: a running maximum,
+    # and once some m fails every larger one does.
+    fits = 0
+    worst = times[0] if times else 0
+    for j in range(room):
+        shifted = times[j] - j * min_gap
+        if shifted > worst:
+            worst = shifted
+        if worst + j * min_gap > end:
+            break
+        fits = j + 1
+    return fits
 
 
 def pick_for_chain(

@@ -16,9 +16,11 @@ from engine.models import Account, RiskLevel, Unscheduled
 from engine.peaks import zone
 from engine.platforms import PlatformRules, PlatformTable
 from engine.request import DistributionRequest
-from engine.risk import risk_reason, slot_risk
+from engine.risk import account_base_risk, risk_from_base, risk_reason
 from engine.safety import CRITICAL_RISK
 from engine.selection import earliest_post, ineligible_reason
+
+ONE_DAY = timedelta(days=1)
 
 
 @dataclass(slots=True)
@@ -30,6 +32,7 @@ class Eligible:
     language: str
     earliest: datetime
     risk: float
+    base_risk: float  # before the velocity term (`engine.risk.account_base_risk`)
 
 
 def slot_language(account: Account, request: DistributionRequest) -> str:
@@ -58,44 +61,54 @@ def gate_accounts(
     content_type = request.content.type
     late = risky = 0
     refused: dict[str, int] = {}
+    # Looked up once per platform, language or zone rather than once per account.
+    refusals: dict[tuple[str, str], str | None] = {}
+    table: dict[str, PlatformRules] = {}
+    zones: set[str] = set()
+    start = request.start
+    languages = request.languages
     for account in accounts:
         if account.platform not in wanted:
             continue
-        try:
-            zone(account.timezone)
-        except InvalidInput:
-            raise InvalidInput(
-                f"account {account.id}: unknown time zone {account.timezone!r}"
-            ) from None
+        if account.timezone not in zones:
+            try:
+                zone(account.timezone)
+            except InvalidInput:
+                raise InvalidInput(
+                    f"account {account.id}: unknown time zone {account.timezone!r}"
+                ) from None
+            zones.add(account.timezone)
         reason = ineligible_reason(account, window_end=end)
         if reason:
             left.append(Unscheduled(account.id, reason))
             continue
-        rules = platforms[account.platform]
-        earliest = earliest_post(account, rules, request.start)
+        rules = table.get(account.platform)
+        if rules is None:
+            rules = table[account.platform] = platforms[account.platform]
+        earliest = earliest_post(account, rules, start)
         if earliest > end:
             left.append(Unscheduled(account.id, _late_reason(account, rules, earliest)))
             late += 1
             continue
-        recent = (
-            account.last_posted_at is not None
-            and request.start - account.last_posted_at < timedelta(days=1)
-        )
-        risk = slot_risk(
-            account, rules, content_type=content_type, posts_in_window=posts_in_window + recent
-        )
+        recent = account.last_posted_at is not None and start - account.last_posted_at < ONE_DAY
+        base_risk = account_base_risk(account, rules, content_type=content_type)
+        risk = risk_from_base(base_risk, posts_in_window + recent, rules)
         if risk >= max_risk or RiskLevel.from_score(risk) is RiskLevel.CRITICAL:
             left.append(Unscheduled(account.id, risk_reason(risk, max_risk)))
             risky += 1
             continue
-        language = slot_language(account, request)
-        refusal = caption_refusal(request.content, rules, language)
+        # slot_language, inlined (once per account)
+        language = account.language if account.language in languages else languages[0]
+        key = (account.platform, language)
+        if key not in refusals:
+            refusals[key] = caption_refusal(request.content, rules, language)
+        refusal = refusals[key]
         if refusal:
             # Never post a caption cut through its link or #ad: refuse it for the platform.
             left.append(Unscheduled(account.id, refusal))
             refused[refusal] = refused.get(refusal, 0) + 1
             continue
-        eligible.append(Eligible(account, rules, language, earliest, risk))
+        eligible.append(Eligible(account, rules, language, earliest, risk, base_risk))
     warnings = [f"{count} account(s) left out: {why}" for why, count in refused.items()]
     if late:
         warnings.append(

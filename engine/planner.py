@@ -8,18 +8,21 @@ mode `engine.calendar_planner`; both share eligibility, risk gating and captions
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any, Protocol
 
 from engine.calendar_planner import plan_calendar
-from engine.captions import account_offset, caption_variants, distinct_captions
+from engine.captions import Variant, account_offset, caption_variants, distinct_captions
 from engine.chain_capacity import chain_capacity, pick_for_chain
 from engine.durations import format_duration
 from engine.eligibility import gate_accounts
 from engine.errors import InvalidRequest
 from engine.models import Account, PlannedSlot, PlanResult, RiskLevel, Unscheduled
 from engine.peaks import peak_hours_by_weekday, peak_intervals, zone
+from engine.planned_slots import planned_slot
 from engine.platforms import DEFAULT_PLATFORMS, PlatformTable
 from engine.ports import Trend
 from engine.request import DistributionRequest
@@ -98,9 +101,7 @@ def request_warnings(
     """What the plan keeps but the operator probably did not mean: a requested language no
     scheduled account speaks or without a translation, trend weighting with no trend data."""
     out: list[str] = []
-    counts: dict[str, int] = {}
-    for slot in result.slots:
-        counts[slot.language] = counts.get(slot.language, 0) + 1
+    counts = Counter(map(attrgetter("language"), result.slots))
     first = request.languages[0]
     for language in request.languages:
         if result.slots and language not in counts:
@@ -151,11 +152,12 @@ def _plan_window(
     wanted = len(chosen)
     # Identical posts stay dup_gap apart: with V distinct caption variants in all, at most
     # V posts fit in each stretch of dup_gap; with one, dup_gap is simply the chain's gap.
-    texts = {
-        v[2]
-        for a in order
-        for v in caption_variants(content, by_id[a.id].rules, by_id[a.id].language)
-    }
+    variants_of: dict[tuple[str, str], tuple[Variant, ...]] = {}  # by platform, language
+    for a in order:
+        e = by_id[a.id]
+        if (a.platform, e.language) not in variants_of:
+            variants_of[(a.platform, e.language)] = caption_variants(content, e.rules, e.language)
+    texts = {v.variant_id for variants in variants_of.values() for v in variants}
     chain_gap = max(min_gap, dup_gap) if len(texts) == 1 else min_gap
     capacity = chain_capacity(earliest, start=start, end=end, min_gap=chain_gap)
     caption_room = len(texts) * ((end - start) // dup_gap + 1) if dup_gap > 0 else capacity
@@ -217,14 +219,17 @@ def _plan_window(
     trend_tables: dict[str, tuple[float, ...]] = {
         name: hourly_scores(trends, name) for name in request.platforms
     }
+    peaks_of: dict[str, tuple[frozenset[int], ...]] = {}  # by platform
     for account in chosen:
         e = by_id[account.id]
-        variants = caption_variants(content, e.rules, e.language)
+        variants = variants_of[(account.platform, e.language)]
+        if account.platform not in peaks_of:
+            peaks_of[account.platform] = peak_hours_by_weekday(e.rules)
         candidates.append(
             Candidate(
                 key=account.id,
                 earliest=max(start, math.ceil(e.earliest.timestamp())),
-                peaks=peak_intervals(account.timezone, peak_hours_by_weekday(e.rules), start, end),
+                peaks=peak_intervals(account.timezone, peaks_of[account.platform], start, end),
                 variants=variants,
                 variant_offset=account_offset(account.id, len(variants)),
                 trend=trend_tables[account.platform] if request.trend_weighted else (),
@@ -246,20 +251,20 @@ def _plan_window(
         when = datetime.fromtimestamp(placement.at, UTC)
         platform = e.account.platform
         slots.append(
-            PlannedSlot(
-                account_id=e.account.id,
-                platform=platform,
-                language=e.language,
-                scheduled_at=when,
-                local_time=when.astimezone(zone(e.account.timezone)),
-                caption=caption,
-                hashtags=hashtags,
-                risk_score=e.risk,
-                risk_level=RiskLevel.from_score(e.risk),
-                trend_score=trend_tables[platform][when.hour],
-                content_type=content.type,
-                variant_id=vid,
-                content_id=content.id,
+            planned_slot(  # PlannedSlot's fields, in order
+                e.account.id,
+                platform,
+                e.language,
+                when,
+                when.astimezone(zone(e.account.timezone)),
+                caption,
+                hashtags,
+                e.risk,
+                RiskLevel.from_score(e.risk),
+                trend_tables[platform][when.hour],
+                content.type,
+                vid,
+                content.id,
             )
         )
     if result.left_out:

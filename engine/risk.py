@@ -65,10 +65,13 @@ def slot_risk(
     """The risk score in [0, 1] of `account` posting `content_type` on `rules`' platform,
     with `posts_in_window` posts by this account in the 24 h ending at this one (itself
     included). Rounded to 3 decimals so the same inputs give the same printed score."""
-    score = account_base_risk(account, rules, content_type=content_type) + velocity_risk(
-        posts_in_window, rules
-    )
-    return round(min(1.0, max(0.0, score)), 3)
+    base = account_base_risk(account, rules, content_type=content_type)
+    return risk_from_base(base, posts_in_window, rules)
+
+
+def risk_from_base(base: float, posts_in_window: int, rules: PlatformRules) -> float:
+    """`slot_risk` from the account's `account_base_risk` (planners compute that once)."""
+    return round(min(1.0, max(0.0, base + velocity_risk(posts_in_window, rules))), 3)
 
 
 def risk_reason(score: float, max_risk: float) -> str:

@@ -37,8 +37,9 @@ JITTER = 45
 SMOOTHING_PASSES = 6
 
 
-# (peak end, (-trend, lead rank), candidate, peak start) per UTC quarter-hour.
-Segments = dict[int, list[tuple[int, tuple[float, int], int, int]]]
+# (peak end, -trend, candidate, peak start) per UTC quarter-hour; the candidate's index is
+# its lead rank.
+Segments = dict[int, list[tuple[int, float, int, int]]]
 # (candidate, time, variant index, peak interval or None)
 Pick = tuple[int, int, int, tuple[int, int] | None]
 VariantChooser = Callable[[int, int], int | None]
@@ -86,18 +87,23 @@ def schedule_window(
     docstring. `left_out` maps each candidate not placed to the reason."""
     n = len(candidates)
     assigned = [False] * n
-    # Per UTC quarter-hour: (peak end, (-trend, lead rank), candidate, peak start): EDF
-    # order, ties to the stronger trend (when the request is trend-weighted), then the lead.
+    # Per UTC quarter-hour: (peak end, -trend, candidate, peak start): EDF order, ties to
+    # the stronger trend (when the request is trend-weighted), then the lead.
     segments: Segments = {}
     last_peak_end = [0] * n
     for i, cand in enumerate(candidates):
+        trends = cand.trend
         for a, b in cand.peaks:
             if b <= start or a > end:
                 continue
-            last_peak_end[i] = max(last_peak_end[i], b)
+            if b > last_peak_end[i]:
+                last_peak_end[i] = b
             for q in range(a // 900, (b - 1) // 900 + 1):
-                trend = cand.trend[(q // 4) % 24] if cand.trend else 0.0
-                segments.setdefault(q, []).append((b, (-trend, i), i, a))
+                entry = (b, -trends[(q // 4) % 24] if trends else -0.0, i, a)
+                if q in segments:
+                    segments[q].append(entry)
+                else:
+                    segments[q] = [entry]
     for entries in segments.values():
         entries.sort()
     last_use: dict[str, int] = {}
@@ -291,21 +297,37 @@ def _rematch(
     accounts left. Returns None when it finds no more peaks or breaks a rule (then the
     greedy plan stands)."""
     count = len(placements)
-    edges: list[list[tuple[int, tuple[int, int]]]] = []
+    # Each time's options: segment entries (peak end, -trend, account, peak start).
+    edges: list[Sequence[tuple[int, float, int, int]]] = []
+    whole: dict[int, bool] = {}  # per quarter: every account in it fits any of its times
     for idx, p in enumerate(placements):
         t = p.at
-        bucket = segments.get(t // 900, ())
+        q = t // 900
+        bucket = segments.get(q, ())
         size = len(bucket)
+        if size <= EDGE_CAP:
+            fits = whole.get(q)
+            if fits is None:
+                lo, hi = q * 900, q * 900 + 900
+                fits = whole[q] = all(
+                    a <= lo and hi <= b and candidates[who].earliest <= lo
+                    for b, _, who, a in bucket
+                )
+            if fits:
+                # What the filter below would keep: all of it, in order; shared, not copied.
+                edges.append(bucket)
+                continue
         # A small bucket keeps its order (earliest-ending peak first). A crowded one (many
         # accounts sharing a zone) gives each time at most EDGE_CAP options, starting at a
         # rotating offset so neighbouring times see different accounts: the matching stays
         # near-linear instead of building a quadratic graph.
         start = 0 if size <= EDGE_CAP else (idx * EDGE_STRIDE) % size
-        options: list[tuple[int, tuple[int, int]]] = []
+        options: list[tuple[int, float, int, int]] = []
         for k in range(size):
-            b, _rank, who, a = bucket[(start + k) % size]
+            entry = bucket[(start + k) % size]
+            b, _, who, a = entry
             if a <= t < b and candidates[who].earliest <= t:
-                options.append((who, (a, b)))
+                options.append(entry)
                 if len(options) >= EDGE_CAP:
                     break
         edges.append(options)
@@ -319,30 +341,35 @@ def _rematch(
             peak_of[idx] = p.peak
     before = len(slot_of)
 
+    # Accounts a failed search reached: everything reachable from them was explored and
+    # led to no free account, so while the matching stays as it is, no later search can
+    # succeed through them either. Searches skip them until an augmentation changes the
+    # matching (the paths found are the same; failed searches no longer re-walk the graph).
+    dead: set[int] = set()
+
     def augment(root: int) -> bool:
         # Kuhn's augmenting path, iteratively: a recursive search overflows the stack on
         # plans of thousands of slots. `path[k]` is the edge from `stack[k]` to `stack[k+1]`.
-        seen: set[int] = set()
-        stack: list[list[int]] = [[root, 0]]
+        nonlocal dead
+        seen = dead
+        stack = [(root, iter(edges[root]))]
         path: list[tuple[int, int, tuple[int, int]]] = []
         while stack:
-            frame = stack[-1]
-            idx, options = frame[0], edges[frame[0]]
-            while frame[1] < len(options):
-                i, interval = options[frame[1]]
-                frame[1] += 1
+            idx, options = stack[-1]
+            for b, _, i, a in options:
                 if i in seen:
                     continue
                 seen.add(i)
-                path.append((idx, i, interval))
+                path.append((idx, i, (a, b)))
                 other = slot_of.get(i)
                 if other is None:
                     for at, account, peak in path:
                         slot_of[account] = at
                         match[at] = account
                         peak_of[at] = peak
+                    dead = set()
                     return True
-                stack.append([other, 0])
+                stack.append((other, iter(edges[other])))
                 break
             else:
                 stack.pop()
@@ -433,21 +460,34 @@ def _smooth(
         seen[vid] = idx
     rng = random.Random(seed)
     last = count - 1
-    for sweep in range(SMOOTHING_PASSES + 1):
+    # Plain comparisons rather than min()/max() calls: this loop runs passes x posts times.
+    # A pass that moves nothing is a fixed point (the next would repeat it exactly), so the
+    # remaining smoothing passes are skipped and the jitter pass comes next.
+    sweep = 0
+    while sweep <= SMOOTHING_PASSES:
         jitter = sweep == SMOOTHING_PASSES
+        moved = False
         for idx in range(count):
             lo = lows[idx]
             hi = highs[idx]
             if idx > 0:
-                lo = max(lo, times[idx - 1] + min_gap)
-                hi = min(hi, times[idx - 1] + max_gap)
+                prev = times[idx - 1]
+                if prev + min_gap > lo:
+                    lo = prev + min_gap
+                if prev + max_gap < hi:
+                    hi = prev + max_gap
             if idx < last:
-                hi = min(hi, times[idx + 1] - min_gap)
-                lo = max(lo, times[idx + 1] - max_gap)
-            if prev_same[idx] >= 0:
-                lo = max(lo, times[prev_same[idx]] + duplicate_gap)
-            if next_same[idx] >= 0:
-                hi = min(hi, times[next_same[idx]] - duplicate_gap)
+                nxt = times[idx + 1]
+                if nxt - min_gap < hi:
+                    hi = nxt - min_gap
+                if nxt - max_gap > lo:
+                    lo = nxt - max_gap
+            same = prev_same[idx]
+            if same >= 0 and times[same] + duplicate_gap > lo:
+                lo = times[same] + duplicate_gap
+            same = next_same[idx]
+            if same >= 0 and times[same] - duplicate_gap < hi:
+                hi = times[same] - duplicate_gap
             if jitter:
                 target = times[idx] + rng.randint(-JITTER, JITTER)
             elif idx == 0:
@@ -457,6 +497,10 @@ def _smooth(
             else:
                 target = (times[idx - 1] + times[idx + 1]) // 2
             if lo <= hi:  # always true: the current time satisfies every bound
-                times[idx] = min(hi, max(lo, target))
+                at = hi if target > hi else lo if target < lo else target
+                if at != times[idx]:
+                    times[idx] = at
+                    moved = True
+        sweep = sweep + 1 if moved or jitter else SMOOTHING_PASSES
     for p, t in zip(placements, times, strict=True):
         p.at = t

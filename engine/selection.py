@@ -13,6 +13,7 @@ the tiers and is rotated the same way.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -25,7 +26,7 @@ IDLE_SATURATION = timedelta(hours=72)
 
 def follower_tier(followers: int) -> int:
     """0 for small accounts, 1 for mid-sized, 2 for large ones."""
-    return sum(1 for bound in FOLLOWER_TIERS if followers >= bound)
+    return bisect_right(FOLLOWER_TIERS, followers)  # how many bounds it reaches
 
 
 def account_score(account: Account, now: datetime) -> float:
@@ -105,7 +106,10 @@ def select_accounts(
         quota = quotas[tier]
         start = (rotation * quota) % len(members) if quota else 0
         rotated = members[start:] + members[:start]
-        chosen[tier] = sorted(rotated[:quota], key=members.index)
+        # Back in rank order; positions by identity (members.index would scan the tier
+        # once per chosen account: quadratic on large tiers).
+        rank = {id(a): i for i, a in enumerate(members)}
+        chosen[tier] = sorted(rotated[:quota], key=lambda a: rank[id(a)])
         left_out += rotated[quota:]
     return lead_order(chosen, rotation), left_out
 

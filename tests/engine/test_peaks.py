@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.errors import InvalidInput
 from engine.peaks import is_peak, peak_hours_by_weekday, peak_intervals, zone
@@ -68,3 +71,51 @@ class TestPeakIntervals:
         """An unknown zone is InvalidInput."""
         with pytest.raises(InvalidInput):
             zone("Mars/Base")
+
+
+def quarter_by_quarter(
+    tz: str, peaks: tuple[frozenset[int], ...], start: int, end: int
+) -> tuple[tuple[int, int], ...]:
+    """The definition: every UTC quarter from start's to end's, on peak or not, merged."""
+    zi = ZoneInfo(tz)
+    out: list[list[int]] = []
+    q = start - start % 900
+    while q <= end:
+        local = datetime.fromtimestamp(q, UTC).astimezone(zi)
+        if local.hour in peaks[local.weekday()]:
+            if out and out[-1][1] == q:
+                out[-1][1] = q + 900
+            else:
+                out.append([q, q + 900])
+        q += 900
+    return tuple((a, b) for a, b in out)
+
+
+class TestPeakIntervalsMatchTheDefinition:
+    @settings(max_examples=150, deadline=None)
+    @given(
+        tz=st.sampled_from(
+            [
+                "UTC",
+                "America/New_York",
+                "America/Santiago",
+                "Europe/Madrid",
+                "Asia/Kolkata",
+                "Asia/Kathmandu",
+                "Australia/Lord_Howe",
+                "Pacific/Chatham",
+                "Africa/Casablanca",
+            ]
+        ),
+        platform=st.sampled_from(["tiktok", "youtube", "instagram", "twitter", "linkedin"]),
+        start=st.integers(epoch(2026, 1, 1), epoch(2028, 12, 31)),
+        length=st.integers(-900, 9 * 86_400),
+    )
+    def test_same_intervals_as_quarter_by_quarter(
+        self, tz: str, platform: str, start: int, length: int
+    ) -> None:
+        """Local hours worked out once per zone give the quarter-by-quarter intervals, DST
+        changes (30-minute ones included) and windows ending before they start too."""
+        peaks = peak_hours_by_weekday(DEFAULT_PLATFORMS[platform])
+        got = peak_intervals(tz, peaks, start, start + length)
+        assert got == quarter_by_quarter(tz, peaks, start, start + length)
