@@ -21,7 +21,7 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp.abc import AbstractResolver
 
-from engine.adapters.public_download import open_public
+from engine.adapters.public_download import BlockedUrl, open_public
 from engine.adapters.pyav_media_probe import probe_file
 from engine.errors import InvalidInput, MediaNotFound, NetworkError
 from engine.media import MediaAsset
@@ -192,24 +192,28 @@ class FileMediaStore:
         are allowed). Raises InvalidInput (too big, not media, not a public URL),
         NetworkError (the download failed)."""
         name = filename or os.path.basename(urlsplit(url).path) or "download"
-        async with open_public(
-            url,
-            headers=headers,
-            allow_private=self._allow_private,
-            trusted_origins=self._trusted if trusted else (),
-            resolver=self._resolver,
-        ) as response:
-            if response.status != 200:
-                raise NetworkError(f"media {name}: download answered HTTP {response.status}")
-            length = response.content_length
-            if length is not None and length > self.max_bytes:
-                raise InvalidInput(
-                    f"media {name}: {length} bytes is over the "
-                    f"{self.max_bytes // 1024**2} MB size cap"
+        try:
+            async with open_public(
+                url,
+                headers=headers,
+                allow_private=self._allow_private,
+                trusted_origins=self._trusted if trusted else (),
+                resolver=self._resolver,
+            ) as response:
+                if response.status != 200:
+                    raise NetworkError(f"media {name}: download answered HTTP {response.status}")
+                length = response.content_length
+                if length is not None and length > self.max_bytes:
+                    raise InvalidInput(
+                        f"media {name}: {length} bytes is over the "
+                        f"{self.max_bytes // 1024**2} MB size cap"
+                    )
+                return await self.ingest_stream(
+                    response.content.iter_chunked(CHUNK), filename=name, source_url=source or url
                 )
-            return await self.ingest_stream(
-                response.content.iter_chunked(CHUNK), filename=name, source_url=source or url
-            )
+        except BlockedUrl as exc:
+            # Every other media problem names the file; a refused address does too.
+            raise BlockedUrl(f"media {name}: {str(exc).removeprefix('media ')}") from None
 
     async def ingest_stream(
         self, chunks: AsyncIterator[bytes], *, filename: str, source_url: str | None = None

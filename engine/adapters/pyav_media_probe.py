@@ -64,6 +64,15 @@ def probe_file(path: Path) -> Probe:
             if not streams:
                 raise InvalidInput(f"{path.name}: has no video stream")
             stream = streams[0]
+            # FFmpeg guesses from the extension when the bytes say nothing: any file named
+            # .jpg opens as an "image2" sequence with a 0x0 stream. Pillow has already read
+            # every real picture, so a still-image demuxer or a stream without a size here
+            # means the bytes are not media.
+            name = container.format.name
+            if name in _STILL_IMAGE_DEMUXERS or name.endswith("_pipe"):
+                raise InvalidInput(f"{path.name}: not an image or video Herald can read")
+            if not (stream.codec_context.width and stream.codec_context.height):
+                raise InvalidInput(f"{path.name}: not an image or video Herald can read")
             duration = None
             if container.duration is not None:
                 duration = container.duration / av.time_base
@@ -109,6 +118,7 @@ def _rotation(container: Any, stream: Any) -> int:
 
 
 _EXIF_ORIENTATION = 0x0112
+_STILL_IMAGE_DEMUXERS = frozenset({"image2", "image2pipe"})
 # A decoder may need a few packets (B-frames) before its first frame; a file that gives
 # none within these is read as unrotated rather than decoded whole.
 _MAX_PACKETS_FOR_ROTATION = 64

@@ -109,7 +109,8 @@ class TestGuard:
         with pytest.raises(BlockedUrl) as caught:
             await store(tmp_path).resolve("http://10.0.0.5/clip.mp4")
         assert str(caught.value) == (
-            "media URL resolves to a private address 10.0.0.5; Herald only fetches public URLs"
+            "media clip.mp4: URL resolves to a private address 10.0.0.5; "
+            "Herald only fetches public URLs"
         )
         assert stored_files(tmp_path) == []
 

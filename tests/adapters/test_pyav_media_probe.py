@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine.adapters.pyav_media_probe import probe_file
+from engine.errors import InvalidInput
 from engine.media import MediaAsset, MediaKind
 from engine.media_check import check_media
 from engine.platforms import DEFAULT_PLATFORMS
@@ -67,3 +68,21 @@ class TestImageOrientation:
         assert (turned.width, turned.height) == (760, 1000)
         assert any("aspect ratio 760x1000" in p for p in check_media(rules, "post", [turned]))
         assert check_media(rules, "post", [flat]) == []
+
+
+class TestNotMedia:
+    @pytest.mark.parametrize("suffix", [".jpg", ".png", ".gif", ".webp", ".mp4", ".mov", ".mkv"])
+    def test_text_named_like_media_is_refused(self, tmp_path: Path, suffix: str) -> None:
+        """FFmpeg guesses a demuxer from the extension when the bytes say nothing (a text file
+        named .jpg opens as a 0x0 image sequence); the probe judges the bytes, not the name."""
+        path = tmp_path / f"notes{suffix}"
+        path.write_bytes(b"plain text, not a picture\n" * 10)
+        with pytest.raises(InvalidInput, match="not an image or video"):
+            probe_file(path)
+
+    def test_truncated_video_is_refused(self, tmp_path: Path) -> None:
+        clip = make_video(tmp_path / "clip.mp4", width=160, height=90, seconds=1.0)
+        cut = tmp_path / "cut.mp4"
+        cut.write_bytes(clip.read_bytes()[:200])
+        with pytest.raises(InvalidInput):
+            probe_file(cut)

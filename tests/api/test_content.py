@@ -176,7 +176,11 @@ class TestContentMediaOverHttp:
         """An add whose media cannot be stored (unreachable URL, unknown id) is refused
         naming `media.<index>`; nothing is added."""
         for media, field, text in [
-            (["http://127.0.0.1:9/clip.mp4"], "media.0", "media clip.mp4: download failed"),
+            (
+                ["http://127.0.0.1:9/clip.mp4"],
+                "media.0",
+                "media clip.mp4: URL resolves to a loopback address 127.0.0.1",
+            ),
             (["https://127.0.0.1:9/a.jpg", "m-0000"], "media.0", "media a.jpg"),
             (["m-0000"], "media.0", "'m-0000'"),
         ]:

@@ -122,13 +122,21 @@ class TestContentMedia:
         big = h.fake.add_file(b"\0" * (1024 * 1024 + 10), name="huge.mp4")
         cases: list[tuple[dict[str, Any], str, str]] = [
             ({ids.F_MEDIA_FILES: [notes]}, ids.F_MEDIA_FILES, "notes.mp4: not an image or video"),
-            ({ids.F_MEDIA_FILES: [big]}, ids.F_MEDIA_FILES, "over the size cap"),
+            (
+                {ids.F_MEDIA_FILES: [big]},
+                ids.F_MEDIA_FILES,
+                "huge.mp4: 1048586 bytes is over the 1 MB",
+            ),
             (
                 {ids.F_MEDIA_FILES: [{"id": "F404", "name": "gone.mp4"}]},
                 ids.F_MEDIA_FILES,
                 "Slack file gone.mp4: file_not_found",
             ),
-            ({ids.F_MEDIA: "http://127.0.0.1:9/clip.mp4"}, ids.F_MEDIA, "download failed"),
+            (
+                {ids.F_MEDIA: "http://127.0.0.1:9/clip.mp4"},
+                ids.F_MEDIA,
+                "clip.mp4: URL resolves to a loopback",
+            ),
             ({ids.F_MEDIA: "m-0000"}, ids.F_MEDIA, "m-0000"),
         ]
         for extra, block, expected in cases:
