@@ -124,6 +124,10 @@ class MediaNotFound(NotFound):
     kind = "media file"
 
 
+class MediaTooLarge(InvalidInput):
+    """A media file over the store's size cap (HERALD_MEDIA_MAX_MB); the API answers 413."""
+
+
 class AmbiguousName(HeraldError):
     """A name matches several distributions; `candidates` lists (id, name) pairs."""
 

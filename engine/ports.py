@@ -476,9 +476,9 @@ class MediaIndex(Protocol):
         """Raises MediaNotFound, StorageError."""
         ...
 
-    async def put_media(self, asset: MediaAsset) -> None:
-        """Insert the asset's facts, or keep the existing row for the same id (same bytes).
-        Raises StorageError."""
+    async def put_media(self, asset: MediaAsset, *, event: Event | None = None) -> None:
+        """Insert the asset's facts, or keep the existing row for the same id (same bytes),
+        and `event` (its audit record) in the same transaction. Raises StorageError."""
         ...
 
 

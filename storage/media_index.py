@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from engine.errors import MediaNotFound
 from engine.media import MediaAsset, MediaKind
+from engine.models import Event
 from storage import tables as t
 from storage.database import create_engine, safe_url
-from storage.sqlalchemy_repository import translate_errors
+from storage.sqlalchemy_repository import event_to_row, translate_errors
 
 
 class SQLAlchemyMediaIndex:
@@ -45,8 +46,9 @@ class SQLAlchemyMediaIndex:
             raise MediaNotFound(media_id)
         return _asset(row)
 
-    async def put_media(self, asset: MediaAsset) -> None:
-        """Insert the facts; the same id again (same bytes) keeps the first row."""
+    async def put_media(self, asset: MediaAsset, *, event: Event | None = None) -> None:
+        """Insert the facts; the same id again (same bytes) keeps the first row. `event`
+        (an upload's audit record) is written in the same transaction, row or not."""
         values = {
             "id": asset.id,
             "sha256": asset.sha256,
@@ -69,10 +71,20 @@ class SQLAlchemyMediaIndex:
                     ).first()
                     if exists is None:
                         await conn.execute(insert(t.media), [values])
+                    if event is not None:
+                        await conn.execute(insert(t.events), [event_to_row(event)])
         except Exception as exc:
             # Two replicas storing the same file at once: the other one's row is the same.
             if not isinstance(exc.__cause__, IntegrityError):
                 raise
+            if event is not None:
+                await self._audit_only(event)
+
+    async def _audit_only(self, event: Event) -> None:
+        """The upload's audit record when the row was written by another replica meanwhile."""
+        with translate_errors(self._url):
+            async with self.engine.begin() as conn:
+                await conn.execute(insert(t.events), [event_to_row(event)])
 
     async def close(self) -> None:
         if self._owns_engine:

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.api import content, distributions, sse, tools  # noqa: F401  (their @route declarations)
+from bot.api import content, distributions, media, sse, tools  # noqa: F401  (their @route declarations)
 from bot.api.core import CTX, RateLimiter, TokenCache, register_routes
 from bot.api.event_hub import EventHub
 from bot.api.openapi import openapi_document

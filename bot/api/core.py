@@ -63,6 +63,8 @@ class Route:
     tags: tuple[str, ...] = ()
     # A body the handler parses itself (not JSON into `body`): media type -> OpenAPI media.
     raw_body: dict[str, Any] | None = None
+    # The handler reads `request.content` itself, a chunk at a time (uploads of any size).
+    streamed_body: bool = False
 
 
 ROUTES: list[Route] = []
@@ -188,8 +190,8 @@ def wrap(spec: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
                 if "\x00" in value:
                     raise Problem(422, f"{name}: contains a NUL character", field=name)
         wanted = spec.body is not None or spec.raw_body is not None
-        raw = await request.read() if wanted else b""
-        if spec.raw_body is not None:
+        raw = await request.read() if wanted and not spec.streamed_body else b""
+        if spec.raw_body is not None and not spec.streamed_body:
             _refuse_nul(raw)
         if spec.query is not None:
             try:

@@ -23,8 +23,9 @@ from aiohttp.abc import AbstractResolver
 
 from engine.adapters.public_download import BlockedUrl, open_public
 from engine.adapters.pyav_media_probe import probe_file
-from engine.errors import InvalidInput, MediaNotFound, NetworkError
+from engine.errors import InvalidInput, MediaNotFound, MediaTooLarge, NetworkError
 from engine.media import MediaAsset
+from engine.models import Event
 from engine.ports import Clock, MediaIndex
 
 CHUNK = 1024 * 1024
@@ -56,7 +57,8 @@ class MemoryMediaIndex:
         except KeyError:
             raise MediaNotFound(media_id) from None
 
-    async def put_media(self, asset: MediaAsset) -> None:
+    async def put_media(self, asset: MediaAsset, *, event: Event | None = None) -> None:
+        # No audit log without a database: `event` is the SQL index's to keep.
         self._rows.setdefault(asset.id, asset)
 
 
@@ -204,7 +206,7 @@ class FileMediaStore:
                     raise NetworkError(f"media {name}: download answered HTTP {response.status}")
                 length = response.content_length
                 if length is not None and length > self.max_bytes:
-                    raise InvalidInput(
+                    raise MediaTooLarge(
                         f"media {name}: {length} bytes is over the "
                         f"{self.max_bytes // 1024**2} MB size cap"
                     )
@@ -216,9 +218,15 @@ class FileMediaStore:
             raise BlockedUrl(f"media {name}: {str(exc).removeprefix('media ')}") from None
 
     async def ingest_stream(
-        self, chunks: AsyncIterator[bytes], *, filename: str, source_url: str | None = None
+        self,
+        chunks: AsyncIterator[bytes],
+        *,
+        filename: str,
+        source_url: str | None = None,
+        audit: Callable[[MediaAsset], Event] | None = None,
     ) -> MediaAsset:
-        """Write `chunks` to the store, hashing and counting; probe; index. InvalidInput."""
+        """Write `chunks` to the store, hashing and counting; probe; index (with `audit`'s
+        event in the same transaction). InvalidInput, MediaTooLarge (over the cap)."""
         incoming = self.root / ".incoming"
         await asyncio.to_thread(incoming.mkdir, parents=True, exist_ok=True)
         tmp = incoming / uuid.uuid4().hex
@@ -229,7 +237,7 @@ class FileMediaStore:
                 async for chunk in chunks:
                     size += len(chunk)
                     if size > self.max_bytes:
-                        raise InvalidInput(
+                        raise MediaTooLarge(
                             f"media {filename}: over the {self.max_bytes // 1024**2} MB size cap"
                         )
                     digest.update(chunk)
@@ -258,7 +266,7 @@ class FileMediaStore:
             await asyncio.to_thread(os.replace, tmp, final)
         finally:
             await asyncio.to_thread(tmp.unlink, missing_ok=True)
-        await self._index.put_media(asset)
+        await self._index.put_media(asset, event=audit(asset) if audit else None)
         return await self._index.get_media(asset.id)
 
 
