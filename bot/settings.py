@@ -172,6 +172,9 @@ class Settings(BaseSettings):
     api_sse_heartbeat_seconds: float = Field(default=15.0, gt=0)
     event_webhook_interval_seconds: float = Field(default=1.0, gt=0)
     event_webhook_disable_after_hours: float = Field(default=24.0, gt=0)
+    # Webhook endpoints may be loopback/private addresses: receivers on a private network
+    # the operator trusts, and tests (an operate/approve token could aim Herald inward: SSRF).
+    webhook_allow_private_urls: bool = False
 
     # --- misc
     log_level: str = "INFO"

@@ -142,9 +142,18 @@ class WebhookStore:
                 return int(dropped.rowcount)
 
     async def record(
-        self, endpoint_id: str, *, ok: bool, now: datetime, error: str | None = None
+        self,
+        endpoint_id: str,
+        *,
+        ok: bool,
+        now: datetime,
+        error: str | None = None,
+        refused: bool = False,
     ) -> WebhookEndpoint:
-        """Count a delivery or keep a failure (the first failure starts `failing_since`)."""
+        """Count a delivery or keep a failure (the first failure starts `failing_since`).
+        `refused`: Herald refused the target (it resolved to a private address); the first
+        such failure of a streak is audited as `webhook.refused` (once: that event is itself
+        delivered, and refused, without a second one)."""
         table = t.webhook_endpoints
         values: dict[str, Any]
         if ok:
@@ -155,11 +164,19 @@ class WebhookStore:
             async with self.engine.begin() as conn:
                 await conn.execute(update(table).where(table.c.id == endpoint_id).values(**values))
                 if not ok:
-                    await conn.execute(
+                    started = await conn.execute(
                         update(table)
                         .where(table.c.id == endpoint_id, table.c.failing_since.is_(None))
                         .values(failing_since=now)
                     )
+                    if refused and started.rowcount:
+                        endpoint = await self._get(conn, endpoint_id)
+                        data = {
+                            "webhook": endpoint_id,
+                            "url": public_url(endpoint.url),
+                            "error": (error or "")[:500],
+                        }
+                        await self._audit(conn, now, "webhook.refused", "system", None, data)
         return await self.get(endpoint_id)
 
     async def disable(

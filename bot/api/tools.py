@@ -11,6 +11,8 @@ from bot.api import schemas as s
 from bot.api.core import Call, route
 from bot.api.distributions import _event
 from bot.api.problems import Problem
+from bot.api.webhooks import check_target
+from engine.adapters.public_download import BlockedUrl
 from engine.models import Role
 from engine.service_support import require_role
 
@@ -210,6 +212,10 @@ async def list_webhooks(call: Call) -> list[s.WebhookOut]:
 )
 async def add_webhook(call: Call) -> s.WebhookOut:
     require_role(call.actor, Role.APPROVER, "add a webhook")
+    try:
+        check_target(call.body.url, allow_private=call.ctx.deps.settings.webhook_allow_private_urls)
+    except BlockedUrl as exc:
+        raise Problem(422, str(exc), field="url") from None
     endpoint, secret = await call.ctx.webhooks.add(
         call.body.url,
         tuple(call.body.events),

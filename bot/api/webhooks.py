@@ -9,6 +9,12 @@ verify them):
     Herald-Webhook-Timestamp  unix seconds when this attempt was signed
     Herald-Webhook-Signature  v1=<hex HMAC-SHA256(secret, timestamp + "." + body)>
     Herald-Event              the event kind (slot.published, distribution.completed, ...)
+
+Targets come from API tokens, so a delivery reaches only public addresses (SSRF), checked
+where the connection's address is chosen (the resolver: a name that later resolves
+privately, DNS rebinding included, is refused) and redirects are not followed; a refused
+delivery is a failed one, logged, audited once per failing streak (`webhook.refused`).
+HERALD_WEBHOOK_ALLOW_PRIVATE_URLS lifts the check (receivers on a private network, tests).
 """
 
 from __future__ import annotations
@@ -23,7 +29,13 @@ from datetime import timedelta
 from typing import Any
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
 
+from engine.adapters.public_download import (
+    BlockedUrl,
+    PublicOnlyResolver,
+    refuse_private_literal,
+)
 from engine.errors import HeraldError, NotFound
 from engine.models import SYSTEM
 
@@ -50,6 +62,13 @@ def verify(
     return abs(now - ts) <= tolerance and hmac.compare_digest(expected, signature)
 
 
+def check_target(url: str, *, allow_private: bool) -> None:
+    """Refuse a webhook URL naming a private address outright (an IP, `localhost`) when it
+    is added; names are checked on every delivery. Raises BlockedUrl."""
+    if not allow_private:
+        refuse_private_literal(url, what="webhook URL", reach="posts to")
+
+
 def backoff(attempts: int) -> timedelta:
     """5 s, 10 s, 20 s ... at most an hour between attempts."""
     return min(MAX_BACKOFF, timedelta(seconds=5 * 2 ** min(attempts, 20)))
@@ -59,7 +78,14 @@ class WebhookDeliverer:
     """Fans out and delivers, every `interval` seconds, on every replica (safe: the fan-out
     is compare-and-set, and receivers de-duplicate on Herald-Webhook-Id)."""
 
-    def __init__(self, stores: Any, deps: Any, *, interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        stores: Any,
+        deps: Any,
+        *,
+        interval: float = 1.0,
+        resolver: AbstractResolver | None = None,
+    ) -> None:
         self.store = stores.webhooks
         self.deps = deps
         self.clock = deps.clock
@@ -69,6 +95,17 @@ class WebhookDeliverer:
         self.timeout = aiohttp.ClientTimeout(total=10)
         self._task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
+        self.allow_private = bool(deps.settings.webhook_allow_private_urls)
+        self._resolver = resolver  # the system's by default; tests give their own DNS
+
+    def _open_session(self) -> aiohttp.ClientSession:
+        if self.allow_private:
+            connector = aiohttp.TCPConnector(resolver=self._resolver) if self._resolver else None
+        else:
+            guard = PublicOnlyResolver(self._resolver, what="webhook URL", reach="posts to")
+            # No DNS cache: every connection's address is the one just checked.
+            connector = aiohttp.TCPConnector(resolver=guard, use_dns_cache=False)
+        return aiohttp.ClientSession(timeout=self.timeout, connector=connector)
 
     def start(self) -> None:
         if self._task is None:
@@ -130,11 +167,15 @@ class WebhookDeliverer:
             "Herald-Webhook-Signature": sign(secret, timestamp, body),
             "Herald-Event": str(event.get("kind", "")),
         }
-        error = None
+        error, refused = None, False
         try:
+            # IP literals never reach a resolver: checked here, on every attempt.
+            check_target(endpoint.url, allow_private=self.allow_private)
             if self._session is None:
-                self._session = aiohttp.ClientSession(timeout=self.timeout)
-            async with self._session.post(endpoint.url, data=body, headers=headers) as resp:
+                self._session = self._open_session()
+            async with self._session.post(
+                endpoint.url, data=body, headers=headers, allow_redirects=False
+            ) as resp:
                 if 200 <= resp.status < 300:
                     await self.outbox.mark_sent(item.id, now)
                     await self.store.record(endpoint_id, ok=True, now=now)
@@ -143,10 +184,17 @@ class WebhookDeliverer:
                     )
                     return 1
                 error = f"HTTP {resp.status}"
+                if 300 <= resp.status < 400:
+                    error += " (a redirect: not followed, give the final URL)"
+        except BlockedUrl as exc:
+            error, refused = f"refused: {exc}", True
+            log.warning("webhook %s to %s refused: %s", item.id, endpoint_id, exc)
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             error = f"network: {type(exc).__name__}"
         await self.outbox.mark_failed(item.id, error, now + backoff(item.attempts))
-        state = await self.store.record(endpoint_id, ok=False, now=now, error=error)
+        state = await self.store.record(
+            endpoint_id, ok=False, now=now, error=error, refused=refused
+        )
         log.info(
             "webhook %s to %s failed (%s); attempt %d",
             item.id,

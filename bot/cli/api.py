@@ -60,7 +60,9 @@ async def _run(args: argparse.Namespace, settings: Any) -> int:
     try:
         if args.command == "tokens":
             return await _tokens(args, stores.tokens, SystemClock().now())
-        return await webhooks(args, stores.webhooks, SystemClock().now())
+        return await webhooks(
+            args, stores.webhooks, SystemClock().now(), settings.webhook_allow_private_urls
+        )
     finally:
         await stores.close()
 
@@ -109,8 +111,13 @@ async def _tokens(args: argparse.Namespace, store: Any, now: Any) -> int:
     return 0
 
 
-async def webhooks(args: argparse.Namespace, store: Any, now: Any) -> int:
+async def webhooks(
+    args: argparse.Namespace, store: Any, now: Any, allow_private: bool = False
+) -> int:
     if args.action == "add":
+        from bot.api.webhooks import check_target
+
+        check_target(args.url, allow_private=allow_private)
         events = tuple(e.strip() for e in args.events.split(",") if e.strip())
         endpoint, secret = await store.add(args.url, events, args.user, now)
         print(secret)

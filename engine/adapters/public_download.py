@@ -59,12 +59,28 @@ def address_problem(address: IPAddress) -> str | None:
     return next((name for name, hit in checks if hit), None)
 
 
-def _refusal(address: str, problem: str) -> BlockedUrl:
+def _refusal(
+    address: str, problem: str, what: str = "media URL", reach: str = "fetches"
+) -> BlockedUrl:
     article = "an" if problem[0] in "aeiou" else "a"
     return BlockedUrl(
-        f"media URL resolves to {article} {problem} address {address}; "
-        "Herald only fetches public URLs"
+        f"{what} resolves to {article} {problem} address {address}; Herald only {reach} public URLs"
     )
+
+
+def refuse_private_literal(url: str, *, what: str, reach: str) -> None:
+    """Refuse at once a URL that is not http(s) or names a non-public address literally (an
+    IP, `localhost`): names are checked again, by the resolver, on every connection.
+    Raises BlockedUrl naming `what`."""
+    scheme, host, _ = _origin(url)
+    if scheme not in ("http", "https") or not host:
+        raise BlockedUrl(f"{what} {url[:80]!r}: only http(s) URLs")
+    if host == "localhost" or host.endswith(".localhost"):
+        raise _refusal(host, "loopback", what, reach)
+    address = _literal(host)
+    problem = address_problem(address) if address is not None else None
+    if problem is not None:
+        raise _refusal(str(address), problem, what, reach)
 
 
 def _literal(host: str) -> IPAddress | None:
@@ -82,9 +98,13 @@ class PublicOnlyResolver(AbstractResolver):
         inner: AbstractResolver | None = None,
         *,
         exempt: Collection[tuple[str, int]] = (),
+        what: str = "media URL",
+        reach: str = "fetches",
     ) -> None:
         self._inner = inner
         self._exempt = frozenset(exempt)
+        # How a refusal names the URL and what Herald does with it ("webhook URL", "posts to").
+        self._what, self._reach = what, reach
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
@@ -99,7 +119,7 @@ class PublicOnlyResolver(AbstractResolver):
             address = _literal(result["host"])
             problem = "unparsable" if address is None else address_problem(address)
             if problem is not None:
-                raise _refusal(result["host"], problem)
+                raise _refusal(result["host"], problem, self._what, self._reach)
         return results
 
     async def close(self) -> None:

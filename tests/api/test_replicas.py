@@ -19,6 +19,8 @@ from tests.bot.fake_slack import FakeSlack
 from tests.conftest import empty_postgres
 
 pytestmark = pytest.mark.postgres
+# The receiver listens on loopback: webhook targets may be private here.
+PRIVATE = {"HERALD_WEBHOOK_ALLOW_PRIVATE_URLS": "true"}
 
 
 @pytest.fixture
@@ -27,8 +29,8 @@ async def replicas(fake: FakeSlack, migrated_postgres_url: str) -> AsyncIterator
 
     await empty_postgres(migrated_postgres_url)
     clock = ManualClock(T0)
-    a = await start_api(fake, migrated_postgres_url, clock)
-    b = await start_api(fake, migrated_postgres_url, clock)
+    a = await start_api(fake, migrated_postgres_url, clock, **PRIVATE)
+    b = await start_api(fake, migrated_postgres_url, clock, **PRIVATE)
     await a.service.import_accounts(SYSTEM, ACCOUNTS_CSV)
     await make_tokens(a)
     b.tokens = a.tokens

@@ -37,7 +37,13 @@ async def hooked(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[Api]:
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'herald.db'}"
     await upgrade(url)
-    api = await start_api(fake, url, HERALD_EVENT_WEBHOOK_INTERVAL_SECONDS="3600")
+    # The receiver listens on loopback: webhook targets may be private here.
+    api = await start_api(
+        fake,
+        url,
+        HERALD_EVENT_WEBHOOK_INTERVAL_SECONDS="3600",
+        HERALD_WEBHOOK_ALLOW_PRIVATE_URLS="true",
+    )
     await api.service.import_accounts(SYSTEM, ACCOUNTS_CSV)
     await make_tokens(api)
     yield api
