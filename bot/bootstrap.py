@@ -329,6 +329,8 @@ def build_herald(
         )
     if publisher is None:
         publisher = _publisher(settings, clock)
+        if hasattr(publisher, "attach_media"):  # issue 10: webhook payloads link the media
+            publisher.attach_media(media_store, ttl_seconds=settings.media_link_ttl_seconds)
         # issue 9: accounts whose `publisher` names a platform adapter post through it.
         publisher = _platform_publishers(
             settings, publisher, clock, token_refresher, media_store, handles

@@ -7,6 +7,10 @@ The contract (docs/dispatch.md): `POST <url>` with a JSON body, headers `Idempot
 `{"error": "account_suspended"}` body is a suspension. 5xx, 408 and failures to connect
 are network errors. A read timeout or a dropped connection after the request was sent is
 OUTCOME_UNKNOWN: the post may exist, and Herald never retries it blindly.
+
+A slot's media travel as `media`: each file's facts (kind, type, size, sha256, dimensions,
+duration, codec) and a short-lived signed link under HERALD_PUBLIC_URL the service
+downloads it from (else the user's own URL); the bytes never go in the body.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
@@ -28,11 +33,17 @@ from engine.errors import (
     RateLimited,
     UnknownPublishError,
 )
-from engine.ports import PublishReceipt, PublishRequest
+from engine.media import MediaAsset
+from engine.ports import MediaStore, PublishReceipt, PublishRequest
+from engine.request import Content
 
 SIGNATURE_HEADER = "X-Herald-Signature"
 TIMESTAMP_HEADER = "X-Herald-Timestamp"
 SUSPENDED_CODES = frozenset({"account_suspended", "suspended"})
+_NO_LINK = (
+    "the posting service downloads media from a link: set HERALD_PUBLIC_URL and "
+    "HERALD_MEDIA_SIGNING_KEY, or give the media as a public URL"
+)
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -63,13 +74,36 @@ class WebhookPublisher:
         )
         self._session = session
         self._owns_session = session is None
+        self._media: MediaStore | None = None
+        self._ttl = 3600
+
+    def attach_media(self, media: MediaStore | None, *, ttl_seconds: int = 3600) -> None:
+        """Link slots' media from `media` (signed links live `ttl_seconds`): the composition
+        root calls it, since publisher factories see only settings and the clock."""
+        self._media, self._ttl = media, ttl_seconds
+
+    def media_problem(self, media: Sequence[MediaAsset], content: Content) -> str | None:
+        """Plan time: why the service could not download the media (no link to give)."""
+        if any(self._link(asset, content) is None for asset in media):
+            return _NO_LINK
+        return None
+
+    def _link(self, asset: MediaAsset, content: Content) -> str | None:
+        """Herald's signed link to the file, else the URL the user gave it from."""
+        signed = self._media.signed_url(asset.id, ttl_seconds=self._ttl) if self._media else None
+        for candidate in (signed, asset.source_url, content.media_url):
+            if candidate and candidate.startswith(("https://", "http://")):
+                return candidate
+        return None
 
     def __repr__(self) -> str:  # never show the secret
         return f"WebhookPublisher({self._url!r})"
 
     async def publish(self, request: PublishRequest) -> PublishReceipt:
         """POST the slot; map the answer to a receipt or an engine PublishError."""
-        body = json.dumps(_payload(request), ensure_ascii=False, sort_keys=True).encode()
+        payload = _payload(request)
+        payload["media"] = [self._described(a, request.content) for a in request.media]
+        body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
         timestamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",
@@ -98,6 +132,22 @@ class WebhookPublisher:
         except aiohttp.ClientError as exc:
             raise NetworkError(f"posting service request failed: {exc}") from None
         return _interpret(status, text, retry_after)
+
+    def _described(self, asset: MediaAsset, content: Content) -> dict[str, Any]:
+        return {
+            "id": asset.id,
+            "kind": asset.kind.value,
+            "mime_type": asset.mime_type,
+            "size_bytes": asset.size_bytes,
+            "sha256": asset.sha256,
+            "filename": asset.filename,
+            "width": asset.width,
+            "height": asset.height,
+            "duration_s": asset.duration_s,
+            "codec": asset.codec,
+            # Signed, short-lived: the service downloads the file soon after the POST.
+            "url": self._link(asset, content),
+        }
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:

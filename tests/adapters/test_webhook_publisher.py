@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from aiohttp import web
@@ -24,7 +27,9 @@ from engine.errors import (
     UnknownPublishError,
 )
 from engine.ports import PublishRequest
+from engine.clock import ManualClock
 from engine.request import Content
+from tests.adapters.media_publisher_support import NOW, media_store, put_bytes
 from tests.engine.execution_support import make_accounts
 
 SECRET = "s3cret"
@@ -201,3 +206,49 @@ class TestWebhookDispatch:
         assert {s.status for s in slots} == {"PUBLISHED"}
         assert {s.post_id for s in slots} == set(svc.posted.values())
         assert len(svc.posted) == len(slots) == 6
+
+
+class TestWebhookMedia:
+    async def test_media_go_as_facts_and_signed_links(
+        self, service: tuple[_Service, str], tmp_path: Path
+    ) -> None:
+        """A slot's files are in the payload as facts and a signed link under
+        HERALD_PUBLIC_URL that the store verifies; the bytes are not in the body."""
+        svc, url = service
+        svc.handler = _answer(201, {"id": "p-2"})
+        clock = ManualClock(NOW)
+        store = media_store(
+            tmp_path, clock, public_url="https://herald.example", signing_key=b"k" * 32
+        )
+        asset = await put_bytes(store, b"\x00video-bytes" * 10)
+        publisher = WebhookPublisher(url, SECRET)
+        publisher.attach_media(store, ttl_seconds=600)
+        try:
+            await publisher.publish(replace(_request(), media=(asset,)))
+        finally:
+            await publisher.close()
+        _, body = svc.received[0]
+        (sent,) = json.loads(body)["media"]
+        assert sent["id"] == asset.id and sent["sha256"] == asset.sha256
+        assert (sent["kind"], sent["mime_type"], sent["size_bytes"]) == ("video", "video/mp4", 120)
+        assert (sent["width"], sent["height"], sent["duration_s"]) == (1080, 1920, 30.0)
+        link = urlsplit(sent["url"])
+        assert sent["url"].startswith(f"https://herald.example/media/{asset.id}?")
+        query = dict(parse_qsl(link.query))
+        assert store.verify(asset.id, query["exp"], query["sig"])
+        assert int(query["exp"]) == int(NOW.timestamp()) + 600
+        assert b"video-bytes" not in body
+
+    async def test_no_link_is_a_plan_time_problem(self, tmp_path: Path) -> None:
+        """Without a public URL (and no URL of the user's), plan time says the posting
+        service could not get the file; a text-only slot sends `media: []`."""
+        store = media_store(tmp_path, ManualClock(NOW))
+        asset = await put_bytes(store, b"bytes")
+        publisher = WebhookPublisher("http://127.0.0.1:9/posts", SECRET)
+        publisher.attach_media(store)
+        content = Content(id="c1", caption="hello")
+        problem = publisher.media_problem([asset], content)
+        assert problem is not None and "HERALD_PUBLIC_URL" in problem
+        linked = Content(id="c1", caption="hello", media_url="https://cdn.example/clip.mp4")
+        assert publisher.media_problem([asset], linked) is None
+        assert publisher.media_problem([], content) is None
