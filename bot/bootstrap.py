@@ -554,7 +554,7 @@ def _adapters(
 
         key = StaticKeyTokens("postiz", settings.postiz_api_key.get_secret_value())
         adapters["postiz"] = PostizPublisher(
-            key, base_url=settings.postiz_url, timeout_seconds=timeout
+            key, base_url=settings.postiz_url, timeout_seconds=timeout, media=media_store
         )
     if settings.mixpost_url and settings.mixpost_token is not None:
         if not settings.mixpost_workspace:
@@ -565,7 +565,7 @@ def _adapters(
         token = StaticKeyTokens("mixpost", settings.mixpost_token.get_secret_value())
         adapters["mixpost"] = MixpostPublisher(
             token, base_url=settings.mixpost_url, workspace=settings.mixpost_workspace,
-            timeout_seconds=timeout,
+            timeout_seconds=timeout, media=media_store,
         )  # fmt: skip
     return adapters
 

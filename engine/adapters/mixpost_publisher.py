@@ -3,6 +3,8 @@
 The account maps to a Mixpost account (the connection's id, else by username); the post is
 created with `schedule_now` and polled until `published` or `failed`/`error`. Each post is
 tagged by body text; reconciliation lists the workspace's posts with the text as keyword.
+A slot's media are uploaded first (`POST /api/{ws}/media`, multipart `file`, streamed from
+the media store) and named by their Mixpost ids in the post's `content[0].media`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import Any
 
 import aiohttp
 
+from engine.adapters.media_form import media_form
+from engine.adapters.media_http import slot_media
 from engine.adapters.platform_http import (
     ApiAnswer,
     ApiClient,
@@ -34,8 +38,9 @@ from engine.errors import (
     RateLimited,
     UnknownPublishError,
 )
+from engine.media import MediaAsset
 from engine.models import Account
-from engine.ports import Clock, PublishReceipt, PublishRequest, TokenRefresher
+from engine.ports import Clock, MediaStore, PublishReceipt, PublishRequest, TokenRefresher
 
 FAILED = ("failed", "error")
 
@@ -58,11 +63,13 @@ class MixpostPublisher:
         visibility_delay: timedelta = timedelta(seconds=0),
         clock: Clock | None = None,
         session: aiohttp.ClientSession | None = None,
+        media: MediaStore | None = None,
     ) -> None:
         self._refresher = refresher
         self._api = ApiClient(
             base_url, name="Mixpost", timeout_seconds=timeout_seconds, session=session
         )
+        self._media = media
         self._ws = f"/api/{workspace}"
         self._poll = poll_seconds
         self._wait = wait_seconds
@@ -79,6 +86,9 @@ class MixpostPublisher:
 
         async def attempt(credentials: Credentials) -> PublishReceipt:
             account_id = await self._account(credentials, request.account)
+            # Uploads make no post: a failed one is safe to retry.
+            assets = await slot_media(request, self._media)
+            media = [await self._upload(credentials, asset) for asset in assets]
             body: dict[str, Any] = {
                 "schedule_now": True,
                 "accounts": [account_id],
@@ -87,7 +97,7 @@ class MixpostPublisher:
                     {
                         "account_id": 0,
                         "is_original": True,
-                        "content": [{"body": post_text(request), "media": []}],
+                        "content": [{"body": post_text(request), "media": media}],
                         "options": {},
                     }
                 ],
@@ -152,6 +162,33 @@ class MixpostPublisher:
                 raise self._error(answer)
 
         await with_token(self._refresher, account.id, attempt, platform="Mixpost")
+
+    async def _upload(self, credentials: Credentials, asset: MediaAsset) -> int:
+        """`POST /api/{ws}/media` of one stored file; its Mixpost id. Raises ContentRejected
+        (Mixpost refused the file), NetworkError, Unauthorized, AuthExpired."""
+        if self._media is None:
+            raise UnknownPublishError("the Mixpost publisher has no media store to read files from")
+        answer = await self._api.call(
+            "POST",
+            f"{self._ws}/media",
+            headers=_auth(credentials),
+            data=media_form(self._media, asset),
+        )
+        if answer.status in (413, 422):
+            body = answer.json()
+            why = body.get("message") if isinstance(body, dict) else None
+            name = asset.filename or asset.id
+            raise ContentRejected(f"Mixpost refused the file {name}: {why or short(answer.text)}")
+        if answer.status not in (200, 201):
+            raise self._error(answer)
+        media = answer.json()
+        media = media.get("data", media) if isinstance(media, dict) else {}
+        media_id = str(media.get("id", ""))
+        if not media_id.isdigit():
+            raise NetworkError(
+                f"Mixpost answered the upload without a media id: {short(answer.text)}"
+            )
+        return int(media_id)
 
     async def _account(self, credentials: Credentials, account: Account) -> int:
         if credentials.platform_user_id.isdigit():

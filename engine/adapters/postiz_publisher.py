@@ -5,6 +5,10 @@ integration id, else by handle). `POST /posts` is asynchronous, so the publisher
 `GET /posts` until the post is PUBLISHED (its `releaseURL` is the platform URL) or ERROR.
 Each post carries Herald's group id (derived from the slot's idempotency key), which is
 what reconciliation matches on. `Authorization` is the bare API key, no `Bearer`.
+
+A slot's media are uploaded first, each streamed from the media store as the multipart
+field `file` of `POST /upload` (Postiz answers its media row), and named in the post's
+`value[0].image` as `{id, path}`; Postiz then hands them to the platform itself.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from typing import Any
 
 import aiohttp
 
+from engine.adapters.media_form import media_form
+from engine.adapters.media_http import slot_media
 from engine.adapters.platform_http import (
     ApiAnswer,
     ApiClient,
@@ -35,8 +41,9 @@ from engine.errors import (
     RateLimited,
     UnknownPublishError,
 )
+from engine.media import MediaAsset
 from engine.models import Account
-from engine.ports import Clock, PublishReceipt, PublishRequest, TokenRefresher
+from engine.ports import Clock, MediaStore, PublishReceipt, PublishRequest, TokenRefresher
 
 HERALD_GROUP = uuid.UUID("6f1c2b4e-1d0a-4e5b-9c57-4a8e0b7d2f11")
 
@@ -63,11 +70,13 @@ class PostizPublisher:
         visibility_delay: timedelta = timedelta(seconds=0),
         clock: Clock | None = None,
         session: aiohttp.ClientSession | None = None,
+        media: MediaStore | None = None,
     ) -> None:
         self._refresher = refresher
         self._api = ApiClient(
             base_url, name="Postiz", timeout_seconds=timeout_seconds, session=session
         )
+        self._media = media
         self._poll = poll_seconds
         self._wait = wait_seconds
         self.visibility_delay = visibility_delay
@@ -83,6 +92,10 @@ class PostizPublisher:
 
         async def attempt(credentials: Credentials) -> PublishReceipt:
             channel = await self._channel(credentials, request.account)
+            # Uploads make no post: a failed one is safe to retry, and leaves at most an
+            # unused file in the team's Postiz media library.
+            assets = await slot_media(request, self._media)
+            images = [await self._upload(credentials, asset) for asset in assets]
             now = self._now()
             body: dict[str, Any] = {
                 "type": "now",
@@ -93,7 +106,7 @@ class PostizPublisher:
                     {
                         "integration": {"id": channel},
                         "group": group_id(request),
-                        "value": [{"content": post_text(request), "image": []}],
+                        "value": [{"content": post_text(request), "image": images}],
                         "settings": {},
                     }
                 ],
@@ -141,6 +154,28 @@ class PostizPublisher:
                 raise self._error(answer)
 
         await with_token(self._refresher, account.id, attempt, platform="Postiz")
+
+    async def _upload(self, credentials: Credentials, asset: MediaAsset) -> dict[str, str]:
+        """`POST /upload` of one stored file; its `{id, path}` for the post's `image`.
+        Raises ContentRejected (Postiz refused the file), NetworkError, Unauthorized."""
+        if self._media is None:
+            raise UnknownPublishError("the Postiz publisher has no media store to read files from")
+        answer = await self._api.call(
+            "POST", "/upload", headers=_auth(credentials), data=media_form(self._media, asset)
+        )
+        if answer.status in (400, 413, 415):
+            body = answer.json()
+            why = body.get("message") or body.get("msg") if isinstance(body, dict) else None
+            name = asset.filename or asset.id
+            raise ContentRejected(f"Postiz refused the file {name}: {why or short(answer.text)}")
+        if answer.status not in (200, 201):
+            raise self._error(answer)
+        row = answer.json()
+        if not isinstance(row, dict) or not row.get("id") or not row.get("path"):
+            raise NetworkError(
+                f"Postiz answered the upload without a media id: {short(answer.text)}"
+            )
+        return {"id": str(row["id"]), "path": str(row["path"])}
 
     async def _channel(self, credentials: Credentials, account: Account) -> str:
         if credentials.platform_user_id:

@@ -19,13 +19,14 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
 
+from engine.adapters.media_http import slot_media
 from engine.errors import (
     AccountSuspended,
     NetworkError,
@@ -102,7 +103,9 @@ class WebhookPublisher:
     async def publish(self, request: PublishRequest) -> PublishReceipt:
         """POST the slot; map the answer to a receipt or an engine PublishError."""
         payload = _payload(request)
-        payload["media"] = [self._described(a, request.content) for a in request.media]
+        # The dispatcher names media by id (content.media): read their facts from the store.
+        assets = await slot_media(request, self._media) if self._media else request.media
+        payload["media"] = [self._described(a, request.content) for a in assets]
         body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
         timestamp = str(int(time.time()))
         headers = {

@@ -186,6 +186,7 @@ async def platform_kit(name: str) -> AsyncIterator[Kit]:
             base_url=served.url + "/public/v1",
             timeout_seconds=TIMEOUT,
             poll_seconds=0.01,
+            media=media,
         )
         account = Account("pz-01", "twitter", "@herald_hq", "UTC", publisher="postiz")
     elif name == "mixpost":
@@ -201,6 +202,7 @@ async def platform_kit(name: str) -> AsyncIterator[Kit]:
             workspace=fake.workspace,
             timeout_seconds=TIMEOUT,
             poll_seconds=0.01,
+            media=media,
         )
         account = Account("mp-01", "twitter", "@herald_hq", "UTC", publisher="mixpost")
     else:

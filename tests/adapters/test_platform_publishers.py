@@ -3,6 +3,8 @@ from the media store, headers the fakes check, and each platform's own refusals.
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from engine.errors import AccountSuspended, ContentRejected, OutcomeUnknown, UnknownPublishError
@@ -134,3 +136,60 @@ class TestMediaNamedByTheDispatcher:
                 assert post.media_ids == [media.id] and media.received == len(VIDEO)
             else:
                 assert post.content["media"]["id"].startswith("urn:li:video:")
+
+
+# What the services sniff: an MP4 `ftyp` box and a JPEG's SOI marker, then filler bytes.
+MP4 = b"\x00\x00\x00\x18ftypmp42" + VIDEO
+JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 400
+
+
+class TestPostingServiceMedia:
+    @pytest.mark.parametrize("name", ["postiz", "mixpost"])
+    async def test_files_are_uploaded_streamed_and_referenced(self, name: str) -> None:
+        """Each file of the slot (named by id in content.media, as the dispatcher does) is
+        uploaded as multipart `file`, read from the store a chunk at a time, and the post
+        references what the service answered; the service got the very bytes."""
+        async with platform_kit(name) as kit:
+            kit.media.add("m-v", MP4, kind=MediaKind.VIDEO, mime_type="video/mp4")
+            content = Content(id="c1", caption="Launch day", media=["m-v"])
+            await kit.publisher.publish(kit.request(content=content))
+            fake = kit.fake
+            (post,) = fake.live()
+            (stored,) = (fake.uploads if name == "postiz" else fake.media).values()
+            if name == "postiz":
+                assert post.images == [{"id": stored["id"], "path": stored["path"]}]
+            else:
+                assert post.media == [stored["id"]] and stored["mime_type"] == "video/mp4"
+        assert stored["size"] == len(MP4)
+        assert stored["sha256"] == hashlib.sha256(MP4).hexdigest()
+        assert kit.media.largest_chunk <= 1024 * 1024
+
+    @pytest.mark.parametrize("name", ["postiz", "mixpost"])
+    async def test_several_images_go_in_order(self, name: str) -> None:
+        """A carousel's images are all uploaded and referenced in their order."""
+        async with platform_kit(name) as kit:
+            assets = tuple(
+                kit.media.add(
+                    f"m-{i}", JPEG + bytes([i]), kind=MediaKind.IMAGE, mime_type="image/jpeg"
+                )
+                for i in range(3)
+            )
+            await kit.publisher.publish(kit.request(media=assets))
+            (post,) = kit.fake.live()
+            if name == "postiz":
+                sent = [kit.fake.uploads[i["id"]]["sha256"] for i in post.images]
+            else:
+                sent = [kit.fake.media[i]["sha256"] for i in post.media]
+        assert sent == [a.sha256 for a in assets]
+
+    @pytest.mark.parametrize("name", ["postiz", "mixpost"])
+    async def test_a_file_the_service_refuses_is_content_rejected(self, name: str) -> None:
+        """Bytes the service does not take as media are ContentRejected naming the file,
+        and no post is created."""
+        async with platform_kit(name) as kit:
+            asset = kit.media.add(
+                "m-x", b"%PDF-1.7 not a video", kind=MediaKind.VIDEO, mime_type="video/mp4"
+            )
+            with pytest.raises(ContentRejected, match=r"refused the file m-x\.bin"):
+                await kit.publisher.publish(kit.request(media=(asset,)))
+            assert kit.fake.live() == [] and kit.fake.create_calls == 0

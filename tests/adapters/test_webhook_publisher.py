@@ -19,6 +19,7 @@ from engine.adapters.webhook_publisher import (
     WebhookPublisher,
     sign,
 )
+from engine.clock import ManualClock
 from engine.errors import (
     AccountSuspended,
     NetworkError,
@@ -27,7 +28,6 @@ from engine.errors import (
     UnknownPublishError,
 )
 from engine.ports import PublishRequest
-from engine.clock import ManualClock
 from engine.request import Content
 from tests.adapters.media_publisher_support import NOW, media_store, put_bytes
 from tests.engine.execution_support import make_accounts

@@ -10,11 +10,20 @@ forbidden."}`; unknown workspace -> 404 `{"message":"Workspace not found."}`.
 `GET /posts/{uuid}`; `DELETE /posts/{uuid}` (`delete_mode`) -> 204. No de-duplication is
 documented, so none here; no rate limit either (`throttle` gives Laravel's default 429).
 `hang` = "after" stores the post then answers late, "before" answers late without storing.
+
+Media (docs.mixpost.app "Upload media" / the n8n node and API clients: `POST
+/api/{ws}/media`, multipart `file` and optional `alt_text`): answers the media resource
+`{id, uuid, name, mime_type, type, url, thumb_url, is_video, created_at}` (the shape the
+docs show for remote uploads). The type is read from the bytes; one outside Mixpost's
+default `mime_types` (image/jpg, image/jpeg, image/gif, image/png, video/mp4 [unverified:
+Mixpost's config defaults]) is a 422 Laravel validation error on `file`. A post names
+media by integer id in `versions[].content[].media`; an unknown id is a 422.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import time
 import uuid
@@ -22,9 +31,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from tests.fakes.oauth import Refusal, Served, fake_app
+from tests.fakes.postiz_api import sniff
 
 
 @dataclass
@@ -38,6 +48,10 @@ class MixpostPost:
     reads: int = 0
     errors: list[str] = field(default_factory=list)
     deleted: bool = False
+    media: list[int] = field(default_factory=list)
+
+
+MIME_TYPES = ("image/jpg", "image/jpeg", "image/gif", "image/png", "video/mp4")
 
 
 class FakeMixpost:
@@ -54,7 +68,11 @@ class FakeMixpost:
         self.hang_seconds = 2.0
         self.throttle = False
         self.create_calls = 0
+        self.media: dict[int, dict[str, Any]] = {}  # id -> resource (+ size, sha256)
+        self.upload_calls = 0
+        self.max_chunk = 0
         self._ids = itertools.count(1)
+        self._media_ids = itertools.count(1)
 
     def add_account(self, username: str, provider: str = "twitter") -> int:
         account_id = len(self.accounts) + 1
@@ -81,6 +99,7 @@ class FakeMixpost:
         base = "/mixpost/api/{ws}"
         app.router.add_get(base + "/accounts", self._accounts)
         app.router.add_post(base + "/posts", self._create)
+        app.router.add_post(base + "/media", self._upload)
         app.router.add_get(base + "/posts", self._list)
         app.router.add_get(base + "/posts/{uuid}", self._get)
         app.router.add_delete(base + "/posts/{uuid}", self._delete)
@@ -137,7 +156,7 @@ class FakeMixpost:
                 {
                     "account_id": 0,
                     "is_original": True,
-                    "content": [{"body": post.body, "media": []}],
+                    "content": [{"body": post.body, "media": post.media}],
                 }
             ],
             "errors": post.errors,
@@ -146,6 +165,50 @@ class FakeMixpost:
     async def _accounts(self, request: web.Request) -> web.StreamResponse:
         self._check(request)
         return web.json_response({"data": self.accounts})
+
+    async def _upload(self, request: web.Request) -> web.StreamResponse:
+        self._check(request)
+        self.upload_calls += 1
+        required = {
+            "message": "The file field is required.",
+            "errors": {"file": ["The file field is required."]},
+        }
+        if not request.content_type.startswith("multipart/"):
+            raise _refuse(422, required)
+        reader = await request.multipart()
+        stored: dict[str, Any] | None = None
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader) or part.name != "file":
+                continue
+            digest, size, head = hashlib.sha256(), 0, b""
+            while chunk := await part.read_chunk(256 * 1024):
+                self.max_chunk = max(self.max_chunk, len(chunk))
+                if len(head) < 16:
+                    head += chunk[:16]
+                digest.update(chunk)
+                size += len(chunk)
+            mime = sniff_mime(head)
+            if mime not in MIME_TYPES:
+                text = f"The file field must be a file of type: {', '.join(MIME_TYPES)}."
+                raise _refuse(422, {"message": text, "errors": {"file": [text]}})
+            media_id = next(self._media_ids)
+            name = part.filename or "upload"
+            url = f"https://mixpost.example/storage/uploads/{media_id}-{name}"
+            stored = {
+                "id": media_id,
+                "uuid": str(uuid.uuid4()),
+                "name": name,
+                "mime_type": mime,
+                "type": mime.split("/", 1)[0],
+                "url": url,
+                "thumb_url": url,
+                "is_video": mime.startswith("video/"),
+                "created_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            }
+            self.media[media_id] = {**stored, "size": size, "sha256": digest.hexdigest()}
+        if stored is None:
+            raise _refuse(422, required)
+        return web.json_response(stored, status=201)
 
     async def _create(self, request: web.Request) -> web.StreamResponse:
         self._check(request)
@@ -158,6 +221,12 @@ class FakeMixpost:
         text = str(((versions or [{}])[0].get("content") or [{}])[0].get("body", ""))
         if not text:
             errors["versions"] = ["The versions field is required."]
+        content0 = ((versions or [{}])[0].get("content") or [{}])[0]
+        media_ids = list(content0.get("media") or [])
+        for index, media_id in enumerate(media_ids):
+            if not isinstance(media_id, int) or media_id not in self.media:
+                key = f"versions.0.content.0.media.{index}"
+                errors[key] = [f"The selected {key} is invalid."]
         if errors:
             first = next(iter(errors.values()))[0]
             raise _refuse(422, {"message": first, "errors": errors})
@@ -168,6 +237,7 @@ class FakeMixpost:
         post = MixpostPost(
             next(self._ids), str(uuid.uuid4()), list(body["accounts"]), text, time.time()
         )
+        post.media = media_ids
         self.posts.append(post)
         if self.hang == "after":
             await asyncio.sleep(self.hang_seconds)
@@ -194,6 +264,12 @@ class FakeMixpost:
             if post.uuid == key:
                 return post
         raise _refuse(404, {"message": "Not found."})
+
+
+def sniff_mime(head: bytes) -> str | None:
+    """The type PHP's finfo would read from the first bytes (enough for these tests)."""
+    found = sniff(head)
+    return found[0] if found else None
 
 
 def _refuse(status: int, body: object) -> Refusal:

@@ -10,18 +10,28 @@ is throttled: `api_limit` per hour per organization (30, as `.env.example`), 429
 Re-sending a group replaces that group's unpublished rows (documented). 400 on validation.
 `GET /posts?startDate&endDate` -> `{"posts":[…]}`; `DELETE /posts/:id` soft-deletes its group.
 `hang` = "after" stores the post then answers late, "before" answers late without storing.
+
+Media (public.integrations.controller.ts `uploadSimple`, docs.postiz.com "Upload File"):
+`POST /upload` takes the multipart field `file`; the type is sniffed from the bytes
+(CustomFileValidationPipe: image/jpeg|png|gif|webp|avif|bmp|tiff, video/mp4, else 400
+"Unsupported file type. …"; over 10 MB for an image or 1 GB for a video, 400 "File size
+exceeds …"), no file is 400 `{"msg":"No file provided"}`; it answers the saved media row
+(`id`, `name`, `path` on Postiz's upload host). Posts name media in
+`value[].image: [{"id","path"}]`; an id Postiz never issued is refused here with 400 (the
+real API would post without it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from tests.fakes.oauth import Refusal, Served, fake_app
 
@@ -40,6 +50,28 @@ class PostizPost:
     error: str | None = None
     release_url: str | None = None
     deleted: bool = False
+    images: list[dict[str, str]] = field(default_factory=list)
+
+
+# What CustomFileValidationPipe lets through, by the bytes' magic numbers (file-type).
+MAGIC = (
+    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
+    (b"GIF8", "image/gif", "gif"),
+)
+IMAGE_MAX, VIDEO_MAX = 10 * 1024 * 1024, 1024 * 1024 * 1024
+
+
+def sniff(head: bytes) -> tuple[str, str] | None:
+    """The MIME type and extension of a file from its first bytes, as file-type would."""
+    for magic, mime, ext in MAGIC:
+        if head.startswith(magic):
+            return mime, ext
+    if head[4:8] == b"ftyp":
+        return "video/mp4", "mp4"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp", "webp"
+    return None
 
 
 class FakePostiz:
@@ -55,6 +87,9 @@ class FakePostiz:
         self.hang: str | None = None
         self.hang_seconds = 2.0
         self.create_calls = 0
+        self.uploads: dict[str, dict[str, Any]] = {}  # media id -> row (+ size, sha256)
+        self.upload_calls = 0
+        self.max_chunk = 0  # largest piece of a file read at once (streamed, not buffered)
         self._ids = itertools.count(1)
         self._calls: dict[str, list[float]] = {}
 
@@ -80,6 +115,7 @@ class FakePostiz:
     def app(self) -> web.Application:
         app = fake_app()
         app.router.add_get(PREFIX + "/integrations", self._integrations)
+        app.router.add_post(PREFIX + "/upload", self._upload)
         app.router.add_post(PREFIX + "/posts", self._create)
         app.router.add_get(PREFIX + "/posts", self._list)
         app.router.add_delete(PREFIX + "/posts/{id}", self._delete)
@@ -99,6 +135,58 @@ class FakePostiz:
     async def _integrations(self, request: web.Request) -> web.StreamResponse:
         self._org(request)
         return web.json_response(self.channels)
+
+    async def _upload(self, request: web.Request) -> web.StreamResponse:
+        self._org(request)
+        self.upload_calls += 1
+        if not request.content_type.startswith("multipart/"):
+            raise _refuse(400, {"msg": "No file provided"})
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader) or part.name != "file":
+                continue
+            digest, size, head = hashlib.sha256(), 0, b""
+            while chunk := await part.read_chunk(256 * 1024):
+                self.max_chunk = max(self.max_chunk, len(chunk))
+                if len(head) < 16:
+                    head += chunk[:16]
+                digest.update(chunk)
+                size += len(chunk)
+            found = sniff(head)
+            if found is None:
+                raise _refuse(
+                    400,
+                    {
+                        "message": "Unsupported file type. Valid extensions: .png, .jpg, "
+                        ".jpeg, .gif, .webp, .avif, .bmp, .tif, .tiff, .mp4",
+                        "error": "Bad Request",
+                        "statusCode": 400,
+                    },
+                )
+            mime, ext = found
+            limit = IMAGE_MAX if mime.startswith("image/") else VIDEO_MAX
+            if size > limit:
+                raise _refuse(
+                    400,
+                    {
+                        "message": f"File size exceeds the maximum allowed size of {limit} bytes.",
+                        "error": "Bad Request",
+                        "statusCode": 400,
+                    },
+                )
+            media_id = f"med{next(self._ids):06d}"
+            base = (part.filename or "upload").rsplit(".", 1)[0][:100] or "upload"
+            row = {
+                "id": media_id,
+                "name": f"{base}.{ext}",
+                "path": f"https://uploads.postiz.example/{media_id}.{ext}",
+                "organizationId": "org",
+                "thumbnail": None,
+                "alt": None,
+            }
+            self.uploads[media_id] = {**row, "size": size, "sha256": digest.hexdigest()}
+            return web.json_response(row, status=201)
+        raise _refuse(400, {"msg": "No file provided"})
 
     async def _create(self, request: web.Request) -> web.StreamResponse:
         org = self._org(request)
@@ -127,6 +215,12 @@ class FakePostiz:
             for item in items
             if (item.get("integration") or {}).get("id") not in known
         ]
+        for item in items:
+            for value in item.get("value") or []:
+                for image in value.get("image") or []:
+                    known_media = self.uploads.get(str(image.get("id")))
+                    if known_media is None or known_media["path"] != image.get("path"):
+                        problems.append("image must be a media row returned by /upload")
         if body.get("type") not in ("now", "schedule", "draft") or not items or problems:
             raise _refuse(
                 400,
@@ -146,8 +240,10 @@ class FakePostiz:
             for old in self.live():
                 if old.group == group and old.state != "PUBLISHED":
                     old.deleted = True
-            content = str((item.get("value") or [{}])[0].get("content", ""))
+            first = (item.get("value") or [{}])[0]
+            content = str(first.get("content", ""))
             post = PostizPost(str(next(self._ids)), group, item["integration"]["id"], content, now)
+            post.images = [dict(i) for i in first.get("image") or []]
             self.posts.append(post)
             answer.append({"postId": post.id, "integration": post.integration})
         if self.hang == "after":
