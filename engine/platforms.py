@@ -87,7 +87,8 @@ MEDIA_RULES: dict[str, tuple[MediaRule, ...]] = {
         ),
         MediaRule("post", _VIDEO, _MP4_MOV, 512 * MB, 0, 1, 0.5, 140, 1 / 3, 3.0),
     ),
-    # LinkedIn Images/Videos APIs: up to 20 images; video mp4 75 KB-500 MB, 3 s-30 min.
+    # LinkedIn Images/Videos APIs: one image, or 2-20 in a MultiImage post (each uploaded
+    # through the Images API); video mp4 75 KB-500 MB, 3 s-30 min, alone.
     "linkedin": (
         MediaRule("post", _IMAGE, ("image/jpeg", "image/png", "image/gif"), 8 * MB, 0, 20),
         MediaRule("post", _VIDEO, ("video/mp4",), 500 * MB, 0, 1, 3, 1800, 1 / 2.4, 2.4),

@@ -1,8 +1,10 @@
 """`LinkedInPublisher`: posts through the LinkedIn Posts API (`POST /rest/posts`).
 
 Member (`urn:li:person:…`) and organization (`urn:li:organization:…`) authors; text, link,
-image (initializeUpload + one PUT) and video (initializeUpload, one PUT per upload
-instruction streamed from the MediaStore, finalizeUpload with the ETags, wait for AVAILABLE).
+image (initializeUpload + one PUT), multi-image (2 to 20 images, each uploaded so, posted as
+`content.multiImage.images`: the MultiImage API) and video (initializeUpload, one PUT per
+upload instruction streamed from the MediaStore, finalizeUpload with the ETags, wait for
+AVAILABLE).
 Every call sends `LinkedIn-Version` and `X-Restli-Protocol-Version: 2.0.0`; the post URN comes
 back in the `x-restli-id` header. A 422 DUPLICATE_POST names the existing post, which is
 how an in-doubt resend is reconciled.
@@ -50,6 +52,7 @@ LINKEDIN_API_URL = "https://api.linkedin.com"
 LINKEDIN_VERSION = "202601"
 CHUNK = 1024 * 1024
 _URN = re.compile(r"urn:li:(?:share|ugcPost):[\w-]+")
+MAX_IMAGES = 20  # MultiImage API: a post carries 2 to 20 images
 
 
 class LinkedInPublisher:
@@ -93,6 +96,7 @@ class LinkedInPublisher:
         NetworkError, OutcomeUnknown."""
         # The distribution's media by id (the dispatcher sends ids, not files): issue 10.
         media = await slot_media(request, self._media)
+        _check_media(media)
 
         async def attempt(credentials: Credentials) -> PublishReceipt:
             author = _author(credentials)
@@ -108,9 +112,12 @@ class LinkedInPublisher:
                 "lifecycleState": "PUBLISHED",
                 "isReshareDisabledByAuthor": False,
             }
-            if media:
+            if len(media) == 1:
                 urn = await self._upload(credentials, author, media[0])
                 body["content"] = {"media": {"id": urn}}
+            elif media:
+                urns = [await self._upload(credentials, author, image) for image in media]
+                body["content"] = {"multiImage": {"images": [{"id": urn} for urn in urns]}}
             answer = await self._api.call(
                 "POST", "/rest/posts", headers=self._headers(credentials), json=body, creates=True
             )
@@ -306,6 +313,17 @@ class LinkedInPublisher:
 
     async def close(self) -> None:
         await self._api.close()
+
+
+def _check_media(media: list[MediaAsset]) -> None:
+    """What LinkedIn cannot post, refused before any upload (plan time says so too): a
+    video with other files, more images than a MultiImage post takes."""
+    if len(media) > 1 and any(a.kind is MediaKind.VIDEO for a in media):
+        raise ContentRejected(f"LinkedIn posts a video alone; the slot has {len(media)} files")
+    if len(media) > MAX_IMAGES:
+        raise ContentRejected(
+            f"LinkedIn takes at most {MAX_IMAGES} images in a post; the slot has {len(media)}"
+        )
 
 
 def _author(credentials: Credentials) -> str:

@@ -78,6 +78,40 @@ class TestLinkedInPublisher:
         assert post.author == "urn:li:organization:9001"
         assert post.content["media"]["id"].startswith("urn:li:image:")
 
+    async def test_several_images_are_one_multi_image_post(self) -> None:
+        """Three images: each uploaded through initializeUpload and one PUT, posted in their
+        order as content.multiImage.images (MultiImage API), with their very sizes."""
+        async with platform_kit("linkedin") as kit:
+            assets = tuple(
+                kit.media.add(
+                    f"m-{i}", b"\x89PNG" * (1000 + i), kind=MediaKind.IMAGE, mime_type="image/png"
+                )
+                for i in range(3)
+            )
+            await kit.publisher.publish(kit.request(media=assets))
+            fake: FakeLinkedIn = kit.fake
+            (post,) = fake.live()
+        images = post.content["multiImage"]["images"]
+        assert "media" not in post.content and len(images) == 3
+        sizes = [fake.assets[i["id"]]["received"][0] for i in images]
+        assert sizes == [a.size_bytes for a in assets]
+
+    async def test_too_many_images_or_a_video_among_them_are_refused(self) -> None:
+        """21 images, or a video with an image, are ContentRejected before any upload."""
+        async with platform_kit("linkedin") as kit:
+            images = tuple(
+                kit.media.add(
+                    f"m-{i}", b"\x89PNG" * 10, kind=MediaKind.IMAGE, mime_type="image/png"
+                )
+                for i in range(21)
+            )
+            with pytest.raises(ContentRejected, match="at most 20 images"):
+                await kit.publisher.publish(kit.request(media=images))
+            video = kit.media.add("m-v", VIDEO, kind=MediaKind.VIDEO, mime_type="video/mp4")
+            with pytest.raises(ContentRejected, match="video alone"):
+                await kit.publisher.publish(kit.request(media=(video, images[0])))
+            assert kit.fake.assets == {} and kit.fake.live() == []
+
     async def test_failed_video_processing_is_content_rejected(self) -> None:
         """PROCESSING_FAILED is ContentRejected with LinkedIn's reason."""
         async with platform_kit("linkedin") as kit:

@@ -69,6 +69,12 @@ class TestRules:
         [problem] = check_media(T["instagram"], "post", [video(), image()])
         assert "a video is posted alone" in problem
 
+    def test_linkedin_multi_image_limit(self) -> None:
+        """LinkedIn posts up to 20 images (MultiImage API) and says so at plan time past it."""
+        assert check_media(T["linkedin"], "post", [image()] * 20) == []
+        [problem] = check_media(T["linkedin"], "post", [image()] * 21)
+        assert "linkedin takes at most 20 images, got 21" in problem
+
     def test_wrong_kind_and_missing_media(self) -> None:
         """YouTube takes no image; TikTok takes nothing without a video; X text is fine."""
         [problem] = check_media(T["youtube"], "video", [image()])

@@ -6,7 +6,9 @@ Every `/rest` call needs `LinkedIn-Version: YYYYMM` (missing -> 400 VERSION_MISS
 the same author -> 422 DUPLICATE_POST naming the existing URN (documented de-duplication).
 `GET /rest/posts?q=author&author=urn:li:organization:…` lists a Page's posts (a member author
 -> 403: `r_member_social` is restricted). `DELETE /rest/posts/{urn}` -> 204. Images:
-`POST /rest/images?action=initializeUpload`, one `PUT` to `uploadUrl`. Videos:
+`POST /rest/images?action=initializeUpload`, one `PUT` to `uploadUrl`; a post names one image
+or video in `content.media.id`, or 2 to 20 images in `content.multiImage.images[].id`
+(MultiImage API; fewer, more, a video, or a file not uploaded -> 422). Videos:
 `?action=initializeUpload` with `uploadInstructions` per `part_size` bytes, PUTs answering an
 `ETag`, `?action=finalizeUpload` with the ETags, `GET /rest/videos/{urn}` PROCESSING then
 AVAILABLE. 401 `serviceErrorCode` 65600 (invalid), 65601 (revoked), 65602 (expired).
@@ -144,6 +146,7 @@ class FakeLinkedIn:
                 "Resource level throttle MEMBER DAY limit for calls to this resource is reached.",
             )
         content = dict(body.get("content") or {})
+        self._check_content(content)
         for existing in self.live(author):
             if existing.commentary == commentary and existing.content == content:
                 raise Refusal(
@@ -178,6 +181,24 @@ class FakeLinkedIn:
         if self.hang == "after":
             await asyncio.sleep(self.hang_seconds)
         return web.Response(status=201, headers={"x-restli-id": post.urn})
+
+    def _check_content(self, content: dict[str, Any]) -> None:
+        """The media a post names exist and were uploaded; a MultiImage post has 2-20 images."""
+        if "multiImage" in content:
+            images = list((content["multiImage"] or {}).get("images") or [])
+            if not 2 <= len(images) <= 20:
+                raise _error(422, f"multiImage takes 2 to 20 images, got {len(images)}")
+            urns = [str(i.get("id", "")) for i in images]
+            if any(not u.startswith("urn:li:image:") for u in urns):
+                raise _error(422, "multiImage images must be image URNs")
+        elif "media" in content:
+            urns = [str((content["media"] or {}).get("id", ""))]
+        else:
+            return
+        for urn in urns:
+            asset = self.assets.get(urn)
+            if asset is None or asset["status"] != "AVAILABLE":
+                raise _error(422, f"{urn} is not an uploaded, available media asset")
 
     async def _list(self, request: web.Request) -> web.StreamResponse:
         member = self._member(request)
