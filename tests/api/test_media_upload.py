@@ -3,10 +3,13 @@ per-platform verdicts, the size cap, non-media bodies, scopes and the audit log.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from engine.models import SYSTEM
 from tests.api.conftest import Api, FakeSlack, make_tokens, start_api, stop_api
@@ -16,13 +19,13 @@ from tests.media_samples import make_image, make_video
 
 @pytest.fixture
 async def media_api(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[Api]:
-    """The API with its media store in tmp_path and a 1 MB cap."""
+    """The API with its media store in tmp_path and a 2 MB cap."""
     from storage.migrate import upgrade
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'herald.db'}"
     await upgrade(url)
     running = await start_api(
-        fake, url, HERALD_MEDIA_DIR=str(tmp_path / "media"), HERALD_MEDIA_MAX_MB="1"
+        fake, url, HERALD_MEDIA_DIR=str(tmp_path / "media"), HERALD_MEDIA_MAX_MB="2"
     )
     await running.service.import_accounts(SYSTEM, ACCOUNTS_CSV)
     await make_tokens(running)
@@ -90,16 +93,32 @@ class TestMediaUpload:
         linkedin = [v for v in body["platforms"] if v["platform"] == "linkedin"]
         assert linkedin and all(v["takes"] for v in linkedin)
 
+    async def test_a_file_over_the_json_body_limit_streams_in(
+        self, media_api: Api, tmp_path: Path
+    ) -> None:
+        """A 1.5 MB file (past the 1 MiB limit of JSON bodies, which are read whole) is
+        streamed into the store and its bytes are exactly what was sent."""
+        noise = Image.frombytes("RGB", (720, 720), os.urandom(720 * 720 * 3))
+        noise.save(tmp_path / "noise.png", "PNG")
+        data = (tmp_path / "noise.png").read_bytes()
+        assert len(data) > 1024 * 1024
+        status, body, _ = await media_api.call(
+            "POST", "/media?filename=noise.png", data=data, headers={"Content-Type": "image/png"}
+        )
+        assert status == 201, body
+        assert body["size_bytes"] == len(data)
+        assert body["sha256"] == hashlib.sha256(data).hexdigest()
+
     async def test_over_the_cap_is_413_and_nothing_is_kept(
         self, media_api: Api, tmp_path: Path
     ) -> None:
         """A body over HERALD_MEDIA_MAX_MB is a 413 problem, by Content-Length or while
         streaming, and leaves no file and no event."""
-        big = b"\0" * (1024 * 1024 + 10)
+        big = b"\0" * (2 * 1024 * 1024 + 10)
         status, body, _ = await media_api.call(
             "POST", "/media", data=big, headers={"Content-Type": "video/mp4"}
         )
-        assert status == 413 and body["field"] == "body" and "1 MB size cap" in body["detail"]
+        assert status == 413 and body["field"] == "body" and "2 MB size cap" in body["detail"]
 
         async def parts() -> AsyncIterator[bytes]:
             for i in range(0, len(big), 64 * 1024):
