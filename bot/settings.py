@@ -30,6 +30,7 @@ from engine.durations import parse_duration
 from engine.errors import InvalidInput
 from engine.models import SafetyMode
 from engine.simulated_publisher import FailureRates
+from engine.url_redaction import redact_url
 
 CsvList = Annotated[list[str], NoDecode]
 log = logging.getLogger("herald.settings")
@@ -252,7 +253,8 @@ class Settings(BaseSettings):
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError(f"{value!r} must start with http:// or https://")
+            # Not echoed: a webhook URL may carry its secret (a Slack hook's path, ?token=).
+            raise ValueError("must start with http:// or https://")
         return value
 
     @model_validator(mode="after")
@@ -357,6 +359,8 @@ def _one_line(exc: ValidationError, environ: Mapping[str, str]) -> str:
     field = str(error["loc"][0])
     name = field if field.isupper() else f"HERALD_{field.upper()}"
     value = environ.get(name)
+    if value is not None and name.endswith("_URL"):
+        value = redact_url(value)  # a URL may carry a password, a token, a hook's secret
     shown = f"={value}" if value is not None and not _secret(name) and len(value) < 80 else ""
     return f"{name}{shown}: {message}"
 

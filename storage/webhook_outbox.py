@@ -14,11 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from engine.url_redaction import redact_url
 from storage import tables as t
 from storage.database import safe_url
 from storage.event_log import LoggedEvent
@@ -28,20 +28,6 @@ from storage.sqlalchemy_repository import row_to_event, translate_errors
 CURSOR = "webhook_cursor"
 PARKED = timedelta(days=3650)  # a parked delivery's next attempt: never, until released
 PARKED_NOTE = "parked: endpoint disabled"
-
-
-def public_url(url: str) -> str:
-    """`url` without what may be a credential (user:password@, query, fragment), for the
-    audit log, logs and Slack."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
-    except ValueError:
-        return "<invalid URL>"
-    query = "…" if parts.query else ""
-    return urlunsplit((parts.scheme, host, parts.path, query, ""))
 
 
 class _Overtaken(Exception):
@@ -69,16 +55,18 @@ class WebhookEndpoint:
 
     @property
     def shown_url(self) -> str:
-        """The URL fit for logs, Slack and the audit log (see `public_url`)."""
-        return public_url(self.url)
+        """The URL redacted (engine/url_redaction.py): for everything but its creation."""
+        return redact_url(self.url)
 
     def wants(self, kind: str) -> bool:
         return self.enabled and self.subscribes(kind)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, full_url: bool = False) -> dict[str, Any]:
+        """The endpoint as JSON; its URL redacted unless `full_url` (the create's answer
+        only: the URL may hold the receiver's secret)."""
         return {
             "id": self.id,
-            "url": self.url,
+            "url": self.url if full_url else self.shown_url,
             "events": list(self.events),
             "created_by": self.created_by,
             "created_at": self.created_at.isoformat(),

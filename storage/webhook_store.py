@@ -1,7 +1,8 @@
 """Outbound webhook endpoints: add, list, remove, enable, disable, and their secrets.
 
 Every change of an endpoint is one transaction with its audit event, naming who did it
-(and the API token they used) and never the secret, nor a password or query in the URL.
+(and the API token they used) and never the secret nor the URL's secret parts (only its
+redacted form, engine/url_redaction.py).
 A disabled endpoint's deliveries are parked, not dropped, and enabling it makes them all
 due again in their original order (storage/webhook_outbox.py keeps the deliveries).
 """
@@ -17,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from engine.errors import InvalidInput, NotFound
+from engine.url_redaction import redact_url
 from storage import tables as t
 from storage.api_store import audit_row
 from storage.database import safe_url
@@ -31,7 +33,6 @@ from storage.webhook_outbox import (
     WebhookOutbox,
     endpoint_of,
     lock_cursor,
-    public_url,
 )
 
 
@@ -65,7 +66,7 @@ class WebhookStore:
                 "HERALD_SECRET_KEY is not set: webhook secrets must be stored encrypted"
             )
         if not url.startswith(("http://", "https://")):
-            raise InvalidInput(f"url: {url!r} is not an http(s) URL")
+            raise InvalidInput("url: must be an http(s) URL (https://...)")
         if not events:
             raise InvalidInput("events: name at least one event kind (or *)")
         secret = f"whsec_{secrets.token_urlsafe(32)}"
@@ -85,7 +86,7 @@ class WebhookStore:
                         delivered=0,
                     )
                 )
-                data = {"webhook": endpoint.id, "url": public_url(url), "events": list(events)}
+                data = {"webhook": endpoint.id, "url": redact_url(url), "events": list(events)}
                 await self._audit(conn, now, "webhook.added", created_by, via, data)
         return endpoint, secret
 
@@ -135,7 +136,7 @@ class WebhookStore:
                 )
                 data = {
                     "webhook": endpoint_id,
-                    "url": public_url(endpoint.url),
+                    "url": endpoint.shown_url,
                     "dropped": int(dropped.rowcount),
                 }
                 await self._audit(conn, now, "webhook.removed", by, via, data)
@@ -194,7 +195,7 @@ class WebhookStore:
                 )
                 data: dict[str, Any] = {
                     "webhook": endpoint_id,
-                    "url": public_url(endpoint.url),
+                    "url": endpoint.shown_url,
                     "parked": int(parked.rowcount),
                 }
                 if error is not None:
@@ -228,7 +229,7 @@ class WebhookStore:
                 )
                 data = {
                     "webhook": endpoint_id,
-                    "url": public_url(endpoint.url),
+                    "url": endpoint.shown_url,
                     "requeued": int(released.rowcount),
                 }
                 await self._audit(conn, now, "webhook.enabled", by, via, data)

@@ -182,7 +182,8 @@ async def search(call: Call) -> list[s.EventOut]:
 
 # --- outbound webhooks (approvers only: they receive every subscribed event)
 def _hook(endpoint: Any, secret: str | None = None) -> s.WebhookOut:
-    return s.WebhookOut(**endpoint.to_json(), secret=secret)
+    # The URL in full only in the create's answer (with the secret): it may hold one too.
+    return s.WebhookOut(**endpoint.to_json(full_url=secret is not None), secret=secret)
 
 
 @route(

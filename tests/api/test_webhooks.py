@@ -275,7 +275,7 @@ class TestAudit:
         text = json.dumps(changes)
         for secret in (hook["secret"], "s3cr3t-pw", "q-s3cr3t", "whsec_"):
             assert secret not in text
-        assert changes[0]["data"]["url"].endswith("/hook?…")
+        assert changes[0]["data"]["url"].endswith("/…?key=…")
 
     async def test_cli_changes_are_audited(self, hooked: Api, receiver: Receiver) -> None:
         """`herald webhooks disable|enable|remove --as U...` records that user."""

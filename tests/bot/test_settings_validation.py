@@ -83,6 +83,21 @@ class TestValues:
             load_settings({"SLACK_API_URL": "slack.com/api/", "SLACK_BOT_TOKEN": "xoxb-secret"})
         assert "SLACK_API_URL" in str(info.value) and "xoxb-secret" not in str(info.value)
 
+    @pytest.mark.parametrize(
+        ("name", "value", "shown"),
+        [
+            ("HERALD_WEBHOOK_URL", "hooks.slack.com/services/T0/B0/s3cr3tPath", "hooks.slack.com/"),
+            ("HERALD_TRENDS_URL", "ftp://u:pw@t.example/x?key=s3cr3tKey", "ftp://t.example/"),
+        ],
+    )
+    def test_refused_url_is_shown_redacted(self, name: str, value: str, shown: str) -> None:
+        """A refused URL setting is named with its host, never its path, query or password."""
+        with pytest.raises(InvalidInput) as info:
+            load_settings({name: value})
+        text = str(info.value)
+        assert text.startswith(f"{name}={shown}")
+        assert "s3cr3t" not in text and "pw" not in text
+
 
 class TestNames:
     def test_typo_gets_the_closest_name(self) -> None:
