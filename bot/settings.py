@@ -173,6 +173,8 @@ class Settings(BaseSettings):
     api_sse_heartbeat_seconds: float = Field(default=15.0, gt=0)
     event_webhook_interval_seconds: float = Field(default=1.0, gt=0)
     event_webhook_disable_after_hours: float = Field(default=24.0, gt=0)
+    # A disabled endpoint keeps this many deliveries (the newest) for its enable.
+    event_webhook_parked_max: int = Field(default=10_000, ge=1)
 
     # --- misc
     log_level: str = "INFO"

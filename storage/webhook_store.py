@@ -2,9 +2,9 @@
 
 Every change of an endpoint is one transaction with its audit event, naming who did it
 (and the API token they used) and never the secret nor the URL's secret parts (only its
-redacted form, engine/url_redaction.py).
-A disabled endpoint's deliveries are parked, not dropped, and enabling it makes them all
-due again in their original order (storage/webhook_outbox.py keeps the deliveries).
+redacted form, engine/url_redaction.py). A disabled endpoint's deliveries are parked (the
+newest `parked_max` of them), and enabling it makes them all due again in their original
+order (storage/webhook_outbox.py keeps the deliveries).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from storage.sqlalchemy_repository import translate_errors
 from storage.webhook_outbox import (
     CURSOR,
     PARKED,
+    PARKED_MAX,
     PARKED_NOTE,
     WebhookEndpoint,
     WebhookOutbox,
@@ -43,10 +44,12 @@ class WebhookNotFound(NotFound):
 class WebhookStore:
     """Endpoints (secrets encrypted with `box`); `deliveries` is their outbox."""
 
-    def __init__(self, engine: AsyncEngine, box: FernetSecretBox | None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, box: FernetSecretBox | None, *, parked_max: int = PARKED_MAX
+    ) -> None:
         self.engine = engine
         self.box = box
-        self.deliveries = WebhookOutbox(engine)
+        self.deliveries = WebhookOutbox(engine, parked_max=parked_max)
         self._url = safe_url(engine.url)
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
@@ -139,6 +142,8 @@ class WebhookStore:
                     "url": endpoint.shown_url,
                     "dropped": int(dropped.rowcount),
                 }
+                if over_cap := await self.deliveries.dropped(conn, endpoint_id, reset=True):
+                    data["dropped_over_cap"] = over_cap  # while disabled, before this
                 await self._audit(conn, now, "webhook.removed", by, via, data)
                 return int(dropped.rowcount)
 
@@ -201,6 +206,7 @@ class WebhookStore:
                 if error is not None:
                     data["error"] = error
                 await self._audit(conn, now, "webhook.disabled", by, via, data)
+                await self.deliveries.trim(conn, endpoint_id)
                 return True
 
     async def enable(
@@ -233,6 +239,10 @@ class WebhookStore:
                     "requeued": int(released.rowcount),
                 }
                 await self._audit(conn, now, "webhook.enabled", by, via, data)
+                if over_cap := await self.deliveries.dropped(conn, endpoint_id, reset=True):
+                    # One event for the whole disable, however many rounds dropped some.
+                    lost = {"webhook": endpoint_id, "url": endpoint.shown_url, "dropped": over_cap}
+                    await self._audit(conn, now, "webhook.parked_dropped", by, via, lost)
                 return int(released.rowcount)
 
     async def _get(self, conn: Any, endpoint_id: str) -> WebhookEndpoint:
