@@ -236,6 +236,14 @@ class Settings(BaseSettings):
             raise ValueError("no such file" if not value.exists() else "not a file")
         return value
 
+    @field_validator("media_dir")
+    @classmethod
+    def _usable_dir(cls, value: Path) -> Path:
+        # Checked at start, not at the first upload; `herald serve` then creates it.
+        if (problem := directory_problem(value)) is not None:
+            raise ValueError(problem)
+        return value
+
     @field_validator("retry_rate_limit_delay", "retry_network_delay")
     @classmethod
     def _duration(cls, value: str) -> str:
@@ -304,6 +312,24 @@ def warn_unknown_variables(environ: Mapping[str, str] | None = None) -> None:
         warnings = unknown_variables(environ)
     for warning in warnings:
         log.warning("%s", warning)
+
+
+def directory_problem(path: Path) -> str | None:
+    """Why Herald could not keep files in `path` (None when it can, or can create it)."""
+    if path.exists():
+        if not path.is_dir():
+            return "not a directory"
+        if not os.access(path, os.W_OK | os.X_OK):
+            return "not writable by this user"
+        return None
+    parent = path.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"cannot be created: {parent} is a file"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot be created: {parent} is not writable by this user"
+    return None
 
 
 def dotenv_variables() -> dict[str, str]:
