@@ -230,11 +230,8 @@ async def add_webhook(call: Call) -> s.WebhookOut:
     tags=HOOKS,
 )
 async def remove_webhook(call: Call) -> dict[str, Any]:
-    require_role(call.actor, Role.APPROVER, "remove a webhook")
-    dropped = await call.ctx.webhooks.remove(
-        call.param("webhook_id"), by=call.actor.id, now=call.ctx.clock.now(), via=call.actor.via
-    )
-    return {"removed": call.param("webhook_id"), "dropped_deliveries": dropped}
+    hook_id, dropped = await _change_webhook(call, "remove")
+    return {"removed": hook_id, "dropped_deliveries": dropped}
 
 
 @route(
@@ -246,11 +243,7 @@ async def remove_webhook(call: Call) -> dict[str, Any]:
     tags=HOOKS,
 )
 async def enable_webhook(call: Call) -> dict[str, Any]:
-    require_role(call.actor, Role.APPROVER, "enable a webhook")
-    hook_id = call.param("webhook_id")
-    requeued = await call.ctx.webhooks.enable(
-        hook_id, by=call.actor.id, now=call.ctx.clock.now(), via=call.actor.via
-    )
+    hook_id, requeued = await _change_webhook(call, "enable")
     return {"id": hook_id, "enabled": True, "changed": requeued is not None, "requeued": requeued}
 
 
@@ -263,9 +256,15 @@ async def enable_webhook(call: Call) -> dict[str, Any]:
     tags=HOOKS,
 )
 async def disable_webhook(call: Call) -> dict[str, Any]:
-    require_role(call.actor, Role.APPROVER, "disable a webhook")
-    hook_id = call.param("webhook_id")
-    changed = await call.ctx.webhooks.disable(
-        hook_id, by=call.actor.id, now=call.ctx.clock.now(), via=call.actor.via
-    )
+    hook_id, changed = await _change_webhook(call, "disable")
     return {"id": hook_id, "enabled": False, "changed": changed}
+
+
+async def _change_webhook(call: Call, action: str) -> tuple[str, Any]:
+    """Approvers only: the store's `action` (remove, enable, disable) on the path's
+    endpoint, audited as the caller and the token used; (its id, the store's answer)."""
+    require_role(call.actor, Role.APPROVER, f"{action} a webhook")
+    hook_id = call.param("webhook_id")
+    change = getattr(call.ctx.webhooks, action)
+    now = call.ctx.clock.now()
+    return hook_id, await change(hook_id, by=call.actor.id, now=now, via=call.actor.via)
