@@ -12,39 +12,20 @@ from typing import Any
 
 import pytest
 
-from engine.models import SYSTEM
 from storage.outbox import WEBHOOK_KIND
-from tests.api.conftest import REQUEST, Api, make_tokens, start_api, stop_api
-from tests.api.receiver import Receiver, running_receiver
-from tests.bot.conftest import ACCOUNTS_CSV
+from tests.api.conftest import REQUEST, Api, idle_deliverer, running_app
+from tests.api.receiver import Receiver
 from tests.bot.fake_slack import FakeSlack
 
 CAP = 3
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with running_receiver() as r:
-        yield r
-
-
-@pytest.fixture
 async def capped(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[Api]:
     """An app whose disabled endpoints keep three deliveries; tests drive rounds."""
-    from storage.migrate import upgrade
-
-    url = f"sqlite+aiosqlite:///{tmp_path / 'herald.db'}"
-    await upgrade(url)
-    api = await start_api(
-        fake,
-        url,
-        HERALD_EVENT_WEBHOOK_INTERVAL_SECONDS="3600",
-        HERALD_EVENT_WEBHOOK_PARKED_MAX=str(CAP),
-    )
-    await api.service.import_accounts(SYSTEM, ACCOUNTS_CSV)
-    await make_tokens(api)
-    yield api
-    await stop_api(api)
+    extra = idle_deliverer(HERALD_EVENT_WEBHOOK_PARKED_MAX=str(CAP))
+    async with running_app(fake, tmp_path, **extra) as api:
+        yield api
 
 
 async def _events(api: Api) -> list[Any]:

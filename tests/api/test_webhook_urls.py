@@ -14,10 +14,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli.api import webhooks as webhooks_cli
-from engine.models import SYSTEM
-from tests.api.conftest import REQUEST, Api, make_tokens, start_api, stop_api
-from tests.api.receiver import Receiver, running_receiver
-from tests.bot.conftest import ACCOUNTS_CSV
+from tests.api.conftest import REQUEST, Api, idle_deliverer, running_app
+from tests.api.receiver import Receiver
 from tests.bot.fake_slack import FakeSlack
 
 PATH_SECRET = "XXXXpathS3cr3tXXXX9z9z"
@@ -25,28 +23,11 @@ QUERY_SECRET = "q-S3cr3t"
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with running_receiver() as r:
-        yield r
-
-
-@pytest.fixture
 async def hooked(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[Api]:
     """An app that disables a webhook after an hour of failures; tests drive rounds."""
-    from storage.migrate import upgrade
-
-    url = f"sqlite+aiosqlite:///{tmp_path / 'herald.db'}"
-    await upgrade(url)
-    api = await start_api(
-        fake,
-        url,
-        HERALD_EVENT_WEBHOOK_INTERVAL_SECONDS="3600",
-        HERALD_EVENT_WEBHOOK_DISABLE_AFTER_HOURS="1",
-    )
-    await api.service.import_accounts(SYSTEM, ACCOUNTS_CSV)
-    await make_tokens(api)
-    yield api
-    await stop_api(api)
+    extra = idle_deliverer(HERALD_EVENT_WEBHOOK_DISABLE_AFTER_HOURS="1")
+    async with running_app(fake, tmp_path, **extra) as api:
+        yield api
 
 
 def _secret_url(receiver: Receiver) -> str:

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.models import SYSTEM
-from tests.api.conftest import REQUEST, Api, make_tokens, start_api, stop_api
+from tests.api.conftest import REQUEST, Api, idle_deliverer, running_app
 from tests.api.receiver import Receiver, running_receiver
-from tests.bot.conftest import ACCOUNTS_CSV, ALERTS, APPROVER, Harness
+from tests.bot.conftest import ALERTS, APPROVER, Harness
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.support import risk_alert, run_spring
 
@@ -55,36 +54,25 @@ class TestAlertsChannelAccess:
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with running_receiver() as r:
-        yield r
-
-
-@pytest.fixture
 async def hooked(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[Api]:
-    """An app on a SQLite file (alerts claimed there); webhooks disabled after an hour failing."""
-    from storage.migrate import upgrade
-
-    url = f"sqlite+aiosqlite:///{tmp_path / 'herald.db'}"
-    await upgrade(url)
-    api = await start_api(
-        fake,
-        url,
-        HERALD_EVENT_WEBHOOK_INTERVAL_SECONDS="3600",
-        HERALD_EVENT_WEBHOOK_DISABLE_AFTER_HOURS="1",
-    )
-    await api.service.import_accounts(SYSTEM, ACCOUNTS_CSV)
-    await make_tokens(api)
-    yield api
-    await stop_api(api)
+    """An app on a SQLite file (alerts claimed there); webhooks disabled after an hour."""
+    extra = idle_deliverer(HERALD_EVENT_WEBHOOK_DISABLE_AFTER_HOURS="1")
+    async with running_app(fake, tmp_path, **extra) as api:
+        yield api
 
 
 class TestWebhookAlert:
     async def test_disabled_webhook_alert_tells_the_approver(
-        self, hooked: Api, receiver: Receiver, fake: FakeSlack
+        self, hooked: Api, fake: FakeSlack
     ) -> None:
         """The webhook-disabled alert refused by Slack reaches the approver as one DM (the
         claim in the shared database holds it to one)."""
+        async with running_receiver() as receiver:
+            await self._fail_a_webhook_for_hours(hooked, receiver, fake)
+
+    async def _fail_a_webhook_for_hours(
+        self, hooked: Api, receiver: Receiver, fake: FakeSlack
+    ) -> None:
         fake.not_member.add(ALERTS)
         _, hook, _ = await hooked.call(
             "POST", "/webhooks", who="approver", json={"url": receiver.url, "events": ["*"]}
