@@ -704,7 +704,11 @@ def build_api_stores(settings: Settings, engine: Any = None) -> ApiStores | None
     return ApiStores(
         tokens=ApiStore(engine),
         events=EventLog(engine),
-        webhooks=WebhookStore(engine, FernetSecretBox(key) if key else None),
+        webhooks=WebhookStore(
+            engine,
+            FernetSecretBox(key) if key else None,
+            parked_max=settings.event_webhook_parked_max,
+        ),
         outbox=SQLAlchemyOutbox(engine),
         engine=engine,
         owns_engine=owns,

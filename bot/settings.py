@@ -30,6 +30,7 @@ from engine.durations import parse_duration
 from engine.errors import InvalidInput
 from engine.models import SafetyMode
 from engine.simulated_publisher import FailureRates
+from engine.url_redaction import redact_url
 
 CsvList = Annotated[list[str], NoDecode]
 log = logging.getLogger("herald.settings")
@@ -175,6 +176,8 @@ class Settings(BaseSettings):
     # Webhook endpoints may be loopback/private addresses: receivers on a private network
     # the operator trusts, and tests (an operate/approve token could aim Herald inward: SSRF).
     webhook_allow_private_urls: bool = False
+    # A disabled endpoint keeps this many deliveries (the newest) for its enable.
+    event_webhook_parked_max: int = Field(default=10_000, ge=1)
 
     # --- misc
     log_level: str = "INFO"
@@ -236,6 +239,14 @@ class Settings(BaseSettings):
             raise ValueError("no such file" if not value.exists() else "not a file")
         return value
 
+    @field_validator("media_dir")
+    @classmethod
+    def _usable_dir(cls, value: Path) -> Path:
+        # Checked at start, not at the first upload; `herald serve` then creates it.
+        if (problem := directory_problem(value)) is not None:
+            raise ValueError(problem)
+        return value
+
     @field_validator("retry_rate_limit_delay", "retry_network_delay")
     @classmethod
     def _duration(cls, value: str) -> str:
@@ -255,7 +266,8 @@ class Settings(BaseSettings):
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError(f"{value!r} must start with http:// or https://")
+            # Not echoed: a webhook URL may carry its secret (a Slack hook's path, ?token=).
+            raise ValueError("must start with http:// or https://")
         return value
 
     @model_validator(mode="after")
@@ -303,6 +315,24 @@ def warn_unknown_variables(environ: Mapping[str, str] | None = None) -> None:
         warnings = unknown_variables(environ)
     for warning in warnings:
         log.warning("%s", warning)
+
+
+def directory_problem(path: Path) -> str | None:
+    """Why Herald could not keep files in `path` (None when it can, or can create it)."""
+    if path.exists():
+        if not path.is_dir():
+            return "not a directory"
+        if not os.access(path, os.W_OK | os.X_OK):
+            return "not writable by this user"
+        return None
+    parent = path.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"cannot be created: {parent} is a file"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot be created: {parent} is not writable by this user"
+    return None
 
 
 def dotenv_variables() -> dict[str, str]:
@@ -360,6 +390,8 @@ def _one_line(exc: ValidationError, environ: Mapping[str, str]) -> str:
     field = str(error["loc"][0])
     name = field if field.isupper() else f"HERALD_{field.upper()}"
     value = environ.get(name)
+    if value is not None and name.endswith("_URL"):
+        value = redact_url(value)  # a URL may carry a password, a token, a hook's secret
     shown = f"={value}" if value is not None and not _secret(name) and len(value) < 80 else ""
     return f"{name}{shown}: {message}"
 

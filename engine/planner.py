@@ -46,8 +46,9 @@ def check_request(
     if request.unresolved:
         raise InvalidRequest(
             "queue",
-            "names content library items; `herald plan` takes items inline (the service "
-            "resolves ids and tags when a distribution is created)",
+            "names content library items not yet read from the library: a distribution's "
+            "create reads them, and `herald plan` from --library FILE or the library in "
+            "HERALD_DATABASE_URL",
         )
     if request.duplicate_gap_minutes < duplicate_floor_minutes:
         raise InvalidRequest(
@@ -103,16 +104,13 @@ def request_warnings(
     out: list[str] = []
     counts = Counter(map(attrgetter("language"), result.slots))
     first = request.languages[0]
+    untranslated = _untranslated_slots(request, result)
     for language in request.languages:
         if result.slots and language not in counts:
             out.append(f"language {language!r} was requested but no scheduled account speaks it")
-        elif (
-            language != first
-            and counts.get(language)
-            and any(language not in item.translations for item in request.items)
-        ):
+        elif language != first and untranslated.get(language):
             out.append(
-                f"language {language!r} has no translation: its {counts.get(language, 0)} "
+                f"language {language!r} has no translation: its {untranslated[language]} "
                 f"slot(s) carry the {first!r} caption"
             )
     if request.trend_weighted and not trends:
@@ -121,6 +119,18 @@ def request_warnings(
             "or it returned none): every trend score is 0"
         )
     return out
+
+
+def _untranslated_slots(request: DistributionRequest, result: PlanResult) -> Counter[str]:
+    """Per language, the slots whose own item lacks a translation into it (a slot of a
+    translated item in that language carries the translation, so it does not count)."""
+    translated = {item.id: set(item.translations) for item in request.items}
+    only = set(request.items[0].translations)  # a slot without an item id: the single item
+    return Counter(
+        slot.language
+        for slot in result.slots
+        if slot.language not in translated.get(slot.content_id, only)
+    )
 
 
 def _plan_window(

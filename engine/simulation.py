@@ -19,9 +19,10 @@ Recommended action, first match wins:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from engine.item_report import item_report
 from engine.models import Account, RiskLevel, SafetyMode
@@ -53,11 +54,12 @@ class SlotLike(Protocol):
     def content_id(self) -> str: ...
 
 
-@dataclass(frozen=True)
-class SimulationReport:
-    """The numbers behind the recommendation; `to_dict()` is what is stored and shown."""
+class SimulationFigures(BaseModel):
+    """The report's figures, defined once: the engine's `SimulationReport` and the HTTP
+    API's answer (bot/api/schemas.py `SimulationOut`) both extend it."""
 
-    mode: SafetyMode
+    model_config = ConfigDict(frozen=True)
+
     total_slots: int
     safe_slots: int
     risky_slots: int
@@ -68,14 +70,18 @@ class SimulationReport:
     peak_share: float
     estimated_reach: int
     recommended_action: str
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)
+
+
+class SimulationReport(SimulationFigures):
+    """The numbers behind the recommendation; `to_dict()` is what is stored and shown."""
+
+    mode: SafetyMode
     # Per content item in queue order (engine.item_report): the same figures as the plan.
-    items: list[dict[str, Any]] = field(default_factory=list)
+    items: list[dict[str, Any]] = Field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["mode"] = self.mode.value
-        return data
+        return {"mode": self.mode.value, **self.model_dump(exclude={"mode"})}
 
 
 def visibility(on_peak: bool, risk: float, trend: float) -> float:

@@ -6,42 +6,35 @@ same transaction: each event is enqueued exactly once whichever replica runs it.
 endpoint's rows are parked (due in ten years) until it is enabled. `claim` hands due rows
 to one replica for a lease, so replicas do not post the same delivery at once. The fan-out
 and every endpoint change lock the cursor row first (PostgreSQL), so a row is never parked
-after the enable that should have released it.
+after the enable that should have released it. A disabled endpoint keeps at most
+`parked_max` deliveries: the fan-out drops the oldest beyond that and counts them (an
+`api_state` row per endpoint), which its enable reports in one audit event.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from engine.url_redaction import redact_url
 from storage import tables as t
 from storage.database import safe_url
 from storage.event_log import LoggedEvent
 from storage.outbox import WEBHOOK_KIND, OutboxItem
 from storage.sqlalchemy_repository import row_to_event, translate_errors
 
+log = logging.getLogger("herald.webhooks")
 CURSOR = "webhook_cursor"
+DROPPED = "webhook_dropped:"  # + endpoint id: deliveries dropped over the cap while disabled
+PARKED_MAX = 10_000
 PARKED = timedelta(days=3650)  # a parked delivery's next attempt: never, until released
 PARKED_NOTE = "parked: endpoint disabled"
-
-
-def public_url(url: str) -> str:
-    """`url` without what may be a credential (user:password@, query, fragment), for the
-    audit log, logs and Slack."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
-    except ValueError:
-        return "<invalid URL>"
-    query = "…" if parts.query else ""
-    return urlunsplit((parts.scheme, host, parts.path, query, ""))
 
 
 class _Overtaken(Exception):
@@ -69,16 +62,18 @@ class WebhookEndpoint:
 
     @property
     def shown_url(self) -> str:
-        """The URL fit for logs, Slack and the audit log (see `public_url`)."""
-        return public_url(self.url)
+        """The URL redacted (engine/url_redaction.py): for everything but its creation."""
+        return redact_url(self.url)
 
     def wants(self, kind: str) -> bool:
         return self.enabled and self.subscribes(kind)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, full_url: bool = False) -> dict[str, Any]:
+        """The endpoint as JSON; its URL redacted unless `full_url` (the create's answer
+        only: the URL may hold the receiver's secret)."""
         return {
             "id": self.id,
-            "url": self.url,
+            "url": self.url if full_url else self.shown_url,
             "events": list(self.events),
             "created_by": self.created_by,
             "created_at": self.created_at.isoformat(),
@@ -118,10 +113,51 @@ class WebhookOutbox:
 
     kind_prefix = WEBHOOK_KIND  # the outbox rows of deliveries
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, parked_max: int = PARKED_MAX) -> None:
         self.engine = engine
+        self.parked_max = parked_max
         self._url = safe_url(engine.url)
         self._postgres = engine.dialect.name == "postgresql"
+        self._insert = postgresql.insert if self._postgres else sqlite.insert
+
+    async def trim(self, conn: Any, endpoint_id: str) -> int:
+        """Drop the oldest undelivered deliveries of (disabled) `endpoint_id` beyond
+        `parked_max`, adding them to its dropped count; returns how many went. Runs in the
+        caller's transaction, which holds the cursor lock."""
+        o = t.outbox
+        mine = (o.c.kind == WEBHOOK_KIND + endpoint_id, o.c.sent_at.is_(None))
+        waiting = (await conn.execute(select(func.count()).select_from(o).where(*mine))).scalar()
+        over = int(waiting or 0) - self.parked_max
+        if over <= 0:
+            return 0
+        oldest = select(o.c.id).where(*mine).order_by(o.c.id).limit(over)
+        await conn.execute(delete(o).where(o.c.id.in_(oldest.scalar_subquery())))
+        key = DROPPED + endpoint_id
+        before = await self.dropped(conn, endpoint_id)
+        await conn.execute(
+            self._insert(t.api_state)
+            .values(key=key, value=over)
+            .on_conflict_do_update(
+                index_elements=[t.api_state.c.key], set_={"value": t.api_state.c.value + over}
+            )
+        )
+        if not before:  # once per disable, not every round: the enable's event has the total
+            log.warning(
+                "webhook %s is disabled with %d deliveries kept: the oldest are dropped from now",
+                endpoint_id,
+                self.parked_max,
+            )
+        return over
+
+    async def dropped(self, conn: Any, endpoint_id: str, *, reset: bool = False) -> int:
+        """How many of `endpoint_id`'s deliveries the cap dropped since its disable;
+        `reset` starts the count over (its enable or removal)."""
+        state = t.api_state
+        key = DROPPED + endpoint_id
+        count = (await conn.execute(select(state.c.value).where(state.c.key == key))).scalar()
+        if reset and count is not None:
+            await conn.execute(delete(state).where(state.c.key == key))
+        return int(count or 0)
 
     async def park(self, item_id: int, endpoint_id: str, now: datetime) -> bool:
         """Park one due delivery unless its endpoint is enabled (an enable committed
@@ -227,4 +263,8 @@ class WebhookOutbox:
                     raise _Overtaken  # rolls the transaction back
                 if items:
                     await conn.execute(t.outbox.insert(), items)
+                    parked = {item["kind"] for item in items if item["last_error"] == PARKED_NOTE}
+                    for endpoint in endpoints:
+                        if WEBHOOK_KIND + endpoint.id in parked:
+                            await self.trim(conn, endpoint.id)
         return len(rows)

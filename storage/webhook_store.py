@@ -1,9 +1,10 @@
 """Outbound webhook endpoints: add, list, remove, enable, disable, and their secrets.
 
 Every change of an endpoint is one transaction with its audit event, naming who did it
-(and the API token they used) and never the secret, nor a password or query in the URL.
-A disabled endpoint's deliveries are parked, not dropped, and enabling it makes them all
-due again in their original order (storage/webhook_outbox.py keeps the deliveries).
+(and the API token they used) and never the secret nor the URL's secret parts (only its
+redacted form, engine/url_redaction.py). A disabled endpoint's deliveries are parked (the
+newest `parked_max` of them), and enabling it makes them all due again in their original
+order (storage/webhook_outbox.py keeps the deliveries).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from engine.errors import InvalidInput, NotFound
+from engine.url_redaction import redact_url
 from storage import tables as t
 from storage.api_store import audit_row
 from storage.database import safe_url
@@ -26,12 +28,12 @@ from storage.sqlalchemy_repository import translate_errors
 from storage.webhook_outbox import (
     CURSOR,
     PARKED,
+    PARKED_MAX,
     PARKED_NOTE,
     WebhookEndpoint,
     WebhookOutbox,
     endpoint_of,
     lock_cursor,
-    public_url,
 )
 
 
@@ -42,10 +44,12 @@ class WebhookNotFound(NotFound):
 class WebhookStore:
     """Endpoints (secrets encrypted with `box`); `deliveries` is their outbox."""
 
-    def __init__(self, engine: AsyncEngine, box: FernetSecretBox | None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, box: FernetSecretBox | None, *, parked_max: int = PARKED_MAX
+    ) -> None:
         self.engine = engine
         self.box = box
-        self.deliveries = WebhookOutbox(engine)
+        self.deliveries = WebhookOutbox(engine, parked_max=parked_max)
         self._url = safe_url(engine.url)
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
@@ -65,7 +69,7 @@ class WebhookStore:
                 "HERALD_SECRET_KEY is not set: webhook secrets must be stored encrypted"
             )
         if not url.startswith(("http://", "https://")):
-            raise InvalidInput(f"url: {url!r} is not an http(s) URL")
+            raise InvalidInput("url: must be an http(s) URL (https://...)")
         if not events:
             raise InvalidInput("events: name at least one event kind (or *)")
         secret = f"whsec_{secrets.token_urlsafe(32)}"
@@ -85,7 +89,7 @@ class WebhookStore:
                         delivered=0,
                     )
                 )
-                data = {"webhook": endpoint.id, "url": public_url(url), "events": list(events)}
+                data = {"webhook": endpoint.id, "url": redact_url(url), "events": list(events)}
                 await self._audit(conn, now, "webhook.added", created_by, via, data)
         return endpoint, secret
 
@@ -135,9 +139,11 @@ class WebhookStore:
                 )
                 data = {
                     "webhook": endpoint_id,
-                    "url": public_url(endpoint.url),
+                    "url": endpoint.shown_url,
                     "dropped": int(dropped.rowcount),
                 }
+                if over_cap := await self.deliveries.dropped(conn, endpoint_id, reset=True):
+                    data["dropped_over_cap"] = over_cap  # while disabled, before this
                 await self._audit(conn, now, "webhook.removed", by, via, data)
                 return int(dropped.rowcount)
 
@@ -173,7 +179,7 @@ class WebhookStore:
                         endpoint = await self._get(conn, endpoint_id)
                         data = {
                             "webhook": endpoint_id,
-                            "url": public_url(endpoint.url),
+                            "url": redact_url(endpoint.url),
                             "error": (error or "")[:500],
                         }
                         await self._audit(conn, now, "webhook.refused", "system", None, data)
@@ -211,12 +217,13 @@ class WebhookStore:
                 )
                 data: dict[str, Any] = {
                     "webhook": endpoint_id,
-                    "url": public_url(endpoint.url),
+                    "url": endpoint.shown_url,
                     "parked": int(parked.rowcount),
                 }
                 if error is not None:
                     data["error"] = error
                 await self._audit(conn, now, "webhook.disabled", by, via, data)
+                await self.deliveries.trim(conn, endpoint_id)
                 return True
 
     async def enable(
@@ -245,10 +252,14 @@ class WebhookStore:
                 )
                 data = {
                     "webhook": endpoint_id,
-                    "url": public_url(endpoint.url),
+                    "url": endpoint.shown_url,
                     "requeued": int(released.rowcount),
                 }
                 await self._audit(conn, now, "webhook.enabled", by, via, data)
+                if over_cap := await self.deliveries.dropped(conn, endpoint_id, reset=True):
+                    # One event for the whole disable, however many rounds dropped some.
+                    lost = {"webhook": endpoint_id, "url": endpoint.shown_url, "dropped": over_cap}
+                    await self._audit(conn, now, "webhook.parked_dropped", by, via, lost)
                 return int(released.rowcount)
 
     async def _get(self, conn: Any, endpoint_id: str) -> WebhookEndpoint:

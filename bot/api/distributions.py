@@ -111,108 +111,43 @@ async def simulate(call: Call) -> s.SimulationOut:
     return s.SimulationOut.model_validate(report)
 
 
-@route(
-    "POST",
-    f"{ID}/approve",
-    scope="approve",
-    summary="Approve the plan and start it (approvers; not the plan's author)",
-    body=s.Note,
-    response=s.DistributionOut,
-    tags=TAGS,
-)
-async def approve(call: Call) -> s.DistributionOut:
-    d = await call.ctx.service.approve(
-        call.actor,
-        call.param("id"),
-        expected_version=call.body.expected_version,
-        note=call.body.note,
-    )
-    return s.DistributionOut.of(d)
+def _lifecycle(action: str, scope: str, summary: str, body: type[s.Strict] | None) -> None:
+    """Declare `POST /distributions/{id}/<action>`: the service method of that name, called
+    with the body's fields as keywords, the distribution as the answer."""
+
+    async def change(call: Call) -> s.DistributionOut:
+        fields = call.body.model_dump() if body is not None else {}
+        method = getattr(call.ctx.service, action)
+        return s.DistributionOut.of(await method(call.actor, call.param("id"), **fields))
+
+    change.__name__ = change.__qualname__ = action
+    route(
+        "POST",
+        f"{ID}/{action}",
+        scope=scope,
+        summary=summary,
+        body=body,
+        response=s.DistributionOut,
+        tags=TAGS,
+    )(change)
 
 
-@route(
-    "POST",
-    f"{ID}/reject",
-    scope="approve",
-    summary="Reject the plan with a reason",
-    body=s.Reject,
-    response=s.DistributionOut,
-    tags=TAGS,
-)
-async def reject(call: Call) -> s.DistributionOut:
-    d = await call.ctx.service.reject(
-        call.actor,
-        call.param("id"),
-        reason=call.body.reason,
-        expected_version=call.body.expected_version,
-    )
-    return s.DistributionOut.of(d)
-
-
-@route(
-    "POST",
-    f"{ID}/start",
-    scope="operate",
-    summary="Start an approved run (FULL_AUTONOMOUS: a planned one)",
-    response=s.DistributionOut,
-    tags=TAGS,
-)
-async def start(call: Call) -> s.DistributionOut:
-    return s.DistributionOut.of(await call.ctx.service.start(call.actor, call.param("id")))
-
-
-@route(
-    "POST",
-    f"{ID}/pause",
-    scope="operate",
-    summary="Pause the run",
-    body=s.MaybeReason,
-    response=s.DistributionOut,
-    tags=TAGS,
-)
-async def pause(call: Call) -> s.DistributionOut:
-    d = await call.ctx.service.pause(call.actor, call.param("id"), reason=call.body.reason)
-    return s.DistributionOut.of(d)
-
-
-@route(
-    "POST",
-    f"{ID}/resume",
-    scope="operate",
-    summary="Resume a paused run (a halted one needs an approver)",
-    response=s.DistributionOut,
-    tags=TAGS,
-)
-async def resume(call: Call) -> s.DistributionOut:
-    return s.DistributionOut.of(await call.ctx.service.resume(call.actor, call.param("id")))
-
-
-@route(
-    "POST",
-    f"{ID}/cancel",
-    scope="operate",
-    summary="Cancel: every slot not yet claimed is cancelled",
-    body=s.MaybeReason,
-    response=s.DistributionOut,
-    tags=TAGS,
-)
-async def cancel(call: Call) -> s.DistributionOut:
-    d = await call.ctx.service.cancel(call.actor, call.param("id"), reason=call.body.reason)
-    return s.DistributionOut.of(d)
-
-
-@route(
-    "POST",
-    f"{ID}/halt",
-    scope="approve",
-    summary="Emergency stop with a reason (approvers)",
-    body=s.Reason,
-    response=s.DistributionOut,
-    tags=TAGS,
-)
-async def halt(call: Call) -> s.DistributionOut:
-    d = await call.ctx.service.halt(call.actor, call.param("id"), reason=call.body.reason)
-    return s.DistributionOut.of(d)
+# One shape, one definition: the body's field names are the service method's keywords.
+for _action, _scope, _summary, _body in (
+    (
+        "approve",
+        "approve",
+        "Approve the plan and start it (approvers; not the plan's author)",
+        s.Note,
+    ),
+    ("reject", "approve", "Reject the plan with a reason", s.Reject),
+    ("start", "operate", "Start an approved run (FULL_AUTONOMOUS: a planned one)", None),
+    ("pause", "operate", "Pause the run", s.MaybeReason),
+    ("resume", "operate", "Resume a paused run (a halted one needs an approver)", None),
+    ("cancel", "operate", "Cancel: every slot not yet claimed is cancelled", s.MaybeReason),
+    ("halt", "approve", "Emergency stop with a reason (approvers)", s.Reason),
+):
+    _lifecycle(_action, _scope, _summary, _body)
 
 
 @route(

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from engine.models import Account, Distribution, Slot
 from engine.request import Content, DistributionRequest, NumbersAreNumbers
 from engine.service_support import StatusView
+from engine.simulation import SimulationFigures
 
 
 class Strict(NumbersAreNumbers):
@@ -243,24 +244,14 @@ class PlanOut(BaseModel):
     )
 
 
-class SimulationOut(BaseModel):
-    """The simulation report (engine/simulation.py); `items` are the plan answer's `items`.
-    Per-publisher cost fields (`<publisher>_api_cost_usd`) come as extra fields."""
+class SimulationOut(SimulationFigures):
+    """The simulation report (engine/simulation.py, whose figures it shares); `items` are
+    the plan answer's `items`. Per-publisher cost fields (`<publisher>_api_cost_usd`) come
+    as extra fields."""
 
     model_config = ConfigDict(extra="allow")
 
     mode: str
-    total_slots: int
-    safe_slots: int
-    risky_slots: int
-    unscheduled: int
-    avg_risk_score: float
-    risk_breakdown: dict[str, int]
-    visibility: dict[str, float]
-    peak_share: float
-    estimated_reach: int
-    recommended_action: str
-    reasons: list[str] = Field(default_factory=list)
     items: list[ItemOut] = Field(
         default_factory=list,
         description="per content item, in queue order: content_id, slots, accounts, days "

@@ -184,7 +184,8 @@ async def search(call: Call) -> list[s.EventOut]:
 
 # --- outbound webhooks (approvers only: they receive every subscribed event)
 def _hook(endpoint: Any, secret: str | None = None) -> s.WebhookOut:
-    return s.WebhookOut(**endpoint.to_json(), secret=secret)
+    # The URL in full only in the create's answer (with the secret): it may hold one too.
+    return s.WebhookOut(**endpoint.to_json(full_url=secret is not None), secret=secret)
 
 
 @route(
@@ -235,11 +236,8 @@ async def add_webhook(call: Call) -> s.WebhookOut:
     tags=HOOKS,
 )
 async def remove_webhook(call: Call) -> dict[str, Any]:
-    require_role(call.actor, Role.APPROVER, "remove a webhook")
-    dropped = await call.ctx.webhooks.remove(
-        call.param("webhook_id"), by=call.actor.id, now=call.ctx.clock.now(), via=call.actor.via
-    )
-    return {"removed": call.param("webhook_id"), "dropped_deliveries": dropped}
+    hook_id, dropped = await _change_webhook(call, "remove")
+    return {"removed": hook_id, "dropped_deliveries": dropped}
 
 
 @route(
@@ -251,11 +249,7 @@ async def remove_webhook(call: Call) -> dict[str, Any]:
     tags=HOOKS,
 )
 async def enable_webhook(call: Call) -> dict[str, Any]:
-    require_role(call.actor, Role.APPROVER, "enable a webhook")
-    hook_id = call.param("webhook_id")
-    requeued = await call.ctx.webhooks.enable(
-        hook_id, by=call.actor.id, now=call.ctx.clock.now(), via=call.actor.via
-    )
+    hook_id, requeued = await _change_webhook(call, "enable")
     return {"id": hook_id, "enabled": True, "changed": requeued is not None, "requeued": requeued}
 
 
@@ -268,9 +262,15 @@ async def enable_webhook(call: Call) -> dict[str, Any]:
     tags=HOOKS,
 )
 async def disable_webhook(call: Call) -> dict[str, Any]:
-    require_role(call.actor, Role.APPROVER, "disable a webhook")
-    hook_id = call.param("webhook_id")
-    changed = await call.ctx.webhooks.disable(
-        hook_id, by=call.actor.id, now=call.ctx.clock.now(), via=call.actor.via
-    )
+    hook_id, changed = await _change_webhook(call, "disable")
     return {"id": hook_id, "enabled": False, "changed": changed}
+
+
+async def _change_webhook(call: Call, action: str) -> tuple[str, Any]:
+    """Approvers only: the store's `action` (remove, enable, disable) on the path's
+    endpoint, audited as the caller and the token used; (its id, the store's answer)."""
+    require_role(call.actor, Role.APPROVER, f"{action} a webhook")
+    hook_id = call.param("webhook_id")
+    change = getattr(call.ctx.webhooks, action)
+    now = call.ctx.clock.now()
+    return hook_id, await change(hook_id, by=call.actor.id, now=now, via=call.actor.via)

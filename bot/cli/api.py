@@ -129,7 +129,7 @@ async def webhooks(
         for e in await store.list():
             state = "enabled" if e.enabled else f"disabled {e.disabled_at:%Y-%m-%d %H:%M}"
             print(
-                f"{e.id}  {e.url}  {','.join(e.events)}  {state}  delivered {e.delivered}"
+                f"{e.id}  {e.shown_url}  {','.join(e.events)}  {state}  delivered {e.delivered}"
                 + (f"  last error: {e.last_error}" if e.last_error else "")
             )
     elif args.action == "remove":

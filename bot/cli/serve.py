@@ -146,11 +146,13 @@ async def serve(
     from slack_sdk.errors import SlackApiError
 
     from bot.bootstrap import build_herald
+    from bot.media.wiring import ensure_media_dir
     from bot.slack.app import check_settings, create_app, deps_of_app
     from engine.errors import InvalidInput
 
     socket_mode = settings.slack_app_token is not None
     check_settings(settings, socket_mode=socket_mode)  # before anything is opened
+    ensure_media_dir(settings)
     herald = herald or build_herald(settings)
     bolt_app = create_app(settings, herald=herald, client=client)
     deps = deps_of_app(bolt_app)

@@ -59,6 +59,18 @@ def slack_file_fetcher(
     return fetch
 
 
+def ensure_media_dir(settings: Any) -> None:
+    """Create HERALD_MEDIA_DIR at start (the settings checked that it can be): a path that
+    cannot hold files is named now, not at the first upload. Raises InvalidInput."""
+    try:
+        Path(settings.media_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise InvalidInput(
+            f"HERALD_MEDIA_DIR={settings.media_dir}: cannot be created ({why})"
+        ) from None
+
+
 def build_media_store(settings: Any, index: MediaIndex, clock: Clock) -> FileMediaStore:
     """HERALD_MEDIA_DIR with the facts in `index` (the `media` table; bootstrap builds it)."""
     fetchers = {}

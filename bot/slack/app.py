@@ -119,6 +119,7 @@ def create_app(
         reads=reads,
         metrics=metrics,
     )
+    _watch_alerts_channel(herald, deps)
     signing = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     )
@@ -137,6 +138,21 @@ def create_app(
         surface.register(app)
     app.error(report_error)
     return app
+
+
+def _watch_alerts_channel(herald: Herald, deps: BotDeps) -> None:
+    """Approvers hear (once a day) when alerts cannot reach HERALD_ALERTS_CHANNEL."""
+    from bot.slack.alerts_access import AlertsAccess
+
+    # Claimed in the shared database when there is one: one DM across replicas.
+    shared = getattr(herald.repository, "engine", None) is not None
+    AlertsAccess(
+        deps.notifier.delivery,
+        deps.settings.alerts_channel,
+        approvers=deps.roles.approvers,
+        clock=herald.clock,
+        claim=herald.claim_alert if shared else None,
+    ).install()
 
 
 def _use_safe_verifier(app: AsyncApp, signing: str) -> None:

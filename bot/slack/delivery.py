@@ -5,7 +5,8 @@
 - a call that failed temporarily (429, 5xx, network) is kept in the persisted outbox and
   re-sent by `drain` (every few seconds once `start`ed); errors that can never succeed
   (`invalid_blocks`, `channel_not_found`) are logged and dropped;
-- an outbox kind registered in `redo` is re-done by its callable instead of replayed.
+- an outbox kind registered in `redo` is re-done by its callable instead of replayed;
+- a call refused for good is told to each of `refused` (bot/slack/alerts_access.py).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ MAX_BACKOFF_SECONDS = 300.0
 PARKED = timedelta(days=3650)  # the outbox has no dead-letter state: "never" is far away
 
 Redo = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
+# Told of a call Slack refused for good: (method, error, the call's arguments).
+Refused = Callable[[str, str, dict[str, Any]], Awaitable[None]]
 
 
 class SlackDelivery:
@@ -55,6 +58,7 @@ class SlackDelivery:
         self.clock: Clock = clock or SystemClock()
         self.metrics = metrics or Metrics()
         self.redo: dict[str, Redo] = {}
+        self.refused: list[Refused] = []
         self._blocked_until = 0.0
         self.last_failure: str | None = None  # "temporary" or "permanent" after a None
         self._drainer: asyncio.Task[None] | None = None
@@ -101,6 +105,8 @@ class SlackDelivery:
             if not temporary:
                 log.warning("Slack refused %s: %s", method, error or status)
                 self.last_failure = "permanent"
+                for listener in self.refused:
+                    await listener(method, error, kwargs)
                 return None
             reason = error or f"HTTP {status}"
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:

@@ -44,6 +44,10 @@ class RoleDirectory:
                 users.add(entry)
         return users
 
+    def approvers(self) -> list[str]:
+        """The approvers' user ids (groups expanded as last read)."""
+        return sorted(self._expand(self._settings.approvers))
+
     def role_of(self, user_id: str) -> Role:
         """Approver if listed (directly or through a group); operator if listed, or when
         no operators are configured at all; viewer otherwise."""

@@ -41,6 +41,7 @@ from engine.errors import (
 from engine.media import MediaAsset
 from engine.models import Account
 from engine.ports import Clock, MediaStore, PublishReceipt, PublishRequest, TokenRefresher
+from engine.url_redaction import redact_url
 
 FAILED = ("failed", "error")
 
@@ -77,7 +78,7 @@ class MixpostPublisher:
         self._now = clock_now(clock)
 
     def __repr__(self) -> str:
-        return f"MixpostPublisher({self._api.base_url!r})"
+        return f"MixpostPublisher({redact_url(self._api.base_url)!r})"
 
     async def publish(self, request: PublishRequest) -> PublishReceipt:
         """Create the post, publish it now and wait for the result. Raises RateLimited,

@@ -29,6 +29,7 @@ from engine.errors import (
     RateLimited,
 )
 from engine.ports import Clock, PublishRequest, TokenRefresher
+from engine.url_redaction import redact_urls
 
 T = TypeVar("T")
 Now = Callable[[], datetime]
@@ -116,7 +117,8 @@ class ApiClient:
                     response.status, {k.lower(): v for k, v in response.headers.items()}, body
                 )
         except aiohttp.ConnectionTimeoutError as exc:
-            raise NetworkError(f"{self.name} did not accept a connection: {exc}") from None
+            why = redact_urls(str(exc))  # aiohttp quotes the URL, which may hold a key
+            raise NetworkError(f"{self.name} did not accept a connection: {why}") from None
         except aiohttp.ClientConnectorError as exc:
             raise NetworkError(f"cannot reach {self.name}: {exc.os_error}") from None
         except (TimeoutError, aiohttp.ServerTimeoutError):
@@ -130,15 +132,17 @@ class ApiClient:
             aiohttp.ClientPayloadError,
             ConnectionError,
         ) as exc:
+            why = redact_urls(str(exc))
             if creates:
                 raise OutcomeUnknown(
-                    f"connection to {self.name} dropped after the post was sent: {exc}"
+                    f"connection to {self.name} dropped after the post was sent: {why}"
                 ) from None
-            raise NetworkError(f"connection to {self.name} dropped: {exc}") from None
+            raise NetworkError(f"connection to {self.name} dropped: {why}") from None
         except aiohttp.ClientError as exc:
+            why = redact_urls(str(exc))
             if creates:
-                raise OutcomeUnknown(f"{self.name} request failed after sending: {exc}") from None
-            raise NetworkError(f"{self.name} request failed: {exc}") from None
+                raise OutcomeUnknown(f"{self.name} request failed after sending: {why}") from None
+            raise NetworkError(f"{self.name} request failed: {why}") from None
         if creates and answer.status >= 500:
             raise OutcomeUnknown(
                 f"{self.name} answered HTTP {answer.status} after the post was sent: "

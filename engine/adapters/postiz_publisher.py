@@ -44,6 +44,7 @@ from engine.errors import (
 from engine.media import MediaAsset
 from engine.models import Account
 from engine.ports import Clock, MediaStore, PublishReceipt, PublishRequest, TokenRefresher
+from engine.url_redaction import redact_url
 
 HERALD_GROUP = uuid.UUID("6f1c2b4e-1d0a-4e5b-9c57-4a8e0b7d2f11")
 
@@ -83,7 +84,7 @@ class PostizPublisher:
         self._now = clock_now(clock)
 
     def __repr__(self) -> str:
-        return f"PostizPublisher({self._api.base_url!r})"
+        return f"PostizPublisher({redact_url(self._api.base_url)!r})"
 
     async def publish(self, request: PublishRequest) -> PublishReceipt:
         """Create the post now and wait for Postiz to publish it. Raises RateLimited,

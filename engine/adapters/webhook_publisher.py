@@ -37,6 +37,7 @@ from engine.errors import (
 from engine.media import MediaAsset
 from engine.ports import MediaStore, PublishReceipt, PublishRequest
 from engine.request import Content
+from engine.url_redaction import redact_url, redact_urls
 
 SIGNATURE_HEADER = "X-Herald-Signature"
 TIMESTAMP_HEADER = "X-Herald-Timestamp"
@@ -97,8 +98,8 @@ class WebhookPublisher:
                 return candidate
         return None
 
-    def __repr__(self) -> str:  # never show the secret
-        return f"WebhookPublisher({self._url!r})"
+    def __repr__(self) -> str:  # never show the secret, nor the one a URL may carry
+        return f"WebhookPublisher({redact_url(self._url)!r})"
 
     async def publish(self, request: PublishRequest) -> PublishReceipt:
         """POST the slot; map the answer to a receipt or an engine PublishError."""
@@ -131,9 +132,11 @@ class WebhookPublisher:
                 "the posting service did not answer in time after the post was sent"
             ) from None
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
-            raise OutcomeUnknown(f"connection dropped after the post was sent: {exc}") from None
+            raise OutcomeUnknown(
+                f"connection dropped after the post was sent: {redact_urls(str(exc))}"
+            ) from None
         except aiohttp.ClientError as exc:
-            raise NetworkError(f"posting service request failed: {exc}") from None
+            raise NetworkError(f"posting service request failed: {redact_urls(str(exc))}") from None
         return _interpret(status, text, retry_after)
 
     def _described(self, asset: MediaAsset, content: Content) -> dict[str, Any]:

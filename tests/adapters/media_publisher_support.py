@@ -1,11 +1,9 @@
-"""Helpers for the media publishers' tests: a token refresher, a media store, fake servers."""
+"""Helpers for the media publishers' tests: a media store and fake servers (the token
+refresher is tests/adapters/publisher_support.py's, with `grant`)."""
 
 from __future__ import annotations
 
 import hashlib
-import itertools
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,52 +11,12 @@ from aiohttp import web
 
 from engine.adapters.file_media_store import FileMediaStore, MemoryMediaIndex, media_id_for
 from engine.clock import ManualClock
-from engine.credentials import Credentials
-from engine.errors import AuthExpired
 from engine.media import MediaAsset, MediaKind
 from engine.models import Account
 from engine.ports import PublishRequest
 from engine.request import Content
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
-
-
-@dataclass
-class MemoryTokenRefresher:
-    """TokenRefresher in memory: `grant(token)` tells the fake API a token is valid.
-
-    `stale(account)` makes the current token unknown to the API (expired early): a forced
-    refresh issues a new one. `revoke(account)` makes every refresh fail for good."""
-
-    grant: Callable[[str, str], None]
-    publisher: str
-    tokens: dict[str, str] = field(default_factory=dict)
-    users: dict[str, str] = field(default_factory=dict)
-    revoked: set[str] = field(default_factory=set)
-    refreshes: int = 0
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-
-    def connect(self, account_id: str, platform_user_id: str) -> None:
-        self.tokens[account_id] = f"tok-{account_id}-{next(self._ids)}"
-        self.users[account_id] = platform_user_id
-        self.grant(self.tokens[account_id], platform_user_id)
-
-    def stale(self, account_id: str) -> None:
-        self.tokens[account_id] = f"stale-{account_id}"
-
-    async def credentials(self, account_id: str, *, force_refresh: bool = False) -> Credentials:
-        if force_refresh:
-            if account_id in self.revoked:
-                raise AuthExpired(f"refresh refused for {account_id}: reconnect it")
-            self.refreshes += 1
-            self.tokens[account_id] = f"tok-{account_id}-{next(self._ids)}"
-            self.grant(self.tokens[account_id], self.users[account_id])
-        return Credentials(
-            account_id=account_id,
-            publisher=self.publisher,
-            platform_user_id=self.users[account_id],
-            access_token=self.tokens[account_id],
-        )
 
 
 def media_store(root: Path, clock: ManualClock, **kwargs: object) -> FileMediaStore:

@@ -19,12 +19,12 @@ from engine.errors import AccountSuspended, AuthExpired, ContentRejected, RateLi
 from engine.media import MediaAsset, MediaKind
 from tests.adapters.media_publisher_support import (
     NOW,
-    MemoryTokenRefresher,
     media_store,
     publish_request,
     put_bytes,
     serve,
 )
+from tests.adapters.publisher_support import MemoryTokenRefresher
 from tests.fakes.instagram_api import VERSION, Container, FakeInstagram
 
 
@@ -57,8 +57,8 @@ async def kit(tmp_path: Path) -> AsyncIterator[Kit]:
     store_box.append(store)
     data = os.urandom(2_000_000)
     video = await put_bytes(store, data)
-    tokens = MemoryTokenRefresher(fake.grant, "instagram")
-    tokens.connect("acc-1", "17841400000000001")
+    tokens = MemoryTokenRefresher(grant=fake.grant, publisher="instagram")
+    tokens.mint("acc-1", "17841400000000001")
     publisher = InstagramPublisher(tokens, store, clock, base_url=f"{api_base}/{VERSION}")
     yield Kit(fake, tokens, publisher, store, video, data)
     await publisher.close()

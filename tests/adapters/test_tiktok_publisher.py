@@ -20,12 +20,12 @@ from engine.errors import AccountSuspended, AuthExpired, ContentRejected, RateLi
 from engine.media import MediaAsset
 from tests.adapters.media_publisher_support import (
     NOW,
-    MemoryTokenRefresher,
     media_store,
     publish_request,
     put_bytes,
     serve,
 )
+from tests.adapters.publisher_support import MemoryTokenRefresher
 from tests.fakes.tiktok_api import MB, FakeTikTok
 
 
@@ -69,8 +69,8 @@ async def kit(tmp_path: Path) -> AsyncIterator[Kit]:
     boxes.append(store)
     data = os.urandom(12 * MB + 12345)
     video = await put_bytes(store, data)
-    tokens = MemoryTokenRefresher(fake.grant, "tiktok")
-    tokens.connect("acc-1", "creator1")
+    tokens = MemoryTokenRefresher(grant=fake.grant, publisher="tiktok")
+    tokens.mint("acc-1", "creator1")
     fake.private_accounts.add("creator1")  # what an unaudited client can post to
     yield Kit(fake, tokens, store, video, data, clock, base, herald_base)
     await api.cleanup()

@@ -104,6 +104,11 @@ class TestWebhookPublisher:
         assert json.loads(body)["account"]["handle"] == "@twitter_00"
         assert SECRET not in repr(publisher)
 
+    def test_repr_hides_the_url_secret(self) -> None:
+        """The publisher's repr (logs, errors) shows its URL redacted."""
+        publisher = WebhookPublisher("https://h.example/hooks/s3cr3tPath?token=t0k3n", SECRET)
+        assert repr(publisher) == "WebhookPublisher('https://h.example/…Path?token=…')"
+
     @pytest.mark.parametrize(
         ("status", "body", "headers", "error"),
         [

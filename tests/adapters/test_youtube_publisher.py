@@ -24,12 +24,12 @@ from engine.errors import (
 from engine.media import MediaAsset
 from tests.adapters.media_publisher_support import (
     NOW,
-    MemoryTokenRefresher,
     media_store,
     publish_request,
     put_bytes,
     serve,
 )
+from tests.adapters.publisher_support import MemoryTokenRefresher
 from tests.fakes.youtube_api import FakeYouTube
 
 CHUNK = 256 * 1024
@@ -53,8 +53,8 @@ async def kit(tmp_path: Path) -> AsyncIterator[Kit]:
     store = media_store(tmp_path, clock)
     data = os.urandom(3 * CHUNK + 1000)
     video = await put_bytes(store, data)
-    tokens = MemoryTokenRefresher(fake.grant, "youtube")
-    tokens.connect("acc-1", "UC1")
+    tokens = MemoryTokenRefresher(grant=fake.grant, publisher="youtube")
+    tokens.mint("acc-1", "UC1")
     publisher = YouTubePublisher(
         tokens, store, clock, base_url=base, chunk_size=CHUNK, private_only=False
     )

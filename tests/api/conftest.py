@@ -4,6 +4,7 @@ migrated SQLite file or the session's PostgreSQL, a fake Slack, and tokens made 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from engine.models import SYSTEM
 from storage.api_store import ApiStore
 from storage.outbox import MemoryOutbox
 from storage.sqlalchemy_repository import SQLAlchemyRepository
+from tests.api.receiver import Receiver, running_receiver
 from tests.bot.conftest import (
     ACCOUNTS_CSV,
     APPROVER,
@@ -132,15 +134,42 @@ async def fake() -> AsyncIterator[FakeSlack]:
     await slack.stop()
 
 
-@pytest.fixture
-async def api(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[Api]:
-    """One app on a migrated SQLite file, accounts imported, a token per role."""
+@asynccontextmanager
+async def running_app(fake: FakeSlack, tmp_path: Path, **extra: str) -> AsyncIterator[Api]:
+    """One app on a migrated SQLite file, accounts imported, a token per role; `extra`
+    settings as HERALD_* variables."""
     from storage.migrate import upgrade
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'herald.db'}"
     await upgrade(url)
-    running = await start_api(fake, url)
+    running = await start_api(fake, url, **extra)
     await running.service.import_accounts(SYSTEM, ACCOUNTS_CSV)
     await make_tokens(running)
-    yield running
-    await stop_api(running)
+    try:
+        yield running
+    finally:
+        await stop_api(running)
+
+
+def idle_deliverer(**extra: str) -> dict[str, str]:
+    """Settings whose background webhook deliverer stays idle: tests drive its rounds.
+    The receivers listen on loopback, so webhook targets may be private here."""
+    return {
+        "HERALD_EVENT_WEBHOOK_INTERVAL_SECONDS": "3600",
+        "HERALD_WEBHOOK_ALLOW_PRIVATE_URLS": "true",
+        **extra,
+    }
+
+
+@pytest.fixture
+async def api(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[Api]:
+    """One app on a migrated SQLite file, accounts imported, a token per role."""
+    async with running_app(fake, tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A webhook receiver on loopback (tests/api/receiver.py)."""
+    async with running_receiver() as r:
+        yield r

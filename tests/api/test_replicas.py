@@ -12,7 +12,7 @@ import pytest
 from engine.models import SYSTEM
 from storage.event_log import EventLog
 from tests.api.conftest import REQUEST, Api, make_tokens, start_api, stop_api
-from tests.api.receiver import Receiver, running_receiver
+from tests.api.receiver import Receiver
 from tests.api.sse_client import SseReader
 from tests.bot.conftest import ACCOUNTS_CSV, T0
 from tests.bot.fake_slack import FakeSlack
@@ -37,12 +37,6 @@ async def replicas(fake: FakeSlack, migrated_postgres_url: str) -> AsyncIterator
     yield a, b
     await stop_api(a)
     await stop_api(b)
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with running_receiver() as r:
-        yield r
 
 
 class TestReplicas:

@@ -18,36 +18,17 @@ import pytest
 from bot.cli.api import webhooks as webhooks_cli
 from engine.models import SYSTEM
 from storage.outbox import WEBHOOK_KIND
-from tests.api.conftest import REQUEST, Api, make_tokens, start_api, stop_api
-from tests.api.receiver import Receiver, running_receiver
-from tests.bot.conftest import ACCOUNTS_CSV, ALERTS, APPROVER
+from tests.api.conftest import REQUEST, Api, idle_deliverer, running_app
+from tests.api.receiver import Receiver
+from tests.bot.conftest import ALERTS, APPROVER
 from tests.bot.fake_slack import FakeSlack
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with running_receiver() as r:
-        yield r
 
 
 @pytest.fixture
 async def hooked(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[Api]:
     """An app whose background deliverer stays idle: tests drive rounds themselves."""
-    from storage.migrate import upgrade
-
-    url = f"sqlite+aiosqlite:///{tmp_path / 'herald.db'}"
-    await upgrade(url)
-    # The receiver listens on loopback: webhook targets may be private here.
-    api = await start_api(
-        fake,
-        url,
-        HERALD_EVENT_WEBHOOK_INTERVAL_SECONDS="3600",
-        HERALD_WEBHOOK_ALLOW_PRIVATE_URLS="true",
-    )
-    await api.service.import_accounts(SYSTEM, ACCOUNTS_CSV)
-    await make_tokens(api)
-    yield api
-    await stop_api(api)
+    async with running_app(fake, tmp_path, **idle_deliverer()) as api:
+        yield api
 
 
 async def _subscribe(api: Api, receiver: Receiver, events: list[str]) -> str:
@@ -281,7 +262,7 @@ class TestAudit:
         text = json.dumps(changes)
         for secret in (hook["secret"], "s3cr3t-pw", "q-s3cr3t", "whsec_"):
             assert secret not in text
-        assert changes[0]["data"]["url"].endswith("/hook?…")
+        assert changes[0]["data"]["url"].endswith("/…?key=…")
 
     async def test_cli_changes_are_audited(self, hooked: Api, receiver: Receiver) -> None:
         """`herald webhooks disable|enable|remove --as U...` records that user."""

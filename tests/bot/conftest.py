@@ -4,9 +4,11 @@ the real engine (MemoryRepository, SimulatedPublisher, ManualClock), and a signi
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,6 +43,9 @@ ACCOUNTS_CSV = (
 )
 
 
+TEST_MEDIA_DIR = Path(tempfile.gettempdir()) / "herald-tests-media"
+
+
 def bot_settings(api_url: str, **extra: str) -> Settings:
     env = {
         "SLACK_BOT_TOKEN": "xoxb-test-token",
@@ -50,6 +55,8 @@ def bot_settings(api_url: str, **extra: str) -> Settings:
         "HERALD_OPERATORS": f"{OPERATOR},{APPROVER}",
         "HERALD_ALERTS_CHANNEL": ALERTS,
         "HERALD_SLACK_STATUS_INTERVAL_SECONDS": "0",
+        # Not ./media: `herald serve` creates HERALD_MEDIA_DIR at start.
+        "HERALD_MEDIA_DIR": str(TEST_MEDIA_DIR),
         **extra,
     }
     return load_settings(env)

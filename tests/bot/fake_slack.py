@@ -81,6 +81,9 @@ class FakeSlack:
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
     down: bool = False
     usergroups: dict[str, list[str]] = field(default_factory=dict)  # group id -> user ids
+    # Channels the bot is not a member of: posting there is refused with `not_in_channel`,
+    # as Slack does when the app cannot post where it was not invited.
+    not_member: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._ts = itertools.count(1)
@@ -328,6 +331,8 @@ class FakeSlack:
 
     async def m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = _require(args, "channel")
+        if channel in self.not_member:
+            raise SlackError("not_in_channel")
         if channel.startswith("U"):
             channel = "D" + channel  # a user id posts into the app's DM with them
         blocks = args.get("blocks") or []
@@ -405,7 +410,8 @@ class FakeSlack:
         return {"channel": {"id": "D" + users.replace(",", "")}}
 
     async def m_conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"channel": {"id": _require(args, "channel"), "is_member": True}}
+        channel = _require(args, "channel")
+        return {"channel": {"id": channel, "is_member": channel not in self.not_member}}
 
     async def m_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
         trigger = _require(args, "trigger_id")

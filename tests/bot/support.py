@@ -6,8 +6,10 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from engine.models import (
+    SYSTEM,
     Distribution,
     DistributionStatus,
+    Event,
     RiskLevel,
     SafetyMode,
     Slot,
@@ -92,4 +94,21 @@ def sample_distribution(
         BLOCKS_T0,
         version=3,
         **kw,  # type: ignore[arg-type]
+    )
+
+
+def risk_alert(dist_id: str, *, paused: bool = True) -> Event:
+    """A critical risk alert for `dist_id`, as the engine emits it."""
+    return Event(
+        "e-test",
+        BLOCKS_T0,
+        "risk.alert",
+        SYSTEM.id,
+        dist_id,
+        data={
+            "level": "CRITICAL",
+            "reason": "3 suspensions in 10 minutes",
+            "anomalies": [{"kind": "suspensions", "count": 3}],
+            "paused": paused,
+        },
     )

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from bot.slack import ids
 from engine.models import Account
-from tests.adapters.media_publisher_support import MemoryTokenRefresher, serve
+from tests.adapters.media_publisher_support import serve
+from tests.adapters.publisher_support import MemoryTokenRefresher
 from tests.bot.conftest import OPERATOR, start_harness, stop_harness
 from tests.bot.fake_slack import FakeSlack
 from tests.fakes.instagram_api import VERSION as IG_VERSION
@@ -65,9 +66,9 @@ async def test_plan_card_flags_a_video_over_this_accounts_own_tiktok_limit(
     are private until the audit, and that the other account, public, would refuse them."""
     tiktok = FakeTikTok()
     api, base = await serve(tiktok.app())
-    tokens = MemoryTokenRefresher(tiktok.grant, "tiktok")
-    tokens.connect("tt-short", "creator1")
-    tokens.connect("tt-public", "creator2")
+    tokens = MemoryTokenRefresher(grant=tiktok.grant, publisher="tiktok")
+    tokens.mint("tt-short", "creator1")
+    tokens.mint("tt-public", "creator2")
     tiktok.max_duration["creator1"] = 10
     tiktok.private_accounts.add("creator1")
     h, runner = await start_harness(
@@ -144,8 +145,8 @@ async def test_instagram_without_a_public_url_is_said_before_approval(
     settings fix it, before anyone approves (not at publish time)."""
     instagram = FakeInstagram()
     api, base = await serve(instagram.app())
-    tokens = MemoryTokenRefresher(instagram.grant, "instagram")
-    tokens.connect("ig-shop", "17841400000000001")
+    tokens = MemoryTokenRefresher(grant=instagram.grant, publisher="instagram")
+    tokens.mint("ig-shop", "17841400000000001")
     h, runner = await start_harness(
         fake,
         token_refresher=tokens,

@@ -9,25 +9,8 @@ from datetime import timedelta
 from bot.slack import ids
 from engine.models import SYSTEM, DistributionStatus, Event, SlotStatus
 from tests.bot.conftest import ALERTS, APPROVER, CHANNEL, Harness, start_harness
-from tests.bot.conftest import T0 as SYSTEM_AT
 from tests.bot.fake_slack import FakeSlack
-from tests.bot.support import create_and_plan, run_spring
-
-
-def risk_alert(dist_id: str, *, paused: bool = True) -> Event:
-    return Event(
-        "e-test",
-        SYSTEM_AT,
-        "risk.alert",
-        SYSTEM.id,
-        dist_id,
-        data={
-            "level": "CRITICAL",
-            "reason": "3 suspensions in 10 minutes",
-            "anomalies": [{"kind": "suspensions", "count": 3}],
-            "paused": paused,
-        },
-    )
+from tests.bot.support import create_and_plan, risk_alert, run_spring
 
 
 class TestStatusLine:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
 import socket
 import subprocess
 import sys
@@ -82,6 +84,65 @@ class TestValues:
         with pytest.raises(InvalidInput) as info:
             load_settings({"SLACK_API_URL": "slack.com/api/", "SLACK_BOT_TOKEN": "xoxb-secret"})
         assert "SLACK_API_URL" in str(info.value) and "xoxb-secret" not in str(info.value)
+
+    @pytest.mark.parametrize(
+        ("name", "value", "shown"),
+        [
+            ("HERALD_WEBHOOK_URL", "hooks.slack.com/services/T0/B0/s3cr3tPath", "hooks.slack.com/"),
+            ("HERALD_TRENDS_URL", "ftp://u:pw@t.example/x?key=s3cr3tKey", "ftp://t.example/"),
+        ],
+    )
+    def test_refused_url_is_shown_redacted(self, name: str, value: str, shown: str) -> None:
+        """A refused URL setting is named with its host, never its path, query or password."""
+        with pytest.raises(InvalidInput) as info:
+            load_settings({name: value})
+        text = str(info.value)
+        assert text.startswith(f"{name}={shown}")
+        assert "s3cr3t" not in text and "pw" not in text
+
+
+class TestMediaDir:
+    def test_file_path_is_named_at_start(self, tmp_path: Path) -> None:
+        """HERALD_MEDIA_DIR naming a file fails at load, in one line naming the variable."""
+        target = tmp_path / "media"
+        target.write_text("not a directory")
+        with pytest.raises(InvalidInput, match=rf"^HERALD_MEDIA_DIR={target}: not a directory$"):
+            load_settings({"HERALD_MEDIA_DIR": str(target)})
+
+    def test_under_a_file_cannot_be_created(self, tmp_path: Path) -> None:
+        """A missing directory below a file is refused: it could never be created."""
+        (tmp_path / "f").write_text("x")
+        with pytest.raises(
+            InvalidInput, match=r"^HERALD_MEDIA_DIR=.*: cannot be created: .* is a file"
+        ):
+            load_settings({"HERALD_MEDIA_DIR": str(tmp_path / "f" / "media")})
+
+    @pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+    def test_read_only_directory_is_refused(self, tmp_path: Path) -> None:
+        """A directory this user cannot write is refused at load."""
+        target = tmp_path / "ro"
+        target.mkdir(mode=0o555)
+        with pytest.raises(InvalidInput, match=r"^HERALD_MEDIA_DIR=.*: not writable"):
+            load_settings({"HERALD_MEDIA_DIR": str(target)})
+
+    async def test_serve_creates_a_missing_directory(self, tmp_path: Path, fake: FakeSlack) -> None:
+        """A missing HERALD_MEDIA_DIR is accepted and `herald serve` creates it at start."""
+        target = tmp_path / "a" / "b" / "media"
+        settings = bot_settings(fake.api_url, HERALD_MEDIA_DIR=str(target))
+        stop, started = asyncio.Event(), asyncio.Event()
+        task = asyncio.create_task(
+            serve(
+                settings,
+                port=free_port(),
+                stop=stop,
+                started=started,
+                herald=make_herald(settings, clock=ManualClock(T0)),
+            )
+        )
+        await asyncio.wait_for(started.wait(), 10)
+        assert target.is_dir()
+        stop.set()
+        await task
 
 
 class TestNames:
