@@ -28,7 +28,15 @@ class _ItemSlot(Protocol):
 def item_report(request: DistributionRequest, slots: Sequence[_ItemSlot]) -> list[dict[str, Any]]:
     """One entry per item of `request` (queue order): `content_id`, `slots`, `accounts`,
     `days` (UTC dates); items with no slot have zeros and no days."""
-    used = {entry["content_id"]: entry for entry in item_summary(slots)}
+    return report_items(request, item_summary(slots))
+
+
+def report_items(
+    request: DistributionRequest, summary: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """`item_report` from an item summary already counted (e.g. by the database:
+    `engine.plan_summary.PlanSummary.items`)."""
+    used = {entry["content_id"]: dict(entry) for entry in summary}
     out = [
         used.pop(item.id, {"content_id": item.id, "slots": 0, "accounts": 0, "days": []})
         for item in request.items

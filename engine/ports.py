@@ -31,6 +31,7 @@ from engine.models import (
     Slot,
     SlotStatus,
 )
+from engine.plan_summary import PlanSummary
 from engine.request import Content
 
 
@@ -141,6 +142,12 @@ class UnitOfWork(Protocol):
 
     async def slot_counts(self, distribution_id: str) -> dict[SlotStatus, int]:
         """How many slots are in each status (every SlotStatus is a key, zeros included)."""
+        ...
+
+    async def plan_summary(self, distribution_id: str) -> PlanSummary:
+        """What the plan card shows about the distribution's slots (counts per platform
+        and UTC day, risk level and item; accounts; first and last post), as aggregates:
+        equal to `engine.plan_summary.summarize_slots` of `list_slots`."""
         ...
 
     async def count_late_slots(self, distribution_id: str, before: datetime) -> int:

@@ -11,6 +11,7 @@ from typing import Any
 
 from engine.captions import distinct_captions
 from engine.models import Account, Distribution, DistributionStatus, Event, Slot, SlotStatus
+from engine.plan_summary import PlanSummary
 from engine.platforms import DEFAULT_PLATFORMS, PlatformTable
 from engine.ports import Clock, Repository
 from engine.service_support import ServiceConfig, StatusView, resolve_distribution
@@ -73,6 +74,13 @@ class DistributionReads:
         async with self._repository.reading() as uow:
             d = await resolve_distribution(uow, key)
             return await uow.list_slots(d.id)
+
+    async def plan_summary(self, key: str) -> tuple[Distribution, PlanSummary]:
+        """The distribution and what its plan card shows about its slots, from one
+        snapshot (aggregates: no slot list)."""
+        async with self._repository.reading() as uow:
+            d = await resolve_distribution(uow, key)
+            return d, await uow.plan_summary(d.id)
 
     async def captions(self, key: str) -> builtins.list[dict[str, Any]]:
         """Every distinct caption + hashtags of the plan by platform and language, with

@@ -31,6 +31,7 @@ from engine.models import (
     Slot,
     SlotStatus,
 )
+from engine.plan_summary import PlanSummary, summarize_slots
 from storage.codec import (
     copy_distribution,
     copy_slot,
@@ -239,6 +240,10 @@ class _MemoryUnitOfWork:
         for slot in self._slots_of(distribution_id):
             counts[slot.status] += 1
         return counts
+
+    async def plan_summary(self, distribution_id: str) -> PlanSummary:
+        """What the plan card shows, from the slots (ordered as `list_slots`)."""
+        return summarize_slots(await self.list_slots(distribution_id))
 
     async def count_late_slots(self, distribution_id: str, before: datetime) -> int:
         """How many waiting slots of the distribution are due strictly before `before`."""

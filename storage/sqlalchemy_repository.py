@@ -41,9 +41,11 @@ from engine.models import (
     Slot,
     SlotStatus,
 )
+from engine.plan_summary import PlanSummary
 from engine.request import Content, DistributionRequest
 from storage import tables as t
 from storage.database import create_engine, create_read_engine, create_sessionmaker, safe_url
+from storage.plan_summary import plan_summary
 
 CLAIMABLE = (SlotStatus.QUEUED.value, SlotStatus.RETRY_SCHEDULED.value)
 # PostgreSQL advisory lock taken by every unit of work, so units of work are serialised
@@ -468,6 +470,10 @@ class SQLAlchemyUnitOfWork:
         for status, count in result.all():
             counts[SlotStatus(str(status))] = int(count)  # type: ignore[call-overload]
         return counts
+
+    async def plan_summary(self, distribution_id: str) -> PlanSummary:
+        """What the plan card shows, counted by the database (storage/plan_summary.py)."""
+        return await plan_summary(self._session, self._dialect, distribution_id)
 
     async def count_late_slots(self, distribution_id: str, before: datetime) -> int:
         """How many waiting slots of the distribution are due strictly before `before`

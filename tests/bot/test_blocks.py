@@ -22,6 +22,7 @@ from engine.models import (
     Event,
     SlotStatus,
 )
+from engine.plan_summary import summarize_slots
 from tests.bot.fake_slack import check_blocks, check_view
 from tests.bot.support import sample_distribution, slots
 
@@ -40,6 +41,17 @@ class TestPlanCard:
         check_blocks(blocks, limit=50)
         text = json.dumps(blocks)
         assert "10,000 slots" in text and "more" in text  # days beyond the table are summed
+
+    def test_summary_card_counts_like_the_slots(self) -> None:
+        """The card drawn from a plan summary (what the notifier reads) is the card drawn
+        from the slots, and its table totals add up to every slot at 10 000 slots."""
+        many = slots(10_000)
+        blocks = build_plan_card(distribution(), summarize_slots(many))
+        assert blocks == build_plan_card(distribution(), many)
+        table = next(b["text"]["text"] for b in blocks if "per platform and day" in str(b))
+        rows = [line.split() for line in table.strip("`").splitlines()[2:]]
+        assert sum(int(row[-1]) for row in rows) == 10_000
+        assert "*10,000 slots* on *900 accounts*" in json.dumps(blocks)
 
     def test_buttons_carry_id_and_version(self) -> None:
         """Approve (primary, confirm), Reject (danger), Simulate carry distribution + version."""

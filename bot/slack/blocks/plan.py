@@ -6,7 +6,6 @@ id and version, so a click on an out-of-date card is recognised and refused.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -28,8 +27,9 @@ from bot.slack.blocks.common import (
     slack_time,
     table,
 )
-from engine.item_report import item_report
+from engine.item_report import report_items
 from engine.models import Distribution, DistributionStatus, RiskLevel, Slot
+from engine.plan_summary import PlanSummary, summarize_slots
 from engine.wording import platform_name
 
 _DECIDABLE = {DistributionStatus.AWAITING_APPROVAL, DistributionStatus.PLANNED}
@@ -61,36 +61,40 @@ def plan_button_value(distribution: Distribution) -> dict[str, Any]:
     return {"d": distribution.id, "v": distribution.version}
 
 
-def slots_per_platform_and_day(slots: Sequence[Slot]) -> str:
+def slots_per_platform_and_day(summary: PlanSummary) -> str:
     """A table of slot counts: one row per platform, one column per UTC day."""
-    if not slots:
+    if not summary.slots:
         return "_no slots_"
-    counts: Counter[tuple[str, str]] = Counter(
-        (slot.platform, slot.scheduled_at.strftime("%m-%d")) for slot in slots
-    )
-    days = sorted({day for _, day in counts})
+    counts = summary.per_platform_day
+    days = sorted({day for _, day in counts})  # "YYYY-MM-DD": a new year sorts last
     shown = days[:MAX_DAY_COLUMNS]
     platforms = sorted({platform for platform, _ in counts})
-    rows = [["platform", *shown, *(["more"] if len(days) > len(shown) else []), "total"]]
+    rows = [
+        [
+            "platform",
+            *(day[5:] for day in shown),
+            *(["more"] if len(days) > len(shown) else []),
+            "total",
+        ]
+    ]
     for platform in platforms:
-        row = [platform, *(str(counts[(platform, day)]) for day in shown)]
+        row = [platform, *(str(counts.get((platform, day), 0)) for day in shown)]
         if len(days) > len(shown):
-            row.append(str(sum(counts[(platform, d)] for d in days[len(shown) :])))
-        row.append(str(sum(counts[(platform, d)] for d in days)))
+            row.append(str(sum(counts.get((platform, d), 0) for d in days[len(shown) :])))
+        row.append(str(sum(counts.get((platform, d), 0) for d in days)))
         rows.append(row)
     return table(rows)
 
 
-def risk_breakdown(slots: Sequence[Slot]) -> str:
+def risk_breakdown(summary: PlanSummary) -> str:
     """Slots per risk level, and the riskiest score."""
-    if not slots:
+    if not summary.slots:
         return "_no slots_"
-    levels = Counter(slot.risk_level for slot in slots)
+    levels = summary.risk_levels
     parts = [
         f"{_RISK_EMOJI[level]} {level.value.title()} {levels.get(level, 0)}" for level in RiskLevel
     ]
-    top = max(slot.risk_score for slot in slots)
-    return "   ".join(parts) + f"   · max {top:.2f}"
+    return "   ".join(parts) + f"   · max {summary.max_risk:.2f}"
 
 
 def simulation_summary(simulation: dict[str, Any] | None) -> str:
@@ -167,32 +171,32 @@ def decision_text(distribution: Distribution, decided_by: str | None = None) -> 
 
 def build_plan_card(
     distribution: Distribution,
-    slots: Sequence[Slot],
+    slots: Sequence[Slot] | PlanSummary,
     *,
     unscheduled: int = 0,
     warnings: Sequence[str] = (),
     decided_by: str | None = None,
 ) -> list[Block]:
-    """The plan card's blocks for `distribution` and its `slots` (any number of them)."""
+    """The plan card's blocks for `distribution` and its `slots` (any number of them), or
+    their summary (what the serving process reads: no slot list per redraw)."""
+    plan = slots if isinstance(slots, PlanSummary) else summarize_slots(slots)
     req = distribution.request
     status = distribution.status
-    accounts = len({slot.account_id for slot in slots})
+    accounts = plan.accounts
     window = (
         f"{req.days} days (calendar)"
         if req.mode == "calendar"
         else f"{req.spread_hours:g} h window"
     )
     summary = (
-        f"*{len(slots):,} slots* on *{accounts:,} accounts* · "
+        f"*{plan.slots:,} slots* on *{accounts:,} accounts* · "
         f"{', '.join(platform_name(p) for p in req.platforms)} · "
         f"languages {', '.join(req.languages)}\n"
         f"Starts {slack_time(req.start)} · {window} · velocity {req.velocity:g}"
         + (" · trend-weighted" if req.trend_weighted else "")
     )
-    if slots:
-        first = min(slot.scheduled_at for slot in slots)
-        last = max(slot.scheduled_at for slot in slots)
-        summary += f"\nFirst post {slack_time(first)}, last {slack_time(last)}"
+    if plan.first_at is not None and plan.last_at is not None:
+        summary += f"\nFirst post {slack_time(plan.first_at)}, last {slack_time(plan.last_at)}"
     caption = escape(clip(req.content.caption, 280))
     if len(req.items) > 1:
         caption = f"{caption}\n_… and {len(req.items) - 1} more queue items (below)_"
@@ -200,11 +204,11 @@ def build_plan_card(
         header(f"📣 {distribution.name}"),
         section(summary),
         section(f"> {caption}"),
-        section("*Slots per platform and day (UTC)*\n" + slots_per_platform_and_day(slots)),
-        section("*Risk*\n" + risk_breakdown(slots)),
+        section("*Slots per platform and day (UTC)*\n" + slots_per_platform_and_day(plan)),
+        section("*Risk*\n" + risk_breakdown(plan)),
         section("*Simulation*\n" + simulation_summary(distribution.simulation)),
     ]
-    items = item_report(req, slots)
+    items = report_items(req, plan.items)
     if len(items) > 1 or req.queue:
         blocks.append(section(items_text(items)))
     advice = advice_text(distribution.advice)
@@ -231,7 +235,7 @@ def build_plan_card(
                     style="primary",
                     confirm=confirm_dialog(
                         "Approve this plan?",
-                        f"{len(slots):,} posts on {accounts:,} accounts will be published "
+                        f"{plan.slots:,} posts on {accounts:,} accounts will be published "
                         f"from {slack_time(req.start)}.",
                         "Approve",
                     ),
