@@ -50,6 +50,7 @@ async def stream(call: Call, distribution_id: str | None) -> web.StreamResponse:
         await response.write(f"retry: 2000\n: resuming after {sent}\n\n".encode())
         tick, idle = min(1.0, ctx.heartbeat), 0.0
         live = False  # caught up once (before that, a backlog is being read, not a lag)
+        news: asyncio.Event | None = None
         while not (hub.closing or _gone(call.request)):
             if not hub.covers(sent):
                 # Older than the hub's log (a reconnect, a new stream): from the database.
@@ -63,7 +64,7 @@ async def stream(call: Call, distribution_id: str | None) -> web.StreamResponse:
                 if len(batch) < CHUNK:
                     sent = max(sent, read_up_to)
                 continue
-            news = hub.news()
+            news = hub.news(news)
             todo = hub.pending(sent, distribution_id, CHUNK)
             if live and todo.behind > hub.queue_size:
                 # Once caught up, it fell behind: it cannot keep up. Say where to resume,
@@ -98,6 +99,8 @@ async def stream(call: Call, distribution_id: str | None) -> web.StreamResponse:
         pass  # the client left or stopped reading
     finally:
         hub.streams -= 1
+        if news is not None:
+            hub.forget(news)
     return response
 
 

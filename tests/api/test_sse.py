@@ -126,10 +126,10 @@ class TestStream:
         assert [int(e.id or 0) for e in got] == seqs
 
     async def test_many_streams_share_one_poller(self, api: Api) -> None:
-        """Twenty streams, one per distribution or all, each get exactly their events
+        """Forty streams, on one distribution or all, each get exactly their events
         from one hub (frames are made once, not per stream)."""
         _, a, _ = await api.call("POST", "/distributions", json=REQUEST)
-        everything = [await _open(api, "/events") for _ in range(10)]
+        everything = [await _open(api, "/events") for _ in range(30)]
         mine = [await _open(api, f"/distributions/{a['id']}/events") for _ in range(10)]
         await api.call("POST", f"/distributions/{a['id']}/plan")
         await _append(api, 5)
@@ -141,10 +141,41 @@ class TestStream:
             assert got[0].event == "distribution.planned"
         for resp in everything + mine:
             resp.close()
-        assert api.ctx.hub.streams <= 20
+        assert api.ctx.hub.streams <= 40
 
     async def test_bad_last_event_id(self, api: Api) -> None:
         """A Last-Event-ID that is not an id is a 422 naming the header."""
         headers: dict[str, Any] = {"Last-Event-ID": "yesterday"}
         status, problem, _ = await api.call("GET", "/events", headers=headers)
         assert status == 422 and problem["field"] == "Last-Event-ID"
+
+
+class TestWakeUps:
+    async def test_streams_are_woken_a_batch_per_loop_turn(self) -> None:
+        """News wakes WAKE_BATCH waiting streams at once and the rest over the next
+        turns of the loop (200 streams' writes in one turn stalled every request)."""
+        from bot.api.event_hub import WAKE_BATCH, EventHub
+
+        hub = EventHub(events=None)
+        waiting = [hub.news() for _ in range(3 * WAKE_BATCH + 5)]
+        hub._announce()
+        assert sum(e.is_set() for e in waiting) == WAKE_BATCH
+        await asyncio.sleep(0)
+        assert sum(e.is_set() for e in waiting) == 2 * WAKE_BATCH
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert all(e.is_set() for e in waiting)
+
+    async def test_a_stream_waits_on_one_event(self) -> None:
+        """A stream re-arming its event between heartbeats is registered once, cleared,
+        and no longer woken once it ends."""
+        from bot.api.event_hub import EventHub
+
+        hub = EventHub(events=None)
+        event = hub.news()
+        event.set()
+        assert hub.news(event) is event and not event.is_set()
+        assert len(hub._waiting) == 1
+        hub.forget(event)
+        hub._announce()
+        assert not event.is_set()
