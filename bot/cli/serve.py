@@ -130,6 +130,18 @@ def build_web_app(bolt_app: AsyncApp, *, with_events: bool = True) -> web.Applic
     return web_app
 
 
+def settle_heap() -> None:
+    """Put what starting allocated (modules, the app, its caches) out of the garbage
+    collector's reach. A full collection walks every tracked object while holding the
+    loop: ~180 000 of them after start, 150 ms of CPU and 0.3-0.7 s of wall time on a
+    loaded 2-core host (measured under bench.api), which every Slack ack and API answer
+    waited out. Frozen objects are never collected (they live as long as the process)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(
     settings: Settings,
     *,
@@ -180,6 +192,7 @@ async def serve(
         access_log_class=redacting_access_logger(),
     )
     await runner.setup()
+    settle_heap()
     site = web.TCPSite(runner, host, port)
     try:
         await site.start()
