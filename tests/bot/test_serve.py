@@ -109,8 +109,11 @@ class TestHealth:
 class TestServeHttp:
     async def test_production_wiring_over_http(self, fake: FakeSlack, tmp_path) -> None:  # type: ignore[no-untyped-def]
         """`serve` as `herald serve` runs it (bootstrap, SQLite, SQL outbox, HTTP mode):
-        a signed command is answered, /health turns 200 once the dispatcher ticks, and a
-        redelivered event is recognised through the SQL seen-event log."""
+        a signed command is answered, /health turns 200 once the dispatcher ticks, a
+        redelivered event is recognised through the SQL seen-event log, and the start-up
+        heap is frozen (out of full collections' reach)."""
+        import gc
+
         from storage.migrate import upgrade
         from tests.bot.conftest import SECRET
         from tests.bot.driver import SlackDriver
@@ -124,6 +127,7 @@ class TestServeHttp:
         driver = SlackDriver(f"http://127.0.0.1:{port}/slack/events", SECRET, fake)
         try:
             await asyncio.wait_for(started.wait(), 10)
+            assert gc.get_freeze_count() > 0
             reply = await driver.command("help")
             assert reply.status == 200 and "Herald commands" in reply.text
             async with aiohttp.ClientSession() as session:
@@ -145,6 +149,7 @@ class TestServeHttp:
             await driver.close()
             stop.set()
             await asyncio.wait_for(task, 10)
+            gc.unfreeze()  # the test process collects as usual again
 
 
 class TestSocketMode:
