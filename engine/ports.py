@@ -126,6 +126,12 @@ class UnitOfWork(Protocol):
         """Ordered by due_at, then seq."""
         ...
 
+    async def list_spaced_slots(self, distribution_id: str) -> list[Slot]:
+        """The slots catch-up spacing counts (engine/catch_up.py): PUBLISHED, CLAIMED, and
+        QUEUED ones re-timed past their plan (due_at > scheduled_at); by due_at, then seq.
+        Not the rest: a late run re-read them all on the serving loop."""
+        ...
+
     async def save_slot(self, slot: Slot) -> None:
         """Replace one slot. Raises SlotNotFound."""
         ...

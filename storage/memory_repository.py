@@ -210,6 +210,10 @@ class _MemoryUnitOfWork:
         chosen.sort(key=lambda s: (s.due_at, s.seq))
         return [copy_slot(s) for s in chosen]
 
+    async def list_spaced_slots(self, distribution_id: str) -> list[Slot]:
+        """PUBLISHED, CLAIMED and re-timed QUEUED slots, by due_at, then seq."""
+        return [s for s in await self.list_slots(distribution_id) if _spaced(s)]
+
     async def save_slot(self, slot: Slot) -> None:
         """Replace one slot. Raises SlotNotFound."""
         stored = self._state.slots.get(slot.id)
@@ -491,3 +495,9 @@ def _copy_item(item: ContentItem) -> ContentItem:
     return ContentItem(
         item.content.model_copy(deep=True), item.created_by, created, to_utc(item.archived_at)
     )
+
+
+def _spaced(slot: Slot) -> bool:
+    if slot.status in (SlotStatus.PUBLISHED, SlotStatus.CLAIMED):
+        return True
+    return slot.status == SlotStatus.QUEUED and slot.due_at > slot.scheduled_at

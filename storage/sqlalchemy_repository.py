@@ -426,6 +426,19 @@ class SQLAlchemyUnitOfWork:
         query = query.order_by(s.c.due_at, s.c.seq)
         return await self._mapped(query, row_to_slot)
 
+    async def list_spaced_slots(self, distribution_id: str) -> list[Slot]:
+        """PUBLISHED, CLAIMED and re-timed QUEUED slots (what catch-up spacing counts), by
+        due_at, then seq."""
+        s = t.slots
+        retimed = (s.c.status == SlotStatus.QUEUED.value) & (s.c.due_at > s.c.scheduled_at)
+        spaced = s.c.status.in_([SlotStatus.PUBLISHED.value, SlotStatus.CLAIMED.value])
+        query = (
+            select(s)
+            .where(s.c.distribution_id == distribution_id, or_(spaced, retimed))
+            .order_by(s.c.due_at, s.c.seq)
+        )
+        return await self._mapped(query, row_to_slot)
+
     async def save_slot(self, slot: Slot) -> None:
         """Replace one slot. Raises SlotNotFound."""
         s = t.slots
