@@ -180,9 +180,9 @@ async def main(
     await driver.command("help", user="U_OP")  # the driver's HTTP session, made before the run
     clock.go(speed)
     await herald.start()
-    # Measured from `warmup` s into the run: its start renders the plan card from every slot
-    # and reads the dispatcher's spacing state once (see docs/api.md); the load processes
-    # are importing meanwhile.
+    # Measured from `warmup` s into the run: its start redraws the plan card and reads the
+    # dispatcher's spacing state once (see docs/api.md); the load processes are importing
+    # meanwhile.
     begin_at = time.time() + warmup
     loads = await _spawn(
         "--status", f"{base}/api/v1/distributions/{dist.id}/status", token, rate, seconds, begin_at
