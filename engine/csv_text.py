@@ -29,7 +29,8 @@ class CsvTable:
 
 
 class NoHeader(ValueError):
-    """The first line is missing or names no known column; the message says which."""
+    """The first line is missing or names no known column; the message says which. Callers
+    report it as line 1's problem, so the message does not name the line again."""
 
 
 def read_csv(text: str, *, known: Callable[[str], bool], expected: str) -> CsvTable:
@@ -38,7 +39,7 @@ def read_csv(text: str, *, known: Callable[[str], bool], expected: str) -> CsvTa
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     first = text.split("\n", 1)[0]
     if not first.strip():
-        problem = "the file is empty" if not text.strip() else "line 1 is blank"
+        problem = "the file is empty" if not text.strip() else "blank line"
         raise NoHeader(f"{problem} (expected a header row)")
     delimiter = max(
         DELIMITERS,
@@ -48,11 +49,11 @@ def read_csv(text: str, *, known: Callable[[str], bool], expected: str) -> CsvTa
     try:
         header = [h.strip().lower() for h in next(reader)]
     except csv.Error as exc:
-        raise NoHeader(f"line 1 is not a CSV header ({exc})") from None
+        raise NoHeader(f"not a CSV header ({exc})") from None
     if not any(known(h) for h in header):
         shown = delimiter.join(header)
         raise NoHeader(
-            f"line 1 is not a header row: expected column names ({expected}), got {shown[:80]!r}"
+            f"not a header row: expected column names ({expected}), got {shown[:80]!r}"
         )
     rows: list[CsvRow] = []
     end = reader.line_num

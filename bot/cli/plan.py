@@ -110,9 +110,15 @@ def run(args: argparse.Namespace) -> int:
             youtube_audited=settings.youtube_audited,
         )
     request = load_request_file(args.request)
-    if request.unresolved:
+    unused_library = args.library is not None and not request.unresolved
+    if request.unresolved or unused_library:
+        # A --library the request does not need is still read: a missing or broken file is
+        # an error the user should hear about, not something silently skipped.
         try:
-            request = resolve_references_for_cli(request, args.library, settings)
+            if unused_library:
+                read_library_file(args.library)
+            else:
+                request = resolve_references_for_cli(request, args.library, settings)
         except InvalidImport as exc:
             for error in exc.errors:  # one line each, as `herald content import` prints them
                 print(f"herald {args.command}: --library: {error}", file=sys.stderr)
@@ -144,10 +150,15 @@ def run(args: argparse.Namespace) -> int:
 
     items = item_report(request, result.slots)
     result.warnings.extend(unused_warnings(items))
+    if unused_library:
+        result.warnings.append(
+            f"--library {args.library}: not used, the request names no library items "
+            "(`content=<id>`, queue ids or `queue_tag`)"
+        )
     if request.start < datetime.now(UTC):
         result.warnings.append(
-            f"start {request.start:%Y-%m-%d %H:%M}Z is in the past: `herald plan` shows it as "
-            "asked; a distribution created now would run from the next minute"
+            f"start {request.start:%Y-%m-%d %H:%M}Z is in the past: `herald {args.command}` "
+            "shows it as asked; a distribution created now would run from the next minute"
         )
     if args.json or args.command == "simulate":
         # The table prints them itself; elsewhere stdout is data, so say them on stderr.
@@ -193,14 +204,20 @@ def resolve_references_for_cli(request: Any, library: Path | None, settings: Any
     """The request with its library references resolved from `--library FILE` (nothing
     else is read) or else the library in HERALD_DATABASE_URL (read only). InvalidRequest
     names unknown or archived ids and empty tags; InvalidImport every bad file row."""
-    from engine.content_library import items_from_file, resolve_references
+    from engine.content_library import resolve_references
 
     if library is not None:
-        items = items_from_file(
-            read_text(library, "--library"), name=library.name, now=datetime.now(UTC)
-        )
-        return resolve_references(request, items)
+        return resolve_references(request, read_library_file(library))
     return asyncio.run(_resolve_from_database(request, settings))
+
+
+def read_library_file(library: Path) -> Any:
+    """The items of a `--library` file. Raises InvalidInput (unreadable) or InvalidImport."""
+    from engine.content_library import items_from_file
+
+    return items_from_file(
+        read_text(library, "--library"), name=library.name, now=datetime.now(UTC)
+    )
 
 
 async def _resolve_from_database(request: Any, settings: Any) -> Any:

@@ -136,7 +136,7 @@ class TestHostileFiles:
     @pytest.mark.parametrize(
         ("name", "text", "message"),
         [
-            ("nohdr.csv", "n1,hello\n", "line 1: line 1 is not a header row: expected column"),
+            ("nohdr.csv", "n1,hello\n", "line 1: not a header row: expected column"),
             ("extra.csv", "id,caption,colour\ne1,hi,red\n", "line 1: unknown column(s): colour"),
             ("twice.csv", "id,caption,caption\ne1,a,b\n", "column(s) given twice: caption"),
             ("fields.csv", "id,caption\ne2,hi,red\n", "line 2: has 3 fields; the header has 2"),

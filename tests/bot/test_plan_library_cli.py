@@ -144,6 +144,21 @@ class TestPlanWithLibraryFile:
         )
         assert code == 2 and "--library" in err and "no such file" in err
 
+    def test_library_the_request_does_not_use_is_still_checked(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, library: Path
+    ) -> None:
+        """An inline request with --library: a missing or broken file is an error, a good one
+        is planned with a warning that it was not used (never silently skipped)."""
+        inline = ROOT / "examples" / "request.json"
+        base = ("plan", str(inline), "--accounts", str(ACCOUNTS), "--json", "--library")
+        code, out, err = run(capsys, *base, str(tmp_path / "missing.csv"))
+        assert (code, out) == (2, "") and "--library" in err and "no such file" in err
+        code, out, err = run(capsys, *base, str(ACCOUNTS))
+        assert (code, out) == (2, "") and "header lacks column(s): caption" in err
+        data = plan_json(capsys, inline, "--library", str(library))
+        assert data["slots"]
+        assert any(w.startswith(f"--library {library}: not used") for w in data["warnings"])
+
 
 class TestPlanWithDatabaseLibrary:
     def test_ids_are_read_from_the_configured_database(
@@ -214,6 +229,17 @@ class TestPlanItemReport:
         assert code == 0 and out.count(": no slot") == 3
         code, out, _ = run(capsys, "simulate", *args[1:])
         assert code == 0 and out.count(": no slot") == 3
+
+
+class TestPastStartWarning:
+    def test_simulate_names_itself_in_the_past_start_warning(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """`herald simulate` on a past start says `herald simulate`, not `herald plan`."""
+        request = str(ROOT / "examples" / "request.json")
+        code, _, err = run(capsys, "simulate", request, "--accounts", str(ACCOUNTS))
+        assert code == 0
+        assert "is in the past: `herald simulate` shows it as asked" in err
 
 
 class TestBundledExamples:
