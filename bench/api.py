@@ -34,7 +34,7 @@ from bot.bootstrap import build_herald
 from bot.cli.serve import build_web_app, settle_heap
 from bot.settings import load_settings
 from bot.slack.app import build_client, create_app, deps_of_app
-from engine.models import SYSTEM, Actor, Event, Role, new_id
+from engine.models import SYSTEM, Actor, Event, Role, new_event_id
 from engine.request import request_from_fields
 from storage.api_store import ApiStore
 from storage.migrate import upgrade
@@ -194,7 +194,7 @@ async def main(
 
     async def probes() -> None:
         while not stop.is_set():
-            event = Event(new_id("e"), clock.now(), "bench.probe", "bench")
+            event = Event(new_event_id(), clock.now(), "bench.probe", "bench")
             async with herald.repository.unit_of_work() as uow:
                 await uow.append_event(event)
             committed[event.id] = time.time()

@@ -20,7 +20,7 @@ from typing import Any
 
 from engine.errors import SlotNotFound
 from engine.lifecycle import advance_slot
-from engine.models import SYSTEM, Distribution, Event, Slot, SlotStatus, new_id
+from engine.models import SYSTEM, Distribution, Event, Slot, SlotStatus, new_event_id
 from engine.platforms import PlatformTable
 from engine.ports import Repository
 
@@ -334,7 +334,7 @@ def _event(
             f"{len(moves)} late post(s) re-spaced so the plan's gaps hold "
             f"(from {moves[0]['to']} to {moves[-1]['to']})"
         )
-    return Event(new_id("e"), now, kind, SYSTEM.id, distribution.id, data=data)
+    return Event(new_event_id(), now, kind, SYSTEM.id, distribution.id, data=data)
 
 
 # What a human may choose for held slots (DistributionService.decide_held).

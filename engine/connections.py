@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from engine.credentials import ConnectionInfo, Credentials, PendingAuthorization, Profile
 from engine.errors import ConnectRefused, InvalidInput, NotAllowed, PublishError
-from engine.models import Account, AccountState, Actor, Event, Role, new_id
+from engine.models import Account, AccountState, Actor, Event, Role, new_event_id
 from engine.ports import Clock, CredentialStore, Notifier, OAuthClient, OAuthStateStore, Repository
 
 STATE_TTL = timedelta(minutes=10)
@@ -243,7 +243,11 @@ class ConnectionService:
         """Forget an account's tokens; False when it had none. Raises NotAllowed."""
         _require_operator(actor, "disconnect accounts")
         event = Event(
-            new_id("e"), self._clock.now(), "account.disconnected", actor.id, account_id=account_id
+            new_event_id(),
+            self._clock.now(),
+            "account.disconnected",
+            actor.id,
+            account_id=account_id,
         )
         done = await self.store.disconnect(account_id, event)
         if done:
@@ -267,7 +271,7 @@ class ConnectionService:
         now: datetime,
     ) -> None:
         event = Event(
-            new_id("e"),
+            new_event_id(),
             now,
             kind,
             actor,

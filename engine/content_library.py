@@ -17,7 +17,7 @@ from engine.content_files import ImportRow, library_id_problem, parse_content_fi
 from engine.content_media import MediaFile, PlatformFit, platform_fits, store_media
 from engine.errors import InvalidCsvRow, InvalidImport, InvalidInput, InvalidRequest, NotFound
 from engine.event_kinds import EventKind
-from engine.models import Actor, ContentItem, Event, Role, new_id
+from engine.models import Actor, ContentItem, Event, Role, new_event_id
 from engine.platforms import DEFAULT_PLATFORMS, PlatformTable
 from engine.ports import Clock, MediaStore, Notifier, Repository
 from engine.request import Content, DistributionRequest, check_queue_ids, normalise_tag
@@ -223,7 +223,7 @@ def _event(now: datetime, kind: str, actor: Actor, item_id: str) -> Event:
     data = {"content_id": item_id}
     if actor.via:
         data["via"] = actor.via  # the API token the user acted through
-    return Event(new_id("e"), now, kind, actor.id, data=data)
+    return Event(new_event_id(), now, kind, actor.id, data=data)
 
 
 def _searchable(content: Content) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.advisor import Advisor
 from engine.errors import InvalidInput, PublishError
-from engine.models import Actor, Event, Role, SlotStatus, new_id
+from engine.models import Actor, Event, Role, SlotStatus, new_event_id
 from engine.platform_selection import AccountsSummary, rank_platforms
 from engine.platforms import PlatformTable
 from engine.ports import Clock, PublishRequest, Repository, Trend, TrendSource
@@ -194,7 +194,7 @@ class ContentTools:
     ) -> None:
         extra = {"via": actor.via} if actor.via else {}
         event = Event(
-            new_id("e"),
+            new_event_id(),
             self._clock.now(),
             kind,
             actor.id,

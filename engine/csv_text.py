@@ -52,9 +52,7 @@ def read_csv(text: str, *, known: Callable[[str], bool], expected: str) -> CsvTa
         raise NoHeader(f"not a CSV header ({exc})") from None
     if not any(known(h) for h in header):
         shown = delimiter.join(header)
-        raise NoHeader(
-            f"not a header row: expected column names ({expected}), got {shown[:80]!r}"
-        )
+        raise NoHeader(f"not a header row: expected column names ({expected}), got {shown[:80]!r}")
     rows: list[CsvRow] = []
     end = reader.line_num
     while True:

@@ -16,7 +16,7 @@ from engine.anomalies import Anomaly, AnomalyThresholds, Outcome, detect, worst_
 from engine.errors import ConcurrentModification, IllegalTransition
 from engine.event_kinds import EventKind
 from engine.lifecycle import advance_distribution
-from engine.models import SYSTEM, DistributionStatus, Event, new_id
+from engine.models import SYSTEM, DistributionStatus, Event, new_event_id
 from engine.ports import Clock, Notifier, Repository
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class RunMonitor:
                     paused = True
                     events.append(
                         Event(
-                            new_id("e"),
+                            new_event_id(),
                             now,
                             EventKind.DISTRIBUTION_PAUSED,
                             SYSTEM.id,
@@ -93,7 +93,7 @@ class RunMonitor:
                 level = worst_level(found)
                 events.append(
                     Event(
-                        new_id("e"),
+                        new_event_id(),
                         now,
                         EventKind.RISK_ALERT,
                         SYSTEM.id,

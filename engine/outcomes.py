@@ -38,7 +38,7 @@ from engine.models import (
     Event,
     Slot,
     SlotStatus,
-    new_id,
+    new_event_id,
 )
 from engine.platforms import PlatformTable
 from engine.ports import Clock, Notifier, PublishReceipt, Repository, UnitOfWork
@@ -246,7 +246,7 @@ class OutcomeWriter:
             data["until"] = change.until.isoformat()
         return [
             Event(
-                new_id("e"),
+                new_event_id(),
                 now,
                 kind,
                 SYSTEM.id,
@@ -330,7 +330,7 @@ async def complete_if_done(
             distribution.updated_at = now
             await uow.save_distribution(distribution)
             event = Event(
-                new_id("e"),
+                new_event_id(),
                 now,
                 EventKind.DISTRIBUTION_COMPLETED,
                 SYSTEM.id,
@@ -364,7 +364,7 @@ def slot_event(
     if actor.via:
         payload["via"] = actor.via
     return Event(
-        new_id("e"),
+        new_event_id(),
         now,
         kind,
         actor.id,

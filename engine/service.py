@@ -53,6 +53,7 @@ from engine.models import (
     SafetyMode,
     Slot,
     SlotStatus,
+    new_event_id,
     new_id,
 )
 from engine.outcomes import complete_if_done, slot_event
@@ -844,7 +845,7 @@ class DistributionService(DistributionReads):
         messages = [str(e) for e in errors]
         now = self._clock.now()
         event = Event(
-            new_id("e"),
+            new_event_id(),
             now,
             EventKind.ACCOUNT_IMPORTED,
             actor.id,

@@ -21,7 +21,7 @@ from engine.models import (
     Slot,
     SlotStatus,
     Unscheduled,
-    new_id,
+    new_event_id,
 )
 from engine.ports import UnitOfWork
 from engine.wording import with_article
@@ -192,4 +192,4 @@ def distribution_event(
     data = dict(data or {})
     if actor.via:
         data["via"] = actor.via  # the API token the user acted through
-    return Event(new_id("e"), now, kind, actor.id, d.id, before=before, after=after, data=data)
+    return Event(new_event_id(), now, kind, actor.id, d.id, before=before, after=after, data=data)

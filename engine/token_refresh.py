@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from engine.credentials import Credentials, TokenSet
 from engine.errors import AuthExpired, NetworkError
-from engine.models import SYSTEM, Event, new_id
+from engine.models import SYSTEM, Event, new_event_id
 from engine.ports import Clock, CredentialStore, Notifier, OAuthClient
 
 NEEDS_AUTH_EVENT = "account.needs_auth"
@@ -127,7 +127,7 @@ class LeasedTokenRefresher:
         `reason` must be free of secrets (OAuth clients build theirs from error codes).
         """
         event = Event(
-            new_id("e"),
+            new_event_id(),
             self._clock.now(),
             NEEDS_AUTH_EVENT,
             SYSTEM.id,

@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from engine.errors import StorageError
-from engine.models import Event, new_id
+from engine.models import Event, new_event_id
 from storage import tables as t
 from storage.database import create_read_engine, safe_url
 from storage.sqlalchemy_repository import event_to_row, translate_errors
@@ -61,7 +61,7 @@ class StoredAnswer:
 
 def audit_row(now: datetime, kind: str, actor: str, data: dict[str, Any]) -> dict[str, Any]:
     """An audit event row, written in the same transaction as the change it records."""
-    return event_to_row(Event(new_id("e"), now, kind, actor, data=data))
+    return event_to_row(Event(new_event_id(), now, kind, actor, data=data))
 
 
 def _hash(token: str) -> str:

@@ -104,7 +104,7 @@ async def _accounts_import(args: argparse.Namespace, herald: Herald) -> int:
     from bot.cli.plan import read_text
     from engine.accounts_csv import read_accounts_csv
     from engine.event_kinds import EventKind
-    from engine.models import Event, new_id
+    from engine.models import Event, new_event_id
 
     text = read_text(args.file, "accounts")
     accounts, errors = read_accounts_csv(text, platforms=herald.platforms)
@@ -112,7 +112,7 @@ async def _accounts_import(args: argparse.Namespace, herald: Herald) -> int:
         print(f"{args.file}: {error}", file=sys.stderr)
     await herald.ensure_schema()
     event = Event(
-        new_id("e"),
+        new_event_id(),
         herald.clock.now(),
         EventKind.ACCOUNT_IMPORTED,
         f"cli:{getpass.getuser()}",

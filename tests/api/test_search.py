@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from engine.errors import InvalidInput
-from engine.models import SYSTEM, Event, new_id
+from engine.models import SYSTEM, Event, new_event_id
 from storage.event_log import EventLog
 from storage.sqlalchemy_repository import SQLAlchemyRepository
 from tests.api.conftest import Api
@@ -33,10 +33,10 @@ async def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
 async def _seed(repo: SQLAlchemyRepository) -> None:
     rows = [
         Event(
-            new_id("e"), T, "distribution.created", "U_OP", "d-1", data={"name": "spring launch"}
+            new_event_id(), T, "distribution.created", "U_OP", "d-1", data={"name": "spring launch"}
         ),
         Event(
-            new_id("e"),
+            new_event_id(),
             T + timedelta(hours=1),
             "slot.published",
             "system",
@@ -46,7 +46,7 @@ async def _seed(repo: SQLAlchemyRepository) -> None:
             data={"platform": "tiktok", "post_id": "p-991"},
         ),
         Event(
-            new_id("e"),
+            new_event_id(),
             T + timedelta(hours=2),
             "slot.failed",
             "system",
@@ -56,7 +56,7 @@ async def _seed(repo: SQLAlchemyRepository) -> None:
             data={"platform": "instagram", "error": "rate limit exceeded"},
         ),
         Event(
-            new_id("e"),
+            new_event_id(),
             T + timedelta(hours=3),
             "distribution.created",
             "U_OP",

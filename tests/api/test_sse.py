@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 
-from engine.models import SYSTEM, Event, new_id
+from engine.models import SYSTEM, Event, new_event_id
 from storage.event_log import EventLog
 from tests.api.conftest import REQUEST, Api
 from tests.api.sse_client import SseReader
@@ -27,7 +27,7 @@ async def _append(api: Api, count: int, kind: str = "test.ping") -> None:
     now = api.clock.now()
     async with api.deps.herald.repository.unit_of_work() as uow:
         for i in range(count):
-            await uow.append_event(Event(new_id("e"), now, kind, SYSTEM.id, data={"n": i}))
+            await uow.append_event(Event(new_event_id(), now, kind, SYSTEM.id, data={"n": i}))
 
 
 async def _all_seqs(api: Api, distribution_id: str | None = None) -> list[int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -250,3 +251,31 @@ class TestShowMedia:
         assert later["media_files"][0]["stored"] is False
         assert "not stored yet" in later["media_files"][0]["text"]
         assert "1 media file(s) not stored yet, not checked" in later["platforms"][0]["notes"]
+
+
+class TestLargeImports:
+    def test_ten_thousand_rows_import_with_distinct_wide_event_ids(
+        self, database: str, tmp_path: Path
+    ) -> None:
+        """A 10 000-row file imports whole; each audit event id carries 64 random bits (with
+        32, a database past ~77 000 events more likely than not holds a clash, and the write
+        that draws one fails: a 200 000-row import did, on `UNIQUE constraint failed`)."""
+        rows = "".join(f"i{n},caption number {n},tag\n" for n in range(10_000))
+        assert _import(tmp_path / "big.csv", "id,caption,hashtags\n" + rows) == 0
+        items, _ = _stored(database)
+        assert len(items) == 10_000
+        ids = _event_ids(database)
+        assert len(set(ids)) == len(ids) == 10_000
+        assert all(re.fullmatch(r"e-[0-9a-f]{16}", i) for i in ids)
+
+
+def _event_ids(url: str) -> list[str]:
+    async def read() -> list[str]:
+        repo = SQLAlchemyRepository(url)
+        try:
+            async with repo.unit_of_work() as uow:
+                return [e.id for e in await uow.list_events(limit=1_000_000)]
+        finally:
+            await repo.close()
+
+    return asyncio.run(read())

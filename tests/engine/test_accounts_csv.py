@@ -90,7 +90,9 @@ class TestReadAccountsCsv:
         assert (
             str(errors[0]) == "accounts CSV line 3: not a CSV row (a quoted field is never closed)"
         )
-        with pytest.raises(InvalidCsvRow, match="accounts CSV line 1: not a header row: expected column"):
+        with pytest.raises(
+            InvalidCsvRow, match="accounts CSV line 1: not a header row: expected column"
+        ):
             parse_accounts_csv(GOOD + "\n")
 
     def test_round_trip(self) -> None:

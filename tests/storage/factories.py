@@ -14,6 +14,7 @@ from engine.models import (
     SafetyMode,
     Slot,
     SlotStatus,
+    new_event_id,
     new_id,
 )
 from engine.request import parse_request
@@ -96,6 +97,6 @@ def slot(
 
 def event(kind: str = "distribution.created", at: datetime = T0, **changes: Any) -> Event:
     """A valid audit event."""
-    values: dict[str, Any] = {"id": new_id("e"), "at": at, "kind": kind, "actor": "U1"}
+    values: dict[str, Any] = {"id": new_event_id(), "at": at, "kind": kind, "actor": "U1"}
     values.update(changes)
     return Event(**values)
