@@ -50,6 +50,16 @@ class EventKind(StrEnum):
     RISK_ALERT = "risk.alert"
     CONTENT_ADDED = "content.added"
     CONTENT_ARCHIVED = "content.archived"
+    # seed 001's rehearsals (`run` / `publish` with simulate): nothing reaches a platform
+    DISTRIBUTION_REHEARSED = "distribution.rehearsed"
+    SLOT_REHEARSED = "slot.rehearsed"
+    # the API's tokens and outbound webhook endpoints (written by storage/)
+    TOKEN_CREATED = "token.created"
+    TOKEN_REVOKED = "token.revoked"
+    WEBHOOK_ADDED = "webhook.added"
+    WEBHOOK_DISABLED = "webhook.disabled"
+    WEBHOOK_ENABLED = "webhook.enabled"
+    WEBHOOK_REMOVED = "webhook.removed"
 
 
 ENDING_KINDS = frozenset({EventKind.DISTRIBUTION_COMPLETED, EventKind.DISTRIBUTION_CANCELLED})

@@ -138,6 +138,9 @@ class DistributionReads:
             return await uow.list_distributions(statuses, limit)
 
     async def accounts(self, platform: str | None = None) -> builtins.list[Account]:
-        """Stored accounts (of one platform), by id."""
+        """Stored accounts (of one platform), by id. Raises InvalidInput for an unknown
+        platform (an empty list would read as "none connected")."""
+        if platform is not None:
+            self._platforms[platform]
         async with self._repository.reading() as uow:
             return await uow.list_accounts(platform)

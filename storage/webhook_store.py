@@ -9,6 +9,7 @@ order (storage/webhook_outbox.py keeps the deliveries).
 
 from __future__ import annotations
 
+import difflib
 import secrets
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from engine.errors import InvalidInput, NotFound
+from engine.event_kinds import EventKind
 from engine.url_redaction import redact_url
 from storage import tables as t
 from storage.api_store import audit_row
@@ -72,6 +74,7 @@ class WebhookStore:
             raise InvalidInput("url: must be an http(s) URL (https://...)")
         if not events:
             raise InvalidInput("events: name at least one event kind (or *)")
+        check_event_kinds(events)
         secret = f"whsec_{secrets.token_urlsafe(32)}"
         endpoint = WebhookEndpoint(f"wh-{secrets.token_hex(4)}", url, events, created_by, now)
         with translate_errors(self._url):
@@ -293,3 +296,16 @@ class WebhookStore:
             .values(key=CURSOR, value=int(last or 0))
             .on_conflict_do_nothing(index_elements=[t.api_state.c.key])
         )
+
+
+def check_event_kinds(events: tuple[str, ...]) -> None:
+    """Raise InvalidInput naming the first subscription that is no event kind: such an
+    endpoint would be stored and then never receive anything (a typo is silent otherwise)."""
+    known = [str(k) for k in EventKind]
+    for name in events:
+        if name != "*" and name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"did you mean {close[0]}?" if close else "e.g. slot.published, risk.alert"
+            raise InvalidInput(
+                f"events: {name[:80]!r} is not an event kind ({hint}); * for every kind"
+            )

@@ -145,8 +145,8 @@ async def _accounts_list(args: argparse.Namespace, herald: Herald) -> int:
     from engine.connections import connection_cells
 
     await herald.ensure_schema()
-    async with herald.repository.unit_of_work() as uow:
-        accounts = await uow.list_accounts(args.platform)
+    platform = args.platform.lower() if args.platform else None
+    accounts = await herald.queries.accounts(platform)
     # Connections are listed without decrypting anything (no key needed).
     listed = await herald.oauth.store.list_connections() if herald.oauth else []
     connections = {c.account_id: c for c in listed}

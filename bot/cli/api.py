@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
+from datetime import timedelta
 from typing import Any
 
 from engine.errors import InvalidInput
 
 SCOPES = ("read", "operate", "approve")
+# Slack user ids (U…, W… on Enterprise Grid); tests use readable ones such as U_BOSS.
+SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9_]+$")
 
 
 def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
@@ -70,8 +74,10 @@ async def _run(args: argparse.Namespace, settings: Any) -> int:
 def parse_scopes(text: str) -> tuple[str, ...]:
     scopes = tuple(dict.fromkeys(s.strip().lower() for s in text.split(",") if s.strip()))
     wrong = [s for s in scopes if s not in SCOPES]
-    if wrong or not scopes:
-        raise InvalidInput(f"--scopes: {', '.join(wrong) or 'none'} not in {', '.join(SCOPES)}")
+    if not scopes:
+        raise InvalidInput(f"--scopes: empty; give one or more of {', '.join(SCOPES)}")
+    if wrong:
+        raise InvalidInput(f"--scopes: {', '.join(wrong)} not in {', '.join(SCOPES)}")
     return scopes
 
 
@@ -79,14 +85,22 @@ async def _tokens(args: argparse.Namespace, store: Any, now: Any) -> int:
     from engine.durations import parse_duration
 
     if args.action == "create":
-        if not args.user or not args.user[0].isalnum():
-            raise InvalidInput("--as: a Slack user id such as U012ABCDEF")
+        # The token takes its role from HERALD_OPERATORS/APPROVERS by this id: a name that is
+        # no Slack user id would match nobody there, yet be an operator when OPERATORS is unset.
+        if not SLACK_USER_ID.match(args.user):
+            raise InvalidInput(
+                f"--as: {args.user[:80]!r} is not a Slack user id (U… or W…, such as "
+                "U012ABCDEF: in Slack, a profile's ⋮ menu → Copy member ID)"
+            )
         expires = None
         if args.expires:
             try:
-                expires = now + parse_duration(args.expires)
+                lifetime = parse_duration(args.expires)
             except ValueError as exc:
                 raise InvalidInput(f"--expires: {exc}") from None
+            if lifetime <= timedelta(0):
+                raise InvalidInput(f"--expires: {args.expires!r} must be longer than 0 (e.g. 90d)")
+            expires = now + lifetime
         token, secret = await store.create_token(args.user, parse_scopes(args.scopes), now, expires)
         print(secret)
         print(

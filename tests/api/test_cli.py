@@ -87,8 +87,53 @@ class TestTokensCli:
         assert "--scopes: admin" in capsys.readouterr().err
         assert _hashes(database) == []
 
+    @pytest.mark.parametrize(
+        ("argv", "message"),
+        [
+            (["--as", "nobody"], "--as: 'nobody' is not a Slack user id"),
+            (["--as", "S0GROUP"], "--as: 'S0GROUP' is not a Slack user id"),
+            (["--as", "U1", "--expires", "0"], "--expires: '0' must be longer than 0"),
+            (["--as", "U1", "--expires=-5d"], "--expires: '-5d' is not a duration"),
+            (["--as", "U1", "--scopes", ","], "--scopes: empty; give one or more of read"),
+        ],
+    )
+    def test_token_that_could_not_work_is_refused(
+        self, database: str, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+    ) -> None:
+        """A token for no Slack user, already expired or with no scope is refused by name."""
+        assert main(["tokens", "create", *argv]) == 2
+        assert message in capsys.readouterr().err
+        assert _hashes(database) == []
+
+
+class TestAccountsListCli:
+    def test_unknown_platform_is_refused_not_an_empty_list(
+        self, database: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """`accounts list --platform tiktk` names the known platforms (no silent "0 accounts")."""
+        assert main(["accounts", "list", "--platform", "tiktk"]) == 2
+        assert "unknown platform 'tiktk' (known: instagram" in capsys.readouterr().err
+        assert main(["accounts", "list", "--platform", "TikTok"]) == 0
+        assert "0 account(s)" in capsys.readouterr().out
+
 
 class TestWebhooksCli:
+    def test_unknown_event_kind_is_refused(
+        self, database: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A subscription to no event kind (a typo, `slot.*`) is refused, with the likely one;
+        such an endpoint would be stored and never receive anything."""
+        monkeypatch.setenv("HERALD_SECRET_KEY", "OGqc8w6zTIECcyD318XLCE1Fbu9tYrdlZL3sh0lBio8=")
+        url = "https://example.test/h"
+        assert main(["webhooks", "add", url, "--events", "slot.published,slot.publishd"]) == 2
+        assert "'slot.publishd' is not an event kind (did you mean slot.published?)" in (
+            capsys.readouterr().err
+        )
+        assert main(["webhooks", "add", url, "--events", "slot.*"]) == 2
+        assert main(["webhooks", "list"]) == 0
+        assert capsys.readouterr().out == ""
+        assert main(["webhooks", "add", url, "--events", "token.revoked,slot.rehearsed"]) == 0
+
     def test_needs_secret_key(self, database: str, capsys: pytest.CaptureFixture[str]) -> None:
         """Without HERALD_SECRET_KEY no webhook is stored (its secret could not be encrypted)."""
         assert main(["webhooks", "add", "https://example.test/h", "--events", "*"]) == 2
