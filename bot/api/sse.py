@@ -29,13 +29,30 @@ async def stream(call: Call, distribution_id: str | None) -> web.StreamResponse:
     ctx = call.ctx
     header = call.request.headers.get("Last-Event-ID")
     after: int | None = call.query.after
+    field = "after"
     if header is not None:
+        field = "Last-Event-ID"
         try:
             after = int(header)
         except ValueError:
-            raise Problem(422, "Last-Event-ID: not an event id", field="Last-Event-ID") from None
+            raise Problem(422, "Last-Event-ID: not an event id", field=field) from None
+        if after < 0:
+            raise Problem(
+                422, f"Last-Event-ID: {after} is not an event id (ids are >= 0)", field=field
+            )
     hub: EventHub = ctx.hub
-    sent = await ctx.events.last_seq() if after is None else after
+    newest = await ctx.events.last_seq()
+    if after is not None and after > newest:
+        # Nothing was ever sent with that id (another database, a typo): the stream would
+        # stay silent until the log grew past it. Every replica reads the same log, so no
+        # id a client was sent is ever ahead of this read.
+        raise Problem(
+            422,
+            f"{field}: {after} is after the newest event ({newest}): "
+            "resume from an id this server sent, or omit it to follow new events",
+            field=field,
+        )
+    sent = newest if after is None else after
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",

@@ -149,6 +149,26 @@ class TestStream:
         status, problem, _ = await api.call("GET", "/events", headers=headers)
         assert status == 422 and problem["field"] == "Last-Event-ID"
 
+    async def test_negative_or_future_resume_point_is_refused(self, api: Api) -> None:
+        """A negative id, or one after the newest event (another database, a typo), is a 422
+        naming where it came from: such a stream would stay silent, maybe for ever."""
+        await _append(api, 3)
+        newest = max(await _all_seqs(api))
+        for where, value in (("header", "-5"), ("header", f"{newest + 1}"), ("query", "10**30")):
+            if where == "header":
+                kwargs: dict[str, Any] = {"headers": {"Last-Event-ID": value}}
+                field = "Last-Event-ID"
+            else:
+                kwargs, field = {"params": {"after": str(10**30)}}, "after"
+            status, problem, _ = await api.call("GET", "/events", **kwargs)
+            assert (status, problem["field"]) == (422, field), problem
+        status, problem, _ = await api.call("GET", "/events", headers={"Last-Event-ID": "1e3"})
+        assert status == 422
+        resp = await _open(api, "/events", last=str(newest - 1))
+        got = await SseReader(resp).take(1)
+        assert got[0].id == str(newest)
+        resp.close()
+
 
 class TestWakeUps:
     async def test_streams_are_woken_a_batch_per_loop_turn(self) -> None:
