@@ -215,7 +215,8 @@ def _taken(item: ContentItem, *, differs: Content | None = None) -> str:
             for name in type(differs).model_fields
             if getattr(differs, name) != getattr(item.content, name)
         ]
-        text += f" with another {', '.join(fields)}: give the new item its own id"
+        what = f"a different {fields[0]}" if len(fields) == 1 else f"different {', '.join(fields)}"
+        text += f" with {what}: give the new item its own id"
     return text
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.captions import distinct_captions
+from engine.errors import InvalidRequest
 from engine.models import Account, Distribution, DistributionStatus, Event, Slot, SlotStatus
 from engine.plan_summary import PlanSummary
 from engine.platforms import DEFAULT_PLATFORMS, PlatformTable
@@ -35,10 +36,17 @@ class DistributionReads:
         self._platforms = platforms
         self.config = config or ServiceConfig()
 
+    def _known_platform(self, name: str) -> None:
+        """InvalidRequest naming the `platform` parameter and the known ones, before any
+        query (adapters show it next to what was typed)."""
+        if name not in self._platforms:
+            known = ", ".join(sorted(self._platforms.names()))
+            raise InvalidRequest("platform", f"unknown platform {name!r} (known: {known})")
+
     async def velocity(self, platform: str) -> VelocityProfile:
         """Seed 001 #10: the platform's limits and the velocity its last seven days of
         published and failed posts suggest. Raises InvalidInput for an unknown platform."""
-        self._platforms[platform]  # the unknown-platform message, before any query
+        self._known_platform(platform)
         now = self._clock.now()
         history = []
         async with self._repository.reading() as uow:
@@ -141,6 +149,6 @@ class DistributionReads:
         """Stored accounts (of one platform), by id. Raises InvalidInput for an unknown
         platform (an empty list would read as "none connected")."""
         if platform is not None:
-            self._platforms[platform]
+            self._known_platform(platform)
         async with self._repository.reading() as uow:
             return await uow.list_accounts(platform)

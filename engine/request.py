@@ -302,6 +302,14 @@ class DistributionRequest(NumbersAreNumbers):
             if data.get("content_ref") not in (None, ref):
                 raise ValueError("give content (a library id) or content_ref, not both")
             data = {k: v for k, v in data.items() if k != "content"} | {"content_ref": ref}
+        if isinstance(data, dict) and isinstance(data.get("content"), dict):
+            # As `/herald create caption=...` does: an inline content's id defaults to the
+            # distribution's name (one vocabulary: only the caption is required everywhere).
+            content = data["content"]
+            if content.get("id") is None:
+                name = data.get("name")
+                label = name if isinstance(name, str) and name.strip() else "distribution"
+                data = {**data, "content": {**content, "id": label[:200]}}
         if isinstance(data, dict) and isinstance(data.get("queue"), str):
             parts = data["queue"].replace(" ", ",").split(",")
             data = {**data, "queue": [part for part in parts if part]}

@@ -191,6 +191,8 @@ def wrap(spec: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
                     raise Problem(422, f"{name}: contains a NUL character", field=name)
         wanted = spec.body is not None or spec.raw_body is not None
         raw = await request.read() if wanted and not spec.streamed_body else b""
+        if not wanted and request.method != "GET" and request.can_read_body:
+            _refuse_body(await request.read())
         if spec.raw_body is not None and not spec.streamed_body:
             _refuse_nul(raw)
         if spec.query is not None:
@@ -231,6 +233,15 @@ def parse_body(raw: bytes, model: type[BaseModel]) -> Any:
         raise from_validation(exc) from None
     except HeraldError as exc:
         raise from_herald(exc) from None
+
+
+def _refuse_body(raw: bytes) -> None:
+    """A body sent to an operation that takes none: 422, since ignoring it would let a client
+    believe its options (`{"seed": 7}` on plan) were used. Empty, `{}` and `null` are what
+    clients send by default, and say nothing."""
+    if raw.strip() in (b"", b"{}", b"null"):
+        return
+    raise Problem(422, "body: this operation takes no body (send none, or {})", field="body")
 
 
 def _refuse_nul(raw: bytes) -> None:

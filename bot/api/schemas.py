@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from engine.models import Account, Distribution, Slot
 from engine.request import Content, DistributionRequest, NumbersAreNumbers
@@ -40,15 +40,17 @@ class MaybeReason(Strict):
     reason: str | None = Field(default=None, max_length=2000)
 
 
+# StrictBool: pydantic would read "no", "off" or 0 as false, and `run` with false starts
+# the real run; only JSON true/false says which was meant.
 class Run(Strict):
-    simulate: bool = Field(
+    simulate: StrictBool = Field(
         description="true: every open slot through the simulated publisher, nothing changed; "
         "false: start the approved run (same as /start)"
     )
 
 
 class Publish(Strict):
-    simulate: bool = Field(
+    simulate: StrictBool = Field(
         default=True, description="only true: real publishes happen through approved runs"
     )
 
