@@ -25,6 +25,7 @@ from engine.peaks import peak_hours_by_weekday, peak_intervals, zone
 from engine.planned_slots import planned_slot
 from engine.platforms import DEFAULT_PLATFORMS, PlatformTable
 from engine.ports import Trend
+from engine.repurpose import CONVERSIONS
 from engine.request import DistributionRequest
 from engine.scheduling import Candidate, schedule_window
 from engine.selection import select_accounts
@@ -61,6 +62,17 @@ def check_request(
         if name not in platforms:
             known = ", ".join(sorted(platforms.names()))
             raise InvalidRequest("platforms", f"unknown platform {name!r} (known: {known})")
+    known_types = {t for n in platforms.names() for t in platforms[n].content_types}
+    known_types |= {source for source, _ in CONVERSIONS}  # image, text: repurposed
+    for index, item in enumerate(request.items):
+        if item.type not in known_types:
+            # A typo ("vidoe") would be planned everywhere with a small risk bump and posted.
+            field = f"queue.{index}.type" if request.queue else "content.type"
+            raise InvalidRequest(
+                field,
+                f"{item.type[:40]!r} is no content type Herald knows "
+                f"(known: {', '.join(sorted(known_types))})",
+            )
     if request.mode == "window" and math.floor(request.max_gap.total_seconds()) < math.ceil(
         request.min_gap.total_seconds()
     ):

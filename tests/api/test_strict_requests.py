@@ -84,3 +84,18 @@ class TestNames:
         status, d, _ = await api.call("POST", "/distributions", json=request)
         assert status == 201, d
         assert d["request"]["content"]["id"] == REQUEST["name"]
+
+    async def test_unknown_content_type_is_refused(self, api: Api) -> None:
+        """`type: "vidoe"` would be planned on every platform and posted: a 422 naming
+        `content.type` (or the queue item's) with the known types; nothing created."""
+        before = await _seq(api)
+        request = {**REQUEST, "content": {**REQUEST["content"], "type": "vidoe"}}
+        status, problem, _ = await api.call("POST", "/distributions", json=request)
+        assert (status, problem["field"]) == (422, "content.type"), problem
+        assert "(known: image, post, reel, short, story, text, video)" in problem["detail"]
+        queue = [{"id": "q1", "caption": "One"}, {"id": "q2", "caption": "Two", "type": "x"}]
+        weekly = {**REQUEST, "mode": "calendar", "queue": queue, "days": 2}
+        weekly.pop("content")
+        status, problem, _ = await api.call("POST", "/distributions", json=weekly)
+        assert (status, problem["field"]) == (422, "queue.1.type"), problem
+        assert await _seq(api) == before
