@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.api.core import Call, route
 from bot.api.problems import Problem
-from engine.errors import InvalidImport
+from engine.errors import InvalidImport, InvalidInput
 from engine.models import ContentItem
 from engine.request import Content
 
@@ -179,6 +179,12 @@ async def import_items(call: Call) -> Imported:
             field="body",
             errors=[_row(e) for e in exc.errors],
         ) from None
+    except InvalidInput as exc:
+        # The engine names a file ("content file body.json: no items"); here it is the body.
+        prefix = f"content file {name}: "
+        if not str(exc).startswith(prefix):
+            raise
+        raise Problem(422, f"body: {str(exc).removeprefix(prefix)}", field="body") from None
     return Imported(
         imported=len(done.added),
         items=[ContentItemOut.of(i) for i in done.added],

@@ -99,3 +99,11 @@ class TestNames:
         status, problem, _ = await api.call("POST", "/distributions", json=weekly)
         assert (status, problem["field"]) == (422, "queue.1.type"), problem
         assert await _seq(api) == before
+
+    async def test_empty_import_names_the_body(self, api: Api) -> None:
+        """An import of `[]` is a 422 naming `body`, not a file the client never sent."""
+        status, problem, _ = await api.call(
+            "POST", "/content/import", data=b"[]", headers={"Content-Type": "application/json"}
+        )
+        assert (status, problem["field"]) == (422, "body"), problem
+        assert problem["detail"] == "body: no items" and "body.json" not in str(problem)
