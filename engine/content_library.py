@@ -135,8 +135,7 @@ class ContentLibrary:
             events = [_event(now, EventKind.CONTENT_ADDED, actor, i.id) for i in items]
             if items:
                 await uow.add_content_items(items)
-                for event in events:
-                    await uow.append_event(event)
+                await uow.append_events(events)
         for event in events:
             await self._notifier.notify(event)
         return ImportResult(items, unchanged)

@@ -195,6 +195,11 @@ class UnitOfWork(Protocol):
         """Append to the audit log."""
         ...
 
+    async def append_events(self, events: Sequence[Event]) -> None:
+        """Append several to the audit log, in order (one statement where the store can:
+        an import of thousands of items)."""
+        ...
+
     async def list_events(
         self,
         *,

@@ -317,6 +317,11 @@ class _MemoryUnitOfWork:
         length = len(events) - 1
         self._undo.append(lambda: events.__delitem__(slice(length, None)))
 
+    async def append_events(self, events: Sequence[Event]) -> None:
+        """Append several to the audit log, in order."""
+        for event in events:
+            await self.append_event(event)
+
     async def list_events(
         self,
         *,

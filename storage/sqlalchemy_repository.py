@@ -570,6 +570,11 @@ class SQLAlchemyUnitOfWork:
         """Append to the audit log."""
         await self._session.execute(insert(t.events), [event_to_row(event)])
 
+    async def append_events(self, events: Sequence[Event]) -> None:
+        """Append several to the audit log in one statement, in order (seq follows it)."""
+        if events:
+            await self._session.execute(insert(t.events), [event_to_row(e) for e in events])
+
     async def list_events(
         self,
         *,

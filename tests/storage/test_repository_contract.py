@@ -375,6 +375,21 @@ class TestSlots:
 
 
 class TestUnitOfWork:
+    async def test_append_events_keeps_order_and_rolls_back(self, repository: Any) -> None:
+        """Several events in one call are stored in order (as one call each would be), and
+        undone with their unit of work."""
+        batch = [event(kind=f"content.added{n}", data={"n": n}) for n in range(5)]
+        async with repository.unit_of_work() as uow:
+            await uow.append_events(batch)
+            await uow.append_events([])
+        with pytest.raises(RuntimeError):
+            async with repository.unit_of_work() as uow:
+                await uow.append_events([event(kind="gone")])
+                raise RuntimeError("boom")
+        async with repository.unit_of_work() as uow:
+            stored = await uow.list_events()
+        assert [e.kind for e in reversed(stored)] == [e.kind for e in batch]  # newest first
+
     async def test_rollback_on_exception(self, repository: Any) -> None:
         """An exception inside the block undoes every write of that unit of work."""
         dist = distribution()
