@@ -191,7 +191,7 @@ def wrap(spec: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
                     raise Problem(422, f"{name}: contains a NUL character", field=name)
         wanted = spec.body is not None or spec.raw_body is not None
         raw = await request.read() if wanted and not spec.streamed_body else b""
-        if not wanted and request.method != "GET" and request.can_read_body:
+        if not (wanted or spec.streamed_body) and request.method != "GET" and request.can_read_body:
             _refuse_body(await request.read())
         if spec.raw_body is not None and not spec.streamed_body:
             _refuse_nul(raw)
