@@ -60,6 +60,9 @@ class EventKind(StrEnum):
     WEBHOOK_DISABLED = "webhook.disabled"
     WEBHOOK_ENABLED = "webhook.enabled"
     WEBHOOK_REMOVED = "webhook.removed"
+    WEBHOOK_REFUSED = "webhook.refused"
+    # a file stored through the API's media upload
+    MEDIA_UPLOADED = "media.uploaded"
 
 
 ENDING_KINDS = frozenset({EventKind.DISTRIBUTION_COMPLETED, EventKind.DISTRIBUTION_CANCELLED})

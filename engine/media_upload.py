@@ -14,7 +14,7 @@ from typing import Protocol
 
 from engine.media import MediaAsset
 from engine.media_check import check_media
-from engine.models import Actor, Event, Role, new_id
+from engine.models import Actor, Event, Role, new_event_id
 from engine.platforms import PlatformTable
 from engine.ports import Clock
 from engine.service_support import require_role
@@ -70,7 +70,7 @@ async def upload_media(
         }
         if actor.via:
             data["via"] = actor.via  # the API token the user acted through
-        return Event(new_id("e"), clock.now(), "media.uploaded", actor.id, data=data)
+        return Event(new_event_id(), clock.now(), "media.uploaded", actor.id, data=data)
 
     return await store.ingest_stream(chunks, filename=filename, audit=audit)
 
