@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from tests.api.conftest import Api
+from tests.media_samples import make_video
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "api.md").read_text()
 PLACEHOLDER = "d-7f3a2c9e"  # the id the docs' create answers; the test uses the real one
+MEDIA_PLACEHOLDER = "m-6f1e…"  # the id the docs' upload answers
 
 
 def doc_curls() -> list[list[str]]:
@@ -63,18 +65,22 @@ def _request(argv: list[str], api: Api, tmp: Path) -> dict[str, Any]:
 class TestDocExamples:
     async def test_every_curl_example_works_as_pasted(self, api: Api, tmp_path: Path) -> None:
         """The seed flow (create from examples/request.json, plan, simulate, rehearse,
-        approve by another user, status, events) and the content library examples, in the
-        doc's order: none is refused (an archive before its use was, once)."""
+        approve by another user, status, events), the content library and the media upload
+        examples, in the doc's order: none is refused (an archive before its use was, once)."""
         (tmp_path / "items.csv").write_text(
             "id,caption,tags\nw2,Cosy evenings,winter\nw3,Coat weather,winter\n"
         )
+        make_video(tmp_path / "launch.mp4")
         commands = doc_curls()
         assert len(commands) >= 12, commands
         created: str | None = None
+        uploaded: str | None = None
         for argv in commands:
             call = _request(argv, api, tmp_path)
             if created is not None:
                 call["url"] = call["url"].replace(PLACEHOLDER, created)
+            if uploaded is not None:
+                call["url"] = call["url"].replace(MEDIA_PLACEHOLDER, uploaded)
             async with api.session.request(
                 call["method"], call["url"], data=call["data"], headers=call["headers"]
             ) as resp:
@@ -86,3 +92,5 @@ class TestDocExamples:
                 assert 200 <= resp.status < 300, (" ".join(argv)[:160], body)
             if created is None and call["url"].endswith("/distributions"):
                 created = body["id"]
+            if uploaded is None and "/media?" in call["url"]:
+                uploaded = body["id"]
