@@ -190,7 +190,7 @@ class TestHostileFiles:
         assert _import(path, GOOD_CSV + "w3,New,,,,\n") == 0
         assert "imported 1 item(s)" in capsys.readouterr().out
         assert _import(path, "id,caption\nw1,Changed\n") == 2
-        taken = "id 'w1' is already in the library with a different caption"
+        taken = "id 'w1' is already in the library with different caption, hashtags"
         assert taken in capsys.readouterr().err
         items, events = _stored(database)
         assert [i.id for i in items] == ["w1", "w2", "w3"] and len(events) == 4
