@@ -61,6 +61,7 @@ class EventKind(StrEnum):
     WEBHOOK_ENABLED = "webhook.enabled"
     WEBHOOK_REMOVED = "webhook.removed"
     WEBHOOK_REFUSED = "webhook.refused"
+    WEBHOOK_PARKED_DROPPED = "webhook.parked_dropped"
     # a file stored through the API's media upload
     MEDIA_UPLOADED = "media.uploaded"
 
