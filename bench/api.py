@@ -9,9 +9,10 @@ with its p50/p99 and whether it is met (exit status 1 when one is not).
 
     uv run python -m bench.api [--clients 200] [--rate 50] [--seconds 20] [--slots 10000]
 
-Loopback only. The SSE clients and the status load run in two processes of their own; the
-Slack commands (10/s) come from the app's process (the fake Slack hands out their response
-URLs), so their figures include that load generator.
+Loopback only. The SSE clients, the status load and Slack's side run in processes of their
+own, as in a deployment: the fake Slack Web API (which the app calls over HTTP through
+SLACK_API_URL, response URLs included) and the signed `/herald status` commands (10/s)
+share one process, which times each ack from sending the request to bolt's answer.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from storage.migrate import upgrade
 from storage.outbox import SQLAlchemyOutbox
 from tests.bot.driver import SlackDriver
 from tests.bot.fake_slack import FakeSlack
+
+ACK_RATE = 10.0  # Slack commands per second
 
 
 async def sse_client(
@@ -115,13 +118,14 @@ async def main(
     workdir = tempfile.mkdtemp(prefix="herald-bench-api-")
     url = f"sqlite+aiosqlite:///{workdir}/herald.db"
     await upgrade(url)
-    fake = FakeSlack()
-    slack_url = await fake.start()
+    # Slack's side first: the app is configured with its Web API URL, as in production.
+    slack = await _spawn("--slack", stdin=asyncio.subprocess.PIPE)
+    fake_slack = json.loads(await _line(slack))
     settings = load_settings(
         {
-            "SLACK_BOT_TOKEN": fake.bot_token,
+            "SLACK_BOT_TOKEN": fake_slack["bot_token"],
             "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": slack_url,
+            "SLACK_API_URL": fake_slack["api_url"],
             "HERALD_APPROVERS": "U_BOSS",
             "HERALD_DATABASE_URL": url,
             "HERALD_DISPATCH_INTERVAL_SECONDS": "0.5",
@@ -145,7 +149,6 @@ async def main(
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     base = f"http://127.0.0.1:{port}"
-    driver = SlackDriver(f"{base}/slack/events", SECRET, fake)
     engine: Any = getattr(herald.repository, "engine")  # noqa: B009
     store = ApiStore(engine)
     _, token = await store.create_token("U_OP", ("read",), clock.now(), None)
@@ -177,7 +180,8 @@ async def main(
     # loop, and the 200 streams' parsing not in the status timings).
     streams = await _spawn("--sse", f"{base}/api/v1/events", token, clients, seconds + warmup + 8)
     await asyncio.sleep(3)
-    await driver.command("help", user="U_OP")  # the driver's HTTP session, made before the run
+    await _tell(slack, f"{base}/slack/events")
+    await _line(slack)  # its HTTP session made and one command answered, before the run
     clock.go(speed)
     await herald.start()
     # Measured from `warmup` s into the run: its start redraws the plan card and reads the
@@ -187,6 +191,7 @@ async def main(
     loads = await _spawn(
         "--status", f"{base}/api/v1/distributions/{dist.id}/status", token, rate, seconds, begin_at
     )
+    await _tell(slack, f"{begin_at} {seconds}")
     await asyncio.sleep(max(0.0, begin_at - time.time()))
     published_before = (await herald.service.status(dist.id)).published
     stop = asyncio.Event()
@@ -200,19 +205,6 @@ async def main(
             committed[event.id] = time.time()
             await asyncio.sleep(0.1)
 
-    ack_ms: list[float] = []
-
-    async def acks() -> None:
-        # Slack's side stays in this process (the fake Slack hands out response URLs).
-        tasks = []
-        began = time.perf_counter()
-        for i in range(int(seconds * 10)):
-            delay = began + i / 10 - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(driver.command("status bench", user="U_OP")))
-        ack_ms.extend(reply.elapsed * 1000 for reply in await asyncio.gather(*tasks))
-
     lag_ms: list[float] = []
 
     async def loop_lag() -> None:
@@ -225,7 +217,7 @@ async def main(
     lag_task = asyncio.create_task(loop_lag())
     probe_task = asyncio.create_task(probes())
     began = time.perf_counter()
-    await acks()
+    acked = json.loads(await _line(slack))
     status_out, _ = await loads.communicate()
     elapsed = time.perf_counter() - began
     await asyncio.sleep(1.5)  # the last probes arrive
@@ -238,16 +230,18 @@ async def main(
     delays = [t - committed[i] for i, t in measured["arrivals"] if i in committed]
     counts = measured["counts"]
     status = await herald.service.status(dist.id)
+    ack_ms: list[float] = acked["latencies"]
 
     print(
         f"{clients} SSE clients; {len(loaded['latencies'])} status requests at {rate:g}/s and "
-        f"{len(ack_ms)} Slack commands at 10/s in {elapsed:.1f}s, while the run published "
-        f"{status.published - published_before:,} slots (clock x{speed:g}; the first "
+        f"{len(ack_ms)} Slack commands at {ACK_RATE:g}/s in {elapsed:.1f}s, while the run "
+        f"published {status.published - published_before:,} slots (clock x{speed:g}; the first "
         f"{warmup:g} s of the run not measured)"
     )
     print(
         f"events delivered: {counts[0]:,} ({counts[0] / elapsed:,.0f}/s); clients dropped: "
-        f"{counts[1]}; status errors: {len(loaded['errors'])} {loaded['errors'][:3]}"
+        f"{counts[1]}; status errors: {len(loaded['errors'])} {loaded['errors'][:3]}; "
+        f"Slack errors: {len(acked['errors'])} {acked['errors'][:3]}"
     )
     results = {
         "SSE delivery": ([d * 1000 for d in delays], 1000.0),
@@ -258,7 +252,7 @@ async def main(
         f"app event loop lag (a 10 ms sleep's overshoot): p50 {quantile(lag_ms, 0.5):.1f} ms, "
         f"p99 {quantile(lag_ms, 0.99):.1f} ms, max {max(lag_ms):.1f} ms"
     )
-    met = not loaded["errors"]
+    met = not loaded["errors"] and not acked["errors"]
     for name, (values, target) in results.items():
         if not values:
             print(f"{name:13s} no samples")
@@ -274,18 +268,81 @@ async def main(
         )
     await herald.stop()
     await notifier.close()
-    await driver.close()
     await runner.cleanup()
-    await fake.stop()
+    assert slack.stdin is not None
+    slack.stdin.close()  # the app is stopped: Slack's side may stop serving
+    await slack.wait()
     await outbox.close()
     shutil.rmtree(workdir, ignore_errors=True)
     return 0 if met else 1
 
 
-async def _spawn(role: str, *args: object) -> asyncio.subprocess.Process:
+async def _spawn(role: str, *args: object, stdin: int | None = None) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.api", role, *map(str, args), stdout=asyncio.subprocess.PIPE
+        sys.executable,
+        "-m",
+        "bench.api",
+        role,
+        *map(str, args),
+        stdin=stdin,
+        stdout=asyncio.subprocess.PIPE,
     )
+
+
+async def _line(process: asyncio.subprocess.Process) -> str:
+    """The next line `process` printed (a load process dying ends the bench with its cause)."""
+    assert process.stdout is not None
+    line = await process.stdout.readline()
+    if not line:
+        raise RuntimeError(f"a load process ended (exit status {await process.wait()})")
+    return line.decode()
+
+
+async def _tell(process: asyncio.subprocess.Process, line: str) -> None:
+    assert process.stdin is not None
+    process.stdin.write(f"{line}\n".encode())
+    await process.stdin.drain()
+
+
+async def slack_side() -> None:
+    """Slack's side alone (run in its own process by `main`, talking over stdin/stdout):
+    serves the fake Web API, then sends `/herald status` at ACK_RATE and prints each ack's
+    latency (request sent -> bolt's HTTP answer) in ms, and the failures, as JSON. It
+    serves until its stdin closes: the app may still be posting to response URLs."""
+
+    async def read() -> str:
+        return await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+
+    fake = FakeSlack()
+    api_url = await fake.start()
+    print(json.dumps({"api_url": api_url, "bot_token": fake.bot_token}), flush=True)
+    driver = SlackDriver((await read()).strip(), SECRET, fake)
+    await driver.command("help", user="U_OP")  # connect before measuring
+    print("ready", flush=True)
+    begin_at, seconds = map(float, (await read()).split())
+    await asyncio.sleep(max(0.0, begin_at - time.time()))
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    async def once() -> None:
+        reply = await driver.command("status bench", user="U_OP")
+        if reply.status != 200:
+            errors.append(f"{reply.status} {reply.text[:200]!r}")
+            return
+        latencies.append(reply.elapsed * 1000)
+
+    tasks = []
+    began = time.perf_counter()
+    for i in range(int(seconds * ACK_RATE)):
+        delay = began + i / ACK_RATE - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(once()))
+    await asyncio.gather(*tasks)
+    print(json.dumps({"latencies": latencies, "errors": errors}), flush=True)
+    await read()  # EOF: the app has stopped
+    await driver.close()
+    await fake.stop()
 
 
 async def sse_clients(url: str, token: str, clients: int, seconds: float) -> None:
@@ -310,6 +367,9 @@ def cli() -> int:
     if len(sys.argv) == 7 and sys.argv[1] == "--status":
         url, token, rate, seconds, begin_at = sys.argv[2:]
         asyncio.run(status_load(url, token, float(rate), float(seconds), float(begin_at)))
+        return 0
+    if sys.argv[1:] == ["--slack"]:
+        asyncio.run(slack_side())
         return 0
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--clients", type=int, default=200, help="SSE clients")
