@@ -57,6 +57,7 @@ async def sse_client(
         aiohttp.ClientSession(timeout=timeout) as session,
         session.get(url, headers={"Authorization": f"Bearer {token}"}) as resp,
     ):
+        counts[2] += 1
         buffer = b""
         while not stop.is_set():
             try:
@@ -81,15 +82,18 @@ async def sse_client(
                     return
 
 
-async def status_load(url: str, token: str, rate: float, seconds: float, begin_at: float) -> None:
-    """GET `url` at `rate` requests/s for `seconds` from `begin_at` (time.time()), in its
-    own process started by `main`; prints the latencies in ms and the failures as JSON."""
+async def status_load(url: str, token: str, rate: float, seconds: float) -> None:
+    """GET `url` at `rate` requests/s for `seconds`, in its own process started by `main`:
+    connects, prints "ready", reads `begin_at` (time.time()) from stdin and starts then;
+    prints the latencies in ms and the failures as JSON."""
     latencies: list[float] = []
     errors: list[str] = []
     headers = {"Authorization": f"Bearer {token}"}
     async with aiohttp.ClientSession() as session:
         async with session.get(url, headers=headers) as resp:  # connect before measuring
             await resp.read()
+        print("ready", flush=True)
+        begin_at = float(await _read_line())
         await asyncio.sleep(max(0.0, begin_at - time.time()))
 
         async def once() -> None:
@@ -178,19 +182,28 @@ async def main(
 
     # The clients run in processes of their own, as real clients would (not on the app's
     # loop, and the 200 streams' parsing not in the status timings).
-    streams = await _spawn("--sse", f"{base}/api/v1/events", token, clients, seconds + warmup + 8)
-    await asyncio.sleep(3)
+    streams = await _spawn(
+        "--sse", f"{base}/api/v1/events", token, clients, stdin=asyncio.subprocess.PIPE
+    )
+    loads = await _spawn(
+        "--status",
+        f"{base}/api/v1/distributions/{dist.id}/status",
+        token,
+        rate,
+        seconds,
+        stdin=asyncio.subprocess.PIPE,
+    )
     await _tell(slack, f"{base}/slack/events")
-    await _line(slack)  # its HTTP session made and one command answered, before the run
+    # Every load process imported and connected before the run starts (importing takes
+    # 5-15 s on a loaded host: a load that started late would miss part of the window).
+    for process in (slack, loads, streams):
+        await _line(process)
     clock.go(speed)
     await herald.start()
     # Measured from `warmup` s into the run: its start redraws the plan card and reads the
-    # dispatcher's spacing state once (see docs/api.md); the load processes are importing
-    # meanwhile.
+    # dispatcher's spacing state once (see docs/api.md).
     begin_at = time.time() + warmup
-    loads = await _spawn(
-        "--status", f"{base}/api/v1/distributions/{dist.id}/status", token, rate, seconds, begin_at
-    )
+    await _tell(loads, str(begin_at))
     await _tell(slack, f"{begin_at} {seconds}")
     await asyncio.sleep(max(0.0, begin_at - time.time()))
     published_before = (await herald.service.status(dist.id)).published
@@ -224,6 +237,8 @@ async def main(
     stop.set()
     await probe_task
     await lag_task
+    assert streams.stdin is not None
+    streams.stdin.close()  # its cue to stop (communicate() closes stdin only with input)
     sse_out, _ = await streams.communicate()
     measured = json.loads(sse_out.decode().strip().splitlines()[-1])
     loaded = json.loads(status_out.decode().strip().splitlines()[-1])
@@ -298,6 +313,11 @@ async def _line(process: asyncio.subprocess.Process) -> str:
     return line.decode()
 
 
+async def _read_line() -> str:
+    """A line of this process's stdin, without holding its event loop."""
+    return await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+
+
 async def _tell(process: asyncio.subprocess.Process, line: str) -> None:
     assert process.stdin is not None
     process.stdin.write(f"{line}\n".encode())
@@ -310,16 +330,13 @@ async def slack_side() -> None:
     latency (request sent -> bolt's HTTP answer) in ms, and the failures, as JSON. It
     serves until its stdin closes: the app may still be posting to response URLs."""
 
-    async def read() -> str:
-        return await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-
     fake = FakeSlack()
     api_url = await fake.start()
     print(json.dumps({"api_url": api_url, "bot_token": fake.bot_token}), flush=True)
-    driver = SlackDriver((await read()).strip(), SECRET, fake)
+    driver = SlackDriver((await _read_line()).strip(), SECRET, fake)
     await driver.command("help", user="U_OP")  # connect before measuring
     print("ready", flush=True)
-    begin_at, seconds = map(float, (await read()).split())
+    begin_at, seconds = map(float, (await _read_line()).split())
     await asyncio.sleep(max(0.0, begin_at - time.time()))
     latencies: list[float] = []
     errors: list[str] = []
@@ -340,33 +357,40 @@ async def slack_side() -> None:
         tasks.append(asyncio.create_task(once()))
     await asyncio.gather(*tasks)
     print(json.dumps({"latencies": latencies, "errors": errors}), flush=True)
-    await read()  # EOF: the app has stopped
+    await _read_line()  # EOF: the app has stopped
     await driver.close()
     await fake.stop()
 
 
-async def sse_clients(url: str, token: str, clients: int, seconds: float) -> None:
-    """The SSE side alone (run in its own process by `main`): prints arrivals and counts."""
+async def sse_clients(url: str, token: str, clients: int) -> None:
+    """The SSE side alone (run in its own process by `main`): prints "ready" once the
+    clients are connected, then the arrivals and counts once its stdin closes (when the
+    last probes are due, not at a fixed time: a lagging process still counts them)."""
     stop = asyncio.Event()
     arrivals: list[tuple[str, float]] = []
-    counts = [0, 0]  # events received, clients dropped
+    counts = [0, 0, 0]  # events received, clients dropped, clients connected
     tasks = [
         asyncio.create_task(sse_client(url, token, stop, arrivals, counts)) for _ in range(clients)
     ]
-    await asyncio.sleep(seconds)
+    for _ in range(300):  # at most 30 s
+        if counts[2] >= clients or all(task.done() for task in tasks):
+            break
+        await asyncio.sleep(0.1)
+    print("ready", flush=True)
+    await _read_line()
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     print(json.dumps({"arrivals": arrivals, "counts": counts}))
 
 
 def cli() -> int:
-    if len(sys.argv) == 6 and sys.argv[1] == "--sse":
-        url, token, clients, seconds = sys.argv[2:]
-        asyncio.run(sse_clients(url, token, int(clients), float(seconds)))
+    if len(sys.argv) == 5 and sys.argv[1] == "--sse":
+        url, token, clients = sys.argv[2:]
+        asyncio.run(sse_clients(url, token, int(clients)))
         return 0
-    if len(sys.argv) == 7 and sys.argv[1] == "--status":
-        url, token, rate, seconds, begin_at = sys.argv[2:]
-        asyncio.run(status_load(url, token, float(rate), float(seconds), float(begin_at)))
+    if len(sys.argv) == 6 and sys.argv[1] == "--status":
+        url, token, rate, seconds = sys.argv[2:]
+        asyncio.run(status_load(url, token, float(rate), float(seconds)))
         return 0
     if sys.argv[1:] == ["--slack"]:
         asyncio.run(slack_side())
