@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from types import MappingProxyType
 from typing import Any, Literal, get_args
 
 from pydantic import (
@@ -20,12 +21,14 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from engine.durations import parse_duration
 from engine.errors import InvalidRequest
+from engine.web_links import link_problem
 
 # Bounds at the edge: every number a user can type is finite and inside these, so nothing
 # downstream (datetime arithmetic, SQL integers, the planner's loops) can overflow.
@@ -34,6 +37,10 @@ LATEST_START = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_GAP_MINUTES = 31 * 24 * 60.0
 MAX_ACCOUNTS = 1_000_000
 MAX_SEED = 2**63 - 1
+
+# The validation context of rows read back from the database: checks added after a row
+# was stored (a link's scheme) hold at intake only, so an old row never becomes unloadable.
+STORED = MappingProxyType({"stored": True})
 
 
 class Content(BaseModel):
@@ -97,6 +104,18 @@ class Content(BaseModel):
         for language, caption in value.items():
             _refuse_control_characters(language)
             _refuse_control_characters(caption, f"translation {language[:20]!r}")
+        return value
+
+    @field_validator("link")
+    @classmethod
+    def _web_link(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or (info.context or {}).get("stored"):
+            return value
+        if not value.strip():
+            return None  # an empty optional form field or CSV cell: no link
+        problem = link_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     # Media ids (`m-…`), or references resolved to ids when the distribution is created:
@@ -493,6 +512,7 @@ _CONTENT_KEYS = {
     "content_type": "type",
     "media_url": "media_url",
     "media": "media",
+    "link": "link",
 }
 
 
@@ -544,7 +564,8 @@ def request_from_fields(
 
 def _as_invalid_request(exc: ValidationError) -> InvalidRequest:
     error = exc.errors()[0]
-    loc = [str(part) for part in error.get("loc", ())]
+    # `queue` is `list[Content | str]`: pydantic names the union member (`queue.1.Content.link`).
+    loc = [str(part) for part in error.get("loc", ()) if part != "Content"]
     field = ".".join(loc) or "request"
     message = str(error.get("msg", "invalid value"))
     message = message.removeprefix("Value error, ")

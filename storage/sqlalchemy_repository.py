@@ -42,7 +42,7 @@ from engine.models import (
     SlotStatus,
 )
 from engine.plan_summary import PlanSummary
-from engine.request import Content, DistributionRequest
+from engine.request import STORED, Content, DistributionRequest
 from storage import tables as t
 from storage.database import create_engine, create_read_engine, create_sessionmaker, safe_url
 from storage.plan_summary import plan_summary
@@ -124,7 +124,7 @@ def row_to_distribution(row: Mapping[Any, Any]) -> Distribution:
     return Distribution(
         id=row["id"],
         name=row["name"],
-        request=DistributionRequest.model_validate(row["request"]),
+        request=DistributionRequest.model_validate(row["request"], context=STORED),
         status=DistributionStatus(row["status"]),
         safety_mode=SafetyMode(row["safety_mode"]),
         created_by=row["created_by"],
@@ -157,7 +157,7 @@ def _item_to_row(item: ContentItem) -> dict[str, Any]:
 
 def _row_to_item(row: Mapping[Any, Any]) -> ContentItem:
     return ContentItem(
-        Content.model_validate(row["content"]),
+        Content.model_validate(row["content"], context=STORED),
         row["created_by"],
         row["created_at"],
         row["archived_at"],

@@ -12,7 +12,7 @@ from bot.api.core import Call, route
 from bot.api.problems import Problem
 from engine.errors import InvalidImport, InvalidInput
 from engine.models import ContentItem
-from engine.request import Content
+from engine.request import STORED, Content
 
 TAGS = ("content library",)
 ITEM = "/content/{content_id}"
@@ -44,11 +44,15 @@ class ContentItemOut(Content):
 
     @classmethod
     def of(cls, item: ContentItem) -> ContentItemOut:
-        return cls(
-            **item.content.model_dump(),
-            created_by=item.created_by,
-            created_at=item.created_at,
-            archived_at=item.archived_at,
+        # An item stored before a check was added (a link's scheme) is still shown.
+        return cls.model_validate(
+            {
+                **item.content.model_dump(),
+                "created_by": item.created_by,
+                "created_at": item.created_at,
+                "archived_at": item.archived_at,
+            },
+            context=STORED,
         )
 
 

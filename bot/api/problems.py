@@ -96,7 +96,8 @@ def from_validation(exc: ValidationError, prefix: str = "") -> Problem:
     """A 422 naming the first bad field (dotted path) and listing every one."""
     errors = []
     for error in exc.errors():
-        loc = ".".join(str(p) for p in error.get("loc", ()))
+        # A queue item is `Content | str`: the union member's name is no part of the path.
+        loc = ".".join(str(p) for p in error.get("loc", ()) if p != "Content")
         field = f"{prefix}{loc}" if loc else (prefix.rstrip(".") or "body")
         message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
         if error.get("type") == "missing":
