@@ -7,7 +7,7 @@ names the item when several items carry media.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 
 from engine.media import AccountLimits, MediaAsset, MediaIssue
@@ -23,17 +23,21 @@ def with_item_media_checks(
     *,
     limits: Mapping[str, AccountLimits] | None = None,
     names: Mapping[str, str] | None = None,
+    own_api: Collection[str] = (),
 ) -> PlanResult:
     """`result` with the media issues of each item's slots against that item's files
     (`assets`: item id -> its files; items without files are not checked, as content
     without media is not), and the private-only notes. Issue slot indexes are plan indexes.
-    `limits` are accounts' own limits read live (per-account issues, named by `names`)."""
+    `limits` are accounts' own limits read live (per-account issues, named by `names`);
+    `own_api`: the accounts posting through their platform's own client (private-only notes)."""
     with_files = {item: files for item, files in assets.items() if files}
     if len(with_files) == 1 and {s.content_id for s in result.slots} <= set(with_files):
         # Every slot posts the one item with files: exactly the single-content checks.
         files = next(iter(with_files.values()))
-        return with_media_checks(result, files, platforms, limits=limits, names=names)
-    checked = with_media_checks(result, [], platforms)  # the notes, no issues
+        return with_media_checks(
+            result, files, platforms, limits=limits, names=names, own_api=own_api
+        )
+    checked = with_media_checks(result, [], platforms, own_api=own_api)  # the notes, no issues
     issues: list[MediaIssue] = []
     for item, files in with_files.items():
         indexes = [i for i, s in enumerate(result.slots) if s.content_id == item]

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from engine.errors import HeraldError
 from engine.item_media import with_item_media_checks
 from engine.media import AccountLimits, MediaAsset
+from engine.media_check import own_api_accounts
 from engine.models import Account, PlannedSlot, PlanResult, Unscheduled
 from engine.platforms import PlatformTable, daily_cap
 from engine.ports import AccountLimitsReader, Clock, MediaHandoff, Publisher
@@ -233,4 +234,11 @@ async def checked_plan(
     if live is not None and request is not None:
         privacy = [*live.handoff_notes(result, accounts, assets, request), *privacy]
     result = replace(result, warnings=[*privacy, *cap_notes, *read_notes, *result.warnings])
-    return with_item_media_checks(result, assets, platforms, limits=limits, names=handles)
+    return with_item_media_checks(
+        result,
+        assets,
+        platforms,
+        limits=limits,
+        names=handles,
+        own_api=own_api_accounts(accounts),
+    )

@@ -7,13 +7,13 @@ table, and per-account limits read live from an API (TikTok's creator_info) when
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Protocol
 
 from engine.durations import format_duration
 from engine.media import AccountLimits, MediaAsset, MediaIssue, MediaKind, MediaRule
-from engine.models import PlanResult
+from engine.models import Account, PlanResult
 from engine.platforms import PlatformRules, PlatformTable
 from engine.repurpose import target_type
 
@@ -21,6 +21,7 @@ __all__ = [
     "AccountLimits",
     "check_media",
     "media_issues",
+    "own_api_accounts",
     "private_only_notes",
     "with_media_checks",
 ]
@@ -158,11 +159,23 @@ def media_issues(
     ]
 
 
-def private_only_notes(slots: Sequence[_SlotLike], platforms: PlatformTable) -> list[str]:
-    """Which platforms will show the plan's posts to their owners only (unaudited client)."""
+def own_api_accounts(accounts: Iterable[Account]) -> frozenset[str]:
+    """Ids of the accounts that post through their platform's own API client (connected:
+    `publisher` is the platform), the only ones an unaudited Herald client makes private;
+    the simulated, webhook and other publishers post however they post."""
+    return frozenset(a.id for a in accounts if a.publisher.strip().lower() == a.platform)
+
+
+def private_only_notes(
+    slots: Sequence[_SlotLike], platforms: PlatformTable, own_api: Collection[str] = ()
+) -> list[str]:
+    """Which platforms will show the plan's posts to their owners only (unaudited client):
+    only slots of accounts in `own_api` (`own_api_accounts`) post through that client."""
     counts: dict[str, int] = defaultdict(int)
     for slot in slots:
-        if slot.platform in platforms and platforms[slot.platform].private_only:
+        if slot.account_id not in own_api or slot.platform not in platforms:
+            continue
+        if platforms[slot.platform].private_only:
             counts[slot.platform] += 1
     return [
         f"{platform}: {n} post{'s' if n != 1 else ''} will be PRIVATE (visible to the account "
@@ -178,15 +191,17 @@ def with_media_checks(
     *,
     limits: Mapping[str, AccountLimits] | None = None,
     names: Mapping[str, str] | None = None,
+    own_api: Collection[str] = (),
 ) -> PlanResult:
-    """`result` with its media issues and private-only notes (as warnings too, for cards).
+    """`result` with its media issues and private-only notes (as warnings too, for cards;
+    `own_api`: see `private_only_notes`).
 
     Content without media names its content by id only (seed 001's `contentId`, made
     elsewhere): there is nothing to check then."""
     issues = (
         media_issues(result.slots, assets, platforms, limits=limits, names=names) if assets else []
     )
-    notes = private_only_notes(result.slots, platforms)
+    notes = private_only_notes(result.slots, platforms, own_api)
     # Media problems first: a card shows only the first few warnings, and these block.
     warnings = [*(i.text() for i in issues), *notes, *result.warnings]
     return replace(result, media_issues=issues, warnings=warnings)

@@ -144,8 +144,10 @@ def run(args: argparse.Namespace) -> int:
         duplicate_floor_minutes=settings.duplicate_gap_floor_minutes,
     )
     from engine.item_media import with_item_media_checks
+    from engine.media_check import own_api_accounts
 
-    result = with_item_media_checks(result, assets, platforms)
+    own_api = own_api_accounts(accounts)
+    result = with_item_media_checks(result, assets, platforms, own_api=own_api)
     from engine.item_report import item_report, unused_warnings
 
     items = item_report(request, result.slots)

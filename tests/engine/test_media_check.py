@@ -125,8 +125,28 @@ class TestPlanIssues:
     def test_private_only_note(self) -> None:
         """An unaudited TikTok client: the plan says its posts will be private."""
         table = T.with_overrides({"tiktok": {"private_only": True}})
-        [note] = private_only_notes([S("a", "tiktok"), S("b", "tiktok"), S("c", "youtube")], table)
+        slots = [S("a", "tiktok"), S("b", "tiktok"), S("c", "youtube")]
+        [note] = private_only_notes(slots, table, own_api={"a", "b", "c"})
         assert note.startswith("tiktok: 2 posts will be PRIVATE")
+
+    def test_private_only_note_counts_only_accounts_on_the_platforms_own_client(self) -> None:
+        """Simulated, webhook or other publishers post no private posts: no note for them."""
+        from engine.media_check import own_api_accounts
+        from engine.models import Account
+
+        table = T.with_overrides({p: {"private_only": True} for p in ("tiktok", "youtube")})
+        accounts = [
+            Account("a", "tiktok", "@a", "UTC", publisher="tiktok"),
+            Account("b", "tiktok", "@b", "UTC"),
+            Account("c", "youtube", "@c", "UTC", publisher="postiz"),
+            Account("d", "youtube", "@d", "UTC", publisher=" YouTube "),
+        ]
+        own = own_api_accounts(accounts)
+        assert own == {"a", "d"}
+        slots = [S("a", "tiktok"), S("b", "tiktok"), S("c", "youtube"), S("d", "youtube")]
+        notes = private_only_notes(slots, table, own_api=own)
+        assert [n.split(" will")[0] for n in notes] == ["tiktok: 1 post", "youtube: 1 post"]
+        assert private_only_notes(slots[1:3], table, own_api=own) == []
 
     def test_simulation_aborts_on_media_problems(self) -> None:
         """simulate() recommends ABORT with the media reasons first."""
