@@ -187,6 +187,11 @@ class UnitOfWork(Protocol):
         """Library items, oldest first (then by id); archived ones only when asked."""
         ...
 
+    async def find_content_items(self, ids: Sequence[str]) -> list[ContentItem]:
+        """The stored items (archived too) whose id is in `ids`, in no order: an import's
+        existing-id check by the primary key, never the whole library in memory."""
+        ...
+
     async def save_content_item(self, item: ContentItem) -> None:
         """Replace one item. Raises ContentNotFound."""
         ...

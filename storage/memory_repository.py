@@ -303,6 +303,11 @@ class _MemoryUnitOfWork:
         ]
         return sorted(items, key=lambda i: (i.created_at, i.id))
 
+    async def find_content_items(self, ids: Sequence[str]) -> list[ContentItem]:
+        """The stored items (archived too) whose id is in `ids`."""
+        library = self._state.content_items
+        return [_copy_item(library[i]) for i in dict.fromkeys(ids) if i in library]
+
     async def save_content_item(self, item: ContentItem) -> None:
         """Replace one item. Raises ContentNotFound."""
         if item.id not in self._state.content_items:

@@ -53,6 +53,8 @@ CLAIMABLE = (SlotStatus.QUEUED.value, SlotStatus.RETRY_SCHEDULED.value)
 UNIT_OF_WORK_LOCK = 0x4E52_414C_4401
 BULK_ANALYZE_ROWS = 1000
 MAP_CHUNK_ROWS = 500  # rows mapped between two yields to the event loop (~10 ms)
+ID_BATCH = 500  # ids per `IN (...)`: PostgreSQL and SQLite bound a statement's parameters
+INSERT_CHUNK_ROWS = 500  # rows built and sent per statement of a bulk insert
 T = TypeVar("T")
 
 
@@ -538,8 +540,11 @@ class SQLAlchemyUnitOfWork:
     # --- content library
     async def add_content_items(self, items: Sequence[ContentItem]) -> None:
         """Insert new library items; an existing id is a StorageError."""
-        if items:
-            await self._session.execute(insert(t.content_items), [_item_to_row(i) for i in items])
+        # In chunks: the rows of a 200 000-item import are built a chunk at a time (not all
+        # held at once), and the event loop runs while each chunk is sent.
+        for start in range(0, len(items), INSERT_CHUNK_ROWS):
+            chunk = items[start : start + INSERT_CHUNK_ROWS]
+            await self._session.execute(insert(t.content_items), [_item_to_row(i) for i in chunk])
 
     async def get_content_item(self, item_id: str) -> ContentItem:
         """Raises ContentNotFound."""
@@ -554,6 +559,18 @@ class SQLAlchemyUnitOfWork:
         if not include_archived:
             query = query.where(t.content_items.c.archived_at.is_(None))
         return [_row_to_item(r) for r in await self._rows(query)]
+
+    async def find_content_items(self, ids: Sequence[str]) -> list[ContentItem]:
+        """The stored items (archived too) whose id is in `ids`, by the primary key; in
+        batches, as a statement takes a bounded number of parameters."""
+        c = t.content_items.c
+        found: list[ContentItem] = []
+        for start in range(0, len(ids), ID_BATCH):
+            batch = list(ids[start : start + ID_BATCH])
+            found += await self._mapped(
+                select(t.content_items).where(c.id.in_(batch)), _row_to_item
+            )
+        return found
 
     async def save_content_item(self, item: ContentItem) -> None:
         """Replace one item. Raises ContentNotFound."""
@@ -571,9 +588,11 @@ class SQLAlchemyUnitOfWork:
         await self._session.execute(insert(t.events), [event_to_row(event)])
 
     async def append_events(self, events: Sequence[Event]) -> None:
-        """Append several to the audit log in one statement, in order (seq follows it)."""
-        if events:
-            await self._session.execute(insert(t.events), [event_to_row(e) for e in events])
+        """Append several to the audit log in order (seq follows it), a chunk of rows per
+        statement."""
+        for start in range(0, len(events), INSERT_CHUNK_ROWS):
+            chunk = events[start : start + INSERT_CHUNK_ROWS]
+            await self._session.execute(insert(t.events), [event_to_row(e) for e in chunk])
 
     async def list_events(
         self,

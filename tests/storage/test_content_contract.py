@@ -65,3 +65,19 @@ class TestContentItems:
                 await uow.add_content_items([item("y"), item("x")])
         async with repository.unit_of_work() as uow:
             assert [i.id for i in await uow.list_content_items()] == ["x"]
+
+    async def test_find_by_ids_in_batches(self, repository: Any) -> None:
+        """find_content_items returns the stored items among the ids, archived ones too,
+        across more ids than one statement's batch; unknown ids are skipped."""
+        stored = [item(f"i{n}", minutes=n % 7) for n in range(1200)]
+        async with repository.unit_of_work() as uow:
+            await uow.add_content_items(stored)
+            first = await uow.get_content_item("i0")
+            await uow.save_content_item(replace(first, archived_at=T0 + timedelta(hours=1)))
+        wanted = [f"i{n}" for n in range(0, 1200, 3)] + ["nope", "i0"]
+        async with repository.unit_of_work() as uow:
+            found = await uow.find_content_items(wanted)
+            assert await uow.find_content_items([]) == []
+        assert sorted(i.id for i in found) == sorted(f"i{n}" for n in range(0, 1200, 3))
+        assert next(i for i in found if i.id == "i0").archived
+        assert next(i for i in found if i.id == "i3") == stored[3]
