@@ -9,6 +9,7 @@ error where it is). A library id is one word, so `queue=a,b` can name it.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +69,7 @@ def parse_content_file(text: str, *, name: str) -> tuple[list[ImportRow], list[I
     row (by line; JSON rows also by index, and the field at fault when there is one).
     A repeated id is an error on its later line."""
     source = f"content file {name}"
+    rows: Iterable[Row]
     if name.lower().endswith(".json"):
         rows = _json_rows(text.lstrip("\ufeff"), source)
     elif name.lower().endswith(".csv"):
@@ -107,11 +109,13 @@ def _known_column(name: str) -> bool:
     return name in CSV_COLUMNS or name.startswith("translation_")
 
 
-def _csv_rows(text: str, source: str) -> list[Row]:
+def _csv_rows(text: str, source: str) -> Iterator[Row]:
+    """Each row as it is read (a row's fields become its item before the next is read)."""
     try:
         table = read_csv(text, known=_known_column, expected="id, caption, ...")
     except NoHeader as exc:
-        return [(1, None, InvalidCsvRow(1, str(exc), source=source))]
+        yield (1, None, InvalidCsvRow(1, str(exc), source=source))
+        return
     header = table.header
     unknown = [h for h in header if not _known_column(h)]
     missing = [h for h in ("id", "caption") if h not in header]
@@ -123,18 +127,16 @@ def _csv_rows(text: str, source: str) -> list[Row]:
             + ([f"column(s) given twice: {', '.join(repeated)}"] if repeated else [])
         )
         known = ", ".join(CSV_COLUMNS) + ", translation_<lang>"
-        return [(1, None, InvalidCsvRow(1, f"{problem} (known: {known})", source=source))]
-    rows: list[Row] = []
+        yield (1, None, InvalidCsvRow(1, f"{problem} (known: {known})", source=source))
+        return
     for line, values in table.rows:
         if isinstance(values, str):
-            rows.append((line, None, InvalidCsvRow(line, values, source=source)))
-            continue
-        if len(values) != len(header):
+            yield (line, None, InvalidCsvRow(line, values, source=source))
+        elif len(values) != len(header):
             problem = f"has {len(values)} fields; the header has {len(header)}"
-            rows.append((line, None, InvalidCsvRow(line, problem, source=source)))
-            continue
-        rows.append((line, None, _csv_fields(header, values, line, source)))
-    return rows
+            yield (line, None, InvalidCsvRow(line, problem, source=source))
+        else:
+            yield (line, None, _csv_fields(header, values, line, source))
 
 
 def _csv_fields(

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 DELIMITERS = (",", ";", "\t")
 
@@ -21,10 +22,11 @@ CsvRow = tuple[int, list[str] | str]
 
 @dataclass(frozen=True, slots=True)
 class CsvTable:
-    """A CSV's header (stripped, lower case) and its non-blank rows in file order."""
+    """A CSV's header (stripped, lower case) and its non-blank rows in file order (read
+    once, as iterated)."""
 
     header: list[str]
-    rows: list[CsvRow]
+    rows: Iterator[CsvRow]
     delimiter: str
 
 
@@ -53,22 +55,26 @@ def read_csv(text: str, *, known: Callable[[str], bool], expected: str) -> CsvTa
     if not any(known(h) for h in header):
         shown = delimiter.join(header)
         raise NoHeader(f"not a header row: expected column names ({expected}), got {shown[:80]!r}")
-    rows: list[CsvRow] = []
+    return CsvTable(header, _rows(reader), delimiter)
+
+
+def _rows(reader: Any) -> Iterator[CsvRow]:
+    """The non-blank rows, read as the caller goes: a 200 000-row import never holds every
+    row's values at once."""
     end = reader.line_num
     while True:
         start = end + 1
         try:
             values = next(reader)
         except StopIteration:
-            break
+            return
         except csv.Error as exc:
-            rows.append((start, f"not a CSV row ({_csv_problem(exc)})"))
+            yield (start, f"not a CSV row ({_csv_problem(exc)})")
             end = reader.line_num
             continue
         end = reader.line_num
         if any(v.strip() for v in values):
-            rows.append((start, values))
-    return CsvTable(header, rows, delimiter)
+            yield (start, values)
 
 
 def _csv_problem(exc: csv.Error) -> str:
