@@ -176,7 +176,10 @@ class Herald:
             return None
         from storage.ops_stats import read_stats
 
-        return await read_stats(engine, self.clock.now(), with_models=with_models)
+        # The read engine: on SQLite a snapshot that never waits for a writer, so /health
+        # answers while a long transaction (a 200 000-row import) holds the write lock.
+        reader = getattr(self.repository, "read_engine", engine)
+        return await read_stats(reader, self.clock.now(), with_models=with_models)
 
     async def claim_alert(self, key: str) -> bool:
         """True for the one caller, across replicas, that records alert `key` first."""
