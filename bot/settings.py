@@ -134,6 +134,8 @@ class Settings(BaseSettings):
     media_link_ttl_seconds: int = Field(default=3600, ge=60)
     # Media URLs may reach loopback/private addresses: tests and local setups only (SSRF).
     media_allow_private_urls: bool = False
+    # --- content library (docs/content.md): a file is held in memory whole while imported
+    content_import_max_mb: int = Field(default=64, ge=1)
     # Until Herald's API client passes the platform's audit, posts are private-only.
     tiktok_audited: bool = False
     youtube_audited: bool = False

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engine.errors import InvalidImport
+from engine.errors import InvalidImport, InvalidInput
 
 
 def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
@@ -60,7 +60,7 @@ async def _run(args: argparse.Namespace, settings: Any) -> int:
         await herald.ensure_schema()
         library = herald.content
         if args.action == "import":
-            return await _import(library, actor, args.file)
+            return await _import(library, actor, args.file, settings.content_import_max_mb)
         if args.action == "list":
             items = await library.list_items(tag=args.tag, archived=args.archived)
             for item in items:
@@ -84,9 +84,10 @@ async def _run(args: argparse.Namespace, settings: Any) -> int:
     return 0
 
 
-async def _import(library: Any, actor: Any, path: Path) -> int:
+async def _import(library: Any, actor: Any, path: Path, max_mb: int) -> int:
     from bot.cli.plan import read_text
 
+    _check_size(path, max_mb)
     text = read_text(path, "content")
     try:
         done = await library.import_file(actor, text, name=path.name)
@@ -107,6 +108,20 @@ async def _import(library: Any, actor: Any, path: Path) -> int:
         )
     print(message)
     return 0
+
+
+def _check_size(path: Path, max_mb: int) -> None:
+    """Refuse a file over the import cap before reading it: an import holds the file and
+    its items in memory."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return  # read_text names what is wrong with the path
+    if size > max_mb * 1024**2:
+        raise InvalidInput(
+            f"content {path}: {size / 1024**2:.1f} MB is over the {max_mb} MB import cap "
+            "(HERALD_CONTENT_IMPORT_MAX_MB; or split the file)"
+        )
 
 
 def _shown(item: Any, media: Any) -> dict[str, Any]:

@@ -280,3 +280,21 @@ def _event_ids(url: str) -> list[str]:
             await repo.close()
 
     return asyncio.run(read())
+
+
+def test_file_over_the_import_cap_is_refused_unread(
+    database: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A file over HERALD_CONTENT_IMPORT_MAX_MB is refused with its size and the setting's
+    name; nothing is imported."""
+    monkeypatch.setenv("HERALD_CONTENT_IMPORT_MAX_MB", "1")
+    path = tmp_path / "big.csv"
+    rows = "".join(f"i{n},{'x' * 100}\n" for n in range(12_000))
+    path.write_text("id,caption\n" + rows)
+    assert main(["content", "import", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "big.csv: 1.2 MB is over the 1 MB import cap (HERALD_CONTENT_IMPORT_MAX_MB" in err
+    assert _stored(database) == ([], [])
