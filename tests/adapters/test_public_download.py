@@ -3,46 +3,18 @@
 from __future__ import annotations
 
 import ipaddress
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiohttp import web
-from aiohttp.abc import AbstractResolver, ResolveResult
 
 from engine.adapters.file_media_store import Fetched, FileMediaStore, MemoryMediaIndex
 from engine.adapters.public_download import BlockedUrl, PublicOnlyResolver, address_problem
 from engine.clock import ManualClock
 from tests.adapters.media_publisher_support import NOW
+from tests.fakes.dns import NamesResolver
 from tests.media_samples import make_image
-
-
-class NamesResolver(AbstractResolver):
-    """DNS as a dict: a name to the addresses it resolves to (no network)."""
-
-    def __init__(self, names: dict[str, list[str]]) -> None:
-        self.names = names
-        self.asked: list[str] = []
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        self.asked.append(host)
-        return [
-            {
-                "hostname": host,
-                "host": address,
-                "port": port,
-                "family": socket.AF_INET6 if ":" in address else socket.AF_INET,
-                "proto": 0,
-                "flags": socket.AI_NUMERICHOST,
-            }
-            for address in self.names[host]
-        ]
-
-    async def close(self) -> None:
-        pass
 
 
 @pytest.fixture

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import socket
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from aiohttp import web
-from aiohttp.abc import AbstractResolver, ResolveResult
 
 from bot.api.webhooks import WebhookDeliverer
 from bot.cli.api import webhooks as webhooks_cli
@@ -23,33 +21,7 @@ from tests.api.conftest import REQUEST, Api, make_tokens, start_api, stop_api
 from tests.api.receiver import Receiver, running_receiver
 from tests.bot.conftest import ACCOUNTS_CSV, APPROVER
 from tests.bot.fake_slack import FakeSlack
-
-
-class NamesResolver(AbstractResolver):
-    """DNS as a dict: a name to the IPv4 addresses it resolves to (no network)."""
-
-    def __init__(self, names: dict[str, list[str]]) -> None:
-        self.names = names
-        self.asked: list[str] = []
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        self.asked.append(host)
-        return [
-            {
-                "hostname": host,
-                "host": address,
-                "port": port,
-                "family": socket.AF_INET,
-                "proto": 0,
-                "flags": socket.AI_NUMERICHOST,
-            }
-            for address in self.names[host]
-        ]
-
-    async def close(self) -> None:
-        return None
+from tests.fakes.dns import NamesResolver
 
 
 async def _start(fake: FakeSlack, tmp_path: Path, **extra: str) -> Api:

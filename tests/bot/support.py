@@ -112,3 +112,29 @@ def risk_alert(dist_id: str, *, paused: bool = True) -> Event:
             "paused": paused,
         },
     )
+
+
+async def ask(h: Harness, text: str, expect: str) -> str:
+    """Run `/herald <text>` as the operator; the answers it got once `expect` shows."""
+    before = len(h.fake.responses_text())
+    await h.driver.command(text, user=OPERATOR)
+    await h.settle(until=lambda: expect in h.fake.responses_text()[before:])
+    return h.fake.responses_text()[before:]
+
+
+async def open_content_form(h: Harness) -> str:
+    """Open `/herald content add`'s form as the operator; its view id."""
+    h.fake.views.clear()
+    await h.driver.command("content add", user=OPERATOR)
+    await h.settle(until=lambda: h.fake.views)
+    return next(iter(h.fake.views))
+
+
+async def stored_items(h: Harness) -> list[str]:
+    """Ids of every library item, archived ones included."""
+    return [i.id for i in await h.deps.herald.content.list_items(archived=True)]
+
+
+def operator_dms(h: Harness) -> str:
+    """Everything Herald wrote to the operator's DM."""
+    return " ".join(m.text for m in h.fake.messages if m.channel.endswith(OPERATOR))

@@ -15,34 +15,16 @@ from engine.models import Actor, Role
 from engine.request import Content
 from tests.bot.conftest import OPERATOR, Harness, start_harness, stop_harness
 from tests.bot.fake_slack import FakeSlack
+from tests.bot.support import ask, open_content_form, operator_dms, stored_items
 from tests.media_samples import make_image, make_video
 
 OP = Actor(OPERATOR, Role.OPERATOR)
 
 
-async def ask(h: Harness, text: str, expect: str) -> str:
-    """Run `/herald <text>` as the operator; the answers it got once `expect` shows."""
-    before = len(h.fake.responses_text())
-    await h.driver.command(text, user=OPERATOR)
-    await h.settle(until=lambda: expect in h.fake.responses_text()[before:])
-    return h.fake.responses_text()[before:]
-
-
 async def _open_form(h: Harness) -> str:
-    h.fake.views.clear()
-    await h.driver.command("content add", user=OPERATOR)
-    await h.settle(until=lambda: h.fake.views)
-    view_id = next(iter(h.fake.views))
+    view_id = await open_content_form(h)
     assert h.fake.views[view_id]["callback_id"] == ids.CONTENT_MODAL
     return view_id
-
-
-async def _stored(h: Harness) -> list[str]:
-    return [i.id for i in await h.deps.herald.content.list_items(archived=True)]
-
-
-def _dms(h: Harness) -> str:
-    return " ".join(m.text for m in h.fake.messages if m.channel.endswith(OPERATOR))
 
 
 @pytest.fixture
@@ -70,7 +52,7 @@ class TestContentForm:
         }
         reply = await h.driver.submit(view_id, form, user=OPERATOR)
         assert reply.status == 200 and reply.text == ""
-        await h.settle(until=lambda: "Added `winter-1`" in _dms(h))
+        await h.settle(until=lambda: "Added `winter-1`" in operator_dms(h))
         listed = await ask(h, "content list winter", "winter-1")
         assert "Winter is here" in listed
         shown = await ask(h, "content show winter-1", "Llega el invierno")
@@ -103,7 +85,7 @@ class TestContentMedia:
         form = {"id": "clip-1", "caption": "Two seconds", ids.F_MEDIA_FILES: [shared]}
         reply = await h.driver.submit(view_id, form, user=OPERATOR)
         assert reply.status == 200 and reply.text == ""
-        await h.settle(until=lambda: "Added `clip-1` with 1 media file" in _dms(h))
+        await h.settle(until=lambda: "Added `clip-1` with 1 media file" in operator_dms(h))
         item = await h.deps.herald.content.show("clip-1")
         [media_id] = item.content.media
         assert media_id.startswith("m-")
@@ -144,7 +126,7 @@ class TestContentMedia:
             form = {"id": "bad-1", "caption": "Nope", **extra}
             errors = (await h.driver.submit(view_id, form, user=OPERATOR)).json()["errors"]
             assert list(errors) == [block] and expected in errors[block], (extra, errors)
-        assert await _stored(h) == []
+        assert await stored_items(h) == []
 
     async def test_slow_media_answers_at_once_then_updates_the_form(
         self, media_harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -172,7 +154,7 @@ class TestContentMedia:
         assert "notes.jpg: not an image or video" in files_block["hint"]["text"]
         caption = next(b for b in form_again["blocks"] if b["block_id"] == "caption")
         assert caption["element"]["initial_value"] == "Kept"  # what was typed is kept
-        assert await _stored(h) == ["photo-1"]
+        assert await stored_items(h) == ["photo-1"]
 
 
 class TestHostileInput:
@@ -232,7 +214,7 @@ class TestHostileInput:
             view_id = await _open_form(h)
             errors = (await h.driver.submit(view_id, form, user=OPERATOR)).json()["errors"]
             assert list(errors) == [block] and expected in errors[block], (form, errors)
-        assert await _stored(h) == ["taken"]
+        assert await stored_items(h) == ["taken"]
 
 
 class TestPerItemFigures:

@@ -11,32 +11,10 @@ import pytest
 
 from bot.cli import main
 from tests.bot.conftest import OPERATOR, Harness
+from tests.bot.support import ask, open_content_form, operator_dms, stored_items
 
 ROOT = Path(__file__).resolve().parents[2]
 INJECTION = "<http://evil.example|Click>"
-
-
-async def ask(h: Harness, text: str, expect: str) -> str:
-    """Run `/herald <text>` as the operator; the answers it got once `expect` shows."""
-    before = len(h.fake.responses_text())
-    await h.driver.command(text, user=OPERATOR)
-    await h.settle(until=lambda: expect in h.fake.responses_text()[before:])
-    return h.fake.responses_text()[before:]
-
-
-async def _open_form(h: Harness) -> str:
-    h.fake.views.clear()
-    await h.driver.command("content add", user=OPERATOR)
-    await h.settle(until=lambda: h.fake.views)
-    return next(iter(h.fake.views))
-
-
-async def _stored(h: Harness) -> list[str]:
-    return [i.id for i in await h.deps.herald.content.list_items(archived=True)]
-
-
-def _dms(h: Harness) -> str:
-    return " ".join(m.text for m in h.fake.messages if m.channel.endswith(OPERATOR))
 
 
 class TestSlackLinks:
@@ -56,20 +34,20 @@ class TestSlackLinks:
     async def test_content_form_shows_the_refusal_on_the_link_field(self, harness: Harness) -> None:
         """The content-add modal keeps the form open with the error on `link`; nothing added."""
         h = harness
-        view_id = await _open_form(h)
+        view_id = await open_content_form(h)
         form = {"id": "x", "caption": "Hi", "link": "data:text/html,hi"}
         reply = await h.driver.submit(view_id, form, user=OPERATOR)
         errors = reply.json()["errors"]
         assert errors.keys() == {"link"} and "is not a web address" in errors["link"]
-        assert await _stored(h) == []
+        assert await stored_items(h) == []
 
     async def test_typed_markup_is_shown_escaped(self, harness: Harness) -> None:
         """A caption carrying Slack link markup is shown as text on the item and plan cards."""
         h = harness
-        view_id = await _open_form(h)
+        view_id = await open_content_form(h)
         form = {"id": "x", "caption": f"Hi {INJECTION}", "link": "https://example.com/a?b=1&c=2"}
         assert (await h.driver.submit(view_id, form, user=OPERATOR)).text == ""
-        await h.settle(until=lambda: "Added `x`" in _dms(h))
+        await h.settle(until=lambda: "Added `x`" in operator_dms(h))
         shown = await ask(h, "content show x", "example.com")
         assert "&lt;http://evil.example|Click&gt;" in shown and INJECTION not in shown
         assert "https://example.com/a?b=1&amp;c=2" in shown

@@ -23,7 +23,6 @@ media by integer id in `versions[].content[].media`; an unknown id is a 422.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import itertools
 import time
 import uuid
@@ -31,8 +30,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
+from tests.fakes.multipart import file_parts
 from tests.fakes.oauth import Refusal, Served, fake_app
 from tests.fakes.postiz_api import sniff
 
@@ -175,18 +175,10 @@ class FakeMixpost:
         }
         if not request.content_type.startswith("multipart/"):
             raise _refuse(422, required)
-        reader = await request.multipart()
         stored: dict[str, Any] | None = None
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader) or part.name != "file":
-                continue
-            digest, size, head = hashlib.sha256(), 0, b""
-            while chunk := await part.read_chunk(256 * 1024):
-                self.max_chunk = max(self.max_chunk, len(chunk))
-                if len(head) < 16:
-                    head += chunk[:16]
-                digest.update(chunk)
-                size += len(chunk)
+        async for upload in file_parts(request):
+            part, size, head = upload.part, upload.size, upload.head
+            self.max_chunk = max(self.max_chunk, upload.max_chunk)
             mime = sniff_mime(head)
             if mime not in MIME_TYPES:
                 text = f"The file field must be a file of type: {', '.join(MIME_TYPES)}."
@@ -205,7 +197,7 @@ class FakeMixpost:
                 "is_video": mime.startswith("video/"),
                 "created_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
             }
-            self.media[media_id] = {**stored, "size": size, "sha256": digest.hexdigest()}
+            self.media[media_id] = {**stored, "size": size, "sha256": upload.sha256}
         if stored is None:
             raise _refuse(422, required)
         return web.json_response(stored, status=201)

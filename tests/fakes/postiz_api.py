@@ -24,15 +24,15 @@ real API would post without it).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import itertools
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
+from tests.fakes.multipart import file_parts
 from tests.fakes.oauth import Refusal, Served, fake_app
 
 PREFIX = "/public/v1"
@@ -141,17 +141,9 @@ class FakePostiz:
         self.upload_calls += 1
         if not request.content_type.startswith("multipart/"):
             raise _refuse(400, {"msg": "No file provided"})
-        reader = await request.multipart()
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader) or part.name != "file":
-                continue
-            digest, size, head = hashlib.sha256(), 0, b""
-            while chunk := await part.read_chunk(256 * 1024):
-                self.max_chunk = max(self.max_chunk, len(chunk))
-                if len(head) < 16:
-                    head += chunk[:16]
-                digest.update(chunk)
-                size += len(chunk)
+        async for upload in file_parts(request):
+            part, size, head = upload.part, upload.size, upload.head
+            self.max_chunk = max(self.max_chunk, upload.max_chunk)
             found = sniff(head)
             if found is None:
                 raise _refuse(
@@ -184,7 +176,7 @@ class FakePostiz:
                 "thumbnail": None,
                 "alt": None,
             }
-            self.uploads[media_id] = {**row, "size": size, "sha256": digest.hexdigest()}
+            self.uploads[media_id] = {**row, "size": size, "sha256": upload.sha256}
             return web.json_response(row, status=201)
         raise _refuse(400, {"msg": "No file provided"})
 
