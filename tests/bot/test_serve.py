@@ -111,13 +111,15 @@ class TestServeHttp:
         """`serve` as `herald serve` runs it (bootstrap, SQLite, SQL outbox, HTTP mode):
         a signed command is answered, /health turns 200 once the dispatcher ticks, a
         redelivered event is recognised through the SQL seen-event log, and the start-up
-        heap is frozen (out of full collections' reach)."""
+        heap is frozen (out of full collections' reach) and full collections are rarer."""
         import gc
 
+        from bot.cli.serve import FULL_COLLECTION_THRESHOLDS
         from storage.migrate import upgrade
         from tests.bot.conftest import SECRET
         from tests.bot.driver import SlackDriver
 
+        thresholds = gc.get_threshold()
         url = f"sqlite+aiosqlite:///{tmp_path}/herald.db"
         await upgrade(url)
         settings = bot_settings(fake.api_url, HERALD_DATABASE_URL=url)
@@ -128,6 +130,7 @@ class TestServeHttp:
         try:
             await asyncio.wait_for(started.wait(), 10)
             assert gc.get_freeze_count() > 0
+            assert gc.get_threshold() == FULL_COLLECTION_THRESHOLDS
             reply = await driver.command("help")
             assert reply.status == 200 and "Herald commands" in reply.text
             async with aiohttp.ClientSession() as session:
@@ -150,6 +153,7 @@ class TestServeHttp:
             stop.set()
             await asyncio.wait_for(task, 10)
             gc.unfreeze()  # the test process collects as usual again
+            gc.set_threshold(*thresholds)
 
 
 class TestSocketMode:
