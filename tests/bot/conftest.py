@@ -4,8 +4,9 @@ the real engine (MemoryRepository, SimulatedPublisher, ManualClock), and a signi
 from __future__ import annotations
 
 import asyncio
+import logging
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -203,3 +204,14 @@ async def llm_harness(fake: FakeSlack) -> AsyncIterator[Callable[..., Awaitable[
     yield start
     for h, runner in started:
         await stop_harness(h, runner)
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Put the root logger back as it was (tests that configure logging)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    logging.captureWarnings(False)

@@ -9,13 +9,11 @@ import json
 import logging
 import socket
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
-import pytest
 
 from bot.bootstrap import LoggingNotifier, build_herald
 from bot.cli.serve import serve
@@ -26,16 +24,6 @@ from storage.migrate import upgrade
 from tests.bot.conftest import OPERATOR, Harness, bot_settings
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.support import CREATE
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    logging.captureWarnings(False)
 
 
 class TestVolume:

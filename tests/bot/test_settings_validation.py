@@ -9,7 +9,6 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,16 +40,6 @@ BAD = [
     ({"HERALD_PLATFORMS_FILE": "/nonexistent.yml"}, "HERALD_PLATFORMS_FILE=/nonexistent.yml: no"),
     ({"HERALD_TRENDS_FILE": "/"}, "HERALD_TRENDS_FILE=/: not a file"),
 ]
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    logging.captureWarnings(False)
 
 
 def free_port() -> int:
